@@ -1,0 +1,3 @@
+from trade_analysis.cli import main
+
+main()
