@@ -1,0 +1,67 @@
+"""Dependencies: the services, and the API key check every protected router carries."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from trade_analysis.services import Services
+
+_bearer = HTTPBearer(auto_error=False, description="BACKEND_API_KEY as a Bearer token")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def key_matches(expected: str, given: str) -> bool:
+    """Constant-time, so response timing reveals nothing about the key."""
+    return secrets.compare_digest(expected.encode(), given.encode())
+
+
+def check_key(services: Services, given: str | None) -> None:
+    if not given:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <BACKEND_API_KEY>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not key_matches(services.settings.api_key, given):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong API key")
+
+
+def require_api_key(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    if credentials is None and request.headers.get("authorization"):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "malformed Authorization header: expected 'Bearer <BACKEND_API_KEY>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    check_key(services, credentials.credentials if credentials else None)
+
+
+def require_api_key_or_token(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Query(description="the key, for <img> tags")] = None,
+) -> None:
+    """For files a browser loads by URL, where no header can be set."""
+    if credentials is None and token is not None:
+        check_key(services, token)
+        return
+    require_api_key(request, services, credentials)
+
+
+ApiKey = Depends(require_api_key)

@@ -1,0 +1,1 @@
+"""One module per feature; each declares its router's tags."""

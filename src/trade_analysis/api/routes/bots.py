@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import shutil
+
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.schemas import BotPublic, Deleted
+from trade_analysis.db import queries
+
+router = APIRouter(tags=["bots"])
+
+
+@router.get("/bots", response_model=list[BotPublic], summary="Every bot with its totals")
+def bots(services: ServicesDep) -> list[BotPublic]:
+    with services.database.session() as session:
+        return [BotPublic.model_validate(row) for row in queries.all_bots(session)]
+
+
+@router.delete(
+    "/bots/{hwnd}",
+    response_model=Deleted,
+    summary="Forget a bot and its screenshots; its trades stay in the ledger",
+    responses={404: {"description": "no such bot"}},
+)
+async def delete_bot(hwnd: str, services: ServicesDep) -> Deleted:
+    def remove() -> Deleted:
+        with services.database.session() as session:
+            row = queries.find_bot(session, hwnd)
+            if row is None:
+                raise HTTPException(404, f"no bot {hwnd!r}")
+            key, window = row.bot, row.hwnd
+        services.ledger.delete_bot(key)
+        removed = False
+        if window is not None:
+            # Built from an integer the database holds, never from the request's text.
+            folder = services.settings.screenshots_dir / f"hwnd_{int(window)}"
+            removed = folder.is_dir()
+            shutil.rmtree(folder, ignore_errors=True)
+        return Deleted(deleted=key, screenshots_removed=removed)
+
+    result = await run_in_threadpool(remove)
+    await services.publish("bot", {"bot": result.deleted, "deleted": True})
+    return result

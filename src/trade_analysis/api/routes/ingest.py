@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.schemas import IngestResult
+from trade_analysis.domain import InvalidPrice, Trend, as_utc, parse_price, utcnow
+from trade_analysis.live_events import publish_trade
+from trade_analysis.services import Services
+from trade_analysis.storage import sniff_image
+from trade_analysis.trading.ledger import ObservationInput, StoredObservation
+
+router = APIRouter(tags=["ingest"])
+
+DEFAULT_INGEST_BOT = "ingest"
+_BOT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+def _parse_meta(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(422, f"meta is not valid JSON: {exc.msg}") from exc
+    if not isinstance(meta, dict):
+        raise HTTPException(422, 'meta must be a JSON object, e.g. {"source": "agent-1"}')
+    return meta
+
+
+def _parse_price(text: str | None) -> Decimal | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_price(text)
+    except InvalidPrice as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+def _parse_trend(text: str | None) -> Trend:
+    cleaned = (text or "").strip().lower()
+    if not cleaned:
+        return Trend.NONE
+    try:
+        return Trend(cleaned)
+    except ValueError as exc:
+        raise HTTPException(422, f"trend {text!r} must be one of up, down, none") from exc
+
+
+async def _read_image(file: UploadFile, max_bytes: int) -> tuple[bytes, str]:
+    data = await file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise HTTPException(413, f"upload larger than MAX_UPLOAD_BYTES ({max_bytes} bytes)")
+    if not data:
+        raise HTTPException(422, "file is empty")
+    return data, sniff_image(data[:512])
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
+    responses={413: {"description": "file too large"}, 415: {"description": "not an image"}},
+)
+async def ingest(
+    services: ServicesDep,
+    file: Annotated[UploadFile | None, File(description="PNG, JPEG or WebP")] = None,
+    name: Annotated[str | None, Form(max_length=255)] = None,
+    ticker: Annotated[str | None, Form(pattern=r"^\s*[A-Za-z0-9.\-^=]{0,16}\s*$")] = None,
+    price: Annotated[str | None, Form(max_length=64)] = None,
+    trend: Annotated[str | None, Form(max_length=16)] = None,
+    meta: Annotated[str | None, Form(max_length=65536)] = None,
+    bot: Annotated[str | None, Form(pattern=_BOT_PATTERN)] = None,
+    ts: Annotated[datetime | None, Form(description="capture time; now if omitted")] = None,
+) -> IngestResult:
+    # Validate everything before anything is written.
+    observation = ObservationInput(
+        bot=bot or DEFAULT_INGEST_BOT,
+        at=as_utc(ts) if ts else utcnow(),
+        name=name,
+        ticker=(ticker or "").strip().upper() or None,
+        price=_parse_price(price),
+        trend=_parse_trend(trend),
+        meta=_parse_meta(meta),
+    )
+    image = await _read_image(file, services.settings.max_upload_bytes) if file else None
+    stored, image_name = await run_in_threadpool(_store, services, observation, image)
+    entry = None
+    if stored.trade is not None and stored.trade_id is not None:
+        entry = await publish_trade(services, stored.trade_id, stored.trade)
+    return IngestResult(
+        record_id=stored.record_id,
+        observation_id=stored.observation_id,
+        image_url=f"/uploads/{image_name}" if image_name else None,
+        trade=entry,
+    )
+
+
+def _store(
+    services: Services, observation: ObservationInput, image: tuple[bytes, str] | None
+) -> tuple[StoredObservation, str | None]:
+    """The file lands (atomically) first; if the rows then fail, the file goes again."""
+    if image is None:
+        return services.ledger.record_observation(observation, as_history=True), None
+    data, extension = image
+    name = services.uploads.new_name(extension)
+    services.uploads.write_atomic(name, data)
+    try:
+        stored = services.ledger.record_observation(
+            replace(observation, image_path=f"uploads/{name}"), as_history=True
+        )
+    except BaseException:
+        services.uploads.delete(name)
+        raise
+    return stored, name

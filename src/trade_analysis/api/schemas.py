@@ -1,0 +1,132 @@
+"""Request and response models: the API's contract, as the OpenAPI document shows it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from trade_analysis.domain import Side, parse_price, to_wire
+
+# Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+WireTime = Annotated[datetime, PlainSerializer(to_wire, return_type=str, when_used="json")]
+PriceInput = Annotated[
+    Decimal,
+    BeforeValidator(
+        lambda value: parse_price(value) if isinstance(value, str | int | float) else value
+    ),
+]
+TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
+
+
+class Ping(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class RecordPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ts: WireTime
+    kind: str
+    bot: str | None
+    image_path: str | None
+    image_url: str | None = None
+    name: str | None
+    ticker: str | None
+    price: Money | None
+    trend: str | None
+    buy_price: Money | None
+    sell_price: Money | None
+    buy_time: WireTime | None
+    sell_time: WireTime | None
+    meta: dict[str, Any]
+
+
+class TradeEntry(BaseModel):
+    id: int
+    bot: str
+    ticker: str
+    direction: Side
+    price: Money
+    profit: Money | None
+    win_reason: str
+    ts: str
+
+
+class BotPosition(BaseModel):
+    position: Literal["long", "flat"]
+    entry_price: Money | None
+
+
+class TickerSummary(BaseModel):
+    position: Literal["long", "flat"]
+    entry_price: Money | None
+    first_cycle_done: bool
+    last_direction: str | None
+    last_trade: TradeEntry | None
+    total_pnl: Money
+    wins: int
+    losses: int
+    win_rate: float
+    trade_history: list[TradeEntry]
+    bots: dict[str, BotPosition]
+
+
+class TradeSummary(BaseModel):
+    tickers: dict[str, TickerSummary]
+    total_pnl_all_tickers: Money
+    all_trades: list[TradeEntry]
+
+
+class ManualTradeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticker: str = Field(pattern=TICKER_PATTERN, description="symbol, e.g. AAPL")
+    price: PriceInput = Field(description="189.23, or text such as '$1,234.56'")
+    direction: Side
+    ts: datetime | None = Field(None, description="when it happened; now if omitted")
+    meta: dict[str, Any] | None = None
+    bot: str | None = Field(
+        None,
+        max_length=64,
+        description="whose position; a sell without it closes the one open position",
+    )
+
+
+class ManualTradeResult(BaseModel):
+    ok: Literal[True] = True
+    trade: TradeEntry
+
+
+class IngestResult(BaseModel):
+    ok: Literal[True] = True
+    record_id: int | None
+    observation_id: int
+    image_url: str | None
+    trade: TradeEntry | None
+
+
+class BotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    bot: str
+    hwnd: int | None
+    name: str | None
+    ticker: str | None
+    total_pnl: Money
+    open_direction: str | None
+    open_price: Money | None
+    open_time: WireTime | None
+    meta: dict[str, Any]
+    updated_at: WireTime | None
+
+
+class Deleted(BaseModel):
+    ok: Literal[True] = True
+    deleted: str
+    screenshots_removed: bool

@@ -1,0 +1,114 @@
+"""The application factory: `create_app(settings)` builds everything; the lifespan owns it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from trade_analysis import __version__
+from trade_analysis.api.deps import require_api_key
+from trade_analysis.api.errors import install_error_handlers
+from trade_analysis.api.limits import BodySizeLimit
+from trade_analysis.api.routes import bots, health, history, ingest, trades
+from trade_analysis.config import Settings
+from trade_analysis.db import retention
+from trade_analysis.db.migrate import upgrade
+from trade_analysis.domain import utcnow
+from trade_analysis.services import Services
+from trade_analysis.storage import remove_data_file
+
+logger = logging.getLogger(__name__)
+
+API_V1 = "/api/v1"
+
+
+def build_router() -> APIRouter:
+    """The seed's routes: `/ping` open, everything else behind the key (attached once)."""
+    router = APIRouter()
+    router.include_router(health.router)
+    router.include_router(history.files_router)
+    protected = APIRouter(dependencies=[Depends(require_api_key)])
+    for module in (ingest, history, trades, bots):
+        protected.include_router(module.router)
+    router.include_router(protected)
+    return router
+
+
+def prune_once(services: Services) -> int:
+    """One retention pass; returns how many rows went."""
+    cutoff = utcnow() - timedelta(days=services.settings.retention_days)
+    removed = 0
+    while True:
+        with services.database.session() as session:
+            count, images = retention.prune_batch(session, cutoff)
+        for image in images:
+            remove_data_file(services.settings.data_dir, image)
+        removed += count
+        if count < retention.BATCH:
+            return removed
+
+
+async def _retention_loop(services: Services) -> None:
+    while True:
+        try:
+            removed = await run_in_threadpool(prune_once, services)
+            if removed:
+                logger.info(
+                    "retention removed %d observations older than %s days",
+                    removed,
+                    services.settings.retention_days,
+                )
+        except Exception:  # keep pruning on later passes; one failure must not stop it
+            logger.exception("retention pass failed")
+        await asyncio.sleep(services.settings.retention_interval_seconds)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.from_settings(settings)
+        await run_in_threadpool(upgrade, services.database.url)
+        services.uploads.ensure()
+        settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
+        app.state.services = services
+        pruning = asyncio.create_task(_retention_loop(services), name="retention")
+        try:
+            yield
+        finally:
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
+            services.close()
+
+    app = FastAPI(
+        title="trade-analysis",
+        version=__version__,
+        summary="Chart windows in; signals, paper trades and a live ledger out.",
+        lifespan=lifespan,
+    )
+    origins, credentials = settings.cors_origins()
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=credentials,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Total-Count"],
+        )
+    app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
+    install_error_handlers(app)
+    router = build_router()
+    app.include_router(router)
+    app.include_router(router, prefix=API_V1)
+    return app

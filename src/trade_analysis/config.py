@@ -1,0 +1,109 @@
+"""Settings, read from the environment with the seed's variable names."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_KEY = "devkey"
+
+
+class UnsafeConfiguration(ValueError):
+    """A combination of settings that would expose the service; the message says why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    api_key: str = Field(
+        DEFAULT_API_KEY, validation_alias=AliasChoices("BACKEND_API_KEY", "api_key"), min_length=1
+    )
+    dev_allow_all_cors: bool = Field(
+        False, validation_alias=AliasChoices("DEV_ALLOW_ALL_CORS", "dev_allow_all_cors")
+    )
+    dev_allow_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("DEV_ALLOW_ORIGINS", "dev_allow_origins"),
+    )
+    data_dir: Path = Field(
+        Path("data"), validation_alias=AliasChoices("TRADE_ANALYSIS_DATA_DIR", "data_dir")
+    )
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    bus_url: str = Field("memory://", validation_alias=AliasChoices("BUS_URL", "bus_url"))
+    retention_days: float = Field(
+        7, gt=0, validation_alias=AliasChoices("RETENTION_DAYS", "retention_days")
+    )
+    retention_interval_seconds: float = Field(
+        3600,
+        gt=0,
+        validation_alias=AliasChoices("RETENTION_INTERVAL_SECONDS", "retention_interval_seconds"),
+    )
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024,
+        gt=0,
+        validation_alias=AliasChoices("MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    )
+
+    @field_validator("dev_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def screenshots_dir(self) -> Path:
+        return self.data_dir / "screenshots"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'trade_analysis.db').resolve()}"
+
+    @property
+    def uses_default_key(self) -> bool:
+        return self.api_key == DEFAULT_API_KEY
+
+    def cors_origins(self) -> tuple[list[str], bool]:
+        """Origins and whether credentials may be sent; `*` never goes with credentials."""
+        if self.dev_allow_all_cors:
+            return ["*"], False
+        return list(self.dev_allow_origins), True
+
+    def check_bind_address(self, host: str) -> None:
+        """Refuse to listen beyond loopback while the public default key is in use."""
+        if self.uses_default_key and not is_loopback(host):
+            raise UnsafeConfiguration(
+                f"refusing to listen on {host!r} with the default API key {DEFAULT_API_KEY!r}: "
+                "anyone who can reach this address could trade and read the ledger. "
+                "Set BACKEND_API_KEY to a long random secret, or listen on 127.0.0.1."
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgresql://` means psycopg 3, the driver we ship, rather than psycopg2."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url

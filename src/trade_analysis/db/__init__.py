@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, sessions, read queries and Alembic migrations."""

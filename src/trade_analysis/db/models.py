@@ -1,0 +1,134 @@
+"""The tables. Alembic migrations in db/migrations own the schema; these mirror it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from trade_analysis.db.types import Money, UTCDateTime
+
+# SQLite only makes INTEGER PRIMARY KEY an auto-incrementing rowid.
+Identity = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: Money(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Record(Base):
+    """The seed's history: an observation with its image, or a trade (a buy and its sell)."""
+
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    ts: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # "observation" | "trade"
+    bot: Mapped[str | None] = mapped_column(String(64))
+    image_path: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    price: Mapped[Decimal | None]
+    trend: Mapped[str | None] = mapped_column(String(8))
+    buy_price: Mapped[Decimal | None]
+    sell_price: Mapped[Decimal | None]
+    buy_time: Mapped[datetime | None]
+    sell_time: Mapped[datetime | None]
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_records_ts", "ts"),
+        Index("ix_records_ticker_ts", "ticker", "ts"),
+        Index("ix_records_kind_ts", "kind", "ts"),
+    )
+
+
+class Observation(Base):
+    """What one capture or upload read: pruned after the retention period."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    ts: Mapped[datetime]
+    bot: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(255))
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    price: Mapped[Decimal | None]
+    trend: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float | None]
+    image_path: Mapped[str | None] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_observations_ts", "ts"),
+        Index("ix_observations_bot_ts", "bot", "ts"),
+    )
+
+
+class Trade(Base):
+    """The ledger: every buy and sell, never pruned."""
+
+    __tablename__ = "trades"
+
+    id: Mapped[int] = mapped_column(Identity, primary_key=True)
+    ts: Mapped[datetime]
+    bot: Mapped[str] = mapped_column(String(64))
+    ticker: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(4))
+    price: Mapped[Decimal]
+    reason: Mapped[str] = mapped_column(String(32))
+    profit: Mapped[Decimal | None]
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="SET NULL"))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (
+        Index("ix_trades_ticker_ts", "ticker", "ts"),
+        Index("ix_trades_bot_ticker", "bot", "ticker", "id"),
+    )
+
+
+class Position(Base):
+    """The simulator's state per (bot, ticker), written with the trades that change it."""
+
+    __tablename__ = "positions"
+
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    is_long: Mapped[bool] = mapped_column(Boolean, default=False)
+    entry_price: Mapped[Decimal | None]
+    entry_time: Mapped[datetime | None]
+    first_cycle_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_direction: Mapped[str | None] = mapped_column(String(8))
+    last_price: Mapped[Decimal | None]
+    consecutive_drops: Mapped[int] = mapped_column(Integer, default=0)
+    down_since: Mapped[datetime | None]
+    open_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("records.id", ondelete="SET NULL")
+    )
+
+
+class Bot(Base):
+    """One watched window (or upload source): its saved settings and its running totals."""
+
+    __tablename__ = "bots"
+
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hwnd: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    total_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    open_direction: Mapped[str | None] = mapped_column(String(8))
+    open_price: Mapped[Decimal | None]
+    open_time: Mapped[datetime | None]
+    # Settings the user saved (crop, rules, title pattern): only settings routes write it.
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime | None]

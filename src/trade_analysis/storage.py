@@ -1,0 +1,93 @@
+"""Files the service keeps (uploads, screenshots): written atomically, served by name only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+
+import filetype
+
+# The image kinds accepted, by what the bytes are rather than what the name says.
+IMAGE_KINDS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class UnsupportedImage(ValueError):
+    pass
+
+
+def sniff_image(head: bytes) -> str:
+    """The file extension for PNG, JPEG or WebP bytes; UnsupportedImage otherwise."""
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in IMAGE_KINDS:
+        found = kind.mime if kind else "unrecognised data"
+        raise UnsupportedImage(f"only PNG, JPEG and WebP images are accepted, got {found}")
+    return IMAGE_KINDS[kind.mime]
+
+
+class FileStore:
+    """A flat folder of files named by the service, never by the client."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def new_name(self, extension: str) -> str:
+        return f"{uuid.uuid4().hex}.{extension}"
+
+    def write_atomic(self, name: str, data: bytes) -> Path:
+        """Write to a temporary file, flush it to disk, then rename: never a half file."""
+        target = self.path_for(name)
+        if target is None:
+            raise ValueError(f"{name!r} is not a valid stored file name")
+        self.ensure()
+        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        return target
+
+    def path_for(self, name: str) -> Path | None:
+        """The path of a stored file by its bare name, or None for anything that is not one."""
+        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+            return None
+        candidate = (self.root / name).resolve()
+        if candidate.parent != self.root.resolve():
+            return None
+        return candidate
+
+    def existing(self, name: str) -> Path | None:
+        path = self.path_for(name)
+        return path if path is not None and path.is_file() else None
+
+    def delete(self, name: str) -> None:
+        path = self.path_for(name)
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def remove_data_file(data_dir: Path, relative: str) -> bool:
+    """Delete a file the database points at, only if it lies inside the data directory."""
+    root = data_dir.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or target == root:
+        return False
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,109 @@
+"""Replay recorded signals through the simulator: test rules on history, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from trade_analysis.domain import Side, Trend, parse_price, parse_wire_time, to_wire
+from trade_analysis.trading.gate import SignalKey, passes_gate
+from trade_analysis.trading.simulator import NO_RULES, Position, Rules, Signal, TradeEvent, decide
+
+DEFAULT_REPLAY_BOT = "replay"
+
+
+class BadRow(ValueError):
+    pass
+
+
+@dataclass
+class ReplayResult:
+    trades: list[TradeEvent] = field(default_factory=list)
+    signals: int = 0
+    ignored_stale: int = 0
+    bad_rows: int = 0
+    first_bad_rows: list[str] = field(default_factory=list)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        sells = [trade for trade in self.trades if trade.side is Side.SELL]
+        profits = [trade.profit for trade in sells if trade.profit is not None]
+        wins = sum(1 for profit in profits if profit > 0)
+        total = sum(profits, Decimal(0))
+        return {
+            "trades": [trade_json(trade) for trade in self.trades],
+            "summary": {
+                "total_pnl": float(total),
+                "trades": len(self.trades),
+                "buys": len(self.trades) - len(sells),
+                "sells": len(sells),
+                "wins": wins,
+                "losses": len(profits) - wins,
+                "win_rate": round(wins / len(profits), 4) if profits else 0.0,
+                "open_positions": sorted(
+                    f"{bot}:{ticker}"
+                    for (bot, ticker), position in self.positions.items()
+                    if position.is_long
+                ),
+                "signals": self.signals,
+                "ignored_stale": self.ignored_stale,
+                "bad_rows": self.bad_rows,
+                "bad_row_examples": self.first_bad_rows,
+            },
+        }
+
+
+def trade_json(trade: TradeEvent) -> dict[str, Any]:
+    return {
+        "bot": trade.bot,
+        "ticker": trade.ticker,
+        "side": trade.side.value,
+        "price": float(trade.price),
+        "timestamp": to_wire(trade.at),
+        "profit": None if trade.profit is None else float(trade.profit),
+        "reason": trade.reason.value,
+    }
+
+
+def signal_from_row(row: Mapping[str, str | None]) -> Signal:
+    """One CSV row (`timestamp,ticker,price,trend[,bot]`) as a signal, or BadRow saying why."""
+    try:
+        ticker = (row.get("ticker") or "").strip().upper()
+        if not ticker:
+            raise BadRow("empty ticker")
+        trend = Trend((row.get("trend") or "").strip().lower() or "none")
+        price = parse_price(row.get("price") or "")
+        at = parse_wire_time(row.get("timestamp") or "")
+    except BadRow:
+        raise
+    except ValueError as exc:
+        raise BadRow(str(exc)) from exc
+    bot = (row.get("bot") or "").strip() or DEFAULT_REPLAY_BOT
+    return Signal(bot=bot, ticker=ticker, price=price, trend=trend, at=at)
+
+
+def replay(rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES) -> ReplayResult:
+    result = ReplayResult()
+    last_signal: dict[str, SignalKey] = {}
+    for line_number, row in enumerate(rows, start=2):
+        try:
+            signal = signal_from_row(row)
+        except BadRow as exc:
+            result.bad_rows += 1
+            if len(result.first_bad_rows) < 5:
+                result.first_bad_rows.append(f"line {line_number}: {exc}")
+            continue
+        result.signals += 1
+        key = SignalKey(signal.ticker, signal.price, signal.trend)
+        if not passes_gate(last_signal.get(signal.bot), key):
+            result.ignored_stale += 1
+            continue
+        last_signal[signal.bot] = key
+        slot = (signal.bot, signal.ticker)
+        position = result.positions.get(slot) or Position(signal.bot, signal.ticker)
+        result.positions[slot], trade = decide(position, signal, rules)
+        if trade is not None:
+            result.trades.append(trade)
+    return result

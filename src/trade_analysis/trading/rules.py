@@ -1,0 +1,43 @@
+"""Per-bot trading rules as users save them (JSON in the bot's settings)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trade_analysis.trading.simulator import NO_RULES, Rules
+
+
+class RulesSettings(BaseModel):
+    """The optional rules a bot may switch on; every one is off by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    take_profit: Decimal | None = Field(None, gt=0, description="sell at entry + this amount")
+    stop_loss: Decimal | None = Field(None, gt=0, description="sell at entry - this amount")
+    sell_after_drops: int | None = Field(
+        None, ge=1, description="sell after N price drops in a row"
+    )
+    market_hours_only: bool = Field(
+        False, description="trade only Mon-Fri 09:30-16:00 exchange time"
+    )
+    reversal_minutes: float | None = Field(
+        None, gt=0, description="buy an `up` only after `down` lasted this many minutes"
+    )
+    exchange_timezone: str = "America/New_York"
+
+    def to_rules(self) -> Rules:
+        return Rules(**self.model_dump())
+
+
+def rules_from_meta(meta: dict[str, Any] | None) -> Rules:
+    """The rules saved in a bot's meta; settings that no longer validate mean no rules."""
+    saved = (meta or {}).get("rules")
+    if not isinstance(saved, dict):
+        return NO_RULES
+    try:
+        return RulesSettings.model_validate(saved).to_rules()
+    except ValueError:
+        return NO_RULES
