@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = Services.from_settings(settings)
         await run_in_threadpool(upgrade, services.database.url)
         services.uploads.ensure()
+        services.uploads.sweep_incomplete()
         settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
         app.state.services = services
         pruning = asyncio.create_task(_retention_loop(services), name="retention")

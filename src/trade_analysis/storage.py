@@ -13,6 +13,7 @@ import filetype
 
 # The image kinds accepted, by what the bytes are rather than what the name says.
 IMAGE_KINDS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+_TEMP_PREFIX = ".incoming-"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -38,6 +39,15 @@ class FileStore:
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def sweep_incomplete(self) -> int:
+        """Remove temporary files a crash left behind mid-write; they were never acknowledged."""
+        removed = 0
+        for leftover in self.root.glob(_TEMP_PREFIX + "*"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed += 1
+        return removed
+
     def new_name(self, extension: str) -> str:
         return f"{uuid.uuid4().hex}.{extension}"
 
@@ -47,7 +57,7 @@ class FileStore:
         if target is None:
             raise ValueError(f"{name!r} is not a valid stored file name")
         self.ensure()
-        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=_TEMP_PREFIX)
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)

@@ -1,0 +1,118 @@
+"""POST /ingest: validates everything before writing, then stores and trades atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.images import image_bytes
+from trade_analysis.config import Settings
+
+
+def stored_files(settings: Settings) -> list[Path]:
+    return sorted(p for p in settings.uploads_dir.glob("*") if p.is_file())
+
+
+def history(client: TestClient) -> list[dict]:
+    return client.get("/history").json()
+
+
+def test_ingest_with_signal_stores_the_image_and_buys(client: TestClient, settings: Settings) -> None:
+    png = image_bytes(".png")
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", png, "image/png")},
+        data={"name": "Tesla", "ticker": "tsla", "price": "$250.12", "trend": "up",
+              "meta": json.dumps({"source": "agent-1"})},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["trade"]["direction"] == "buy" and body["trade"]["price"] == 250.12
+    assert body["trade"]["ticker"] == "TSLA"
+    served = client.get(body["image_url"])
+    assert served.status_code == 200 and served.content == png
+    records = history(client)
+    assert {r["kind"] for r in records} == {"observation", "trade"}
+    observation = next(r for r in records if r["kind"] == "observation")
+    assert observation["meta"] == {"source": "agent-1"} and observation["name"] == "Tesla"
+    assert client.get("/trades").json()["tickers"]["TSLA"]["position"] == "long"
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".webp"])
+def test_jpeg_and_webp_are_accepted_by_content(client: TestClient, extension: str) -> None:
+    response = client.post(
+        "/ingest", files={"file": ("no-extension", image_bytes(extension), "text/plain")}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["image_url"].endswith(extension.replace(".jpg", ".jpg"))
+
+
+def test_same_signal_twice_trades_once(client: TestClient) -> None:
+    for _ in range(2):
+        client.post("/ingest", data={"ticker": "AAPL", "price": "10", "trend": "down"})
+    trades = client.get("/trades").json()["all_trades"]
+    assert [t["direction"] for t in trades] == ["buy"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "status", "detail"),
+    [
+        ({}, {"file": ("x.png", b"GIF89a" + b"\0" * 64, "image/png")}, 415, "image/gif"),
+        ({}, {"file": ("x.png", b"%PDF-1.4 hello", "image/png")}, 415, "only PNG, JPEG and WebP"),
+        ({}, {"file": ("x.png", b"", "image/png")}, 422, "empty"),
+        ({"meta": "[1, 2]"}, None, 422, "JSON object"),
+        ({"meta": "{not json"}, None, 422, "not valid JSON"),
+        ({"price": "twelve", "ticker": "AAPL", "trend": "up"}, None, 422, "twelve"),
+        ({"price": "-5", "ticker": "AAPL", "trend": "up"}, None, 422, "-5"),
+        ({"trend": "sideways"}, None, 422, "sideways"),
+        ({"ticker": "AA PL;DROP"}, None, 422, "ticker"),
+        ({"bot": "../../etc"}, None, 422, "bot"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(
+    client: TestClient, settings: Settings, fields: dict, files: dict | None, status: int, detail: str
+) -> None:
+    response = client.post("/ingest", data=fields, files=files)
+    assert response.status_code == status, response.text
+    assert detail in json.dumps(response.json()["detail"])
+    assert history(client) == []
+    assert stored_files(settings) == []
+
+
+def test_oversized_upload_is_413_and_leaves_nothing(client: TestClient, settings: Settings) -> None:
+    too_big = b"\x89PNG\r\n\x1a\n" + b"\0" * (settings.max_upload_bytes + 10)
+    response = client.post("/ingest", files={"file": ("big.png", too_big, "image/png")})
+    assert response.status_code == 413
+    assert "MAX_UPLOAD_BYTES" in response.json()["detail"]
+    assert history(client) == [] and stored_files(settings) == []
+
+
+def test_oversized_streamed_upload_without_length_is_cut_off(client: TestClient) -> None:
+    def chunks():
+        boundary = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+        yield boundary
+        for _ in range(64):
+            yield b"\0" * 65536
+        yield b"\r\n--b--\r\n"
+
+    response = client.post(
+        "/ingest",
+        content=chunks(),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 413
+
+
+def test_failed_row_write_removes_the_file(client: TestClient, settings: Settings) -> None:
+    services = client.app.state.services
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    services.ledger.record_observation = broken
+    with pytest.raises(RuntimeError):
+        client.post("/ingest", files={"file": ("a.png", image_bytes(), "image/png")})
+    assert stored_files(settings) == []

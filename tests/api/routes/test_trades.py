@@ -1,0 +1,85 @@
+"""GET /trades and POST /manual_trade: one ledger, the seed's summary shape, clear refusals."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def manual(client: TestClient, **order) -> dict:
+    response = client.post("/manual_trade", json=order)
+    assert response.status_code == 200, response.text
+    return response.json()["trade"]
+
+
+def test_manual_round_trip_is_recorded_once_with_exact_profit(client: TestClient) -> None:
+    manual(client, ticker="nvda", price="$1,234.56", direction="buy")
+    sell = manual(client, ticker="NVDA", price=1240.06, direction="sell", meta={"note": "x"})
+    assert sell["profit"] == 5.5 and sell["win_reason"] == "manual"
+    summary = client.get("/trades").json()
+    nvda = summary["tickers"]["NVDA"]
+    assert [t["direction"] for t in summary["all_trades"]] == ["buy", "sell"]
+    assert nvda["position"] == "flat" and nvda["wins"] == 1 and nvda["losses"] == 0
+    assert nvda["win_rate"] == 1.0 and nvda["total_pnl"] == 5.5
+    assert nvda["last_trade"]["direction"] == "sell"
+    assert summary["total_pnl_all_tickers"] == 5.5
+    assert set(summary["all_trades"][0]) >= {"ticker", "direction", "price", "profit", "win_reason", "ts"}
+    record = client.get("/history").json()[0]
+    assert record["buy_price"] == 1234.56 and record["sell_price"] == 1240.06
+    assert record["meta"]["profit"] == "5.50"
+
+
+def test_buy_while_long_and_sell_while_flat_are_409(client: TestClient) -> None:
+    refused = client.post("/manual_trade", json={"ticker": "AAPL", "price": 1, "direction": "sell"})
+    assert refused.status_code == 409 and "nothing to sell" in refused.json()["detail"]
+    manual(client, ticker="AAPL", price=10, direction="buy")
+    again = client.post("/manual_trade", json={"ticker": "AAPL", "price": 11, "direction": "buy"})
+    assert again.status_code == 409 and "already long" in again.json()["detail"]
+    assert len(client.get("/trades").json()["all_trades"]) == 1
+
+
+def test_manual_sell_closes_the_one_bot_holding_the_ticker(client: TestClient) -> None:
+    client.post("/ingest", data={"bot": "window-1", "ticker": "AMZN", "price": "100", "trend": "up"})
+    sell = manual(client, ticker="AMZN", price=104, direction="sell")
+    assert sell["bot"] == "window-1" and sell["profit"] == 4
+
+
+def test_manual_sell_with_two_holders_needs_a_bot(client: TestClient) -> None:
+    for bot in ("w1", "w2"):
+        client.post("/ingest", data={"bot": bot, "ticker": "AMZN", "price": "100", "trend": "up"})
+    response = client.post("/manual_trade", json={"ticker": "AMZN", "price": 1, "direction": "sell"})
+    assert response.status_code == 409 and "w1, w2" in response.json()["detail"]
+    assert manual(client, ticker="AMZN", price=101, direction="sell", bot="w2")["bot"] == "w2"
+
+
+def test_two_windows_on_one_ticker_keep_separate_positions(client: TestClient) -> None:
+    client.post("/ingest", data={"bot": "w1", "ticker": "AMD", "price": "10", "trend": "up"})
+    client.post("/ingest", data={"bot": "w2", "ticker": "AMD", "price": "11", "trend": "up"})
+    bots = client.get("/trades").json()["tickers"]["AMD"]["bots"]
+    assert bots == {"w1": {"position": "long", "entry_price": 10.0},
+                    "w2": {"position": "long", "entry_price": 11.0}}
+
+
+@pytest.mark.parametrize(
+    ("order", "detail"),
+    [
+        ({"ticker": "AAPL", "price": "abc", "direction": "buy"}, "abc"),
+        ({"ticker": "AAPL", "price": 0, "direction": "buy"}, "positive"),
+        ({"ticker": "AAPL", "price": 1, "direction": "hold"}, "direction"),
+        ({"ticker": "", "price": 1, "direction": "buy"}, "ticker"),
+        ({"price": 1, "direction": "buy"}, "ticker"),
+        ({"ticker": "AAPL", "price": 1, "direction": "buy", "extra": 1}, "extra"),
+        ({"ticker": "AAPL", "price": 1, "direction": "buy", "ts": "soon"}, "ts"),
+        ({"ticker": "AAPL", "price": 1, "direction": "buy", "meta": [1]}, "meta"),
+    ],
+)
+def test_bad_manual_orders_are_422_and_record_nothing(client: TestClient, order: dict, detail: str) -> None:
+    response = client.post("/manual_trade", json=order)
+    assert response.status_code == 422
+    assert detail in str(response.json()["detail"])
+    assert client.get("/trades").json()["all_trades"] == []
+
+
+def test_body_that_is_not_json_is_422(client: TestClient) -> None:
+    response = client.post("/manual_trade", content=b"{nope", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
