@@ -16,8 +16,9 @@ What it adds to broadcaster:
   subscription's `on_gap` callback runs, so its owner knows it missed
   something and can resync (the hub disconnects its clients, which
   reconnect and get a fresh `hello`).
-* **Redis outages (the design decision).** `publish` never blocks for long
-  and never retries on its own: each attempt is bounded by `op_timeout`, and
+* **Redis outages (the design decision).** `publish` never blocks for long:
+  it tries at most twice (the second time on a fresh connection, since a
+  pooled one may have died while idle), both within `op_timeout`, and
   after a failure every publish fails at once for `retry_after` seconds (a
   small circuit breaker), so HTTP handlers keep answering. A failure raises
   `BusUnavailable` (a `ConnectionError`): the bus cannot know whether
@@ -243,6 +244,11 @@ class RedisBus(Bus):
     def __repr__(self) -> str:
         return f"RedisBus({redact_url(self.url)!r})"
 
+    @property
+    def available(self) -> bool:
+        """False while the publish circuit breaker is open after a failure."""
+        return self._client is not None and time.monotonic() >= self._down_until
+
     def _make_client(self) -> Any:
         from redis.asyncio import Redis
         from redis.asyncio.retry import Retry
@@ -294,7 +300,16 @@ class RedisBus(Bus):
             raise BusUnavailable(f"Redis at {redact_url(self.url)} is unavailable")
         try:
             async with asyncio.timeout(self.op_timeout):
-                await client.publish(channel, message)
+                try:
+                    await client.publish(channel, message)
+                except Exception as exc:
+                    if not _is_connection_error(exc):
+                        raise
+                    # Most often a pooled connection that died while idle (Redis
+                    # restarted, an idle timeout): one more try on a fresh one.
+                    # At-least-once: the first try may have reached Redis.
+                    logger.debug("bus publish retried after %r", exc)
+                    await client.publish(channel, message)
         except Exception as exc:
             if not _is_connection_error(exc):
                 raise

@@ -26,7 +26,8 @@ timeout. Offering never awaits a client:
   with trades is kept);
 * anything else takes a new slot; if all `max_pending` slots are taken the
   client is too slow and is disconnected with 1013 (try again later);
-* a send that takes longer than `send_timeout` disconnects with 1013 too.
+* a send that takes longer than `send_timeout` disconnects with 1013 too
+  (one watchdog task checks every `send_timeout / 4`; no timer per send).
 
 A disconnected client reconnects and resyncs through `hello`; so nothing it
 must see (`trade`) is dropped silently. When the bus reports a gap (a Redis
@@ -107,6 +108,7 @@ class ClientHandle:
         "_hub",
         "_pending",
         "_removed",
+        "_send_started",
         "_sender",
         "_started",
         "_topics",
@@ -124,6 +126,7 @@ class ClientHandle:
         self._pending: OrderedDict[Hashable, str] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._started = False
+        self._send_started = 0.0
         self._removed = False
         self._close_reason: tuple[int, str] | None = None
         self._closed = asyncio.Event()
@@ -204,19 +207,18 @@ class ClientHandle:
         client = self._client
         pending = self._pending
         hub = self._hub
-        timeout = hub.send_timeout
+        clock = asyncio.get_running_loop().time
         while True:
             if not pending or not self._started:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
             _, text = pending.popitem(last=False)
+            # The hub's watchdog disconnects us if this send outlives send_timeout
+            # (a timer per send would cost more than the send itself).
+            self._send_started = clock()
             try:
-                async with asyncio.timeout(timeout):
-                    await client.send_text(text)
-            except TimeoutError:
-                hub._disconnect(self, TRY_AGAIN_LATER, f"send took longer than {timeout:g}s")
-                return
+                await client.send_text(text)
             except Exception as exc:
                 # The socket is gone; the route's receive loop will remove us.
                 logger.debug("live client %s send failed: %r", self.id, exc)
@@ -224,6 +226,8 @@ class ClientHandle:
                 self._pending.clear()
                 self._closed.set()
                 return
+            finally:
+                self._send_started = 0.0
             hub.stats.sent += 1
 
 
@@ -259,6 +263,7 @@ class Hub:
         self._seq = itertools.count()
         self._stack: AsyncExitStack | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bus_down = False
 
@@ -279,6 +284,7 @@ class Hub:
         self._stack = stack
         self._loop = asyncio.get_running_loop()
         self._reader = asyncio.create_task(self._read(subscription), name="hub-reader")
+        self._watchdog = asyncio.create_task(self._watch_sends(), name="hub-send-watchdog")
         logger.info("hub started on channel %s", self.channel)
 
     async def stop(self) -> None:
@@ -287,10 +293,12 @@ class Hub:
             self._disconnect(handle, GOING_AWAY, "server shutting down")
         if self._closers:
             await asyncio.wait(tuple(self._closers))
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.cancel()
-            await asyncio.wait({reader})
+        tasks = [t for t in (self._reader, self._watchdog) if t is not None]
+        self._reader = self._watchdog = None
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
@@ -448,6 +456,19 @@ class Hub:
             topics = handle._topics
             if topics is None or event_type in topics:
                 handle._offer(text, key)
+
+    async def _watch_sends(self) -> None:
+        """Disconnect clients whose current send has taken longer than send_timeout."""
+        loop = asyncio.get_running_loop()
+        timeout = self.send_timeout
+        interval = min(max(timeout / 4, 0.01), 1.0)
+        while True:
+            await asyncio.sleep(interval)
+            limit = loop.time() - timeout
+            for handle in tuple(self._clients.values()):
+                started = handle._send_started
+                if started and started < limit:
+                    self._disconnect(handle, TRY_AGAIN_LATER, f"send took longer than {timeout:g}s")
 
     def _on_bus_gap(self, reason: str) -> None:
         if not self.resync_on_gap or not self._clients:
