@@ -411,13 +411,17 @@ class X11Source:
     # -- focus -------------------------------------------------------------------------
 
     def bring_to_front(self, hwnd: int) -> None:
-        """``_NET_ACTIVE_WINDOW`` through an EWMH manager; else raise and focus directly."""
+        """``_NET_ACTIVE_WINDOW`` through an EWMH manager; else map, raise and focus directly.
+
+        Raises WindowGone only when the window no longer exists: a minimised window is
+        brought back (by the manager, or mapped again when there is none).
+        """
         with self._exclusive():
             window = self._display.create_resource_object("window", hwnd)
             try:
-                if window.get_attributes().map_state != X.IsViewable:
-                    raise WindowGone(hwnd, "not viewable (unmapped or minimised)")
+                viewable = window.get_attributes().map_state == X.IsViewable  # BadWindow: gone
                 if self._wm_supports("_NET_ACTIVE_WINDOW"):
+                    # The manager also restores a minimised (unmapped) window.
                     message = xevent.ClientMessage(
                         window=window,
                         client_type=self._atom("_NET_ACTIVE_WINDOW"),
@@ -430,8 +434,12 @@ class X11Source:
                         event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask,
                     )
                 else:
-                    self._top_level(window).configure(stack_mode=X.Above)
-                    window.set_input_focus(X.RevertToParent, X.CurrentTime)
+                    top = self._top_level(window)
+                    if not viewable:
+                        top.map()
+                    top.configure(stack_mode=X.Above)
+                    if viewable:  # focus on an unmapped window is a BadMatch
+                        window.set_input_focus(X.RevertToParent, X.CurrentTime)
                 self._display.sync()
             except _GONE_ERRORS as exc:
                 raise WindowGone(hwnd, f"closed ({type(exc).__name__})") from exc
