@@ -34,8 +34,17 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "trade_analysis", "serve", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir), *self.args]
+        command = [
+            sys.executable,
+            "-m",
+            "trade_analysis",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *self.args,
+        ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout

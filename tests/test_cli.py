@@ -25,8 +25,20 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 def test_serve_refuses_a_public_address_with_the_default_key(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BACKEND_API_KEY"}
     result = subprocess.run(
-        [sys.executable, "-m", "trade_analysis", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env=env,
+        [
+            sys.executable,
+            "-m",
+            "trade_analysis",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 2
     assert "refusing to listen on '0.0.0.0'" in result.stderr
@@ -34,8 +46,14 @@ def test_serve_refuses_a_public_address_with_the_default_key(tmp_path: Path) -> 
 
 
 def test_serve_refuses_several_workers_on_the_in_memory_bus(tmp_path: Path) -> None:
-    result = run_cli("serve", "--workers", "2", "--data-dir", str(tmp_path),
-                     env={"BACKEND_API_KEY": "k", "BUS_URL": "memory://"})
+    result = run_cli(
+        "serve",
+        "--workers",
+        "2",
+        "--data-dir",
+        str(tmp_path),
+        env={"BACKEND_API_KEY": "k", "BUS_URL": "memory://"},
+    )
     assert result.returncode == 2 and "shared bus" in result.stderr
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,12 +18,14 @@ from trade_analysis import __version__
 from trade_analysis.api.deps import require_api_key
 from trade_analysis.api.errors import install_error_handlers
 from trade_analysis.api.limits import BodySizeLimit
-from trade_analysis.api.routes import bots, health, history, ingest, trades
+from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
 from trade_analysis.config import Settings
 from trade_analysis.db import retention
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.domain import utcnow
+from trade_analysis.live_state import seed_snapshot
 from trade_analysis.services import Services
+from trade_analysis.snapshots import SnapshotStream, ThumbnailTracker
 from trade_analysis.storage import remove_data_file
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ def build_router() -> APIRouter:
     router.include_router(health.router)
     router.include_router(history.files_router)
     protected = APIRouter(dependencies=[Depends(require_api_key)])
-    for module in (ingest, history, trades, bots):
+    for module in (ingest, history, trades, bots, capture):
         protected.include_router(module.router)
     router.include_router(protected)
     return router
@@ -82,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.uploads.sweep_incomplete()
         settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
         app.state.services = services
+        await services.start_live()
+        tracker = ThumbnailTracker()
+        app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))
+        await app.state.snapshots.start()
         pruning = asyncio.create_task(_retention_loop(services), name="retention")
         try:
             yield
@@ -89,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pruning.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pruning
+            await app.state.snapshots.stop()
+            await services.stop_live()
             services.close()
 
     app = FastAPI(
@@ -112,4 +121,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     router = build_router()
     app.include_router(router)
     app.include_router(router, prefix=API_V1)
+    app.include_router(live.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
     )
     bus_url: str = Field("memory://", validation_alias=AliasChoices("BUS_URL", "bus_url"))
+    capture_mode: Literal["local", "agent"] = Field(
+        "local", validation_alias=AliasChoices("CAPTURE_MODE", "capture_mode")
+    )
     retention_days: float = Field(
         7, gt=0, validation_alias=AliasChoices("RETENTION_DAYS", "retention_days")
     )

@@ -1,11 +1,22 @@
-"""What the HTTP side tells live clients after a write has committed."""
+"""What live clients are told: trades after they commit, the hello state, the seed snapshot."""
 
 from __future__ import annotations
 
-from trade_analysis.api.schemas import TradeEntry
-from trade_analysis.domain import to_wire
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from trade_analysis.api.schemas import TradeEntry, TradeSummary
+from trade_analysis.capture.agent import AgentUnavailable
+from trade_analysis.db import queries
+from trade_analysis.db.session import Database
+from trade_analysis.domain import to_wire, utcnow
+from trade_analysis.live import Event, EventType
 from trade_analysis.services import Services
+from trade_analysis.snapshots import ThumbnailTracker
 from trade_analysis.trading.simulator import TradeEvent
+
+SNAPSHOT_TRADES = 50
 
 
 def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
@@ -21,7 +32,92 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
     )
 
 
+def summary_payload(database: Database, recent_trades: int = 0) -> dict[str, Any]:
+    """The trade summary as JSON; blocking (a database read)."""
+    with database.session() as session:
+        summary = queries.trade_summary(session, recent_trades)
+    return TradeSummary.model_validate(summary).model_dump(mode="json")
+
+
+def compact_summary(database: Database) -> dict[str, Any]:
+    """Totals per ticker without the trade lists: small enough to send after every trade."""
+    full = summary_payload(database)
+    return {
+        "total_pnl_all_tickers": full["total_pnl_all_tickers"],
+        "tickers": {
+            ticker: {
+                key: state[key]
+                for key in ("position", "entry_price", "total_pnl", "wins", "losses", "win_rate")
+            }
+            for ticker, state in full["tickers"].items()
+        },
+    }
+
+
+def trade_events(database: Database, trade_id: int, trade: TradeEvent) -> list[Event]:
+    """The events one committed trade causes; blocking (reads the new totals)."""
+    entry = trade_entry(trade_id, trade).model_dump(mode="json")
+    return [Event(EventType.TRADE, entry), Event(EventType.SUMMARY, compact_summary(database))]
+
+
 async def publish_trade(services: Services, trade_id: int, trade: TradeEvent) -> TradeEntry:
-    entry = trade_entry(trade_id, trade)
-    await services.publish("trade", entry.model_dump(mode="json"))
-    return entry
+    for event in await run_in_threadpool(trade_events, services.database, trade_id, trade):
+        await services.publish(event)
+    return trade_entry(trade_id, trade)
+
+
+async def hello_event(services: Services) -> Event:
+    """Everything a (re)connecting client needs to be in sync at once."""
+    views = await services.capture.workers()
+    summary = await run_in_threadpool(summary_payload, services.database, SNAPSHOT_TRADES)
+    return Event(
+        EventType.HELLO,
+        {
+            "timestamp": to_wire(utcnow()),
+            "workers": [view.status | {"hwnd": view.hwnd} for view in views],
+            "summary": summary,
+        },
+    )
+
+
+async def seed_snapshot(
+    services: Services, tracker: ThumbnailTracker, full: bool
+) -> dict[str, Any]:
+    """The seed's `{timestamp, status, workers, trade_summary, screenshot_b64}`.
+
+    Thumbnails ride along only when they changed since the last tick (or for a
+    new client, `full`), each base64-encoded once whatever the number of clients.
+    """
+    try:
+        views = await services.capture.workers()
+        legacy = await services.capture.legacy_status()
+    except AgentUnavailable:
+        views, legacy = [], None
+    legacy_hwnd = legacy["target_window"]["hwnd"] if legacy else None
+    workers: list[dict[str, Any]] = []
+    legacy_shot = None
+    for view in views:
+        send = full or tracker.changed(view.hwnd, view.thumbnail_version)
+        shot = (
+            tracker.encoded(view.hwnd, view.thumbnail_version, view.thumbnail_jpeg)
+            if send
+            else None
+        )
+        if view.hwnd == legacy_hwnd:
+            legacy_shot = shot
+        workers.append(
+            {
+                "hwnd": view.hwnd,
+                "status": view.status,
+                "screenshot_b64": shot,
+                "last_result": view.last_result,
+            }
+        )
+    summary = await run_in_threadpool(summary_payload, services.database, SNAPSHOT_TRADES)
+    return {
+        "timestamp": to_wire(utcnow()),
+        "status": "running" if any(w["status"].get("is_running") for w in workers) else "idle",
+        "workers": workers,
+        "trade_summary": summary,
+        "screenshot_b64": legacy_shot,
+    }

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trade_analysis.capture.agent import RemoteCapture
+from trade_analysis.capture.control import CaptureControl, LocalCapture
+from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
 from trade_analysis.db.session import Database
+from trade_analysis.live import Event, EventType, Hub, bus_from_url
 from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger
+from trade_analysis.trading.simulator import TradeEvent
 
 logger = logging.getLogger(__name__)
-
-Publish = Callable[[str, dict[str, Any]], Awaitable[None]]
-
-
-async def _nowhere(_type: str, _data: dict[str, Any]) -> None:
-    return None
 
 
 @dataclass
@@ -27,14 +25,59 @@ class Services:
     database: Database
     ledger: Ledger
     uploads: FileStore
-    # Set by the live layer when it starts; events go nowhere before that.
-    publish: Publish = field(default=_nowhere)
+    hub: Hub | None = None
+    capture: CaptureControl = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.capture = LocalCapture(
+            CaptureManager(
+                self.ledger,
+                self.settings.screenshots_dir,
+                notify=self.notify_threadsafe,
+                on_trade=self._trade_from_thread,
+            )
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         database = Database(settings.resolved_database_url)
         uploads = FileStore(settings.uploads_dir)
         return cls(settings=settings, database=database, ledger=Ledger(database), uploads=uploads)
+
+    async def start_live(self) -> None:
+        bus = bus_from_url(self.settings.bus_url)
+        await bus.connect()
+        self.hub = Hub(bus)
+        await self.hub.start()
+        if self.settings.capture_mode == "agent":
+            remote = RemoteCapture(bus)
+            await remote.connect()
+            self.capture = remote
+            logger.info("capture runs in a separate `trade-analysis agent` process")
+
+    async def stop_live(self) -> None:
+        await self.capture.close()
+        if self.hub is not None:
+            await self.hub.stop()
+            await self.hub.bus.disconnect()
+            self.hub = None
+
+    async def publish(self, event: Event) -> None:
+        """To every live client of every process; events before the hub starts go nowhere."""
+        if self.hub is not None:
+            await self.hub.publish(event)
+
+    def notify_threadsafe(self, event_type: str, data: dict[str, Any]) -> None:
+        """`publish` from a capture thread, without waiting for delivery."""
+        if self.hub is not None:
+            self.hub.publish_threadsafe(Event(EventType(event_type), data))
+
+    def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
+        from trade_analysis.live_state import trade_events
+
+        if self.hub is not None:
+            for event in trade_events(self.database, trade_id, trade):
+                self.hub.publish_threadsafe(event)
 
     def close(self) -> None:
         self.database.dispose()

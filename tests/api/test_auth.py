@@ -32,9 +32,7 @@ def test_missing_key_is_401(anonymous: TestClient, prefix: str, method: str, pat
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(
-    "header", ["Basic dXNlcjpwYXNz", "Bearer", "Token " + TEST_KEY, TEST_KEY]
-)
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Token " + TEST_KEY, TEST_KEY])
 def test_malformed_authorization_is_401(anonymous: TestClient, header: str) -> None:
     response = anonymous.get("/trades", headers={"Authorization": header})
     assert response.status_code == 401

@@ -22,12 +22,19 @@ def test_old_observations_go_and_trades_stay(client: TestClient, settings: Setti
         client.post(
             "/ingest",
             files={"file": ("a.png", image_bytes(seed=index), "image/png")},
-            data={"ticker": "AAPL", "price": str(10 + index), "trend": trend,
-                  "ts": (old + timedelta(minutes=index)).isoformat()},
+            data={
+                "ticker": "AAPL",
+                "price": str(10 + index),
+                "trend": trend,
+                "ts": (old + timedelta(minutes=index)).isoformat(),
+            },
         )
     services.ledger.manual_trade(ticker="MSFT", side=Side.BUY, price=Decimal(5), at=old)
-    client.post("/ingest", files={"file": ("b.png", image_bytes(seed=9), "image/png")},
-                data={"ticker": "AAPL", "price": "12"})
+    client.post(
+        "/ingest",
+        files={"file": ("b.png", image_bytes(seed=9), "image/png")},
+        data={"ticker": "AAPL", "price": "12"},
+    )
     images_before = set(settings.uploads_dir.iterdir())
 
     removed = prune_once(services)

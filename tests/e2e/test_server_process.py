@@ -29,18 +29,29 @@ def server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess
 
 def test_a_position_opened_before_a_restart_is_closed_after_it(server: ServerProcess) -> None:
     server.start()
-    bought = httpx.post(server.url + "/ingest", headers=AUTH,
-                        data={"bot": "w1", "ticker": "AAPL", "price": "187.50", "trend": "up"})
+    bought = httpx.post(
+        server.url + "/ingest",
+        headers=AUTH,
+        data={"bot": "w1", "ticker": "AAPL", "price": "187.50", "trend": "up"},
+    )
     assert bought.json()["trade"]["direction"] == "buy"
     server.stop()
 
     server.start()
-    assert httpx.get(server.url + "/trades", headers=AUTH).json()["tickers"]["AAPL"]["position"] == "long"
-    sold = httpx.post(server.url + "/ingest", headers=AUTH,
-                      data={"bot": "w1", "ticker": "AAPL", "price": "189.25", "trend": "down"})
+    assert (
+        httpx.get(server.url + "/trades", headers=AUTH).json()["tickers"]["AAPL"]["position"]
+        == "long"
+    )
+    sold = httpx.post(
+        server.url + "/ingest",
+        headers=AUTH,
+        data={"bot": "w1", "ticker": "AAPL", "price": "189.25", "trend": "down"},
+    )
     assert sold.json()["trade"]["direction"] == "sell"
     assert sold.json()["trade"]["profit"] == 1.75
-    (record,) = [r for r in httpx.get(server.url + "/history", headers=AUTH).json() if r["kind"] == "trade"]
+    (record,) = [
+        r for r in httpx.get(server.url + "/history", headers=AUTH).json() if r["kind"] == "trade"
+    ]
     assert (record["buy_price"], record["sell_price"]) == (187.5, 189.25)
 
 
@@ -57,9 +68,19 @@ def test_hard_kill_during_uploads_loses_no_acknowledged_upload(server: ServerPro
                 try:
                     response = client.post(
                         "/ingest",
-                        files={"file": ("f.png", image_bytes(seed=worker * 100_000 + index), "image/png")},
-                        data={"ticker": "AAPL", "price": f"{100 + index % 7}", "trend": "up",
-                              "bot": f"uploader-{worker}"},
+                        files={
+                            "file": (
+                                "f.png",
+                                image_bytes(seed=worker * 100_000 + index),
+                                "image/png",
+                            )
+                        },
+                        data={
+                            "ticker": "AAPL",
+                            "price": f"{100 + index % 7}",
+                            "trend": "up",
+                            "bot": f"uploader-{worker}",
+                        },
                     )
                 except httpx.TransportError:
                     return

@@ -25,8 +25,11 @@ def open_ledger(url: str) -> tuple[Database, Ledger]:
 def observe(ledger: Ledger, trend: str, price: str, minute: int, bot: str = "w1"):
     return ledger.record_observation(
         ObservationInput(
-            bot=bot, at=T0 + timedelta(minutes=minute), ticker="AAPL",
-            price=Decimal(price), trend=Trend(trend),
+            bot=bot,
+            at=T0 + timedelta(minutes=minute),
+            ticker="AAPL",
+            price=Decimal(price),
+            trend=Trend(trend),
         ),
         as_history=False,
     )

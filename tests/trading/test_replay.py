@@ -39,8 +39,20 @@ def test_replay_trades_and_reports_profit_per_round_trip() -> None:
 
 def test_replay_keeps_bots_apart_when_the_file_has_a_bot_column() -> None:
     data = [
-        {"timestamp": "2026-01-05T15:00:00Z", "ticker": "TSLA", "price": "10", "trend": "up", "bot": "a"},
-        {"timestamp": "2026-01-05T15:00:01Z", "ticker": "TSLA", "price": "10", "trend": "up", "bot": "b"},
+        {
+            "timestamp": "2026-01-05T15:00:00Z",
+            "ticker": "TSLA",
+            "price": "10",
+            "trend": "up",
+            "bot": "a",
+        },
+        {
+            "timestamp": "2026-01-05T15:00:01Z",
+            "ticker": "TSLA",
+            "price": "10",
+            "trend": "up",
+            "bot": "b",
+        },
     ]
     trades = replay(data).to_json()["trades"]
     assert [(t["bot"], t["side"]) for t in trades] == [("a", "buy"), ("b", "buy")]
@@ -51,7 +63,12 @@ def test_rows_with_missing_or_unknown_values_are_counted_not_fatal() -> None:
         [
             {"timestamp": "yesterday", "ticker": "AAPL", "price": "1", "trend": "up"},
             {"timestamp": "2026-01-05T15:00:00Z", "ticker": "", "price": "1", "trend": "up"},
-            {"timestamp": "2026-01-05T15:00:00Z", "ticker": "AAPL", "price": "1", "trend": "sideways"},
+            {
+                "timestamp": "2026-01-05T15:00:00Z",
+                "ticker": "AAPL",
+                "price": "1",
+                "trend": "sideways",
+            },
         ]
     )
     assert result.bad_rows == 3 and result.trades == []
@@ -72,7 +89,12 @@ signal_rows = st.lists(
 def test_replaying_each_signal_twice_changes_nothing(signals, with_take_profit) -> None:
     rules = Rules(take_profit=Decimal(3) if with_take_profit else None)
     once = [
-        {"timestamp": f"2026-01-05T15:{i // 60:02d}:{i % 60:02d}Z", "ticker": t, "price": str(p), "trend": d}
+        {
+            "timestamp": f"2026-01-05T15:{i // 60:02d}:{i % 60:02d}Z",
+            "ticker": t,
+            "price": str(p),
+            "trend": d,
+        }
         for i, (t, p, d) in enumerate(signals)
     ]
     twice = [row for row in once for _ in range(2)]

@@ -98,8 +98,15 @@ def test_exit_rule_checked_before_trend_so_a_stop_loss_down_is_one_sell() -> Non
 def test_consecutive_drops_rule_sells_after_n_drops() -> None:
     rules = Rules(sell_after_drops=3)
     _, trades = run(
-        [("up", "10"), ("up", "9.9"), ("up", "9.8"), ("up", "9.9"), ("up", "9.8"),
-         ("up", "9.7"), ("up", "9.6")],
+        [
+            ("up", "10"),
+            ("up", "9.9"),
+            ("up", "9.8"),
+            ("up", "9.9"),
+            ("up", "9.8"),
+            ("up", "9.7"),
+            ("up", "9.6"),
+        ],
         rules,
     )
     assert sides(trades) == [("buy", "10", "signal"), ("sell", "9.6", "consecutive_drops")]
@@ -114,7 +121,9 @@ def test_market_hours_rule_ignores_signals_outside_the_session() -> None:
             Position("bot", "AAPL"), Signal("bot", "AAPL", Decimal(1), Trend.UP, moment), rules
         )
         assert trade is None
-    _, trade = decide(Position("bot", "AAPL"), Signal("bot", "AAPL", Decimal(1), Trend.UP, T0), rules)
+    _, trade = decide(
+        Position("bot", "AAPL"), Signal("bot", "AAPL", Decimal(1), Trend.UP, T0), rules
+    )
     assert trade is not None
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from trade_analysis.analysis.crop import Crop
 from trade_analysis.domain import Side, parse_price, to_wire
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
@@ -130,3 +131,64 @@ class Deleted(BaseModel):
     ok: Literal[True] = True
     deleted: str
     screenshots_removed: bool
+
+
+class Ok(BaseModel):
+    ok: Literal[True] = True
+    detail: str
+
+
+class WindowPublic(BaseModel):
+    hwnd: int
+    title: str
+    process: str | None
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @classmethod
+    def from_info(cls, info: Any) -> WindowPublic:
+        return cls.model_validate(info, from_attributes=True)
+
+
+class StartRequest(BaseModel):
+    hwnd: int = Field(ge=0)
+    interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
+    keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
+    bring_to_foreground: bool | None = None
+
+
+class StopRequest(BaseModel):
+    hwnd: int = Field(ge=0)
+
+
+class EnabledRequest(BaseModel):
+    enabled: bool
+
+
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class CropRequest(BaseModel):
+    """Fractions of the window cut from each edge."""
+
+    left: Fraction = 0.0
+    right: Fraction = 0.16
+    top: Fraction = 0.0
+    bottom: Fraction = 0.0
+
+    def to_crop(self) -> Crop:
+        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
+
+
+class CropFactorRequest(BaseModel):
+    factor: Fraction
+
+
+class WorkerPublic(BaseModel):
+    hwnd: int
+    status: dict[str, Any]
+    last_result: dict[str, Any] | None
+    screenshot_b64: str | None
+    bot: BotPublic | None

@@ -147,6 +147,12 @@ class Ledger:
             row.meta = {**(row.meta or {}), **settings}
             return dict(row.meta)
 
+    def bot_settings(self, bot: str) -> dict[str, Any]:
+        """The settings saved for a bot (empty for a bot never seen)."""
+        with self._db.session() as session:
+            row = session.get(models.Bot, bot)
+            return dict(row.meta or {}) if row is not None else {}
+
     def delete_bot(self, bot: str) -> bool:
         """Remove the bot's row; its trades, records and positions stay in the ledger."""
         with self._db.session() as session:

@@ -14,8 +14,13 @@ from trade_analysis.config import Settings
 def ingest(client: TestClient, ticker: str, trend: str, price: str, ts: datetime) -> dict:
     response = client.post(
         "/ingest",
-        data={"ticker": ticker, "trend": trend, "price": price, "ts": ts.isoformat(),
-              "bot": f"bot-{ticker}"},
+        data={
+            "ticker": ticker,
+            "trend": trend,
+            "price": price,
+            "ts": ts.isoformat(),
+            "bot": f"bot-{ticker}",
+        },
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -26,7 +31,9 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def test_history_is_newest_first_with_filters_and_total_count(client: TestClient, now: datetime) -> None:
+def test_history_is_newest_first_with_filters_and_total_count(
+    client: TestClient, now: datetime
+) -> None:
     ingest(client, "AAPL", "none", "10", now - timedelta(days=10))
     ingest(client, "AAPL", "none", "11", now - timedelta(hours=2))
     ingest(client, "TSLA", "none", "12", now - timedelta(hours=1))
@@ -45,8 +52,10 @@ def test_history_is_newest_first_with_filters_and_total_count(client: TestClient
 
     window = client.get(
         "/api/v1/history",
-        params={"start_ts": (now - timedelta(hours=3)).isoformat(),
-                "end_ts": (now - timedelta(minutes=30)).isoformat()},
+        params={
+            "start_ts": (now - timedelta(hours=3)).isoformat(),
+            "end_ts": (now - timedelta(minutes=30)).isoformat(),
+        },
     )
     assert [r["price"] for r in window.json()] == [12, 11]
     for row in default.json():
@@ -64,8 +73,15 @@ def test_trend_filter_and_latest(client: TestClient, now: datetime) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": 5000}, {"days": -1}, {"offset": -1}, {"trend": "sideways"},
-     {"start_ts": "yesterday"}, {"ticker": "A;B"}],
+    [
+        {"limit": 0},
+        {"limit": 5000},
+        {"days": -1},
+        {"offset": -1},
+        {"trend": "sideways"},
+        {"start_ts": "yesterday"},
+        {"ticker": "A;B"},
+    ],
 )
 def test_bad_history_queries_are_422(client: TestClient, params: dict) -> None:
     response = client.get("/history", params=params)
@@ -75,7 +91,8 @@ def test_bad_history_queries_are_422(client: TestClient, params: dict) -> None:
 
 def test_end_before_start_is_422(client: TestClient, now: datetime) -> None:
     response = client.get(
-        "/history", params={"start_ts": now.isoformat(), "end_ts": (now - timedelta(days=1)).isoformat()}
+        "/history",
+        params={"start_ts": now.isoformat(), "end_ts": (now - timedelta(days=1)).isoformat()},
     )
     assert response.status_code == 422
     assert "end_ts" in response.json()["detail"]

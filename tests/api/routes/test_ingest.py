@@ -20,13 +20,20 @@ def history(client: TestClient) -> list[dict]:
     return client.get("/history").json()
 
 
-def test_ingest_with_signal_stores_the_image_and_buys(client: TestClient, settings: Settings) -> None:
+def test_ingest_with_signal_stores_the_image_and_buys(
+    client: TestClient, settings: Settings
+) -> None:
     png = image_bytes(".png")
     response = client.post(
         "/ingest",
         files={"file": ("chart.png", png, "image/png")},
-        data={"name": "Tesla", "ticker": "tsla", "price": "$250.12", "trend": "up",
-              "meta": json.dumps({"source": "agent-1"})},
+        data={
+            "name": "Tesla",
+            "ticker": "tsla",
+            "price": "$250.12",
+            "trend": "up",
+            "meta": json.dumps({"source": "agent-1"}),
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -73,7 +80,12 @@ def test_same_signal_twice_trades_once(client: TestClient) -> None:
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(
-    client: TestClient, settings: Settings, fields: dict, files: dict | None, status: int, detail: str
+    client: TestClient,
+    settings: Settings,
+    fields: dict,
+    files: dict | None,
+    status: int,
+    detail: str,
 ) -> None:
     response = client.post("/ingest", data=fields, files=files)
     assert response.status_code == status, response.text
@@ -92,7 +104,7 @@ def test_oversized_upload_is_413_and_leaves_nothing(client: TestClient, settings
 
 def test_oversized_streamed_upload_without_length_is_cut_off(client: TestClient) -> None:
     def chunks():
-        boundary = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+        boundary = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
         yield boundary
         for _ in range(64):
             yield b"\0" * 65536

@@ -23,7 +23,14 @@ def test_manual_round_trip_is_recorded_once_with_exact_profit(client: TestClient
     assert nvda["win_rate"] == 1.0 and nvda["total_pnl"] == 5.5
     assert nvda["last_trade"]["direction"] == "sell"
     assert summary["total_pnl_all_tickers"] == 5.5
-    assert set(summary["all_trades"][0]) >= {"ticker", "direction", "price", "profit", "win_reason", "ts"}
+    assert set(summary["all_trades"][0]) >= {
+        "ticker",
+        "direction",
+        "price",
+        "profit",
+        "win_reason",
+        "ts",
+    }
     record = client.get("/history").json()[0]
     assert record["buy_price"] == 1234.56 and record["sell_price"] == 1240.06
     assert record["meta"]["profit"] == "5.50"
@@ -39,7 +46,9 @@ def test_buy_while_long_and_sell_while_flat_are_409(client: TestClient) -> None:
 
 
 def test_manual_sell_closes_the_one_bot_holding_the_ticker(client: TestClient) -> None:
-    client.post("/ingest", data={"bot": "window-1", "ticker": "AMZN", "price": "100", "trend": "up"})
+    client.post(
+        "/ingest", data={"bot": "window-1", "ticker": "AMZN", "price": "100", "trend": "up"}
+    )
     sell = manual(client, ticker="AMZN", price=104, direction="sell")
     assert sell["bot"] == "window-1" and sell["profit"] == 4
 
@@ -47,7 +56,9 @@ def test_manual_sell_closes_the_one_bot_holding_the_ticker(client: TestClient) -
 def test_manual_sell_with_two_holders_needs_a_bot(client: TestClient) -> None:
     for bot in ("w1", "w2"):
         client.post("/ingest", data={"bot": bot, "ticker": "AMZN", "price": "100", "trend": "up"})
-    response = client.post("/manual_trade", json={"ticker": "AMZN", "price": 1, "direction": "sell"})
+    response = client.post(
+        "/manual_trade", json={"ticker": "AMZN", "price": 1, "direction": "sell"}
+    )
     assert response.status_code == 409 and "w1, w2" in response.json()["detail"]
     assert manual(client, ticker="AMZN", price=101, direction="sell", bot="w2")["bot"] == "w2"
 
@@ -56,8 +67,10 @@ def test_two_windows_on_one_ticker_keep_separate_positions(client: TestClient) -
     client.post("/ingest", data={"bot": "w1", "ticker": "AMD", "price": "10", "trend": "up"})
     client.post("/ingest", data={"bot": "w2", "ticker": "AMD", "price": "11", "trend": "up"})
     bots = client.get("/trades").json()["tickers"]["AMD"]["bots"]
-    assert bots == {"w1": {"position": "long", "entry_price": 10.0},
-                    "w2": {"position": "long", "entry_price": 11.0}}
+    assert bots == {
+        "w1": {"position": "long", "entry_price": 10.0},
+        "w2": {"position": "long", "entry_price": 11.0},
+    }
 
 
 @pytest.mark.parametrize(
@@ -73,7 +86,9 @@ def test_two_windows_on_one_ticker_keep_separate_positions(client: TestClient) -
         ({"ticker": "AAPL", "price": 1, "direction": "buy", "meta": [1]}, "meta"),
     ],
 )
-def test_bad_manual_orders_are_422_and_record_nothing(client: TestClient, order: dict, detail: str) -> None:
+def test_bad_manual_orders_are_422_and_record_nothing(
+    client: TestClient, order: dict, detail: str
+) -> None:
     response = client.post("/manual_trade", json=order)
     assert response.status_code == 422
     assert detail in str(response.json()["detail"])
@@ -81,5 +96,7 @@ def test_bad_manual_orders_are_422_and_record_nothing(client: TestClient, order:
 
 
 def test_body_that_is_not_json_is_422(client: TestClient) -> None:
-    response = client.post("/manual_trade", content=b"{nope", headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/manual_trade", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BotPublic, Deleted
 from trade_analysis.db import queries
+from trade_analysis.live import Event, EventType
 
 router = APIRouter(tags=["bots"])
 
@@ -41,5 +42,5 @@ async def delete_bot(hwnd: str, services: ServicesDep) -> Deleted:
         return Deleted(deleted=key, screenshots_removed=removed)
 
     result = await run_in_threadpool(remove)
-    await services.publish("bot", {"bot": result.deleted, "deleted": True})
+    await services.publish(Event(EventType.BOT, {"bot": result.deleted, "deleted": True}))
     return result

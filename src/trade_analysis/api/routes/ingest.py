@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import IngestResult
 from trade_analysis.domain import InvalidPrice, Trend, as_utc, parse_price, utcnow
-from trade_analysis.live_events import publish_trade
+from trade_analysis.live_state import publish_trade
 from trade_analysis.services import Services
 from trade_analysis.storage import sniff_image
 from trade_analysis.trading.ledger import ObservationInput, StoredObservation

@@ -9,7 +9,7 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import queries
 from trade_analysis.domain import as_utc, utcnow
-from trade_analysis.live_events import publish_trade
+from trade_analysis.live_state import publish_trade
 
 router = APIRouter(tags=["trades"])
 

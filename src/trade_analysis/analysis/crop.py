@@ -1,0 +1,79 @@
+"""Edge fractions cut from a captured window before its chart is read."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy.typing as npt
+
+_EDGES = ("left", "right", "top", "bottom")
+
+
+class InvalidCrop(ValueError):
+    """A crop with an edge outside [0, 1], or one that leaves no pixels."""
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Fractions of the width (left, right) and height (top, bottom) to cut away.
+
+    The default cuts the right 16%, where broker pages put their order panel.
+    """
+
+    left: float = 0.0
+    right: float = 0.16
+    top: float = 0.0
+    bottom: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidCrop(f"crop {field.name} must be a number, got {value!r}")
+            if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+                raise InvalidCrop(f"crop {field.name} must be a fraction in [0, 1], got {value!r}")
+        # Refused here too, so a bad setting fails when it is made, not on every frame.
+        if self.left + self.right >= 1.0:
+            raise InvalidCrop(
+                f"crop leaves no pixels: left + right = {self.left + self.right:g} >= 1"
+            )
+        if self.top + self.bottom >= 1.0:
+            raise InvalidCrop(
+                f"crop leaves no pixels: top + bottom = {self.top + self.bottom:g} >= 1"
+            )
+
+    @classmethod
+    def uniform(cls, fraction: float) -> Crop:
+        """The same fraction from all four edges (the seed's `crop_factor`)."""
+        return cls(fraction, fraction, fraction, fraction)
+
+    @classmethod
+    def from_text(cls, text: str) -> Crop:
+        """Read `"left,right,top,bottom"`, as typed on the command line."""
+        parts = [part.strip() for part in text.split(",")]
+        if len(parts) != len(_EDGES):
+            raise InvalidCrop(f"crop {text!r} must be four fractions: left,right,top,bottom")
+        values: list[float] = []
+        for name, part in zip(_EDGES, parts, strict=True):
+            try:
+                values.append(float(part))
+            except ValueError:
+                raise InvalidCrop(f"crop {name} must be a number, got {part!r}") from None
+        return cls(*values)
+
+    def apply(self, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """The kept region, as a view of `pixels` (no copy)."""
+        height, width = pixels.shape[:2]
+        x0, x1 = round(width * self.left), width - round(width * self.right)
+        y0, y1 = round(height * self.top), height - round(height * self.bottom)
+        if x1 <= x0 or y1 <= y0:
+            raise InvalidCrop(
+                f"crop leaves no pixels of a {width}x{height} image "
+                f"(columns {x0}..{x1}, rows {y0}..{y1})"
+            )
+        return pixels[y0:y1, x0:x1]

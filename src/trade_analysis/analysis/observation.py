@@ -1,0 +1,55 @@
+"""One frame in, one Observation out: crop, read the chart, read the title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy.typing as npt
+
+from trade_analysis.analysis.crop import Crop
+from trade_analysis.analysis.title import compile_title_pattern, read_title
+from trade_analysis.analysis.trend import read_trend
+from trade_analysis.domain import Trend
+
+
+@dataclass(frozen=True)
+class Observation:
+    name: str
+    ticker: str | None
+    price: Decimal | None
+    trend: Trend
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Per-bot analysis settings; a bad title pattern is refused when they are made."""
+
+    crop: Crop = field(default_factory=Crop)
+    line_detect: bool = True
+    title_pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.title_pattern is not None:
+            compile_title_pattern(self.title_pattern)
+
+
+def analyze(pixels: npt.NDArray[np.uint8], title: str, settings: AnalysisSettings) -> Observation:
+    """Read one captured window. Raises InvalidCrop if the crop leaves no pixels."""
+    reading = read_title(title, settings.title_pattern)
+    if settings.line_detect:
+        trend = read_trend(settings.crop.apply(pixels))
+        direction, confidence, reason = trend.trend, trend.confidence, trend.reason
+    else:
+        direction, confidence, reason = Trend.NONE, 0.0, "line detection off"
+    return Observation(
+        name=reading.name,
+        ticker=reading.ticker,
+        price=reading.price,
+        trend=direction,
+        confidence=confidence,
+        reason=reason,
+    )

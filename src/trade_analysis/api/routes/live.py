@@ -1,0 +1,103 @@
+"""WebSockets: the seed's snapshot stream (`/ws`, `/`) and the typed event stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from trade_analysis.api.deps import key_matches
+from trade_analysis.live import ClientHandle, Event, EventType, InvalidEvent, parse_topics
+from trade_analysis.live_state import hello_event
+from trade_analysis.services import Services
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["live"])
+POLICY_VIOLATION = 1008
+
+
+def _given_key(websocket: WebSocket) -> str | None:
+    token = websocket.query_params.get("token")
+    if token:
+        return token
+    header = websocket.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+async def _accept_authorised(websocket: WebSocket) -> Services | None:
+    """Accept, then close with 1008 unless the key is right (browsers can't set headers)."""
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    given = _given_key(websocket)
+    if given is None or not key_matches(services.settings.api_key, given):
+        reason = (
+            "missing API key: add ?token=<BACKEND_API_KEY>" if given is None else "wrong API key"
+        )
+        await websocket.close(code=POLICY_VIOLATION, reason=reason)
+        return None
+    return services
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """The snapshot stream ignores what clients send; keep reading to notice a disconnect."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+async def snapshot_stream(websocket: WebSocket) -> None:
+    services = await _accept_authorised(websocket)
+    if services is None:
+        return
+    stream = websocket.app.state.snapshots
+    client_id = await stream.add(websocket)
+    try:
+        await _drain(websocket)
+    finally:
+        await stream.remove(client_id)
+
+
+router.add_api_websocket_route("/ws", snapshot_stream, name="snapshot_stream")
+router.add_api_websocket_route("/", snapshot_stream, name="snapshot_stream_root")
+
+
+@router.websocket("/api/v1/ws")
+async def event_stream(websocket: WebSocket) -> None:
+    """`hello` with the whole state first, then `{type, data}` events as they happen."""
+    services = await _accept_authorised(websocket)
+    if services is None or services.hub is None:
+        return
+    handle = await services.hub.add_client(websocket, hello=lambda: hello_event(services))
+    try:
+        while True:
+            text = await websocket.receive_text()
+            reply = _handle_message(text, handle)
+            if reply is not None:
+                handle.push(reply)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        await services.hub.remove_client(handle)
+
+
+def _handle_message(text: str, handle: ClientHandle) -> Event | None:
+    """A client may subscribe to event types; anything else gets an `error` event."""
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError:
+        return Event(EventType.ERROR, {"detail": "message is not JSON"})
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return Event(EventType.ERROR, {"detail": 'expected {"type": ..., "data": ...}'})
+    if message["type"] == "subscribe":
+        try:
+            topics = parse_topics(message.get("data"))
+        except InvalidEvent as exc:
+            return Event(EventType.ERROR, {"detail": str(exc)})
+        handle.subscribe(topics)
+        return None
+    return Event(EventType.ERROR, {"detail": f"unknown message type {message['type']!r}"})

@@ -1,0 +1,254 @@
+"""The capture manager: the registry of workers in this process, and what they report to.
+
+It owns workers (one per window, never two), global capture settings, and the
+path from a worker's reading to the ledger and the live stream. It knows
+nothing of HTTP: routes call it, and it raises precise errors they map.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from trade_analysis.analysis import AnalysisSettings, Crop
+from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.sources import open_source
+from trade_analysis.capture.sources.base import WindowSource
+from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
+from trade_analysis.trading.ledger import Ledger, ObservationInput
+from trade_analysis.trading.simulator import TradeEvent
+
+logger = logging.getLogger(__name__)
+
+Notify = Callable[[str, dict[str, Any]], None]
+OnTrade = Callable[[int, TradeEvent], None]
+
+
+class UnknownWorker(LookupError):
+    def __init__(self, hwnd: int) -> None:
+        super().__init__(f"no capture worker for window {hwnd}; start one with /start_multi")
+
+
+class InvalidWindow(ValueError):
+    def __init__(self, hwnd: int) -> None:
+        super().__init__(
+            f"window {hwnd} is not a visible, titled window on this desktop; see /windows"
+        )
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """Defaults for workers: the global crop, line detection, bringing windows forward."""
+
+    crop: Crop = field(default_factory=Crop)
+    line_detect: bool = True
+    bring_to_foreground: bool = False
+
+
+def bot_key(hwnd: int) -> str:
+    """A window's bot: the window itself."""
+    return str(hwnd)
+
+
+def crop_json(crop: Crop) -> dict[str, float]:
+    return {"left": crop.left, "right": crop.right, "top": crop.top, "bottom": crop.bottom}
+
+
+def crop_from_json(data: object) -> Crop | None:
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Crop(**{edge: float(data[edge]) for edge in ("left", "right", "top", "bottom")})
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class CaptureManager:
+    def __init__(
+        self,
+        ledger: Ledger,
+        screenshots_dir: Path,
+        notify: Notify,
+        on_trade: OnTrade,
+        source_factory: Callable[[], WindowSource] = open_source,
+    ) -> None:
+        self._ledger = ledger
+        self._screenshots_dir = screenshots_dir
+        self._notify = notify
+        self._on_trade = on_trade
+        self._source_factory = source_factory
+        self._workers: dict[int, CaptureWorker] = {}
+        self._legacy_hwnd: int | None = None
+        self._lock = threading.Lock()
+        self.settings = CaptureSettings()
+
+    # -- windows ---------------------------------------------------------------
+
+    def list_windows(self) -> list[WindowInfo]:
+        """Windows on this desktop; CaptureUnavailable says what is missing when there is none."""
+        source = self._source_factory()
+        try:
+            return source.list_windows()
+        finally:
+            source.close()
+
+    # -- workers ---------------------------------------------------------------
+
+    def start(
+        self,
+        hwnd: int,
+        *,
+        interval: float = 1.0,
+        keep_last_n: int = 5,
+        bring_to_foreground: bool | None = None,
+        legacy: bool = False,
+    ) -> dict[str, Any]:
+        """Start capturing a window; starting a running window changes only its interval."""
+        with self._lock:
+            running = self._workers.get(hwnd)
+            if running is not None and running.is_running:
+                running.reconfigure(interval=interval, keep_last_n=keep_last_n)
+                if legacy:
+                    self._legacy_hwnd = hwnd
+                return running.status()
+        if hwnd not in {window.hwnd for window in self.list_windows()}:
+            raise InvalidWindow(hwnd)
+        config = self._config_for(hwnd, interval, keep_last_n, bring_to_foreground)
+        worker = CaptureWorker(config, self._source_factory, self._store, self._status_changed)
+        with self._lock:
+            existing = self._workers.get(hwnd)
+            if existing is not None and existing.is_running:
+                return existing.status()  # another request won the race
+            self._workers[hwnd] = worker
+            if legacy:
+                self._legacy_hwnd = hwnd
+            worker.start()
+        logger.info("capture started hwnd=%#x interval=%.2fs", hwnd, interval)
+        return worker.status()
+
+    def stop(self, hwnd: int) -> dict[str, Any]:
+        with self._lock:
+            worker = self._workers.pop(hwnd, None)
+            if self._legacy_hwnd == hwnd:
+                self._legacy_hwnd = None
+        if worker is None:
+            raise UnknownWorker(hwnd)
+        worker.stop()
+        logger.info("capture stopped hwnd=%#x", hwnd)
+        self._notify("worker", {"hwnd": hwnd, "stopped": True})
+        return worker.status()
+
+    def stop_legacy(self) -> dict[str, Any] | None:
+        hwnd = self._legacy_hwnd
+        return self.stop(hwnd) if hwnd is not None else None
+
+    def stop_all(self) -> int:
+        with self._lock:
+            workers = list(self._workers.values())
+            self._workers.clear()
+            self._legacy_hwnd = None
+        for worker in workers:
+            worker.stop()
+        return len(workers)
+
+    def legacy_status(self) -> dict[str, Any] | None:
+        worker = self._workers.get(self._legacy_hwnd) if self._legacy_hwnd is not None else None
+        return worker.status() if worker else None
+
+    def workers(self) -> list[CaptureWorker]:
+        with self._lock:
+            return list(self._workers.values())
+
+    def worker(self, hwnd: int) -> CaptureWorker:
+        worker = self._workers.get(hwnd)
+        if worker is None:
+            raise UnknownWorker(hwnd)
+        return worker
+
+    # -- settings --------------------------------------------------------------
+
+    def set_line_detect(self, enabled: bool) -> None:
+        self.settings = replace(self.settings, line_detect=enabled)
+        for worker in self.workers():
+            analysis = replace(worker.config.analysis, line_detect=enabled)
+            worker.reconfigure(analysis=analysis)
+
+    def set_bring_to_foreground(self, enabled: bool) -> None:
+        self.settings = replace(self.settings, bring_to_foreground=enabled)
+        for worker in self.workers():
+            worker.reconfigure(bring_to_foreground=enabled)
+
+    def set_global_crop(self, crop: Crop) -> None:
+        """The default crop; running workers without a crop of their own take it at once."""
+        self.settings = replace(self.settings, crop=crop)
+        for worker in self.workers():
+            if not self._has_own_crop(worker.hwnd):
+                worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
+
+    def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
+        """Save a window's own crop in its bot row; apply it now if it is being captured."""
+        self._ledger.save_bot_settings(bot_key(hwnd), hwnd, {"crop": crop_json(crop)})
+        worker = self._workers.get(hwnd)
+        if worker is not None:
+            worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
+        return worker is not None
+
+    def _has_own_crop(self, hwnd: int) -> bool:
+        return crop_from_json(self._ledger.bot_settings(bot_key(hwnd)).get("crop")) is not None
+
+    def _config_for(
+        self, hwnd: int, interval: float, keep_last_n: int, bring_to_foreground: bool | None
+    ) -> WorkerConfig:
+        saved = self._ledger.bot_settings(bot_key(hwnd))
+        crop = crop_from_json(saved.get("crop")) or self.settings.crop
+        pattern = saved.get("title_pattern")
+        return WorkerConfig(
+            hwnd=hwnd,
+            interval=interval,
+            keep_last_n=keep_last_n,
+            bring_to_foreground=(
+                self.settings.bring_to_foreground
+                if bring_to_foreground is None
+                else bring_to_foreground
+            ),
+            analysis=AnalysisSettings(
+                crop=crop,
+                line_detect=self.settings.line_detect,
+                title_pattern=pattern if isinstance(pattern, str) else None,
+            ),
+            output_folder=self._screenshots_dir / f"hwnd_{hwnd}",
+        )
+
+    # -- from a worker's thread ------------------------------------------------
+
+    def _store(self, worker: CaptureWorker, reading: Reading) -> None:
+        observation = reading.observation
+        stored = self._ledger.record_observation(
+            ObservationInput(
+                bot=bot_key(worker.hwnd),
+                hwnd=worker.hwnd,
+                at=reading.captured_at,
+                name=observation.name,
+                ticker=observation.ticker,
+                price=observation.price,
+                trend=observation.trend,
+                confidence=observation.confidence,
+                meta={"title": reading.title, "reason": observation.reason},
+            ),
+            as_history=False,
+        )
+        self._notify("observation", {"hwnd": worker.hwnd, "last_result": reading.last_result})
+        self._notify(
+            "frame",
+            {"hwnd": worker.hwnd, "jpeg_b64": base64.b64encode(reading.thumbnail_jpeg).decode()},
+        )
+        if stored.trade is not None and stored.trade_id is not None:
+            self._on_trade(stored.trade_id, stored.trade)
+
+    def _status_changed(self, worker: CaptureWorker) -> None:
+        self._notify("worker", {"hwnd": worker.hwnd, **worker.status()})

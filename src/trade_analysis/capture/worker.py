@@ -1,0 +1,302 @@
+"""A capture worker: one thread, one window source, one window, about once a second.
+
+Each tick grabs the window; a frame identical to the previous one (same pixels,
+same title) costs only the grab and a sampled comparison. A changed frame is
+read (analysis), shown (a small JPEG thumbnail, encoded once), kept (the newest
+`keep_last_n` screenshots) and handed to `on_reading`, which stores and trades it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from trade_analysis.analysis import AnalysisSettings, Observation, analyze
+from trade_analysis.capture.frame import Frame
+from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
+from trade_analysis.domain import format_price, to_wire
+
+logger = logging.getLogger(__name__)
+
+MIN_INTERVAL = 0.5
+THUMBNAIL_WIDTH = 320
+# Sampling every 4th pixel of every 4th row finds any real chart change (lines are
+# drawn across many columns) at a sixteenth of the cost of comparing everything.
+_SAMPLE_STEP = 4
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    hwnd: int
+    interval: float = 1.0
+    keep_last_n: int = 5
+    bring_to_foreground: bool = False
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    output_folder: Path = Path("screenshots")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one changed frame produced; handed to the sink outside the worker's lock."""
+
+    hwnd: int
+    title: str
+    observation: Observation
+    captured_at: datetime
+    image_path: str
+    thumbnail_jpeg: bytes
+    last_result: dict[str, Any]
+
+
+OnReading = Callable[["CaptureWorker", Reading], None]
+OnStatus = Callable[["CaptureWorker"], None]
+SourceFactory = Callable[[], WindowSource]
+
+
+def frame_signature(pixels: np.ndarray) -> bytes:
+    return np.ascontiguousarray(pixels[::_SAMPLE_STEP, ::_SAMPLE_STEP]).tobytes()
+
+
+def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
+    height, original_width = pixels.shape[:2]
+    if original_width > width:
+        scaled_height = max(1, round(height * width / original_width))
+        pixels = cv2.resize(pixels, (width, scaled_height), interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, 70])
+    if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
+        raise RuntimeError("JPEG encoding failed")
+    return encoded.tobytes()
+
+
+def last_result(observation: Observation, captured_at: datetime, image_path: str) -> dict[str, Any]:
+    """The seed's `last_result` keys, so clients of the original keep working."""
+    price = observation.price
+    return {
+        "timestamp": to_wire(captured_at),
+        "image_path": image_path,
+        "name": observation.name,
+        "ticker": observation.ticker or "",
+        "price": format_price(price) if price is not None else "",
+        "price_value": float(price) if price is not None else None,
+        "trend": observation.trend.value,
+        "confidence": observation.confidence,
+    }
+
+
+class CaptureWorker:
+    """Captures one window on its own thread until stopped; never raises into the caller."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        open_source: SourceFactory,
+        on_reading: OnReading,
+        on_status: OnStatus | None = None,
+    ) -> None:
+        if config.interval < MIN_INTERVAL:
+            raise ValueError(f"interval must be at least {MIN_INTERVAL} s, not {config.interval}")
+        self._config = config
+        self._open_source = open_source
+        self._on_reading = on_reading
+        self._on_status = on_status or (lambda _worker: None)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+        self._stopped_at: float | None = None
+        self.title = ""
+        self.state = "idle"
+        self.method: str | None = None
+        self.last_error: str | None = None
+        self.total_captures = 0
+        self.successful_captures = 0
+        self.failed_captures = 0
+        self.max_lag_seconds = 0.0
+        self.last_result: dict[str, Any] | None = None
+        self.thumbnail_jpeg: bytes | None = None
+        self.thumbnail_version = 0
+        self._signature: tuple[str, bytes] | None = None
+        self._screenshots: list[Path] = []
+
+    # -- control (any thread) --------------------------------------------------
+
+    @property
+    def hwnd(self) -> int:
+        return self._config.hwnd
+
+    @property
+    def config(self) -> WorkerConfig:
+        return self._config
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._started_at = time.monotonic()
+        self.state = "starting"
+        self._thread = threading.Thread(
+            target=self._run, name=f"capture-{self.hwnd:#x}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Prompt: the sleeping wait wakes at once; a grab in progress finishes first."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Change interval, crop or other settings; the next tick uses them."""
+        with self._lock:
+            self._config = replace(self._config, **changes)
+            self._signature = None  # a new crop or reading must be read afresh
+
+    def status(self) -> dict[str, Any]:
+        """The seed's status fields, and what this implementation adds."""
+        config = self._config
+        ends = self._stopped_at if self._stopped_at is not None else time.monotonic()
+        runtime = ends - self._started_at if self._started_at is not None else 0.0
+        crop = config.analysis.crop
+        return {
+            "is_running": self.is_running,
+            "target_window": {"hwnd": self.hwnd, "title": self.title},
+            "interval": config.interval,
+            "total_captures": self.total_captures,
+            "successful_captures": self.successful_captures,
+            "failed_captures": self.failed_captures,
+            "runtime_seconds": round(runtime, 3),
+            "output_folder": str(config.output_folder),
+            "keep_last_n": config.keep_last_n,
+            "last_result": self.last_result,
+            "bring_to_foreground": config.bring_to_foreground,
+            "state": self.state,
+            "capture_method": self.method,
+            "last_error": self.last_error,
+            "max_lag_seconds": round(self.max_lag_seconds, 3),
+            "line_detect": config.analysis.line_detect,
+            "crop": {
+                "left": crop.left,
+                "right": crop.right,
+                "top": crop.top,
+                "bottom": crop.bottom,
+            },
+        }
+
+    # -- the thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            source = self._open_source()
+        except CaptureUnavailable as exc:
+            self._set_state("unavailable", str(exc))
+            self._stopped_at = time.monotonic()
+            return
+        try:
+            self._loop(source)
+        finally:
+            with contextlib.suppress(Exception):
+                source.close()
+            self._stopped_at = time.monotonic()
+            self._set_state("stopped", self.last_error)
+
+    def _loop(self, source: WindowSource) -> None:
+        due = time.monotonic()
+        while not self._stop.is_set():
+            lag = time.monotonic() - due
+            self.max_lag_seconds = max(self.max_lag_seconds, lag)
+            self._tick(source)
+            interval = self._config.interval
+            due += interval
+            now = time.monotonic()
+            if now - due > interval:
+                # Fell behind by more than a tick (a stalled X server, a slow disk):
+                # skip the missed ticks rather than capturing in a burst to catch up.
+                due = now
+            self._stop.wait(max(0.0, due - now))
+
+    def _tick(self, source: WindowSource) -> None:
+        self.total_captures += 1
+        config = self._config
+        try:
+            if config.bring_to_foreground:
+                source.bring_to_front(self.hwnd)
+            frame = source.capture(self.hwnd)
+        except WindowGone as exc:
+            self.failed_captures += 1
+            self._set_state("window_gone", str(exc))
+            return
+        except Exception as exc:  # one bad grab must not end the worker
+            self.failed_captures += 1
+            logger.warning("capture hwnd=%#x failed: %s", self.hwnd, exc)
+            self._set_state("error", f"{type(exc).__name__}: {exc}")
+            return
+        self.successful_captures += 1
+        self.method = frame.method
+        self.title = frame.title
+        if self.state != "running":
+            self._set_state("running", None)
+        signature = (frame.title, frame_signature(frame.pixels))
+        if signature == self._signature:
+            return
+        self._signature = signature
+        try:
+            reading = self._read(frame, config)
+        except Exception as exc:
+            logger.exception("reading hwnd=%#x failed", self.hwnd)
+            self._set_state("error", f"{type(exc).__name__}: {exc}")
+            return
+        self.last_result = reading.last_result
+        self.thumbnail_jpeg = reading.thumbnail_jpeg
+        self.thumbnail_version += 1
+        try:
+            self._on_reading(self, reading)
+        except Exception:
+            logger.exception("storing the reading of hwnd=%#x failed", self.hwnd)
+
+    def _read(self, frame: Frame, config: WorkerConfig) -> Reading:
+        observation = analyze(frame.pixels, frame.title, config.analysis)
+        cropped = config.analysis.crop.apply(frame.pixels)
+        thumbnail = encode_thumbnail(cropped)
+        image_path = self._keep_screenshot(thumbnail, frame.captured_at, config)
+        return Reading(
+            hwnd=self.hwnd,
+            title=frame.title,
+            observation=observation,
+            captured_at=frame.captured_at,
+            image_path=image_path,
+            thumbnail_jpeg=thumbnail,
+            last_result=last_result(observation, frame.captured_at, image_path),
+        )
+
+    def _keep_screenshot(self, jpeg: bytes, captured_at: datetime, config: WorkerConfig) -> str:
+        folder = config.output_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{captured_at.strftime('%Y%m%dT%H%M%S_%fZ')}.jpg"
+        path.write_bytes(jpeg)
+        self._screenshots.append(path)
+        while len(self._screenshots) > max(1, config.keep_last_n):
+            with contextlib.suppress(FileNotFoundError):
+                self._screenshots.pop(0).unlink()
+        return str(path)
+
+    def _set_state(self, state: str, error: str | None) -> None:
+        changed = state != self.state or error != self.last_error
+        self.state, self.last_error = state, error
+        if changed:
+            try:
+                self._on_status(self)
+            except Exception:
+                logger.exception("status callback for hwnd=%#x failed", self.hwnd)

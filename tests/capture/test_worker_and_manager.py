@@ -1,0 +1,226 @@
+"""Capture workers and their manager, driven by a scripted window source.
+
+The X11 tests capture real windows; these pin down the worker's own rules
+(change detection, prompt stop, one loop per window, screenshots kept, crops
+saved) with frames whose content the test controls exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trade_analysis.analysis import Crop
+from trade_analysis.capture.frame import Frame, WindowInfo
+from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
+from trade_analysis.capture.sources.base import WindowGone
+from trade_analysis.db.migrate import upgrade
+from trade_analysis.db.session import Database
+from trade_analysis.domain import utcnow
+from trade_analysis.trading.ledger import Ledger
+
+
+def chart(rising: bool, shift: int = 0, width: int = 320, height: int = 200) -> np.ndarray:
+    """A white chart with a dark line that ends rising or falling."""
+    pixels = np.full((height, width, 3), 255, np.uint8)
+    xs = np.arange(20, width - 20)
+    half = len(xs) // 2
+    ys = np.concatenate([np.linspace(60, 140, half), np.linspace(140, 60, len(xs) - half)])
+    if not rising:
+        ys = height - ys
+    points = np.stack([xs, ys + shift % 5], axis=1).astype(np.int32)
+    cv2.polylines(pixels, [points], False, (40, 160, 40), 2, cv2.LINE_AA)
+    return pixels
+
+
+class ScriptedDesktop:
+    """Windows whose title and pixels a test sets; sources made from it count captures."""
+
+    def __init__(self) -> None:
+        self.windows: dict[int, tuple[str, np.ndarray]] = {}
+        self.captures: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def show(self, hwnd: int, title: str, pixels: np.ndarray) -> None:
+        with self.lock:
+            self.windows[hwnd] = (title, pixels)
+
+    def close(self, hwnd: int) -> None:
+        with self.lock:
+            self.windows.pop(hwnd, None)
+
+    def source(self) -> ScriptedSource:
+        return ScriptedSource(self)
+
+
+class ScriptedSource:
+    def __init__(self, desktop: ScriptedDesktop) -> None:
+        self.desktop = desktop
+
+    def list_windows(self) -> list[WindowInfo]:
+        with self.desktop.lock:
+            return [
+                WindowInfo(hwnd, title, "chart", 0, 0, pixels.shape[1], pixels.shape[0])
+                for hwnd, (title, pixels) in self.desktop.windows.items()
+            ]
+
+    def capture(self, hwnd: int) -> Frame:
+        with self.desktop.lock:
+            if hwnd not in self.desktop.windows:
+                raise WindowGone(hwnd)
+            title, pixels = self.desktop.windows[hwnd]
+            self.desktop.captures[hwnd] = self.desktop.captures.get(hwnd, 0) + 1
+        return Frame(hwnd, title, pixels.copy(), utcnow(), "composite")
+
+    def bring_to_front(self, hwnd: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def desktop() -> ScriptedDesktop:
+    return ScriptedDesktop()
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    upgrade(database_url)
+    database = Database(database_url)
+    yield Ledger(database)
+    database.dispose()
+
+
+@pytest.fixture
+def events() -> list[tuple[str, dict]]:
+    return []
+
+
+@pytest.fixture
+def manager(
+    ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path, events: list
+) -> Iterator[CaptureManager]:
+    capture = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        notify=lambda kind, data: events.append((kind, data)),
+        on_trade=lambda trade_id, trade: events.append(
+            ("trade", {"id": trade_id, "side": trade.side.value})
+        ),
+        source_factory=desktop.source,
+    )
+    yield capture
+    capture.stop_all()
+
+
+def test_a_changed_frame_is_read_stored_and_traded(manager, desktop, events) -> None:
+    desktop.show(11, "AAPL $175.23 - Robinhood", chart(rising=True))
+    status = manager.start(11, interval=0.5)
+    assert status["target_window"]["hwnd"] == 11 and status["interval"] == 0.5
+    worker = manager.worker(11)
+    wait_until(lambda: worker.last_result is not None)
+    result = worker.last_result
+    assert result["ticker"] == "AAPL" and result["price"] == "$175.23"
+    assert result["price_value"] == 175.23 and result["trend"] == "up"
+    assert result["timestamp"].endswith("Z") and Path(result["image_path"]).is_file()
+    wait_until(lambda: any(kind == "trade" for kind, _ in events))
+    assert ("trade", {"id": 1, "side": "buy"}) in events
+
+
+def test_an_unchanged_frame_is_not_read_again(manager, desktop) -> None:
+    desktop.show(12, "TSLA 250.00 - Feed", chart(rising=False))
+    manager.start(12, interval=0.5)
+    worker = manager.worker(12)
+    wait_until(lambda: desktop.captures.get(12, 0) >= 3)
+    assert worker.thumbnail_version == 1
+    desktop.show(12, "TSLA 251.00 - Feed", chart(rising=False))
+    wait_until(lambda: worker.thumbnail_version == 2)
+    assert worker.last_result["price_value"] == 251.0
+
+
+def test_starting_a_running_window_again_keeps_one_loop(manager, desktop) -> None:
+    desktop.show(13, "MSFT 400 - App", chart(rising=True))
+    manager.start(13, interval=0.5)
+    first = manager.worker(13)
+    manager.start(13, interval=1.0)
+    assert manager.worker(13) is first and first.config.interval == 1.0
+    assert len(manager.workers()) == 1
+    names = [t.name for t in threading.enumerate() if t.name == "capture-0xd"]
+    assert names == ["capture-0xd"]
+
+
+def test_stop_is_prompt_even_with_a_long_interval(manager, desktop) -> None:
+    desktop.show(14, "AMD 100 - App", chart(rising=True))
+    manager.start(14, interval=60)
+    wait_until(lambda: desktop.captures.get(14, 0) >= 1)
+    started = time.monotonic()
+    status = manager.stop(14)
+    assert time.monotonic() - started < 2
+    assert status["is_running"] is False
+    with pytest.raises(UnknownWorker):
+        manager.stop(14)
+
+
+def test_a_vanished_window_marks_its_worker_and_spares_the_others(manager, desktop) -> None:
+    desktop.show(15, "AAPL 1 - A", chart(rising=True))
+    desktop.show(16, "NVDA 2 - B", chart(rising=False))
+    manager.start(15, interval=0.5)
+    manager.start(16, interval=0.5)
+    desktop.close(15)
+    wait_until(lambda: manager.worker(15).state == "window_gone")
+    before = desktop.captures[16]
+    wait_until(lambda: desktop.captures[16] > before + 1)
+    assert manager.worker(16).state == "running"
+    assert manager.worker(15).status()["failed_captures"] >= 1
+
+
+def test_an_unknown_window_is_refused(manager) -> None:
+    with pytest.raises(InvalidWindow, match="not a visible, titled window"):
+        manager.start(99, interval=1)
+
+
+def test_only_the_newest_screenshots_are_kept(manager, desktop) -> None:
+    desktop.show(17, "AAPL 1 - A", chart(rising=True))
+    manager.start(17, interval=0.5, keep_last_n=2)
+    worker = manager.worker(17)
+    for shift in range(1, 5):
+        desktop.show(17, f"AAPL {shift + 1} - A", chart(rising=True, shift=shift))
+        wait_until(lambda s=shift: worker.thumbnail_version >= s + 1)
+    folder = Path(worker.status()["output_folder"])
+    assert len(list(folder.glob("*.jpg"))) == 2
+
+
+def test_a_crop_saved_for_a_stopped_window_applies_when_it_starts(manager, desktop, ledger) -> None:
+    desktop.show(18, "AAPL 1 - A", chart(rising=True))
+    assert manager.set_worker_crop(18, Crop(left=0.1, right=0.2, top=0.05, bottom=0.0)) is False
+    status = manager.start(18, interval=0.5)
+    assert status["crop"] == {"left": 0.1, "right": 0.2, "top": 0.05, "bottom": 0.0}
+    wait_until(lambda: manager.worker(18).last_result is not None)
+    # Trading on the window's signals rewrote its bot row but kept the saved crop.
+    assert ledger.bot_settings("18")["crop"]["left"] == 0.1
+
+
+def test_global_crop_reaches_running_workers_without_their_own(manager, desktop) -> None:
+    desktop.show(19, "AAPL 1 - A", chart(rising=True))
+    desktop.show(20, "TSLA 1 - A", chart(rising=True))
+    manager.set_worker_crop(20, Crop(right=0.3))
+    manager.start(19, interval=0.5)
+    manager.start(20, interval=0.5)
+    manager.set_global_crop(Crop.uniform(0.05))
+    assert manager.worker(19).status()["crop"]["left"] == 0.05
+    assert manager.worker(20).status()["crop"]["right"] == 0.3
