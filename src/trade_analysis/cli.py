@@ -9,10 +9,11 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
+from trade_analysis import cli_capture
 from trade_analysis.config import Settings, UnsafeConfiguration
 
 app = typer.Typer(
@@ -22,11 +23,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+for command in (cli_capture.windows, cli_capture.analyze, cli_capture.agent, cli_capture.demo):
+    app.command()(command)
 
 APP_FACTORY = "trade_analysis.app:create_app"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(2)
 
@@ -39,7 +42,6 @@ def _settings(data_dir: Path | None) -> Settings:
         return Settings()
     except ValueError as exc:
         _fail(f"invalid configuration: {exc}")
-        raise  # unreachable; keeps type checkers sure a value is returned
 
 
 @app.command()
@@ -68,11 +70,15 @@ def serve(
             err=True,
             fg=typer.colors.YELLOW,
         )
-    if workers > 1 and settings.bus_url.startswith("memory://"):
-        _fail(
-            "--workers > 1 needs a shared bus: with BUS_URL=memory:// each process would "
-            "stream only its own events. Set BUS_URL=redis://host:6379/0."
-        )
+    if workers > 1:
+        if settings.bus_url.startswith("memory://"):
+            _fail(
+                "--workers > 1 needs a shared bus: with BUS_URL=memory:// each process would "
+                "stream only its own events. Set BUS_URL=redis://host:6379/0."
+            )
+        # Capture must live in one process, not be split among the API workers.
+        os.environ["CAPTURE_MODE"] = "agent"
+        typer.echo("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
     typer.echo(f"trade-analysis on http://{host}:{port}  data: {settings.data_dir.resolve()}")
     uvicorn.run(
         APP_FACTORY,

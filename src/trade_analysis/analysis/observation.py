@@ -37,7 +37,7 @@ class AnalysisSettings:
             compile_title_pattern(self.title_pattern)
 
 
-def analyze(pixels: npt.NDArray[np.uint8], title: str, settings: AnalysisSettings) -> Observation:
+def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) -> Observation:
     """Read one captured window. Raises InvalidCrop if the crop leaves no pixels."""
     reading = read_title(title, settings.title_pattern)
     if settings.line_detect:
