@@ -11,8 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from tests.support.windows import chart_windows
+from tests.support.xvfb import wm_display, xvfb_display
 from trade_analysis.app import create_app
 from trade_analysis.config import Settings, normalise_database_url
+
+__all__ = ["chart_windows", "wm_display", "xvfb_display"]
 
 TEST_KEY = "test-key-9f2c1e7a"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}

@@ -1,0 +1,184 @@
+"""Trend reading on charts with a known trend, from two renderers and many styles.
+
+Run with `-s` to see the accuracy table per style and renderer.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.analysis.charts import (
+    DARK_BACKGROUNDS,
+    LIGHT_BACKGROUNDS,
+    RENDERERS,
+    STYLES,
+    Style,
+    make_scene,
+    without_line,
+)
+from trade_analysis.analysis.trend import read_trend
+from trade_analysis.domain import Trend
+
+SEEDS = range(12)
+KINDS = (Trend.UP, Trend.DOWN, Trend.NONE)
+MIN_STYLE_ACCURACY = 0.9
+MIN_OVERALL_ACCURACY = 0.97
+
+_results: dict[tuple[str, str], tuple[int, int]] = {}
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    return np.random.default_rng([zlib.crc32(repr(part).encode()) for part in parts])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def accuracy_table() -> Iterator[None]:
+    yield
+    if not _results:
+        return
+    print("\ntrend accuracy (up/down/flat charts, random series)")
+    print(f"{'style':14} {'renderer':9} {'right':>6} {'of':>4} {'accuracy':>9}")
+    for (style, renderer), (right, total) in sorted(_results.items()):
+        print(f"{style:14} {renderer:9} {right:6d} {total:4d} {right / total:9.1%}")
+    right = sum(r for r, _ in _results.values())
+    total = sum(t for _, t in _results.values())
+    print(f"{'all':24} {right:6d} {total:4d} {right / total:9.1%}")
+
+
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+@pytest.mark.parametrize("style", STYLES, ids=[s.name for s in STYLES])
+def test_accuracy_per_style(style: Style, renderer: str) -> None:
+    misses = []
+    for seed in SEEDS:
+        for expected in KINDS:
+            scene = make_scene(_rng(style.name, renderer, seed, expected), style, expected)
+            reading = read_trend(RENDERERS[renderer](scene))
+            if reading.trend is not expected:
+                misses.append((seed, expected.value, reading.trend.value, reading.reason))
+    total = len(SEEDS) * len(KINDS)
+    _results[(style.name, renderer)] = (total - len(misses), total)
+    assert (total - len(misses)) / total >= MIN_STYLE_ACCURACY, misses
+
+
+def test_overall_accuracy() -> None:
+    if len(_results) < len(STYLES) * len(RENDERERS):
+        pytest.skip("needs the per-style tests of this module")
+    right = sum(r for r, _ in _results.values())
+    total = sum(t for _, t in _results.values())
+    assert right / total >= MIN_OVERALL_ACCURACY
+
+
+# Brokers colour the line by the day's change: colour must not decide the trend.
+@pytest.mark.parametrize(
+    ("colour", "expected", "dark"),
+    [
+        ("green", Trend.DOWN, False),
+        ("green", Trend.DOWN, True),
+        ("red", Trend.UP, False),
+        ("orange", Trend.UP, True),
+        ("white", Trend.DOWN, True),
+        ("blue", Trend.UP, False),
+    ],
+)
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_colour_does_not_decide(colour: str, expected: Trend, dark: bool, renderer: str) -> None:
+    style = Style("colour", dark=dark, grid=True, fill=True, header=True)
+    right = 0
+    for seed in range(10):
+        rng = _rng("colour", colour, expected, dark, renderer, seed)
+        scene = make_scene(rng, style, expected, colour=colour)
+        right += read_trend(RENDERERS[renderer](scene)).trend is expected
+    assert right >= 9
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        Style("blank"),
+        Style("blank_dark", dark=True),
+        Style("grid_only", dark=None, grid=True),
+        Style("text_only", dark=None, header=True, axis_text=True),
+        Style("dotted_only", dark=None, dotted=True, jpeg=50),
+        Style("all_but_line", dark=None, grid=True, dotted=True, header=True, axis_text=True),
+    ],
+    ids=lambda s: s.name,
+)
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_no_line_means_none(style: Style, renderer: str) -> None:
+    for seed in range(4):
+        scene = without_line(make_scene(_rng(style.name, renderer, seed), style, Trend.UP))
+        reading = read_trend(RENDERERS[renderer](scene))
+        assert reading.trend is Trend.NONE, reading
+        assert reading.confidence <= 0.6
+
+
+def _draw(
+    points: list[tuple[int, int]], dark: bool = False, colour: tuple[int, int, int] = (5, 200, 0)
+) -> np.ndarray:
+    background = DARK_BACKGROUNDS[1] if dark else LIGHT_BACKGROUNDS[0]
+    canvas = np.full((400, 540, 3), background, np.uint8)
+    cv2.polylines(canvas, [np.array(points, np.int32)], False, colour, 2, cv2.LINE_AA)
+    return canvas
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([(10, 350), (530, 50)], Trend.UP),
+        ([(10, 50), (530, 350)], Trend.DOWN),
+        ([(10, 100), (300, 350), (530, 60)], Trend.UP),  # V: the last leg decides
+        ([(10, 300), (300, 40), (530, 330)], Trend.DOWN),
+        ([(10, 300), (400, 40), (530, 70)], Trend.UP),  # small pull-back after a long rise
+        ([(10, 200), (530, 201)], Trend.NONE),
+    ],
+)
+@pytest.mark.parametrize("dark", [False, True])
+def test_clear_shapes(points: list[tuple[int, int]], expected: Trend, dark: bool) -> None:
+    reading = read_trend(_draw(points, dark))
+    assert reading.trend is expected, reading
+    if expected is not Trend.NONE:
+        assert reading.confidence >= 0.5
+        assert str(expected) in reading.reason
+
+
+def test_flipping_the_image_flips_the_trend() -> None:
+    for seed in range(6):
+        scene = make_scene(_rng("flip", seed), STYLES[0], Trend.UP)
+        pixels = RENDERERS["opencv"](scene)
+        assert read_trend(pixels).trend is Trend.UP
+        assert read_trend(pixels[::-1]).trend is Trend.DOWN  # upside down: a view
+
+
+def test_accepts_views_grey_and_bgra() -> None:
+    pixels = _draw([(10, 350), (530, 50)])
+    wide = np.zeros((400, 700, 3), np.uint8)
+    wide[:, 100:640] = pixels
+    assert read_trend(wide[:, 100:640]).trend is Trend.UP
+    assert read_trend(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)).trend is Trend.UP
+    assert read_trend(cv2.cvtColor(pixels, cv2.COLOR_BGR2BGRA)).trend is Trend.UP
+
+
+def test_large_frames_are_read() -> None:
+    pixels = cv2.resize(_draw([(10, 60), (530, 340)]), (1920, 1080))
+    assert read_trend(pixels).trend is Trend.DOWN
+
+
+@pytest.mark.parametrize(
+    "pixels",
+    [np.zeros((10, 10, 3), np.float32), np.zeros((10, 10, 2), np.uint8), np.zeros(5, np.uint8)],
+)
+def test_rejects_what_is_not_an_image(pixels: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="pixels"):
+        read_trend(pixels)
+
+
+def test_reason_says_when_nothing_is_there() -> None:
+    reading = read_trend(np.full((300, 400, 3), 255, np.uint8))
+    assert reading == read_trend(np.full((300, 400, 3), 255, np.uint8))
+    assert reading.trend is Trend.NONE
+    assert "no chart line found" in reading.reason
