@@ -1,0 +1,213 @@
+"""Real windows on a real X server, captured by the real server, read through /workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import AUTH, TEST_KEY
+from tests.server import ServerProcess
+from tests.support.windows import WindowLauncher
+
+pytestmark = [pytest.mark.x11]
+
+
+@pytest.fixture
+def desktop_server(tmp_path: Path, xvfb_display: str, database_url: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path / "data",
+        {"BACKEND_API_KEY": TEST_KEY, "DATABASE_URL": database_url, "DISPLAY": xvfb_display},
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(desktop_server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=desktop_server.url, headers=AUTH, timeout=20) as client:
+        yield client
+
+
+def poll(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not accept(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached in {timeout}s; last value: {value!r}")
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
+def workers_by_hwnd(api: httpx.Client) -> dict[int, dict[str, Any]]:
+    return {worker["hwnd"]: worker for worker in api.get("/workers").json()}
+
+
+def readings(api: httpx.Client, hwnds: list[int]) -> dict[int, dict[str, Any]]:
+    def read() -> dict[int, dict[str, Any]]:
+        listed = workers_by_hwnd(api)
+        return {hwnd: (listed.get(hwnd) or {}).get("last_result") or {} for hwnd in hwnds}
+
+    return poll(read, lambda found: all(found[h].get("trend") for h in hwnds))
+
+
+def test_chart_windows_are_read_even_when_covered_or_off_screen(
+    api: httpx.Client, chart_windows: WindowLauncher
+) -> None:
+    # The line colour says nothing about the trend: a red line rises, a green one falls.
+    rising = chart_windows.chart("AAPL 175.23 - MyApp", trend="up", x=10, y=10, color="#ff5000")
+    falling = chart_windows.chart(
+        "TSLA $250.12 | Robinhood - Google Chrome",
+        trend="down",
+        x=200,
+        y=150,
+        color="#00c805",
+        theme="dark",
+        grid=True,
+    )
+    off_screen = chart_windows.chart(
+        "Amazon (AMZN) $185.07", trend="up", x=1000, y=300, color="#1e88e5", reference=True
+    )
+    listed = {window["hwnd"]: window for window in api.get("/windows").json()}
+    assert listed[falling.hwnd]["title"] == "TSLA $250.12 | Robinhood - Google Chrome"
+
+    hwnds = [rising.hwnd, falling.hwnd, off_screen.hwnd]
+    for hwnd in hwnds:
+        assert api.post("/start_multi", json={"hwnd": hwnd, "interval": 0.5}).status_code == 200
+    results = readings(api, hwnds)
+
+    assert (results[rising.hwnd]["ticker"], results[rising.hwnd]["price"]) == ("AAPL", "$175.23")
+    assert results[rising.hwnd]["trend"] == "up"
+    assert (results[falling.hwnd]["ticker"], results[falling.hwnd]["price_value"]) == (
+        "TSLA",
+        250.12,
+    )
+    assert results[falling.hwnd]["trend"] == "down"
+    assert (results[off_screen.hwnd]["ticker"], results[off_screen.hwnd]["trend"]) == ("AMZN", "up")
+    workers = workers_by_hwnd(api)
+    for hwnd in hwnds:
+        status = workers[hwnd]["status"]
+        assert status["capture_method"] == "composite" and status["is_running"] is True
+        assert workers[hwnd]["screenshot_b64"] and workers[hwnd]["bot"]["hwnd"] == hwnd
+        assert set(status) >= {
+            "is_running",
+            "target_window",
+            "interval",
+            "total_captures",
+            "successful_captures",
+            "failed_captures",
+            "runtime_seconds",
+            "output_folder",
+            "keep_last_n",
+            "last_result",
+            "bring_to_foreground",
+        }
+    # Each window is its own bot, and its first `up` bought.
+    trades = api.get("/trades").json()
+    assert trades["tickers"]["AAPL"]["bots"] == {
+        str(rising.hwnd): {"position": "long", "entry_price": 175.23}
+    }
+
+
+def test_a_window_that_disappears_marks_its_worker_and_spares_the_others(
+    api: httpx.Client, chart_windows: WindowLauncher
+) -> None:
+    doomed = chart_windows.chart("NVDA 900.10 - App", trend="up", x=10, y=10)
+    survivor = chart_windows.chart("MSFT 410.00 - App", trend="down", x=700, y=10)
+    for window in (doomed, survivor):
+        api.post("/start_multi", json={"hwnd": window.hwnd, "interval": 0.5})
+    readings(api, [doomed.hwnd, survivor.hwnd])
+    chart_windows.kill(doomed)
+
+    gone = poll(
+        lambda: workers_by_hwnd(api)[doomed.hwnd]["status"],
+        lambda status: status["state"] == "window_gone",
+    )
+    assert gone["failed_captures"] >= 1 and "window" in gone["last_error"]
+    before = workers_by_hwnd(api)[survivor.hwnd]["status"]["successful_captures"]
+    poll(
+        lambda: workers_by_hwnd(api)[survivor.hwnd]["status"],
+        lambda status: status["successful_captures"] >= before + 2 and status["state"] == "running",
+    )
+    assert api.get("/ping").status_code == 200
+
+
+def test_capture_control_through_http(api: httpx.Client, chart_windows: WindowLauncher) -> None:
+    window = chart_windows.chart("AMD 160.00 - App", trend="up", x=10, y=10)
+    saved = api.post(f"/workers/{window.hwnd}/crop", json={"left": 0.05, "right": 0.2})
+    assert saved.json()["detail"] == "crop saved; applied when capture starts"
+
+    first = api.post("/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
+    again = api.post("/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
+    assert first["crop"]["left"] == 0.05 and again["is_running"] is True
+    assert len(api.get("/workers").json()) == 1
+    assert api.get("/status").json()["target_window"]["hwnd"] == window.hwnd
+    applied = api.post(f"/workers/{window.hwnd}/crop", json={"left": 0.0, "right": 0.1})
+    assert applied.json()["detail"] == "crop applied"
+
+    assert api.post("/start_multi", json={"hwnd": 999_999_999}).status_code == 400
+    stopped = api.post("/stop").json()
+    assert stopped["is_running"] is False
+    assert api.get("/workers").json() == []
+    assert api.post("/stop_multi", json={"hwnd": window.hwnd}).status_code == 404
+
+
+CHART_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>html, body {{ margin: 0; background: #ffffff; overflow: hidden; }}</style>
+</head><body><canvas id="c" width="760" height="520"></canvas><script>
+const ctx = document.getElementById("c").getContext("2d");
+const points = []; let v = 50;
+for (let i = 0; i < 60; i++) {{ v += (i < 35 ? 0.9 : -1.3) + Math.sin(i) * 0.3; points.push(v); }}
+const lo = Math.min(...points), hi = Math.max(...points);
+ctx.fillStyle = "#00c805"; ctx.font = "28px sans-serif"; ctx.fillText("$250.12", 20, 30);
+ctx.strokeStyle = "#00c805"; ctx.lineWidth = 2; ctx.beginPath();
+points.forEach((p, i) => {{
+  const x = 20 + i * 580 / 59, y = 60 + (hi - p) / (hi - lo) * 420;
+  i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+}});
+ctx.stroke();
+</script></body></html>
+"""
+
+
+@pytest.mark.browser
+def test_a_chromium_chart_tab_is_read_through_workers(
+    api: httpx.Client, chart_windows: WindowLauncher
+) -> None:
+    title = "TSLA $250.12 | Robinhood"
+    window = chart_windows.chromium(CHART_PAGE.format(title=title), title)
+    api.post("/start_multi", json={"hwnd": window.hwnd, "interval": 0.5})
+    result = readings(api, [window.hwnd])[window.hwnd]
+    assert (result["ticker"], result["price_value"], result["trend"]) == ("TSLA", 250.12, "down")
+
+
+@pytest.mark.slow
+def test_twenty_windows_at_one_second_never_fall_behind_an_interval(
+    api: httpx.Client, chart_windows: WindowLauncher
+) -> None:
+    windows = [
+        chart_windows.chart(
+            f"T{chr(65 + i // 26)}{chr(65 + i % 26)} {100 + i}.50 - App",
+            trend="up" if i % 2 else "down",
+            x=(i % 5) * 250,
+            y=(i // 5) * 190,
+            width=320,
+            height=200,
+            animate=True,
+        )
+        for i in range(20)
+    ]
+    for window in windows:
+        api.post("/start_multi", json={"hwnd": window.hwnd, "interval": 1.0})
+    time.sleep(30)
+    workers = workers_by_hwnd(api)
+    for window in windows:
+        status = workers[window.hwnd]["status"]
+        assert status["max_lag_seconds"] < 1.0, status
+        assert status["successful_captures"] >= 28, status
