@@ -52,7 +52,13 @@ class FileStore:
         return f"{uuid.uuid4().hex}.{extension}"
 
     def write_atomic(self, name: str, data: bytes) -> Path:
-        """Write to a temporary file, flush it to disk, then rename: never a half file."""
+        """Write to a temporary file, then rename it into place: never a half file.
+
+        No fsync: like the database (WAL with synchronous=NORMAL) a file
+        survives the process being killed, which is the failure that matters
+        here; paying a disk flush per upload would buy power-loss durability
+        for images while the rows they belong to do not have it either.
+        """
         target = self.path_for(name)
         if target is None:
             raise ValueError(f"{name!r} is not a valid stored file name")
@@ -61,8 +67,6 @@ class FileStore:
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
             os.replace(temporary, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -91,7 +91,20 @@ class Trade(Base):
     __table_args__ = (
         Index("ix_trades_ticker_ts", "ticker", "ts"),
         Index("ix_trades_bot_ticker", "bot", "ticker", "id"),
+        # Deleting a record checks this foreign key; without an index that is a table scan.
+        Index("ix_trades_record_id", "record_id"),
     )
+
+
+class TickerTotal(Base):
+    """Running P&L per ticker, updated with each sell: summaries never re-add the ledger."""
+
+    __tablename__ = "ticker_totals"
+
+    ticker: Mapped[str] = mapped_column(String(16), primary_key=True)
+    total_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    wins: Mapped[int] = mapped_column(Integer, default=0)
+    losses: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Position(Base):
@@ -111,7 +124,7 @@ class Position(Base):
     consecutive_drops: Mapped[int] = mapped_column(Integer, default=0)
     down_since: Mapped[datetime | None]
     open_record_id: Mapped[int | None] = mapped_column(
-        ForeignKey("records.id", ondelete="SET NULL")
+        ForeignKey("records.id", ondelete="SET NULL"), index=True
     )
 
 

@@ -84,62 +84,56 @@ def trade_entry(trade: models.Trade) -> dict[str, Any]:
 
 def trade_summary(session: Session, limit: int = 500) -> dict[str, Any]:
     """The seed's `/trades` shape: per-ticker state and P&L, and the newest trades."""
-    totals = session.execute(
-        select(
-            models.Trade.ticker,
-            func.count().filter(models.Trade.profit > 0),
-            func.count().filter(models.Trade.profit <= 0),
-        )
-        .where(models.Trade.side == "sell")
-        .group_by(models.Trade.ticker)
-    ).all()
-    pnl = _pnl_by_ticker(session)
-    positions = session.scalars(select(models.Position)).all()
     recent = session.scalars(
         select(models.Trade).order_by(models.Trade.id.desc()).limit(limit)
     ).all()
     history_by_ticker: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for trade in reversed(recent):
         history_by_ticker[trade.ticker].append(trade_entry(trade))
-
+    totals = ticker_totals(session)
     tickers: dict[str, dict[str, Any]] = {}
-    win_loss = {ticker: (wins, losses) for ticker, wins, losses in totals}
-    by_ticker: dict[str, list[models.Position]] = defaultdict(list)
-    for position in positions:
-        by_ticker[position.ticker].append(position)
-    for ticker in sorted(set(by_ticker) | set(win_loss) | set(history_by_ticker)):
-        wins, losses = win_loss.get(ticker, (0, 0))
-        held = [p for p in by_ticker.get(ticker, []) if p.is_long]
-        states = by_ticker.get(ticker, [])
+    for ticker, state in totals.items():
         trades = history_by_ticker.get(ticker, [])
         tickers[ticker] = {
+            **state,
+            "last_trade": trades[-1] if trades else None,
+            "trade_history": trades,
+        }
+    return {
+        "tickers": tickers,
+        "total_pnl_all_tickers": sum((state["total_pnl"] for state in totals.values()), Decimal(0)),
+        "all_trades": [trade_entry(trade) for trade in reversed(recent)],
+    }
+
+
+def ticker_totals(session: Session) -> dict[str, dict[str, Any]]:
+    """Per ticker: position, entry, first-cycle state, P&L and win rate; no trade lists.
+
+    Reads the running totals and the positions, never the whole ledger, so it
+    costs the same after a million trades as after ten.
+    """
+    totals = {row.ticker: row for row in session.scalars(select(models.TickerTotal))}
+    by_ticker: dict[str, list[models.Position]] = defaultdict(list)
+    for position in session.scalars(select(models.Position)):
+        by_ticker[position.ticker].append(position)
+    summary: dict[str, dict[str, Any]] = {}
+    for ticker in sorted(set(by_ticker) | set(totals)):
+        states = by_ticker.get(ticker, [])
+        held = [p for p in states if p.is_long]
+        total = totals.get(ticker)
+        wins, losses = (total.wins, total.losses) if total else (0, 0)
+        summary[ticker] = {
             "position": "long" if held else "flat",
             "entry_price": held[0].entry_price if held else None,
             "first_cycle_done": bool(states) and all(p.first_cycle_done for p in states),
             "last_direction": next((p.last_direction for p in states if p.last_direction), None),
-            "last_trade": trades[-1] if trades else None,
-            "total_pnl": pnl.get(ticker, Decimal(0)),
+            "total_pnl": total.total_pnl if total else Decimal(0),
             "wins": wins,
             "losses": losses,
             "win_rate": round(wins / (wins + losses), 4) if wins + losses else 0.0,
-            "trade_history": trades,
             "bots": {
                 p.bot: {"position": "long" if p.is_long else "flat", "entry_price": p.entry_price}
                 for p in states
             },
         }
-    return {
-        "tickers": tickers,
-        "total_pnl_all_tickers": sum(pnl.values(), Decimal(0)),
-        "all_trades": [trade_entry(trade) for trade in reversed(recent)],
-    }
-
-
-def _pnl_by_ticker(session: Session) -> dict[str, Decimal]:
-    """Summed in Python: SQLite keeps money as text so SUM() would go through floats."""
-    pnl: dict[str, Decimal] = defaultdict(Decimal)
-    for ticker, profit in session.execute(
-        select(models.Trade.ticker, models.Trade.profit).where(models.Trade.profit.is_not(None))
-    ):
-        pnl[ticker] += profit or Decimal(0)
-    return dict(pnl)
+    return summary

@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,6 +35,8 @@ from trade_analysis.trading.simulator import (
 )
 
 logger = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row", bound=models.Base)
 
 
 class AmbiguousPosition(NoOpenPosition):
@@ -216,6 +218,7 @@ class Ledger:
         else:
             bot.open_direction, bot.open_price, bot.open_time = None, None, None
             bot.total_pnl = (bot.total_pnl or Decimal(0)) + (trade.profit or Decimal(0))
+            self._add_to_totals(session, trade.ticker, trade.profit or Decimal(0))
         session.flush()
         logger.info(
             "trade bot=%s ticker=%s side=%s price=%s reason=%s profit=%s",
@@ -273,17 +276,26 @@ class Ledger:
         session.flush()
         return record.id
 
+    def _add_to_totals(self, session: Session, ticker: str, profit: Decimal) -> None:
+        totals = self._locked_row(
+            session,
+            models.TickerTotal,
+            {"ticker": ticker, "total_pnl": Decimal(0), "wins": 0, "losses": 0},
+        )
+        totals.total_pnl += profit
+        if profit > 0:
+            totals.wins += 1
+        else:
+            totals.losses += 1
+
     def _bot_for_update(self, session: Session, bot: str, hwnd: int | None) -> models.Bot:
-        self._insert_if_missing(session, models.Bot, {"bot": bot, "hwnd": hwnd, "meta": {}})
-        row = session.scalars(
-            select(models.Bot).where(models.Bot.bot == bot).with_for_update()
-        ).one()
+        row = self._locked_row(session, models.Bot, {"bot": bot, "hwnd": hwnd, "meta": {}})
         if hwnd is not None and row.hwnd != hwnd:
             row.hwnd = hwnd
         return row
 
     def _position_for_update(self, session: Session, bot: str, ticker: str) -> models.Position:
-        self._insert_if_missing(
+        return self._locked_row(
             session,
             models.Position,
             {
@@ -295,20 +307,27 @@ class Ledger:
                 "consecutive_drops": 0,
             },
         )
-        return session.scalars(
-            select(models.Position)
-            .where(models.Position.bot == bot, models.Position.ticker == ticker)
-            .with_for_update()
-        ).one()
 
     @staticmethod
-    def _insert_if_missing(
-        session: Session, model: type[models.Base], values: dict[str, Any]
-    ) -> None:
-        """Insert-or-nothing, safe when two processes create the same row at once."""
+    def _locked_row(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
+        """The row with these primary-key values, created if missing, locked for this transaction.
+
+        The common case is one SELECT. Creating uses insert-or-nothing, so two
+        processes creating the same row at once both end up with the one row.
+        """
+        key = tuple(values[column.name] for column in inspect(model).primary_key)
+        lookup = select(model).filter_by(
+            **{column.name: values[column.name] for column in inspect(model).primary_key}
+        )
+        row = session.scalars(lookup.with_for_update()).one_or_none()
+        if row is not None:
+            return row
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(insert(model).values(**values).on_conflict_do_nothing())
+        row = session.scalars(lookup.with_for_update()).one_or_none()
+        assert row is not None, f"{model.__name__} {key} exists after insert-or-nothing"
+        return row
 
     @staticmethod
     def _bot_for_manual(session: Session, ticker: str, side: Side) -> str:

@@ -1,0 +1,324 @@
+"""Ingest throughput: the real `POST /ingest` vs a bare FastAPI app that only saves the upload.
+
+Both servers run as subprocesses, one uvicorn worker each, on loopback:
+
+- product: `python -m trade_analysis serve --port P --data-dir TMP` (BACKEND_API_KEY set),
+  exactly as users start it (default log level, so access logs are on);
+- bare: this file's `--serve-bare` mode, one FastAPI route that reads the multipart upload
+  and writes its bytes to a file (same uvicorn defaults and log level).
+- bare+fsync (informational): the same, plus flush+fsync, which the product's atomic
+  upload write also does.
+
+The client load is the same for every server: C threads, each with its own keep-alive
+httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
+trend and bot fields that vary so the product trades now and then) for D seconds.
+Runs alternate (bare, product, bare, product, ...) and the best run of each is kept.
+Run by hand:
+
+    .venv/bin/python bench/bench_ingest.py [--duration 10] [--rounds 2] [--clients 4] [--quick]
+                                           [--product-db FILE] [--no-fsync-row]
+
+Target: product >= 0.6x bare requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+from _support import free_port, server, verdict
+from fastapi import FastAPI, File, UploadFile
+
+TARGET_RATIO = 0.6
+PNG_TARGET_BYTES = 50 * 1024
+TICKERS = ("AAPL", "TSLA", "MSFT", "NVDA", "AMZN", "META", "GOOG", "AMD")
+TRENDS = ("up", "down", "none")
+BODIES = 400
+
+
+# -- the image ------------------------------------------------------------------------
+
+
+def chart_png(noise_rows: int, width: int = 640, height: int = 400, seed: int = 7) -> bytes:
+    """A dark chart with a grid and a random-walk line; `noise_rows` of noise make it bigger."""
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), (24, 20, 18), np.uint8)
+    image[:, ::40] = (50, 50, 50)
+    image[::40, :] = (50, 50, 50)
+    walk = np.cumsum(rng.normal(0, 3, width))
+    walk = (walk - walk.min()) / (np.ptp(walk) or 1) * (height - 80) + 40
+    points = np.stack([np.arange(width), height - walk], axis=1).astype(np.int32)
+    cv2.polylines(image, [points], False, (80, 200, 80), 2, cv2.LINE_AA)
+    if noise_rows:
+        image[height - noise_rows :] += rng.integers(0, 8, (noise_rows, width, 3), dtype=np.uint8)
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise RuntimeError("cv2.imencode failed")
+    return encoded.tobytes()
+
+
+def png_of_about(target: int) -> bytes:
+    """Binary-search the noise band for the PNG closest to `target` bytes."""
+    low, high = 0, 400
+    best = chart_png(0)
+    while low <= high:
+        middle = (low + high) // 2
+        data = chart_png(middle)
+        if abs(len(data) - target) < abs(len(best) - target):
+            best = data
+        if len(data) < target:
+            low = middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+# -- the bare server --------------------------------------------------------------------
+
+
+def serve_bare(port: int, directory: Path, fsync: bool) -> None:
+    import uvicorn
+
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/ingest")
+    async def ingest(file: UploadFile = File(...)) -> dict[str, str]:
+        data = await file.read()
+        name = f"{uuid.uuid4().hex}.png"
+        # Inline on purpose: the least a server can do with an upload (a 50 KiB page-cache
+        # write); the product pays a threadpool hop, a sniff, a fsync and the ledger on top.
+        with open(directory / name, "wb") as stream:  # noqa: ASYNC230
+            stream.write(data)
+            if fsync:
+                stream.flush()
+                os.fsync(stream.fileno())
+        return {"name": name}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+
+
+# -- the load ---------------------------------------------------------------------------
+
+
+def multipart_bodies(png: bytes, count: int, bots: int) -> list[tuple[bytes, str]]:
+    """Pre-encoded multipart bodies: per-ticker random walks, trends mixed, a bot each."""
+    rng = np.random.default_rng(11)
+    prices = dict.fromkeys(TICKERS, 100.0)
+    bodies = []
+    for index in range(count):
+        ticker = TICKERS[index % len(TICKERS)]
+        prices[ticker] = max(1.0, prices[ticker] + float(rng.normal(0, 0.5)))
+        fields = {
+            "ticker": ticker,
+            "price": f"${prices[ticker]:,.2f}",
+            "trend": TRENDS[int(rng.integers(0, 3))],
+            "bot": f"bench-{index % bots}",
+            "name": f"{ticker} chart",
+        }
+        request = httpx.Request(
+            "POST",
+            "http://bench/ingest",
+            data=fields,
+            files={"file": ("chart.png", png, "image/png")},
+        )
+        bodies.append((request.read(), request.headers["content-type"]))
+    return bodies
+
+
+@dataclass
+class Load:
+    ok: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+
+def drive(
+    base_url: str,
+    headers: dict[str, str],
+    bodies: list[tuple[bytes, str]],
+    clients: int,
+    secs: float,
+) -> Load:
+    """`clients` threads posting for `secs` seconds; counts 200s and everything else."""
+    load = Load()
+    lock = threading.Lock()
+    start_gate = threading.Barrier(clients + 1)
+    stop_at: list[float] = [0.0]
+
+    def worker(offset: int) -> None:
+        ok = errors = 0
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            start_gate.wait()
+            index = offset
+            while time.perf_counter() < stop_at[0]:
+                body, content_type = bodies[index % len(bodies)]
+                index += clients
+                try:
+                    response = client.post(
+                        "/ingest", content=body, headers={**headers, "content-type": content_type}
+                    )
+                    if response.status_code == 200:
+                        ok += 1
+                    else:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+        with lock:
+            load.ok += ok
+            load.errors += errors
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    stop_at[0] = start + secs
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    load.elapsed = time.perf_counter() - start
+    return load
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations (best one is kept)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before a run")
+    parser.add_argument("--no-fsync-row", action="store_true", help="skip the bare+fsync server")
+    parser.add_argument("--quick", action="store_true", help="3 s runs, 1 round")
+    parser.add_argument(
+        "--product-db",
+        type=Path,
+        help="start the product on a copy of this SQLite file (e.g. a big ledger from "
+        "bench_history.py) instead of an empty database",
+    )
+    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-fsync", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.bare_dir, args.bare_fsync)
+        return
+    if args.quick:
+        args.duration, args.rounds = 3.0, 1
+
+    png = png_of_about(PNG_TARGET_BYTES)
+    if cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR) is None:
+        raise RuntimeError("the generated PNG does not decode")
+    bodies = multipart_bodies(png, BODIES, bots=args.clients)
+    print(
+        f"PNG {len(png)} bytes ({len(png) / 1024:.1f} KiB), multipart body "
+        f"~{len(bodies[0][0]) / 1024:.1f} KiB; {args.clients} client threads, "
+        f"{args.duration:g} s per run, {args.rounds} round(s), cores: {os.cpu_count()}"
+    )
+
+    key = secrets.token_urlsafe(24)
+    auth = {"Authorization": f"Bearer {key}"}
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        root = Path(tmp)
+        if args.product_db is not None:
+            (root / "product").mkdir()
+            shutil.copyfile(args.product_db, root / "product" / "trade_analysis.db")
+            print(f"product starts on a copy of {args.product_db}")
+        servers: dict[str, tuple[list[str], int, dict[str, str], dict[str, str]]] = {}
+        product_port = free_port()
+        servers["product"] = (
+            [
+                sys.executable,
+                "-m",
+                "trade_analysis",
+                "serve",
+                "--port",
+                str(product_port),
+                "--data-dir",
+                str(root / "product"),
+            ],
+            product_port,
+            # A copied ledger may hold rows past retention: keep the pruning out of the runs.
+            {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
+            auth,
+        )
+        variants = [("bare", False)] + ([] if args.no_fsync_row else [("bare+fsync", True)])
+        for label, fsync in variants:
+            directory = root / label
+            directory.mkdir()
+            port = free_port()
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--serve-bare",
+                str(port),
+                "--bare-dir",
+                str(directory),
+            ]
+            servers[label] = ([*command, *(["--bare-fsync"] if fsync else [])], port, {}, {})
+
+        order = [label for label, _ in variants] + ["product"]
+        results: dict[str, list[Load]] = {label: [] for label in order}
+        for round_number in range(args.rounds):
+            for label in order:
+                command, port, env, headers = servers[label]
+                with server(command, port, env) as base_url:
+                    drive(base_url, headers, bodies, args.clients, args.warmup)
+                    load = drive(base_url, headers, bodies, args.clients, args.duration)
+                results[label].append(load)
+                print(
+                    f"  round {round_number + 1} {label:<11} {load.rps:8.1f} req/s "
+                    f"({load.ok} ok, {load.errors} errors)"
+                )
+        trades = count_trades(root / "product" / "trade_analysis.db")
+
+    best = {label: max(loads, key=lambda load: load.rps) for label, loads in results.items()}
+    bare = best["bare"].rps
+    print()
+    print(f"{'server':<12} {'best req/s':>11} {'all runs req/s':>24} {'errors':>7} {'x bare':>7}")
+    for label in order:
+        runs = " ".join(f"{load.rps:.1f}" for load in results[label])
+        errors = sum(load.errors for load in results[label])
+        rps = best[label].rps
+        print(f"{label:<12} {rps:>11.1f} {runs:>24} {errors:>7} {rps / bare:>6.2f}x")
+    print()
+    if trades is not None:
+        print(f"product ledger after all runs: {trades} trades")
+    ratio = best["product"].rps / bare
+    print(f"ratio product / bare: {ratio:.2f}x (target >= {TARGET_RATIO}x)")
+    if "bare+fsync" in best:
+        print(f"ratio product / bare+fsync: {best['product'].rps / best['bare+fsync'].rps:.2f}x")
+    print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
+
+
+def count_trades(path: Path) -> int | None:
+    import sqlite3
+
+    if not path.exists():
+        return None
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute("SELECT count(*) FROM trades").fetchone()[0])
+
+
+if __name__ == "__main__":
+    main()
