@@ -135,8 +135,8 @@ def replay(
         if missing:
             _fail(f"{file}: missing column(s) {', '.join(sorted(missing))}")
         result = run_replay(reader, rules)
-    json.dump(result.to_json(), sys.stdout)
-    sys.stdout.write("\n")
+    # One dumps call: json.dump's streaming writes are several times slower here.
+    sys.stdout.write(json.dumps(result.to_json()) + "\n")
 
 
 def _amount(value: float | None) -> Decimal | None:

@@ -23,6 +23,11 @@ class Side(StrEnum):
     SELL = "sell"
 
 
+# Stored as NUMERIC(28, 10): at most 18 digits before the point and 10 after.
+MAX_PRICE = Decimal(10) ** 15
+MAX_PRICE_DECIMALS = 10
+
+
 class InvalidPrice(ValueError):
     """A price text that is not a positive amount of money."""
 
@@ -51,6 +56,10 @@ def parse_price(value: str | int | float | Decimal) -> Decimal:
             raise InvalidPrice(f"price {value!r} is not a number") from exc
     if not amount.is_finite() or amount <= 0:
         raise InvalidPrice(f"price {value!r} must be a positive amount")
+    if amount >= MAX_PRICE:
+        raise InvalidPrice(f"price {value!r} is too large (the limit is {MAX_PRICE:,})")
+    if amount.as_tuple().exponent < -MAX_PRICE_DECIMALS:  # type: ignore[operator]
+        raise InvalidPrice(f"price {value!r} has more than {MAX_PRICE_DECIMALS} decimals")
     return amount
 
 

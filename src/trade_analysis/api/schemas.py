@@ -6,10 +6,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
 from trade_analysis.analysis.crop import Crop
-from trade_analysis.domain import Side, parse_price, to_wire
+from trade_analysis.analysis.title import compile_title_pattern
+from trade_analysis.domain import Side, as_utc, parse_price, to_wire
+from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -20,6 +30,18 @@ PriceInput = Annotated[
         lambda value: parse_price(value) if isinstance(value, str | int | float) else value
     ),
 ]
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return as_utc(moment)
+    except OverflowError as exc:
+        raise ValueError("time is out of range once converted to UTC") from exc
+
+
+# Any ISO-8601 time in, an aware UTC time out (naive times are taken as UTC).
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+BOT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
 
 
@@ -90,7 +112,7 @@ class ManualTradeRequest(BaseModel):
     ticker: str = Field(pattern=TICKER_PATTERN, description="symbol, e.g. AAPL")
     price: PriceInput = Field(description="189.23, or text such as '$1,234.56'")
     direction: Side
-    ts: datetime | None = Field(None, description="when it happened; now if omitted")
+    ts: UtcTime | None = Field(None, description="when it happened; now if omitted")
     meta: dict[str, Any] | None = None
     bot: str | None = Field(
         None,
@@ -152,15 +174,20 @@ class WindowPublic(BaseModel):
         return cls.model_validate(info, from_attributes=True)
 
 
+# Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
+MAX_HWND = 2**63 - 1
+WindowId = Annotated[int, Field(ge=0, le=MAX_HWND, description="a window id from /windows")]
+
+
 class StartRequest(BaseModel):
-    hwnd: int = Field(ge=0)
+    hwnd: WindowId
     interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
     keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
     bring_to_foreground: bool | None = None
 
 
 class StopRequest(BaseModel):
-    hwnd: int = Field(ge=0)
+    hwnd: WindowId
 
 
 class EnabledRequest(BaseModel):
@@ -192,3 +219,29 @@ class WorkerPublic(BaseModel):
     last_result: dict[str, Any] | None
     screenshot_b64: str | None
     bot: BotPublic | None
+
+
+class BotSettingsRequest(BaseModel):
+    """A bot's trading rules and title pattern; fields left out keep their saved value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: RulesSettings | None = None
+    title_pattern: str | None = Field(
+        None,
+        max_length=500,
+        description="regex with named groups `ticker` and/or `price` for titles the "
+        "heuristics miss; empty string removes it",
+    )
+
+    @field_validator("title_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern:
+            compile_title_pattern(pattern)
+        return pattern
+
+
+class BotSettingsPublic(BaseModel):
+    bot: str
+    meta: dict[str, Any]

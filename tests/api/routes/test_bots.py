@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from trade_analysis.config import Settings
@@ -45,3 +46,50 @@ def test_saving_settings_never_loses_earlier_ones(client: TestClient) -> None:
     merged = ledger.save_bot_settings("7", 7, {"rules": {"take_profit": "1"}})
     assert merged == {"crop": {"right": 0.3}, "rules": {"take_profit": "1"}}
     assert client.get("/bots").json()[0]["meta"] == merged
+
+
+def test_saved_rules_change_how_the_bot_trades(client: TestClient) -> None:
+    saved = client.put("/bots/w9/settings", json={"rules": {"take_profit": "2.5"}})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["meta"]["rules"]["take_profit"] == "2.5"
+    for price, trend in [("10", "up"), ("11", "down"), ("12.5", "up")]:
+        client.post("/ingest", data={"bot": "w9", "ticker": "AAPL", "price": price, "trend": trend})
+    trades = client.get("/trades").json()["all_trades"]
+    assert [(t["direction"], t["price"], t["win_reason"]) for t in trades] == [
+        ("buy", 10.0, "signal"),
+        ("sell", 12.5, "take_profit"),
+    ]
+
+
+def test_title_pattern_is_saved_and_removed(client: TestClient) -> None:
+    pattern = r"(?P<ticker>[A-Z]+)/USD (?P<price>[\d.]+)"
+    assert client.put("/bots/5/settings", json={"title_pattern": pattern}).json()["meta"] == {
+        "title_pattern": pattern
+    }
+    cleared = client.put("/bots/5/settings", json={"title_pattern": ""})
+    assert cleared.json()["meta"] == {"title_pattern": None}
+    assert client.get("/bots").json()[0]["hwnd"] == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"title_pattern": "(unclosed"}, "pattern"),
+        ({"rules": {"take_profit": -1}}, "take_profit"),
+        ({"rules": {"stop_loss": "lots"}}, "stop_loss"),
+        ({"rules": {"exchange_timezone": "Mars/Olympus"}}, "Mars/Olympus"),
+        ({"rules": {"sell_after_drops": 0}}, "sell_after_drops"),
+        ({"rules": {"unknown_rule": 1}}, "unknown_rule"),
+    ],
+)
+def test_bad_bot_settings_are_422_and_nothing_is_saved(
+    client: TestClient, body: dict, detail: str
+) -> None:
+    response = client.put("/bots/w1/settings", json=body)
+    assert response.status_code == 422
+    assert detail in str(response.json()["detail"])
+    assert client.get("/bots").json() == []
+
+
+def test_bot_names_in_the_path_are_checked(client: TestClient) -> None:
+    assert client.put("/bots/..%2Fx/settings", json={}).status_code in (404, 422)

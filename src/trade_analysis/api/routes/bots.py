@@ -1,12 +1,20 @@
 from __future__ import annotations
 
 import shutil
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.schemas import BotPublic, Deleted
+from trade_analysis.api.schemas import (
+    BOT_PATTERN,
+    MAX_HWND,
+    BotPublic,
+    BotSettingsPublic,
+    BotSettingsRequest,
+    Deleted,
+)
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
 
@@ -44,3 +52,23 @@ async def delete_bot(hwnd: str, services: ServicesDep) -> Deleted:
     result = await run_in_threadpool(remove)
     await services.publish(Event(EventType.BOT, {"bot": result.deleted, "deleted": True}))
     return result
+
+
+@router.put(
+    "/bots/{hwnd}/settings",
+    response_model=BotSettingsPublic,
+    summary="Save a bot's trading rules and title pattern (merged with what is saved)",
+)
+async def save_settings(
+    hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
+    request: BotSettingsRequest,
+    services: ServicesDep,
+) -> BotSettingsPublic:
+    changes: dict[str, Any] = {}
+    if request.rules is not None:
+        changes["rules"] = request.rules.model_dump(mode="json")
+    if "title_pattern" in request.model_fields_set:
+        changes["title_pattern"] = request.title_pattern or None
+    window = int(hwnd) if hwnd.isdigit() and int(hwnd) <= MAX_HWND else None
+    saved = await run_in_threadpool(services.ledger.save_bot_settings, hwnd, window, changes)
+    return BotSettingsPublic(bot=hwnd, meta=saved)

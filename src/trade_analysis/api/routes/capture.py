@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.analysis import Crop
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import (
+    MAX_HWND,
     BotPublic,
     CropFactorRequest,
     CropRequest,
@@ -27,7 +28,7 @@ from trade_analysis.db import queries
 from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
-Hwnd = Annotated[int, Path(ge=0, description="the window's id, as /windows lists it")]
+Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /windows lists it")]
 Status = dict[str, Any]
 
 

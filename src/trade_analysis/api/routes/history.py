@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse
 
 from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
-from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic
+from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.db import models, queries
-from trade_analysis.domain import Trend, as_utc, utcnow
+from trade_analysis.domain import Trend, utcnow
 
 router = APIRouter(tags=["history"])
 files_router = APIRouter(tags=["history"])
@@ -39,14 +39,14 @@ def history(
     response: Response,
     days: Annotated[float, Query(gt=0, le=36500)] = 7,
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
-    start_ts: datetime | None = None,
-    end_ts: datetime | None = None,
+    start_ts: UtcTime | None = None,
+    end_ts: UtcTime | None = None,
     trend: Trend | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[RecordPublic]:
-    since = as_utc(start_ts) if start_ts else utcnow() - timedelta(days=days)
-    until = as_utc(end_ts) if end_ts else None
+    since = start_ts or utcnow() - timedelta(days=days)
+    until = end_ts
     if until is not None and until < since:
         raise HTTPException(422, "end_ts is before the start of the window (start_ts or days)")
     filters = queries.HistoryFilter(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -10,8 +9,8 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.schemas import IngestResult
-from trade_analysis.domain import InvalidPrice, Trend, as_utc, parse_price, utcnow
+from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
+from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live_state import publish_trade
 from trade_analysis.services import Services
 from trade_analysis.storage import sniff_image
@@ -20,7 +19,6 @@ from trade_analysis.trading.ledger import ObservationInput, StoredObservation
 router = APIRouter(tags=["ingest"])
 
 DEFAULT_INGEST_BOT = "ingest"
-_BOT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
 def _parse_meta(text: str | None) -> dict[str, Any]:
@@ -77,13 +75,13 @@ async def ingest(
     price: Annotated[str | None, Form(max_length=64)] = None,
     trend: Annotated[str | None, Form(max_length=16)] = None,
     meta: Annotated[str | None, Form(max_length=65536)] = None,
-    bot: Annotated[str | None, Form(pattern=_BOT_PATTERN)] = None,
-    ts: Annotated[datetime | None, Form(description="capture time; now if omitted")] = None,
+    bot: Annotated[str | None, Form(pattern=BOT_PATTERN)] = None,
+    ts: Annotated[UtcTime | None, Form(description="capture time; now if omitted")] = None,
 ) -> IngestResult:
     # Validate everything before anything is written.
     observation = ObservationInput(
         bot=bot or DEFAULT_INGEST_BOT,
-        at=as_utc(ts) if ts else utcnow(),
+        at=ts or utcnow(),
         name=name,
         ticker=(ticker or "").strip().upper() or None,
         price=_parse_price(price),

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import queries
-from trade_analysis.domain import as_utc, utcnow
+from trade_analysis.domain import utcnow
 from trade_analysis.live_state import publish_trade
 
 router = APIRouter(tags=["trades"])
@@ -35,7 +35,7 @@ async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> Manu
         ticker=order.ticker.upper(),
         side=order.direction,
         price=order.price,
-        at=as_utc(order.ts) if order.ts else utcnow(),
+        at=order.ts or utcnow(),
         bot=order.bot,
         meta=order.meta,
     )
