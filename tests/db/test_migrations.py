@@ -28,12 +28,22 @@ def test_running_totals_are_backfilled_from_existing_sells(database_url: str) ->
     upgrade(database_url, "0001")
     engine = create_engine(database_url)
     with engine.begin() as connection:
-        for side, price, profit in [("buy", "10", None), ("sell", "12.5", "2.5"),
-                                    ("buy", "12", None), ("sell", "11.25", "-0.75")]:
+        for side, price, profit in [
+            ("buy", "10", None),
+            ("sell", "12.5", "2.5"),
+            ("buy", "12", None),
+            ("sell", "11.25", "-0.75"),
+        ]:
             connection.execute(
                 insert(models.Trade.__table__).values(
-                    ts=T0, bot="b", ticker="AAPL", side=side, price=Decimal(price),
-                    reason="signal", profit=Decimal(profit) if profit else None, meta={},
+                    ts=T0,
+                    bot="b",
+                    ticker="AAPL",
+                    side=side,
+                    price=Decimal(price),
+                    reason="signal",
+                    profit=Decimal(profit) if profit else None,
+                    meta={},
                 )
             )
     upgrade(database_url)
