@@ -78,6 +78,9 @@ def serve(
             )
         # Capture must live in one process, not be split among the API workers.
         os.environ["CAPTURE_MODE"] = "agent"
+        from trade_analysis.db.migrate import upgrade
+
+        upgrade(settings.resolved_database_url)  # once, before the workers start
         typer.echo("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
     typer.echo(f"trade-analysis on http://{host}:{port}  data: {settings.data_dir.resolve()}")
     uvicorn.run(

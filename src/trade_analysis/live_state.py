@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -41,17 +42,20 @@ def summary_payload(database: Database, recent_trades: int = 0) -> dict[str, Any
 
 def compact_summary(database: Database) -> dict[str, Any]:
     """Totals per ticker without the trade lists: small enough to send after every trade."""
-    full = summary_payload(database)
-    return {
-        "total_pnl_all_tickers": full["total_pnl_all_tickers"],
-        "tickers": {
-            ticker: {
-                key: state[key]
-                for key in ("position", "entry_price", "total_pnl", "wins", "losses", "win_rate")
-            }
-            for ticker, state in full["tickers"].items()
-        },
-    }
+    with database.session() as session:
+        tickers = queries.ticker_totals(session)
+    total = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
+    compact: dict[str, Any] = _json_safe({"total_pnl_all_tickers": total, "tickers": tickers})
+    return compact
+
+
+def _json_safe(value: Any) -> Any:
+    """Money as JSON numbers, as everywhere on the wire."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
 
 
 def trade_events(database: Database, trade_id: int, trade: TradeEvent) -> list[Event]:
@@ -67,8 +71,16 @@ async def publish_trade(services: Services, trade_id: int, trade: TradeEvent) ->
 
 
 async def hello_event(services: Services) -> Event:
-    """Everything a (re)connecting client needs to be in sync at once."""
-    views = await services.capture.workers()
+    """Everything a (re)connecting client needs to be in sync at once.
+
+    With capture in an agent that is not running, the workers are simply none
+    (and `capture` says why): trades and the summary still stream.
+    """
+    capture: dict[str, Any] = {"available": True}
+    try:
+        views = await services.capture.workers()
+    except AgentUnavailable as exc:
+        views, capture = [], {"available": False, "detail": str(exc)}
     summary = await run_in_threadpool(summary_payload, services.database, SNAPSHOT_TRADES)
     return Event(
         EventType.HELLO,
@@ -76,6 +88,7 @@ async def hello_event(services: Services) -> Event:
             "timestamp": to_wire(utcnow()),
             "workers": [view.status | {"hwnd": view.hwnd} for view in views],
             "summary": summary,
+            "capture": capture,
         },
     )
 

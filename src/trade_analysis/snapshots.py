@@ -39,7 +39,10 @@ class _Mailbox:
         while True:
             text = await self.queue.get()
             try:
-                await asyncio.wait_for(self.client.send_text(text), SEND_TIMEOUT)
+                # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that lands as the
+                # send completes, and this task then waits on the queue forever.
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self.client.send_text(text)
             except Exception:  # a dead or stalled socket: stop serving it
                 with contextlib.suppress(Exception):
                     await self.client.close(1013, "too slow for the snapshot stream")
@@ -56,10 +59,16 @@ class SnapshotStream:
         self._clients: dict[int, _Mailbox] = {}
         self._ids = iter(range(1, 1 << 62))
         self._ticker: asyncio.Task[None] | None = None
+        self._senders: set[asyncio.Task[None]] = set()
 
     @property
     def client_count(self) -> int:
         return len(self._clients)
+
+    @property
+    def background_tasks(self) -> int:
+        """Client sender tasks still alive (for leak checks): `client_count` once settled."""
+        return len(self._senders)
 
     async def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick_forever(), name="snapshot-stream")
@@ -79,14 +88,22 @@ class SnapshotStream:
         client_id = next(self._ids)
         self._clients[client_id] = mailbox
         mailbox.task = asyncio.create_task(mailbox.run(), name=f"snapshot-client-{client_id}")
+        self._senders.add(mailbox.task)
+        mailbox.task.add_done_callback(self._senders.discard)
         return client_id
 
     async def remove(self, client_id: int) -> None:
         mailbox = self._clients.pop(client_id, None)
-        if mailbox is not None and mailbox.task is not None:
-            mailbox.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await mailbox.task
+        if mailbox is None or mailbox.task is None:
+            return
+        task = mailbox.task
+        # Cancel until it is done: awaiting a task whose cancel was lost would hang this
+        # connection's handler, and with it the server's graceful shutdown.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
 
     async def _tick_forever(self) -> None:
         while True:

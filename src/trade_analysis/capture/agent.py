@@ -215,7 +215,8 @@ class RemoteCapture:
             asyncio.create_task(self._listen(self.reply_channel, self._on_reply, started)),
             asyncio.create_task(self._listen(STATE, self._on_state, None)),
         ]
-        await asyncio.wait_for(started.wait(), 10)
+        async with asyncio.timeout(10):
+            await started.wait()
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -276,7 +277,8 @@ class RemoteCapture:
         }
         try:
             await self.bus.publish(COMMANDS, json.dumps(message))
-            reply = await asyncio.wait_for(future, COMMAND_TIMEOUT_SECONDS)
+            async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
+                reply = await future
         except (TimeoutError, BusUnavailable) as exc:
             raise AgentUnavailable() from exc
         finally:

@@ -6,8 +6,13 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+
+from trade_analysis.db.session import create_db_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Any constant shared by every process of this service: the advisory lock's name.
+_MIGRATION_LOCK = 0x7472_6164_65
 
 
 def alembic_config(url: str) -> Config:
@@ -19,4 +24,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Migrate, one process at a time: API workers and replicas all start by upgrading.
+
+    PostgreSQL: a transaction-scoped advisory lock; SQLite: the engine opens every
+    transaction with BEGIN IMMEDIATE, which already excludes other writers.
+    """
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _MIGRATION_LOCK}
+                )
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 
-from trade_analysis.api.deps import key_matches
+from trade_analysis.api.deps import key_matches, require_api_key
 from trade_analysis.live import ClientHandle, Event, EventType, InvalidEvent, parse_topics
 from trade_analysis.live_state import hello_event
 from trade_analysis.services import Services
@@ -41,13 +42,27 @@ async def _accept_authorised(websocket: WebSocket) -> Services | None:
     return services
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """The snapshot stream ignores what clients send; keep reading to notice a disconnect."""
+async def _messages(websocket: WebSocket) -> AsyncIterator[str | None]:
+    """What the client sends, until it disconnects: text, or None for a binary frame.
+
+    Not `receive_text()`: a binary frame would raise KeyError there and end the
+    connection with a server error instead of an `error` event.
+    """
     try:
         while True:
-            await websocket.receive_text()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            yield text if isinstance(text, str) else None
     except (WebSocketDisconnect, RuntimeError):
         return
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """The snapshot stream ignores what clients send; keep reading to notice a disconnect."""
+    async for _ in _messages(websocket):
+        pass
 
 
 async def snapshot_stream(websocket: WebSocket) -> None:
@@ -62,6 +77,23 @@ async def snapshot_stream(websocket: WebSocket) -> None:
         await stream.remove(client_id)
 
 
+@router.get(
+    "/api/v1/live/stats",
+    dependencies=[Depends(require_api_key)],
+    summary="Live clients connected to this process (typed and snapshot streams)",
+)
+async def live_stats(request: Request) -> dict[str, int]:
+    services: Services = request.app.state.services
+    hub = services.hub
+    snapshots = request.app.state.snapshots
+    return {
+        "clients": hub.client_count if hub is not None else 0,
+        "client_tasks": hub.background_tasks if hub is not None else 0,
+        "snapshot_clients": snapshots.client_count,
+        "snapshot_tasks": snapshots.background_tasks,
+    }
+
+
 router.add_api_websocket_route("/ws", snapshot_stream, name="snapshot_stream")
 router.add_api_websocket_route("/", snapshot_stream, name="snapshot_stream_root")
 
@@ -74,19 +106,18 @@ async def event_stream(websocket: WebSocket) -> None:
         return
     handle = await services.hub.add_client(websocket, hello=lambda: hello_event(services))
     try:
-        while True:
-            text = await websocket.receive_text()
+        async for text in _messages(websocket):
             reply = _handle_message(text, handle)
             if reply is not None:
                 handle.push(reply)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
     finally:
         await services.hub.remove_client(handle)
 
 
-def _handle_message(text: str, handle: ClientHandle) -> Event | None:
+def _handle_message(text: str | None, handle: ClientHandle) -> Event | None:
     """A client may subscribe to event types; anything else gets an `error` event."""
+    if text is None:
+        return Event(EventType.ERROR, {"detail": "binary frames are not understood; send JSON"})
     try:
         message = json.loads(text)
     except json.JSONDecodeError:
