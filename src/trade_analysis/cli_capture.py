@@ -55,6 +55,9 @@ def analyze(
         str | None, typer.Option(help="regex with ticker/price groups")
     ] = None,
     no_line_detect: Annotated[bool, typer.Option(help="skip the chart trend")] = False,
+    ocr: Annotated[
+        bool, typer.Option(help="read the price from the chart header (the `ocr` extra)")
+    ] = False,
 ) -> None:
     """Read ticker, price and trend from a screenshot and/or a title; prints JSON."""
     import cv2
@@ -78,6 +81,7 @@ def analyze(
             crop=Crop.from_text(crop) if crop else Crop(left=0, right=0, top=0, bottom=0),
             line_detect=image is not None and not no_line_detect,
             title_pattern=title_pattern,
+            ocr=ocr,
         )
         if title_pattern:
             compile_title_pattern(title_pattern)

@@ -10,6 +10,7 @@ from trade_analysis.analysis.title import (
     NOT_TICKERS,
     InvalidTitlePattern,
     compile_title_pattern,
+    first_price,
     read_title,
 )
 
@@ -119,3 +120,17 @@ def test_never_raises_on_arbitrary_text(title: str) -> None:
 @given(st.text(alphabet=st.characters(categories=["Ll", "Zs", "Nd", "Po"])))
 def test_lowercase_titles_have_no_ticker(title: str) -> None:
     assert read_title(title).ticker is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$1,234.56 +12.30 (1.01%)", Decimal("1234.56")),
+        ("AAPL 185.07", Decimal("185.07")),
+        ("+1.2% today", None),
+        ("9:30 AM", None),
+        ("", None),
+    ],
+)
+def test_first_price_in_free_text(text: str, expected: Decimal | None) -> None:
+    assert first_price(text) == expected

@@ -21,6 +21,7 @@ from tests.analysis.charts import (
     make_scene,
     without_line,
 )
+from trade_analysis.analysis import trend
 from trade_analysis.analysis.trend import read_trend
 from trade_analysis.domain import Trend
 
@@ -182,3 +183,79 @@ def test_reason_says_when_nothing_is_there() -> None:
     assert reading == read_trend(np.full((300, 400, 3), 255, np.uint8))
     assert reading.trend is Trend.NONE
     assert "no chart line found" in reading.reason
+
+
+def _reference_pooled_contrast(
+    pixels: np.ndarray, background: np.ndarray, factor: int
+) -> np.ndarray:
+    """Plain numpy: the largest channel difference to the background in each block."""
+    height, width = pixels.shape[0] // factor, pixels.shape[1] // factor
+    diff = np.abs(pixels[: height * factor, : width * factor, :3].astype(np.int16) - background)
+    blocks = diff.reshape(height, factor, width, factor, 3)
+    return blocks.max(axis=(1, 3, 4)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 5])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_pooled_contrast_is_the_block_maximum(factor: int, channels: int) -> None:
+    rng = np.random.default_rng(factor * 10 + channels)
+    # Tall enough for several strips of rows; a size that is no multiple of the factor.
+    pixels = rng.integers(0, 256, (factor * 173 + factor - 1, factor * 61, channels), np.uint8)
+    background = np.array([30.0, 128.0, 250.0])
+    image = pixels[: pixels.shape[0] // factor * factor]
+    pooled = trend._pooled_contrast(image, background, factor)
+    assert np.array_equal(pooled, _reference_pooled_contrast(image, background, factor))
+
+
+def test_bgr_view_of_a_bgrx_capture_reads_like_the_bgr_frame() -> None:
+    """Window sources hand out BGR views of BGRX memory: read in place, same answers."""
+    for seed in range(4):
+        expected = (Trend.UP, Trend.DOWN)[seed % 2]
+        scene = make_scene(_rng("bgrx", seed), STYLES[-1], expected)
+        bgr = RENDERERS["opencv"](scene)
+        bgrx = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+        bgrx[:, :, 3] = 255 * (seed % 2)  # whatever the padding byte holds
+        view = bgrx[:, 3:-5, :3]
+        prepared, _ = trend._prepare(view)
+        assert prepared.shape[2] == 4 and np.shares_memory(prepared, bgrx)
+        assert read_trend(view) == read_trend(np.ascontiguousarray(bgr[:, 3:-5]))
+
+
+def test_padding_byte_outside_the_buffer_is_never_read() -> None:
+    def bgr_view(owner: np.ndarray) -> np.ndarray:
+        """A BGR view with a 4-byte pixel stride onto `owner`, which it references."""
+        return np.ndarray((40, 30, 3), np.uint8, buffer=owner, strides=(30 * 4, 4, 1))
+
+    short = bgr_view(np.zeros(40 * 30 * 4 - 1, np.uint8))  # the last padding byte is missing
+    assert trend._with_padding_byte(short) is short
+    whole = bgr_view(np.zeros(40 * 30 * 4, np.uint8))
+    assert trend._with_padding_byte(whole).shape == (40, 30, 4)
+    assert trend.opencv_view(short) is short
+    assert trend.opencv_view(whole).shape == (40, 30, 4)
+    contiguous = np.zeros((40, 30, 3), np.uint8)
+    assert trend.opencv_view(contiguous) is contiguous
+    assert read_trend(short) == read_trend(whole)
+    assert read_trend(short).trend is Trend.NONE
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1917, 1003)])
+@pytest.mark.parametrize("rising", [False, True])
+def test_thin_line_on_a_large_frame(size: tuple[int, int], rising: bool) -> None:
+    """Pooled cells keep a one-pixel line's contrast, next to a grid and bold header text."""
+    width, height = size
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    for y in range(height // 5, height, height // 5):
+        cv2.line(canvas, (0, y), (width - 1, y), (225, 225, 225), 1)
+    cv2.putText(canvas, "$1,234.56", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (0, 160, 0), 5)
+    xs = np.linspace(10, width - 10, 60)
+    rng = np.random.default_rng(width + rising)
+    walk = np.cumsum(rng.normal(0, 1, 60)) * 0.2 + np.linspace(0, 8 if rising else -8, 60)
+    ys = height * 0.85 - (walk - walk.min()) / np.ptp(walk) * height * 0.6
+    points = np.stack((xs, ys), axis=1).round().astype(np.int32)
+    cv2.polylines(canvas, [points], False, (0, 160, 0), 1, cv2.LINE_AA)
+    assert read_trend(canvas).trend is (Trend.UP if rising else Trend.DOWN)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 700, 3), (700, 2, 3), (241, 321, 3)])
+def test_odd_sizes_are_read_without_error(shape: tuple[int, int, int]) -> None:
+    assert read_trend(np.full(shape, 200, np.uint8)).trend is Trend.NONE

@@ -224,3 +224,13 @@ def test_global_crop_reaches_running_workers_without_their_own(manager, desktop)
     manager.set_global_crop(Crop.uniform(0.05))
     assert manager.worker(19).status()["crop"]["left"] == 0.05
     assert manager.worker(20).status()["crop"]["right"] == 0.3
+
+
+def test_saved_analysis_settings_reach_the_worker(manager, desktop, ledger) -> None:
+    ledger.save_bot_settings("21", 21, {"ocr": True, "title_pattern": r"(?P<ticker>[A-Z]+):"})
+    desktop.show(21, "XYZ: chart", chart(rising=True))
+    manager.start(21, interval=0.5)
+    analysis = manager.worker(21).config.analysis
+    assert analysis.ocr is True and analysis.title_pattern == r"(?P<ticker>[A-Z]+):"
+    wait_until(lambda: manager.worker(21).last_result is not None)
+    assert manager.worker(21).last_result["ticker"] == "XYZ"

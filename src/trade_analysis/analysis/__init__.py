@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from trade_analysis.analysis.crop import Crop, InvalidCrop
 from trade_analysis.analysis.observation import AnalysisSettings, Observation, analyze
+from trade_analysis.analysis.ocr import ocr_available, read_price_from_image
 from trade_analysis.analysis.title import (
     InvalidTitlePattern,
     TitleReading,
     compile_title_pattern,
     read_title,
 )
-from trade_analysis.analysis.trend import TrendReading, read_trend
+from trade_analysis.analysis.trend import TrendReading, opencv_view, read_trend
 
 __all__ = [
     "AnalysisSettings",
@@ -22,6 +23,9 @@ __all__ = [
     "TrendReading",
     "analyze",
     "compile_title_pattern",
+    "ocr_available",
+    "opencv_view",
+    "read_price_from_image",
     "read_title",
     "read_trend",
 ]

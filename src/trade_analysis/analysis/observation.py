@@ -9,6 +9,7 @@ from typing import Any
 import numpy.typing as npt
 
 from trade_analysis.analysis.crop import Crop
+from trade_analysis.analysis.ocr import read_price_from_image
 from trade_analysis.analysis.title import compile_title_pattern, read_title
 from trade_analysis.analysis.trend import read_trend
 from trade_analysis.domain import Trend
@@ -26,11 +27,16 @@ class Observation:
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """Per-bot analysis settings; a bad title pattern is refused when they are made."""
+    """Per-bot analysis settings; a bad title pattern is refused when they are made.
+
+    `ocr`: read the price from the chart's header when the title has none (needs
+    the `ocr` extra; without it the price simply stays unknown).
+    """
 
     crop: Crop = field(default_factory=Crop)
     line_detect: bool = True
     title_pattern: str | None = None
+    ocr: bool = False
 
     def __post_init__(self) -> None:
         if self.title_pattern is not None:
@@ -38,17 +44,24 @@ class AnalysisSettings:
 
 
 def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) -> Observation:
-    """Read one captured window. Raises InvalidCrop if the crop leaves no pixels."""
+    """Read one captured window. Raises InvalidCrop if the crop leaves no pixels.
+
+    Call it for frames that changed: with `settings.ocr` a title without a price
+    costs a text recognition (tens of milliseconds).
+    """
     reading = read_title(title, settings.title_pattern)
     if settings.line_detect:
         trend = read_trend(settings.crop.apply(pixels))
         direction, confidence, reason = trend.trend, trend.confidence, trend.reason
     else:
         direction, confidence, reason = Trend.NONE, 0.0, "line detection off"
+    price = reading.price
+    if price is None and settings.ocr:
+        price = read_price_from_image(settings.crop.apply(pixels))
     return Observation(
         name=reading.name,
         ticker=reading.ticker,
-        price=reading.price,
+        price=price,
         trend=direction,
         confidence=confidence,
         reason=reason,

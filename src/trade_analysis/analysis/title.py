@@ -82,6 +82,12 @@ def read_title(title: str, pattern: str | None = None) -> TitleReading:
     return TitleReading(name=name, ticker=ticker, price=price)
 
 
+def first_price(text: str) -> Decimal | None:
+    """The first amount in free text that reads as a price (`$1,234.56 +1.2%` gives 1234.56)."""
+    match = _find_price(text)
+    return _to_price(match.group(0)) if match else None
+
+
 def _pattern_groups(title: str, pattern: str) -> dict[str, str]:
     match = compile_title_pattern(pattern).search(title)
     if match is None:

@@ -4,11 +4,17 @@ Brokers colour the price line by the *day's* change, so a green line can be
 falling at its end and an orange one rising: colour only tells us which pixels
 belong to the line, never which way it goes. The steps:
 
+The frame is read on a grid of at most 320 x 240 cells, each pooling an f x f
+block of pixels (f an integer): a cell's contrast is the block's *largest*
+difference to the background, so a one-pixel line keeps its full contrast, and
+its colour is the block's *average*, which keeps the line's colour direction
+(an anti-aliased or thin line only mixes in background). The steps:
+
 1. estimate the background colour (light or dark themes alike);
-2. keep "strong" pixels, those far from the background compared to the
+2. keep "strong" cells, those far from the background compared to the
    strongest structure in the frame: this drops grids, translucent fills and
    JPEG noise, which are all faint next to the line;
-3. group strong pixels by their colour *direction* from the background (an
+3. group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
    grids and dotted reference lines are horizontal, the price line is not;
@@ -18,7 +24,10 @@ belong to the line, never which way it goes. The steps:
    minimum swing is relative to the range, and score the segment after it.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
-values and a handful of connected components.
+values, a handful of connected components and a few strips of rows. Speed
+notes (a 640x400 frame takes about 1 ms): frame-sized temporaries are avoided
+(fresh memory costs a page fault per 4 KiB, more than the arithmetic), a BGR
+view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 """
 
 from __future__ import annotations
@@ -34,11 +43,15 @@ from trade_analysis.domain import Trend
 
 Pixels = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float64]
+Floats32 = npt.NDArray[np.float32]
 
-# Columns are sampled, never rows: every column crosses the line once, but a
-# thin line can sit in any single row.
+# The chart is read on a grid of at most this many cells across and down; each
+# cell pools an f x f block of the frame (f an integer, the same both ways).
 _MAX_COLUMNS = 320
-_MAX_ROWS = 480
+_MAX_ROWS = 240
+# Rows of the frame compared with the background at a time (bytes of BGR): small
+# temporaries come from the allocator's free lists, large ones as fresh pages.
+_STRIP_BYTES = 96 * 1024
 # A frame whose strongest structure is this close to the background is blank.
 _MIN_LINE_CONTRAST = 40
 # Strong = at least this share of the line's contrast; fills stay below it.
@@ -51,8 +64,8 @@ _DOTS_PER_ROW = 6
 _MIN_LINE_WIDTH = 0.3
 # Pixels whose colour direction is this close (cosine) to the line's belong to it.
 _SAME_COLOUR_COS = 0.9
-# Joins vertical gaps of 4 rows (steep faint stretches), horizontal ones of 2 columns.
-_JOIN_KERNEL = np.ones((5, 3), np.uint8)
+# Joins vertical gaps of 2 cells (steep faint stretches), horizontal ones of 2 cells.
+_JOIN_KERNEL = np.ones((3, 3), np.uint8)
 # Columns crossed more than once, as a share, above which a piece is text.
 _TEXT_MULTI_RUN_SHARE = 0.3
 # Smaller than this share of the frame height, the line is flat.
@@ -75,45 +88,80 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
 
     HxW grey and HxWx4 BGRA are accepted too; anything else raises ValueError.
     """
-    image = _prepare(pixels)
-    trace = _trace_line(image)
+    image, factor = _prepare(pixels)
+    trace = _trace_line(image, factor)
     if isinstance(trace, str):
         return TrendReading(Trend.NONE, 0.0, trace)
     span = float(np.max(trace) - np.min(trace))
-    if span < max(2.0, _FLAT_SHARE * image.shape[0]):
-        return TrendReading(Trend.NONE, 0.6, f"line is flat (moves {span:.0f} px)")
+    height = image.shape[0] // factor
+    if span < max(2.0 / factor, _FLAT_SHARE * height):
+        return TrendReading(Trend.NONE, 0.6, f"line is flat (moves {span * factor:.0f} px)")
     # Image rows grow downwards; prices grow upwards.
     values = (np.max(trace) - trace) / span * 100.0
     return _score(values)
 
 
-def _prepare(pixels: npt.NDArray[Any]) -> Pixels:
-    """A contiguous 3-channel copy, area-averaged down when the frame is large."""
+def _prepare(pixels: npt.NDArray[Any]) -> tuple[Pixels, int]:
+    """BGR or BGRX pixels OpenCV reads without a copy, cut to a multiple of the pooling factor."""
     if pixels.dtype != np.uint8:
         raise ValueError(f"pixels must be uint8, got {pixels.dtype}")
     if pixels.ndim == 2:
         pixels = pixels[:, :, np.newaxis]
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3, 4):
         raise ValueError(f"pixels must be HxW, HxWx3 or HxWx4, got shape {pixels.shape}")
-    image = pixels[:, :, :3] if pixels.shape[2] != 1 else np.repeat(pixels, 3, axis=2)
-    image = np.ascontiguousarray(image)
-    height, width = image.shape[:2]
-    if height > _MAX_ROWS or width > 3 * _MAX_COLUMNS:
-        size = (min(width, 3 * _MAX_COLUMNS), min(height, _MAX_ROWS))
-        image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
-    return image
+    height, width, channels = pixels.shape
+    factor = max(1, -(-width // _MAX_COLUMNS), -(-height // _MAX_ROWS))
+    factor = max(1, min(factor, height, width))  # a sliver of a frame still has one cell
+    height, width = height // factor * factor, width // factor * factor
+    pixels = pixels[:height, :width]
+    # A BGR view of a BGRX buffer (what window captures hand out): read all four
+    # bytes of each pixel, or OpenCV would first copy the whole frame, slowly.
+    pixels = opencv_view(pixels)
+    channels = pixels.shape[2]
+    if pixels.strides[0] <= 0 or pixels.strides[1:] != (channels, 1):
+        pixels = np.ascontiguousarray(pixels)
+    if channels == 1:
+        pixels = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR), np.uint8)
+    return pixels, factor
+
+
+def opencv_view(pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """`pixels`, or for a BGR view of BGRX memory the 4-channel view behind it (no copy).
+
+    OpenCV copies a 3-channel view with a 4-byte pixel stride before any work,
+    about 1 ms for a 640x400 window; the 4-channel view it reads in place (drop
+    channel 3 after, e.g. after a resize).
+    """
+    if pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.strides[1:] == (4, 1):
+        return _with_padding_byte(pixels)
+    return pixels
+
+
+def _with_padding_byte(pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The 4-byte-per-pixel view behind a BGR view of BGRX memory, if that memory is there."""
+    owner = pixels
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    height, width = pixels.shape[:2]
+    wide = np.lib.stride_tricks.as_strided(
+        pixels, (height, width, 4), (pixels.strides[0], 4, 1), writeable=False
+    )
+    low, high = np.lib.array_utils.byte_bounds(wide)
+    owner_low, owner_high = np.lib.array_utils.byte_bounds(owner)
+    return wide if owner_low <= low and high <= owner_high else pixels
 
 
 def _background(image: Pixels) -> Floats:
     """Most common colour of the top band (the chart's fill may dominate lower down)."""
     band = image[: max(2, image.shape[0] // 20)]
-    colour, share = _modal_colour(band)
+    colour, share = modal_colour(band)
     if share < 0.5:
-        colour, _ = _modal_colour(image)
+        colour, _ = modal_colour(image)
     return colour
 
 
-def _modal_colour(region: Pixels) -> tuple[Floats, float]:
+def modal_colour(region: Pixels) -> tuple[Floats, float]:
+    """Mean of the most common colour (16 levels a channel) of a BGR region, and its share."""
     flat = region.reshape(-1, 3)
     coarse = (flat >> 4).astype(np.int32)  # 16 levels a channel: JPEG noise stays in one bin
     keys = (coarse[:, 0] << 8) | (coarse[:, 1] << 4) | coarse[:, 2]
@@ -124,53 +172,68 @@ def _modal_colour(region: Pixels) -> tuple[Floats, float]:
     return mean, float(counts[mode]) / len(keys)
 
 
-def _pooled_contrast(image: Pixels, background: Floats, step: int) -> Pixels:
-    """Largest channel difference to the background, max-pooled over `step` columns.
+def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
+    """Largest channel difference to the background, max-pooled over factor x factor blocks.
 
-    Max-pooling, not sampling: a steep thin line draws a vertical run in every
-    column, and only the union of neighbouring runs keeps it connected.
+    Max-pooling, not averaging: a thin line keeps its full contrast, and a steep
+    one draws a vertical run in every pooled column, so it stays connected.
+    Done in strips of rows: a frame-sized temporary costs more in page faults
+    (fresh memory on every call) than all the arithmetic.
     """
-    height = image.shape[0]
-    scalar = tuple(float(c) for c in background)
-    diff = cv2.absdiff(image, scalar)  # type: ignore[call-overload]  # stubs omit Scalar
-    # On the (H, W*3) view one dilation covers the channels and the pooled columns.
-    kernel = np.ones((1, 3 * step), np.uint8)
-    # In place: a second frame-sized buffer costs more in page faults than the work.
-    spread = diff.reshape(height, -1)
-    cv2.dilate(spread, kernel, dst=spread, anchor=(0, 0))
-    return np.ascontiguousarray(spread[:, :: 3 * step])
+    height, width, channels = image.shape
+    pooled = np.empty((height // factor, width // factor), np.uint8)
+    # Whole numbers: OpenCV subtracts a fractional scalar in floating point, 5x slower.
+    scalar = (*(float(round(c)) for c in background), 0.0)
+    # At each pixel's first byte, the largest of its three channels and of the pixels
+    # pooled with it to the right (anchor at the left edge).
+    kernel = np.ones((1, 3 * factor), np.uint8)
+    rows = max(1, _STRIP_BYTES // (3 * width * factor)) * factor
+    for start in range(0, height, rows):
+        strip = image[start : start + rows]
+        if channels == 4:
+            strip = np.asarray(cv2.cvtColor(strip, cv2.COLOR_BGRA2BGR), np.uint8)
+        diff = cv2.absdiff(strip, scalar)  # type: ignore[call-overload]  # stubs omit Scalar
+        spread = diff.reshape(diff.shape[0], -1)  # (rows, W*3): channels side by side
+        if factor > 1:
+            # Rows on row-strided views (no copy): half the work of a 2-D dilation.
+            spread = cv2.max(spread[0::factor], spread[1::factor])
+            for row in range(2, factor):
+                cv2.max(spread, diff.reshape(diff.shape[0], -1)[row::factor], dst=spread)
+        cv2.dilate(spread, kernel, dst=spread, anchor=(0, 0))
+        pooled[start // factor : start // factor + spread.shape[0]] = spread[:, :: 3 * factor]
+    return pooled
 
 
-def _source_columns(
-    image: Pixels, background: Floats, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], step: int
-) -> npt.NDArray[np.intp]:
-    """For pooled pixels, the full-width column holding the strongest colour."""
-    if step == 1:
-        return xs
-    candidates = np.minimum(xs[:, np.newaxis] * step + np.arange(step), image.shape[1] - 1)
-    channels = np.abs(image[ys[:, np.newaxis], candidates].astype(np.float32) - background)
-    # np.maximum over three slices: a reduction along a length-3 axis is slow in numpy.
-    strength = np.maximum(np.maximum(channels[..., 0], channels[..., 1]), channels[..., 2])
-    picked: npt.NDArray[np.intp] = candidates[np.arange(len(xs)), np.argmax(strength, axis=1)]
-    return picked
-
-
-def _trace_line(image: Pixels) -> Floats | str:
-    """One y per (pooled) column along the price line, or the reason there is none."""
-    step = max(1, -(-image.shape[1] // _MAX_COLUMNS))
-    background = _background(image)
-    contrast = _pooled_contrast(image, background, step)
-    height, width = contrast.shape
+def _trace_line(image: Pixels, factor: int) -> Floats | str:
+    """One y per pooled column along the price line, or the reason there is none."""
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    small = image
+    if factor > 1:
+        # Area averages keep each pixel's colour direction from the background
+        # (a thin line's cell mixes line and background, nothing else).
+        small = np.asarray(
+            cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), np.uint8
+        )
+    if small.shape[2] == 4:
+        small = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), np.uint8)
+    background = _background(small)
+    contrast = _pooled_contrast(image, background, factor)
     # The line crosses every column, text and labels only some: the typical
     # column's strongest pixel is the line's own contrast.
-    line_contrast = int(np.percentile(contrast.max(axis=0), 80))
+    line_contrast = int(_percentile(contrast.max(axis=0), 0.8))
     if line_contrast < _MIN_LINE_CONTRAST:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
-    ys, xs = np.nonzero(contrast >= threshold)  # an int threshold keeps the compare in uint8
-    columns = _source_columns(image, background, ys, xs, step)
-    diffs = image[ys, columns].astype(np.float64) - background
-    directions = diffs / np.maximum(np.linalg.norm(diffs, axis=1, keepdims=True), 1e-9)
+    # An int threshold keeps the compare in uint8; findNonZero is 3x faster than numpy's.
+    found = cv2.findNonZero((contrast >= threshold).view(np.uint8))
+    if found is None:
+        return "no chart line found (blank or low-contrast image)"
+    # (x, y) rows, in row-major order.
+    cells: npt.NDArray[np.intp] = np.asarray(found, np.intp).reshape(-1, 2)
+    xs, ys = cells[:, 0], cells[:, 1]
+    diffs = small[ys, xs].astype(np.float32) - background.astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", diffs, diffs))[:, np.newaxis]
+    directions: Floats32 = diffs / np.maximum(norms, np.float32(1e-6))
     colour = _line_colour(ys, xs, directions, height, width)
     if colour is None:
         return "no chart line found (nothing spans the chart)"
@@ -180,32 +243,55 @@ def _trace_line(image: Pixels) -> Floats | str:
     return _column_trace(mask)
 
 
+def _percentile(values: Pixels, share: float) -> float:
+    """np.percentile with linear interpolation, by partial sort (a third of the time)."""
+    rank = share * (values.size - 1)
+    low = int(rank)
+    high = min(low + 1, values.size - 1)
+    parted = np.partition(values, (low, high))
+    return float(parted[low]) + (rank - low) * (float(parted[high]) - float(parted[low]))
+
+
 def _line_colour(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
-    directions: Floats,
+    directions: Floats32,
     height: int,
     width: int,
-) -> Floats | None:
+) -> Floats32 | None:
     """Unit colour direction of the group covering most columns outside horizontal rows."""
     levels = np.rint((directions + 1.0) * 2.0).astype(np.intp)  # 5 levels per channel
     groups = levels[:, 0] * 25 + levels[:, 1] * 5 + levels[:, 2]
-    per_row = np.bincount(ys * 125 + groups, minlength=height * 125).reshape(height, 125)
-    keep = per_row[ys, groups] <= _HORIZONTAL_ROW_SHARE * width
-    seen = np.bincount(groups[keep] * width + xs[keep], minlength=125 * width) > 0
-    coverage = seen.reshape(125, width).sum(axis=1)
+    # Renumber the groups present 0..n-1: the tables below stay small.
+    used = np.zeros(125, np.bool_)
+    used[groups] = True
+    count = int(np.count_nonzero(used))
+    groups = (np.cumsum(used) - 1)[groups]
+    per_row = np.bincount(ys * count + groups, minlength=height * count)
+    keep = per_row[ys * count + groups] <= _HORIZONTAL_ROW_SHARE * width
+    coverage = _columns_covered(groups[keep], xs[keep], count, width)
     best = int(np.argmax(coverage))
     if coverage[best] < _MIN_LINE_WIDTH * width:
         # Nothing but horizontal rules: maybe the price line itself, flat.
         keep[:] = True
-        seen = np.bincount(groups * width + xs, minlength=125 * width) > 0
-        coverage = seen.reshape(125, width).sum(axis=1)
+        coverage = _columns_covered(groups, xs, count, width)
         best = int(np.argmax(coverage))
         if coverage[best] < _MIN_LINE_WIDTH * width:
             return None
-    mean = directions[keep & (groups == best)].mean(axis=0)
-    unit: Floats = mean / np.linalg.norm(mean)
+    # The members' sum by a matrix product: boolean indexing and mean() cost 20x more.
+    total = (keep & (groups == best)).astype(np.float32) @ directions
+    unit: Floats32 = total / np.linalg.norm(total)
     return unit
+
+
+def _columns_covered(
+    groups: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], count: int, width: int
+) -> npt.NDArray[np.intp]:
+    """How many distinct columns each of `count` groups has a pixel in."""
+    seen = np.zeros((count, width), np.bool_)
+    seen[groups, xs] = True
+    covered: npt.NDArray[np.intp] = np.count_nonzero(seen, axis=1)
+    return covered
 
 
 def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
@@ -213,12 +299,14 @@ def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
     # Faint stretches of a thin anti-aliased line fall under the strong threshold;
     # joining pieces a few pixels apart keeps the line whole (glyphs stay compact).
     joined = cv2.dilate(mask, _JOIN_KERNEL)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        joined, connectivity=8, ltype=cv2.CV_16U
+    )
     width = mask.shape[1]
     widths = stats[1:count, cv2.CC_STAT_WIDTH]
     order = np.argsort(widths)[::-1] + 1
     taken = np.zeros(width, np.bool_)
-    chosen: list[int] = []
+    line = np.zeros(mask.shape, np.bool_)
     for label in order:
         left, top, span, tall = (int(v) for v in stats[label, :4])
         if span < 0.05 * width:
@@ -232,10 +320,7 @@ def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
         if _looks_like_text(piece):
             continue
         taken[left : left + span] = True
-        chosen.append(int(label))
-    wanted = np.zeros(count, np.bool_)
-    wanted[chosen] = True
-    line: npt.NDArray[np.bool_] = wanted[labels] & (mask > 0)
+        line[top : top + tall, left : left + span] |= piece
     return line
 
 
@@ -253,21 +338,22 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     crosses. Only pixels with nothing two rows above or below count: a thick or
     wiggling price line crosses some rows many times, but never as a thin rule.
     """
-    width = mask.shape[1]
-    thin = mask.astype(np.bool_)
-    thin[2:] &= mask[:-2] == 0
-    thin[:-2] &= mask[2:] == 0
-    # Gaps count only if the rows next door have them too: a flat line that
-    # wobbles by a pixel leaves gaps in each row but none in the band.
-    band = mask.astype(np.bool_)
-    band[1:] |= mask[:-1] > 0
-    band[:-1] |= mask[1:] > 0
-    pieces = band[:, 0] + (band[:, 1:] & ~band[:, :-1]).sum(axis=1)
-    rules = thin.sum(axis=1) > _HORIZONTAL_ROW_SHARE * width
-    if mask[rules].sum() > 0.7 * mask.sum():
+    height, width = mask.shape
+    near = np.zeros_like(mask)
+    near[2:] = mask[:-2]
+    near[:-2] |= mask[2:]
+    rules = np.count_nonzero(mask > near, axis=1) > _HORIZONTAL_ROW_SHARE * width
+    rows = np.flatnonzero(rules)
+    if rows.size == 0:
+        return
+    if mask[rows].sum() > 0.7 * mask.sum():
         # Little but solid rules: the price line itself is flat, keep those.
-        rules &= pieces >= _DOTS_PER_ROW
-    mask[rules] = 0
+        # Gaps count only if the rows next door have them too: a flat line that
+        # wobbles by a pixel leaves gaps in each row but none in the band.
+        band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
+        pieces = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1)
+        rows = rows[pieces >= _DOTS_PER_ROW]
+    mask[rows] = 0
 
 
 def _column_trace(mask: Pixels) -> Floats | str:
@@ -299,8 +385,9 @@ def _drop_outliers(trace: Floats, height: int) -> Floats:
     if valid.size < 7:
         return trace
     values = trace[valid]
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(values, 3, mode="edge"), 7)
-    far = np.abs(values - np.median(windows, axis=1)) > max(3.0, 0.05 * height)
+    windows = np.lib.stride_tricks.sliding_window_view(_pad_edges(values, 3), 7)
+    medians = np.partition(windows, 3, axis=1)[:, 3]  # np.median's answer, 5x faster
+    far = np.abs(values - medians) > max(3.0, 0.05 * height)
     cleaned = trace.copy()
     cleaned[valid[far]] = np.nan
     return cleaned
@@ -330,9 +417,15 @@ def _longest_run(trace: Floats, detached: npt.NDArray[np.bool_], width: int) -> 
     return filled
 
 
+def _pad_edges(values: Floats, count: int) -> Floats:
+    """np.pad(values, count, mode="edge") without its setup cost."""
+    padded: Floats = np.concatenate((np.full(count, values[0]), values, np.full(count, values[-1])))
+    return padded
+
+
 def _smooth(values: Floats) -> Floats:
     size = max(3, len(values) // 40) | 1
-    padded = np.pad(values, size // 2, mode="edge")
+    padded = _pad_edges(values, size // 2)
     smoothed: Floats = np.convolve(padded, np.full(size, 1.0 / size), mode="valid")
     return smoothed
 
@@ -364,7 +457,10 @@ def _score(values: Floats) -> TrendReading:
     if segment.size < 3:
         segment = smoothed[-3:]
     delta = float(segment[-1] - segment[0])
-    fitted = float(np.polyfit(np.arange(segment.size), segment, 1)[0] * (segment.size - 1))
+    # Least-squares slope (np.polyfit's, in closed form) times the segment's length.
+    offsets = np.arange(segment.size) - (segment.size - 1) / 2.0
+    slope = float(offsets @ (segment - segment.mean())) / float(offsets @ offsets)
+    fitted = slope * (segment.size - 1)
     recent = max(3, len(smoothed) // 10)
     momentum = float(smoothed[-1] - smoothed[-recent])
     # End-to-end change carries most weight; the fit resists a noisy last point,

@@ -227,6 +227,9 @@ class BotSettingsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: RulesSettings | None = None
+    ocr: bool | None = Field(
+        None, description="read the price from the chart header when the title has none"
+    )
     title_pattern: str | None = Field(
         None,
         max_length=500,

@@ -27,7 +27,13 @@ from typing import Any
 from trade_analysis.analysis import Crop
 from trade_analysis.analysis.crop import InvalidCrop
 from trade_analysis.capture.control import LocalCapture, WorkerView
-from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
+from trade_analysis.capture.manager import (
+    CaptureManager,
+    InvalidWindow,
+    UnknownWorker,
+    crop_from_json,
+    crop_json,
+)
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
 from trade_analysis.live import DEFAULT_CHANNEL, Bus, BusUnavailable, Event, EventType
 
@@ -72,12 +78,11 @@ def _status_of(error: Exception) -> int:
     return next((status for kind, status in _ERROR_STATUS if isinstance(error, kind)), 500)
 
 
-def _crop(data: dict[str, Any]) -> Crop:
-    return Crop(**{edge: float(data[edge]) for edge in ("left", "right", "top", "bottom")})
-
-
-def _crop_json(crop: Crop) -> dict[str, float]:
-    return {"left": crop.left, "right": crop.right, "top": crop.top, "bottom": crop.bottom}
+def _crop_from(data: object) -> Crop:
+    crop = crop_from_json(data)
+    if crop is None:
+        raise ValueError(f"not a crop: {data!r}")
+    return crop
 
 
 class Agent:
@@ -106,9 +111,9 @@ class Agent:
             "set_bring_to_foreground": lambda a: self.local.set_bring_to_foreground(
                 bool(a["enabled"])
             ),
-            "set_global_crop": lambda a: self.local.set_global_crop(_crop(a["crop"])),
+            "set_global_crop": lambda a: self.local.set_global_crop(_crop_from(a["crop"])),
             "set_worker_crop": lambda a: self.local.set_worker_crop(
-                int(a["hwnd"]), _crop(a["crop"])
+                int(a["hwnd"]), _crop_from(a["crop"])
             ),
         }
 
@@ -338,10 +343,10 @@ class RemoteCapture:
         await self._call("set_bring_to_foreground", enabled=enabled)
 
     async def set_global_crop(self, crop: Crop) -> None:
-        await self._call("set_global_crop", crop=_crop_json(crop))
+        await self._call("set_global_crop", crop=crop_json(crop))
 
     async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
-        return bool(await self._call("set_worker_crop", hwnd=hwnd, crop=_crop_json(crop)))
+        return bool(await self._call("set_worker_crop", hwnd=hwnd, crop=crop_json(crop)))
 
 
 def event_from_thread(publish: Callable[[Event], None]) -> Callable[[str, dict[str, Any]], None]:

@@ -220,6 +220,7 @@ class CaptureManager:
                 crop=crop,
                 line_detect=self.settings.line_detect,
                 title_pattern=pattern if isinstance(pattern, str) else None,
+                ocr=saved.get("ocr") is True,
             ),
             output_folder=self._screenshots_dir / f"hwnd_{hwnd}",
         )

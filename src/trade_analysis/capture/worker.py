@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trade_analysis.analysis import AnalysisSettings, Observation, analyze
+from trade_analysis.analysis import AnalysisSettings, Observation, analyze, opencv_view
 from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
@@ -71,7 +71,12 @@ def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     height, original_width = pixels.shape[:2]
     if original_width > width:
         scaled_height = max(1, round(height * width / original_width))
-        pixels = cv2.resize(pixels, (width, scaled_height), interpolation=cv2.INTER_AREA)
+        # Resize the BGRX buffer behind a BGR view in place of copying the view first.
+        pixels = cv2.resize(
+            opencv_view(pixels), (width, scaled_height), interpolation=cv2.INTER_AREA
+        )
+        if pixels.shape[2] == 4:
+            pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
     ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, 70])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
         raise RuntimeError("JPEG encoding failed")

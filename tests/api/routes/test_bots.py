@@ -93,3 +93,8 @@ def test_bad_bot_settings_are_422_and_nothing_is_saved(
 
 def test_bot_names_in_the_path_are_checked(client: TestClient) -> None:
     assert client.put("/bots/..%2Fx/settings", json={}).status_code in (404, 422)
+
+
+def test_ocr_is_a_per_bot_setting(client: TestClient) -> None:
+    assert client.put("/bots/3/settings", json={"ocr": True}).json()["meta"] == {"ocr": True}
+    assert client.put("/bots/3/settings", json={"ocr": "sometimes"}).status_code == 422

@@ -67,6 +67,8 @@ async def save_settings(
     changes: dict[str, Any] = {}
     if request.rules is not None:
         changes["rules"] = request.rules.model_dump(mode="json")
+    if request.ocr is not None:
+        changes["ocr"] = request.ocr
     if "title_pattern" in request.model_fields_set:
         changes["title_pattern"] = request.title_pattern or None
     window = int(hwnd) if hwnd.isdigit() and int(hwnd) <= MAX_HWND else None

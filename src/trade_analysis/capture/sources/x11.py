@@ -10,6 +10,12 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
   changing (at most ``settle_timeout`` seconds).
 * One X connection per thread: a python-xlib connection shared between threads returned
   corrupt frames. ``X11Source`` refuses concurrent use with a RuntimeError.
+* Reading a pixmap with plain GetImage sends every pixel through the socket and
+  python-xlib copies the reply several times while receiving it (~1.5 ms of CPU for
+  640x400). On a local display the pixmap is read with MIT-SHM ``ShmGetImage`` into a
+  shared-memory segment instead (one small reply, one memcpy); on the same python-xlib
+  connection, so the one-connection-per-thread rule holds. Any failure to set it up or
+  use it falls back to GetImage for the rest of the source's life.
 
 Windows are found with or without a window manager: an EWMH manager's
 ``_NET_CLIENT_LIST`` when one is running, else a walk of the root's children, looking
@@ -18,7 +24,9 @@ inside window-manager frames for the client window (the one with ``WM_STATE`` or
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +40,7 @@ from Xlib import error as xerror
 from Xlib.display import Display
 from Xlib.ext import composite
 from Xlib.protocol import event as xevent
+from Xlib.protocol import request, rq
 
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.sources.base import CaptureFailed, CaptureUnavailable, WindowGone
@@ -51,6 +60,192 @@ _GONE_ERRORS: tuple[type[Exception], ...] = (
 )
 _ALL_PLANES = 0xFFFFFFFF
 _MAX_TREE_DEPTH = 4  # WM frames nest the client 1-3 levels deep
+_TITLE_LONGS = 1024  # a capture reads up to 4 KiB of title in its one property request
+
+
+# -- MIT-SHM (python-xlib has no binding for it: the four requests used, from shmproto.h) --
+
+
+class _ShmQueryVersion(rq.ReplyRequest):  # type: ignore[misc]
+    _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(0), rq.RequestLength())
+    _reply = rq.Struct(
+        rq.ReplyCode(),
+        rq.Bool("shared_pixmaps"),
+        rq.Card16("sequence_number"),
+        rq.ReplyLength(),
+        rq.Card16("major_version"),
+        rq.Card16("minor_version"),
+        rq.Card16("uid"),
+        rq.Card16("gid"),
+        rq.Card8("pixmap_format"),
+        rq.Pad(15),
+    )
+
+
+class _ShmAttach(rq.Request):  # type: ignore[misc]
+    _request = rq.Struct(
+        rq.Card8("opcode"),
+        rq.Opcode(1),
+        rq.RequestLength(),
+        rq.Card32("shmseg"),
+        rq.Card32("shmid"),
+        rq.Bool("read_only"),
+        rq.Pad(3),
+    )
+
+
+class _ShmDetach(rq.Request):  # type: ignore[misc]
+    _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(2), rq.RequestLength(), rq.Card32("shmseg"))
+
+
+class _ShmGetImage(rq.ReplyRequest):  # type: ignore[misc]
+    _request = rq.Struct(
+        rq.Card8("opcode"),
+        rq.Opcode(4),
+        rq.RequestLength(),
+        rq.Drawable("drawable"),
+        rq.Int16("x"),
+        rq.Int16("y"),
+        rq.Card16("width"),
+        rq.Card16("height"),
+        rq.Card32("plane_mask"),
+        rq.Set("format", 1, (X.XYPixmap, X.ZPixmap)),
+        rq.Pad(3),
+        rq.Card32("shmseg"),
+        rq.Card32("offset"),
+    )
+    _reply = rq.Struct(
+        rq.ReplyCode(),
+        rq.Card8("depth"),
+        rq.Card16("sequence_number"),
+        rq.ReplyLength(),
+        rq.Card32("visual"),
+        rq.Card32("size"),
+        rq.Pad(16),
+    )
+
+
+_IPC_PRIVATE = 0
+_IPC_CREAT = 0o1000
+_IPC_RMID = 0
+_SHM_FAILED = ctypes.c_void_p(-1).value
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+    libc.shmget.restype = ctypes.c_int
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    libc.shmdt.restype = ctypes.c_int
+    libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    libc.shmctl.restype = ctypes.c_int
+    return libc
+
+
+class _ShmUnavailable(Exception):
+    pass
+
+
+class _SharedImage:
+    """A SysV shared-memory segment attached to the X server, read with ShmGetImage.
+
+    Used from the owning X11Source's thread only, on that source's connection. The
+    segment is marked for removal as soon as the server has attached it, so it goes away
+    with the last of the two mappings even if this process dies.
+    """
+
+    def __init__(self, display: Display) -> None:
+        # Local connections only: over TCP the server would look the segment id up in
+        # its own host's (or its own IPC namespace's) segments.
+        if display.display.socket.family != socket.AF_UNIX:
+            raise _ShmUnavailable("not a local (Unix socket) connection")
+        extension = display.query_extension("MIT-SHM")
+        if extension is None:
+            raise _ShmUnavailable("the X server has no MIT-SHM extension")
+        self._display = display
+        self._opcode = int(extension.major_opcode)
+        version = _ShmQueryVersion(display=display.display, opcode=self._opcode)
+        if (int(version.major_version), int(version.minor_version)) < (1, 1):
+            raise _ShmUnavailable(f"MIT-SHM {version.major_version}.{version.minor_version}")
+        self._libc = _libc()
+        self._segment: int | None = None  # the server's SHMSEG id
+        self._address: int | None = None
+        self.capacity = 0
+
+    def _attach(self, size: int) -> None:
+        self.detach()
+        libc = self._libc
+        shmid = libc.shmget(_IPC_PRIVATE, size, _IPC_CREAT | 0o600)
+        if shmid < 0:
+            raise _ShmUnavailable(f"shmget: errno {ctypes.get_errno()}")
+        try:
+            address = libc.shmat(shmid, None, 0)
+            if address is None or address == _SHM_FAILED:
+                raise _ShmUnavailable(f"shmat: errno {ctypes.get_errno()}")
+            segment = self._display.display.allocate_resource_id()
+            catcher = xerror.CatchError()
+            _ShmAttach(
+                display=self._display.display,
+                onerror=catcher,
+                opcode=self._opcode,
+                shmseg=segment,
+                shmid=shmid,
+                read_only=False,
+            )
+            self._display.sync()
+        finally:
+            libc.shmctl(shmid, _IPC_RMID, None)  # freed once both sides have detached
+        error = catcher.get_error()
+        if error is not None:
+            libc.shmdt(address)
+            self._display.display.free_resource_id(segment)
+            raise _ShmUnavailable(f"the X server could not attach the segment: {error}")
+        self._segment, self._address, self.capacity = segment, int(address), size
+
+    def get_image(self, drawable: Any, width: int, height: int) -> np.ndarray:
+        """A copy of the drawable's pixels as an HxWx4 array (32 bits per pixel)."""
+        size = width * height * 4
+        if size > self.capacity:
+            self._attach(size)
+        assert self._address is not None
+        reply = _ShmGetImage(
+            display=self._display.display,
+            opcode=self._opcode,
+            drawable=drawable,
+            x=0,
+            y=0,
+            width=width,
+            height=height,
+            plane_mask=_ALL_PLANES,
+            format=X.ZPixmap,
+            shmseg=self._segment,
+            offset=0,
+        )
+        if int(reply.size) != size:
+            raise _ShmUnavailable(f"ShmGetImage returned {reply.size} bytes, not {size}")
+        shared = (ctypes.c_ubyte * size).from_address(self._address)
+        return np.frombuffer(memoryview(shared), dtype=np.uint8).reshape(height, width, 4).copy()
+
+    def detach(self) -> None:
+        """Detach from the server (on a live connection) and unmap here."""
+        if self._segment is not None:
+            _ShmDetach(
+                display=self._display.display,
+                onerror=xerror.CatchError(),
+                opcode=self._opcode,
+                shmseg=self._segment,
+            )
+            self._display.display.free_resource_id(self._segment)
+            self._segment = None
+        self.unmap()
+
+    def unmap(self) -> None:
+        if self._address is not None:
+            self._libc.shmdt(self._address)
+            self._address = None
+            self.capacity = 0
 
 
 class X11Source:
@@ -61,6 +256,7 @@ class X11Source:
         display: str | None = None,
         *,
         use_composite: bool = True,
+        use_shm: bool = True,
         settle_timeout: float = 0.5,
         settle_quiet: float = 0.06,
     ) -> None:
@@ -77,6 +273,9 @@ class X11Source:
         self._redirected: set[int] = set()
         self._screen_only: set[int] = set()  # windows whose redirect was refused
         self._grabber: mss.MSS | None = None
+        # MIT-SHM for pixmap reads: set up on the first composite capture; False when
+        # unavailable (then GetImage is used).
+        self._shm: _SharedImage | bool | None = None if use_shm else False
         self._settle_timeout = settle_timeout
         self._settle_quiet = settle_quiet
         self._lsb_first = self._display.display.info.image_byte_order == X.LSBFirst
@@ -113,10 +312,15 @@ class X11Source:
                         composite.RedirectAutomatic, onerror=xerror.CatchError(*_GONE_ERRORS)
                     )
                 self._redirected.clear()
+                if isinstance(self._shm, _SharedImage):
+                    self._shm.detach()
                 self._display.sync()
             except xerror.ConnectionClosedError:
                 logger.debug("X connection to %s already closed", self.display_name)
             finally:
+                if isinstance(self._shm, _SharedImage):
+                    self._shm.unmap()  # detached above, or the connection is gone
+                self._shm = False
                 if self._grabber is not None:
                     self._grabber.close()
                     self._grabber = None
@@ -245,11 +449,47 @@ class X11Source:
             prop = window.get_full_property(Xatom.WM_NAME, X.AnyPropertyType)
         if prop is None or prop.format != 8:
             return ""
-        raw: bytes = prop.value if isinstance(prop.value, bytes) else bytes(prop.value)
-        if prop.property_type == utf8:
+        return self._decode_title(prop.value, prop.property_type)
+
+    def _decode_title(self, value: Any, property_type: int) -> str:
+        raw: bytes = value if isinstance(value, bytes) else bytes(value)
+        if property_type == self._atom("UTF8_STRING"):
             return raw.decode("utf-8", errors="replace").strip("\x00")
         # STRING is Latin-1; COMPOUND_TEXT is close enough to it for titles in practice.
         return raw.decode("latin-1").strip("\x00")
+
+    def _title_requests(self, hwnd: int) -> tuple[Any, Any]:
+        """``_NET_WM_NAME`` and ``WM_NAME`` requested (not yet read) for ``_title_from``."""
+        protocol = self._display.display
+        return tuple(  # type: ignore[return-value]
+            request.GetProperty(
+                display=protocol,
+                defer=True,
+                delete=False,
+                window=hwnd,
+                property=name,
+                type=kind,
+                long_offset=0,
+                long_length=_TITLE_LONGS,
+            )
+            for name, kind in (
+                (self._atom("_NET_WM_NAME"), self._atom("UTF8_STRING")),
+                (Xatom.WM_NAME, X.AnyPropertyType),
+            )
+        )
+
+    def _title_from(self, window: Any, net_wm_name: Any, wm_name: Any) -> str:
+        """``_title`` from the replies to ``_title_requests``, read in full if need be."""
+        for reply in (net_wm_name, wm_name):
+            reply.reply()
+            if reply.bytes_after:  # longer than we asked for, or not UTF8_STRING
+                return self._title(window)
+        for reply in (net_wm_name, wm_name):
+            if reply.property_type:
+                fmt, value = reply.value
+                if reply is wm_name or value:
+                    return self._decode_title(value, reply.property_type) if fmt == 8 else ""
+        return ""
 
     def _pid(self, window: Any) -> int | None:
         prop = window.get_full_property(self._atom("_NET_WM_PID"), Xatom.CARDINAL)
@@ -283,10 +523,17 @@ class X11Source:
         with self._exclusive():
             window = self._display.create_resource_object("window", hwnd)
             try:
-                attrs = window.get_attributes()
+                # One round trip for the attributes, the geometry and the title: the
+                # requests are sent together and their replies read in turn (python-xlib
+                # otherwise waits for each reply before sending the next request).
+                protocol = self._display.display
+                attrs = request.GetWindowAttributes(display=protocol, defer=True, window=hwnd)
+                geometry = request.GetGeometry(display=protocol, defer=True, drawable=hwnd)
+                titles = self._title_requests(hwnd)
+                attrs.reply()
                 if attrs.map_state != X.IsViewable:
                     raise WindowGone(hwnd, "not viewable (unmapped or minimised)")
-                geometry = window.get_geometry()
+                geometry.reply()
                 if self.composite and hwnd not in self._screen_only:
                     pixels = self._grab_composite(window, geometry)
                     method = "composite" if pixels is not None else "screen"
@@ -294,7 +541,7 @@ class X11Source:
                     pixels, method = None, "screen"
                 if pixels is None:
                     pixels = self._grab_screen(window, geometry)
-                title = self._title(window)
+                title = self._title_from(window, *titles)
             except _GONE_ERRORS as exc:
                 raise WindowGone(hwnd, f"closed or not viewable ({type(exc).__name__})") from exc
             return Frame(hwnd=hwnd, title=title, pixels=pixels, captured_at=utcnow(), method=method)
@@ -347,17 +594,37 @@ class X11Source:
     def _read_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
         border = int(geometry.border_width)
         width, height = int(geometry.width), int(geometry.height)
+        full_width, full_height = width + 2 * border, height + 2 * border
         pixmap = window.composite_name_window_pixmap()
         try:
-            image = pixmap.get_image(
-                0, 0, width + 2 * border, height + 2 * border, X.ZPixmap, _ALL_PLANES
-            )
+            bgrx = self._shm_image(pixmap, full_width, full_height)
+            if bgrx is None:
+                image = pixmap.get_image(0, 0, full_width, full_height, X.ZPixmap, _ALL_PLANES)
+                bgrx = np.frombuffer(image.data, dtype=np.uint8).reshape(full_height, full_width, 4)
         finally:
             pixmap.free(onerror=xerror.CatchError(xerror.BadPixmap))
-        bgrx = np.frombuffer(image.data, dtype=np.uint8).reshape(
-            height + 2 * border, width + 2 * border, 4
-        )
+            self._display.flush()  # free it now, not with whatever request comes next
         return self._bgr_view(bgrx[border : border + height, border : border + width])
+
+    def _shm_image(self, pixmap: Any, width: int, height: int) -> np.ndarray | None:
+        """The pixmap read through shared memory; None when MIT-SHM cannot be used."""
+        if self._shm is False:
+            return None
+        try:
+            if self._shm is None:
+                self._shm = _SharedImage(self._display)
+            assert isinstance(self._shm, _SharedImage)
+            return self._shm.get_image(pixmap, width, height)
+        except _GONE_ERRORS:
+            raise  # the window, not shared memory: the caller reports it gone
+        except (_ShmUnavailable, xerror.XError, OSError, AttributeError) as exc:
+            logger.info(
+                "MIT-SHM not used on %s (%s): reading pixmaps with GetImage", self.display_name, exc
+            )
+            if isinstance(self._shm, _SharedImage):
+                self._shm.detach()
+            self._shm = False
+            return None
 
     def _bgr_view(self, pixels32: np.ndarray) -> np.ndarray:
         if self._lsb_first:
@@ -373,15 +640,20 @@ class X11Source:
         x0, y0 = max(left, 0), max(top, 0)
         x1 = min(left + width, int(screen.width_in_pixels))
         y1 = min(top + height, int(screen.height_in_pixels))
-        pixels = np.zeros((height, width, 3), dtype=np.uint8)
         if x1 <= x0 or y1 <= y0:
-            return pixels  # entirely off-screen: nothing to see without Composite
+            # Entirely off-screen: nothing to see without Composite.
+            return np.zeros((height, width, 3), dtype=np.uint8)
         shot = self._screen_grabber().grab(
             {"left": x0, "top": y0, "width": x1 - x0, "height": y1 - y0}
         )
-        bgra = np.frombuffer(shot.bgra, dtype=np.uint8).reshape(y1 - y0, x1 - x0, 4)
-        pixels[y0 - top : y1 - top, x0 - left : x1 - left] = bgra[:, :, :3]
-        return pixels
+        # ``raw`` is the screenshot's own new buffer: view it (``bgra`` would copy it),
+        # and keep BGRX rows whole (a 4-byte pixel copy is a memcpy, a 3-byte one is not).
+        bgra = np.frombuffer(shot.raw, dtype=np.uint8).reshape(y1 - y0, x1 - x0, 4)
+        if (x1 - x0, y1 - y0) == (width, height):
+            return bgra[:, :, :3]
+        pixels = np.zeros((height, width, 4), dtype=np.uint8)
+        pixels[y0 - top : y1 - top, x0 - left : x1 - left] = bgra
+        return pixels[:, :, :3]
 
     def _screen_grabber(self) -> mss.MSS:
         if self._grabber is None:
