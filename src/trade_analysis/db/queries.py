@@ -63,7 +63,7 @@ def all_bots(session: Session) -> list[models.Bot]:
 def find_bot(session: Session, key: str) -> models.Bot | None:
     """A bot by its key, or by its window handle when the key is a number."""
     row = session.get(models.Bot, key)
-    if row is None and key.isdigit():
+    if row is None and key.isascii() and key.isdigit() and int(key) < 2**63:
         row = session.scalars(select(models.Bot).where(models.Bot.hwnd == int(key))).first()
     return row
 

@@ -98,3 +98,10 @@ def test_bot_names_in_the_path_are_checked(client: TestClient) -> None:
 def test_ocr_is_a_per_bot_setting(client: TestClient) -> None:
     assert client.put("/bots/3/settings", json={"ocr": True}).json()["meta"] == {"ocr": True}
     assert client.put("/bots/3/settings", json={"ocr": "sometimes"}).status_code == 422
+
+
+@pytest.mark.parametrize("key", ["99999999999999999999999", "a" * 65, "%C3%A9", "١٢٣"])
+def test_bot_keys_that_cannot_exist_are_refused_not_crashed_on(
+    client: TestClient, key: str
+) -> None:
+    assert client.delete(f"/bots/{key}").status_code in (404, 422)

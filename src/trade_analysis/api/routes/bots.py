@@ -33,7 +33,10 @@ def bots(services: ServicesDep) -> list[BotPublic]:
     summary="Forget a bot and its screenshots; its trades stay in the ledger",
     responses={404: {"description": "no such bot"}},
 )
-async def delete_bot(hwnd: str, services: ServicesDep) -> Deleted:
+async def delete_bot(
+    hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
+    services: ServicesDep,
+) -> Deleted:
     def remove() -> Deleted:
         with services.database.session() as session:
             row = queries.find_bot(session, hwnd)
