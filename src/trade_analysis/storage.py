@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -63,14 +62,16 @@ class FileStore:
         if target is None:
             raise ValueError(f"{name!r} is not a valid stored file name")
         self.ensure()
-        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=_TEMP_PREFIX)
+        # The final name is already unique (a uuid), so the temporary one can be too,
+        # without mkstemp's retries; O_EXCL still refuses to reuse an existing file.
+        temporary = self.root / f"{_TEMP_PREFIX}{name}"
         try:
-            with os.fdopen(handle, "wb") as stream:
+            with open(temporary, "xb") as stream:
                 stream.write(data)
             os.replace(temporary, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+                temporary.unlink()
             raise
         return target
 
