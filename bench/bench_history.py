@@ -51,6 +51,7 @@ import httpx
 from _support import free_port, percentile, server, verdict
 from sqlalchemy import insert
 
+from trade_analysis.cli import serve_command
 from trade_analysis.db import models, queries
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
@@ -381,19 +382,8 @@ def query_plans(url: str) -> list[str]:
         database.dispose()
 
 
-def serve_command(port: int, directory: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "trade_analysis",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(directory),
-        "--log-level",
-        "warning",
-    ]
+def quiet_serve_command(port: int, directory: Path) -> list[str]:
+    return serve_command(port, directory, "--log-level", "warning")
 
 
 @dataclass
@@ -424,7 +414,7 @@ def run(args: argparse.Namespace, work: Path) -> list[SizeProbes]:
                 key = secrets.token_urlsafe(24)
                 for size in probes:
                     port = free_port()
-                    command = serve_command(port, directories[size.rows])
+                    command = quiet_serve_command(port, directories[size.rows])
                     base_url = stack.enter_context(
                         server(command, port, SERVER_ENV | {"BACKEND_API_KEY": key})
                     )

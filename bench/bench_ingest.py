@@ -41,6 +41,8 @@ import numpy as np
 from _support import free_port, server, verdict
 from fastapi import FastAPI, File, UploadFile
 
+from trade_analysis.cli import serve_command
+
 TARGET_RATIO = 0.6
 PNG_TARGET_BYTES = 50 * 1024
 TICKERS = ("AAPL", "TSLA", "MSFT", "NVDA", "AMZN", "META", "GOOG", "AMD")
@@ -247,16 +249,7 @@ def main() -> None:
         servers: dict[str, tuple[list[str], int, dict[str, str], dict[str, str]]] = {}
         product_port = free_port()
         servers["product"] = (
-            [
-                sys.executable,
-                "-m",
-                "trade_analysis",
-                "serve",
-                "--port",
-                str(product_port),
-                "--data-dir",
-                str(root / "product"),
-            ],
+            serve_command(product_port, root / "product"),
             product_port,
             # A copied ledger may hold rows past retention: keep the pruning out of the runs.
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},

@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ import httpx
 import psutil
 from _support import free_port, percentile, stop, verdict, wait_for_ping
 from websockets.asyncio.client import ClientConnection, connect
+
+from trade_analysis.cli import serve_command
 
 KEY = "bench-key-51c0ffee"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -66,18 +67,7 @@ def start_server(data_dir: Path) -> Server:
     port = free_port()
     log = (data_dir.parent / "server.log").open("wb")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trade_analysis",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "warning",
-        ],
+        serve_command(port, data_dir, "--log-level", "warning"),
         env={**os.environ, "BACKEND_API_KEY": KEY, "DATABASE_URL": "", "BUS_URL": "memory://"},
         stdout=log,
         stderr=subprocess.STDOUT,

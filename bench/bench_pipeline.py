@@ -57,6 +57,7 @@ from trade_analysis.analysis import AnalysisSettings, Crop, read_trend
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.sources.x11 import X11Source
 from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig, frame_signature
+from trade_analysis.cli import serve_command
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.demo.desktop import VirtualDisplay, start_virtual_display
@@ -405,18 +406,7 @@ def fleet(
     port = free_port()
     data_dir = work_dir / "fleet-data"
     env = {"BACKEND_API_KEY": API_KEY, "DISPLAY": display}
-    command = [
-        sys.executable,
-        "-m",
-        "trade_analysis",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--log-level",
-        "warning",
-    ]
+    command = serve_command(port, data_dir, "--log-level", "warning")
     headers = {"Authorization": f"Bearer {API_KEY}"}
     with chart_windows(display) as windows, server(command, port, env) as base_url:
         client = httpx.Client(base_url=base_url, headers=headers, timeout=60)

@@ -29,6 +29,21 @@ for command in (cli_capture.windows, cli_capture.analyze, cli_capture.agent, cli
 APP_FACTORY = "trade_analysis.app:create_app"
 
 
+def serve_command(port: int, data_dir: Path, *options: str) -> list[str]:
+    """The command line that starts the service as users do (for the demo, tests, benches)."""
+    return [
+        sys.executable,
+        "-m",
+        "trade_analysis",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *options,
+    ]
+
+
 def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(2)

@@ -176,6 +176,7 @@ def demo(
     seconds: Annotated[float, typer.Option(help="stop after this long (0: until Ctrl-C)")] = 0,
 ) -> None:
     """Open moving chart windows, start the server and capture them; print where to look."""
+    from trade_analysis.cli import serve_command
     from trade_analysis.demo.desktop import NoVirtualDisplay, start_virtual_display
 
     virtual = None
@@ -219,16 +220,7 @@ def demo(
                 )
             )
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "trade_analysis",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
+            serve_command(port, data_dir),
             env=env,
         )
         children.append(server)
