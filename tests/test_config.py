@@ -44,3 +44,19 @@ def test_default_key_is_allowed_on_loopback(host: str) -> None:
 
 def test_a_real_key_may_listen_anywhere() -> None:
     Settings(api_key="long-random-secret").check_bind_address("0.0.0.0")
+
+
+def test_bus_channels_live_under_a_configurable_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trade_analysis.capture.agent import Channels
+
+    monkeypatch.setenv("BUS_CHANNEL_PREFIX", "desk-2")
+    channels = Channels(Settings().bus_channel_prefix)
+    assert (channels.events, channels.commands, channels.state) == (
+        "desk-2.events",
+        "desk-2.capture.commands",
+        "desk-2.capture.state",
+    )
+    assert channels.replies("api1") == "desk-2.capture.replies.api1"
+    monkeypatch.setenv("BUS_CHANNEL_PREFIX", "bad prefix*")
+    with pytest.raises(ValueError, match="bus_channel_prefix|BUS_CHANNEL_PREFIX"):
+        Settings()

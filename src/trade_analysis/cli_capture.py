@@ -132,7 +132,12 @@ def agent(
 
 
 async def _run_agent(settings: Settings) -> None:
-    from trade_analysis.capture.agent import Agent, event_from_thread, publish_from_thread
+    from trade_analysis.capture.agent import (
+        Agent,
+        Channels,
+        event_from_thread,
+        publish_from_thread,
+    )
     from trade_analysis.capture.manager import CaptureManager
     from trade_analysis.db.migrate import upgrade
     from trade_analysis.db.session import Database
@@ -144,7 +149,8 @@ async def _run_agent(settings: Settings) -> None:
     database = Database(settings.resolved_database_url)
     bus = bus_from_url(settings.bus_url)
     await bus.connect()
-    publish = publish_from_thread(bus, asyncio.get_running_loop())
+    channels = Channels(settings.bus_channel_prefix)
+    publish = publish_from_thread(bus, asyncio.get_running_loop(), channels.events)
 
     def on_trade(trade_id: int, trade: object) -> None:
         for event in trade_events(database, trade_id, trade):  # type: ignore[arg-type]
@@ -157,7 +163,7 @@ async def _run_agent(settings: Settings) -> None:
         on_trade=on_trade,
     )
     try:
-        await Agent(bus, manager).run()
+        await Agent(bus, manager, channels).run()
     finally:
         await bus.disconnect()
         database.dispose()

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
     )
     bus_url: str = Field("memory://", validation_alias=AliasChoices("BUS_URL", "bus_url"))
+    bus_channel_prefix: str = Field(
+        "trade-analysis",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        validation_alias=AliasChoices("BUS_CHANNEL_PREFIX", "bus_channel_prefix"),
+    )
     capture_mode: Literal["local", "agent"] = Field(
         "local", validation_alias=AliasChoices("CAPTURE_MODE", "capture_mode")
     )

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from trade_analysis.capture.agent import RemoteCapture
+from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
@@ -47,10 +47,11 @@ class Services:
     async def start_live(self) -> None:
         bus = bus_from_url(self.settings.bus_url)
         await bus.connect()
-        self.hub = Hub(bus)
+        channels = Channels(self.settings.bus_channel_prefix)
+        self.hub = Hub(bus, channel=channels.events)
         await self.hub.start()
         if self.settings.capture_mode == "agent":
-            remote = RemoteCapture(bus)
+            remote = RemoteCapture(bus, channels)
             await remote.connect()
             self.capture = remote
             logger.info("capture runs in a separate `trade-analysis agent` process")

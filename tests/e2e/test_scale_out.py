@@ -69,6 +69,8 @@ def shared_env() -> dict[str, str]:
         "BACKEND_API_KEY": TEST_KEY,
         "DATABASE_URL": database,
         "BUS_URL": BUS_URL,
+        # Its own channels: nothing another deployment on this Redis publishes reaches it.
+        "BUS_CHANNEL_PREFIX": f"ta-test-{uuid.uuid4().hex[:12]}",
         "CAPTURE_MODE": "agent",
     }
 

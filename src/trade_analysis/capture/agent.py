@@ -4,9 +4,9 @@ With several API processes, each holding its own workers would split the
 registry, so capture runs in exactly one `trade-analysis agent`, on the
 desktop. It reaches the server only through the bus and the database:
 
-* commands: `{id, reply_to, command, args}` on `COMMANDS`; the agent answers
+* commands: `{id, reply_to, command, args}` on `Channels.commands`; the agent answers
   `{id, ok, result}` or `{id, ok: false, status, detail}` on `reply_to`;
-* state: every second the agent publishes its workers on `STATE` (thumbnails
+* state: every second the agent publishes its workers on `Channels.state` (thumbnails
   when they changed, and all of them every few seconds for late joiners);
 * events (`trade`, `observation`, `frame`, `worker`) go on the hub's channel,
   so every client of every API process sees them; the ledger is shared SQL.
@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trade_analysis.analysis import Crop
@@ -35,13 +36,33 @@ from trade_analysis.capture.manager import (
     crop_json,
 )
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
-from trade_analysis.live import DEFAULT_CHANNEL, Bus, BusUnavailable, Event, EventType
+from trade_analysis.live import Bus, BusUnavailable, Event, EventType
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = "trade-analysis.capture.commands"
-STATE = "trade-analysis.capture.state"
-REPLIES = "trade-analysis.capture.replies."
+
+@dataclass(frozen=True)
+class Channels:
+    """Bus channel names under one prefix, so deployments can share a Redis server."""
+
+    prefix: str = "trade-analysis"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}.capture.commands"
+
+    @property
+    def state(self) -> str:
+        return f"{self.prefix}.capture.state"
+
+    def replies(self, listener: str) -> str:
+        return f"{self.prefix}.capture.replies.{listener}"
+
+
 HEARTBEAT_SECONDS = 1.0
 FULL_STATE_EVERY = 5
 AGENT_TIMEOUT_SECONDS = 4.0
@@ -88,8 +109,9 @@ def _crop_from(data: object) -> Crop:
 class Agent:
     """Runs capture workers here; serves commands and publishes state over the bus."""
 
-    def __init__(self, bus: Bus, manager: CaptureManager) -> None:
+    def __init__(self, bus: Bus, manager: CaptureManager, channels: Channels = Channels()) -> None:
         self.bus = bus
+        self.channels = channels
         self.local = LocalCapture(manager)
         self.agent_id = uuid.uuid4().hex[:12]
         self._sent_versions: dict[int, int] = {}
@@ -118,7 +140,7 @@ class Agent:
         }
 
     async def run(self) -> None:
-        async with self.bus.subscribe(COMMANDS) as commands:
+        async with self.bus.subscribe(self.channels.commands) as commands:
             beating = asyncio.create_task(self._heartbeat(), name="agent-heartbeat")
             logger.info("capture agent %s listening on the bus", self.agent_id)
             try:
@@ -154,7 +176,8 @@ class Agent:
     async def _heartbeat(self) -> None:
         while True:
             with contextlib.suppress(BusUnavailable):
-                await self.bus.publish(STATE, json.dumps(await self._state(), default=str))
+                state = json.dumps(await self._state(), default=str)
+                await self.bus.publish(self.channels.state, state)
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def _state(self) -> dict[str, Any]:
@@ -184,18 +207,20 @@ class Agent:
         }
 
 
-def publish_from_thread(bus: Bus, loop: asyncio.AbstractEventLoop) -> Callable[[Event], None]:
+def publish_from_thread(
+    bus: Bus, loop: asyncio.AbstractEventLoop, channel: str
+) -> Callable[[Event], None]:
     """For capture threads: put an event on the hub's channel without waiting."""
 
     def publish(event: Event) -> None:
-        asyncio.run_coroutine_threadsafe(_publish_quietly(bus, event.to_json()), loop)
+        asyncio.run_coroutine_threadsafe(_publish_quietly(bus, channel, event.to_json()), loop)
 
     return publish
 
 
-async def _publish_quietly(bus: Bus, text: str) -> None:
+async def _publish_quietly(bus: Bus, channel: str, text: str) -> None:
     try:
-        await bus.publish(DEFAULT_CHANNEL, text)
+        await bus.publish(channel, text)
     except BusUnavailable as exc:
         logger.warning("agent: event dropped, bus unavailable: %s", exc)
 
@@ -203,9 +228,10 @@ async def _publish_quietly(bus: Bus, text: str) -> None:
 class RemoteCapture:
     """The API side: the same calls as LocalCapture, answered by the agent."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, channels: Channels = Channels()) -> None:
         self.bus = bus
-        self.reply_channel = REPLIES + uuid.uuid4().hex
+        self.channels = channels
+        self.reply_channel = channels.replies(uuid.uuid4().hex)
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._views: dict[int, WorkerView] = {}
         self._legacy: dict[str, Any] | None = None
@@ -218,7 +244,7 @@ class RemoteCapture:
         started = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._listen(self.reply_channel, self._on_reply, started)),
-            asyncio.create_task(self._listen(STATE, self._on_state, None)),
+            asyncio.create_task(self._listen(self.channels.state, self._on_state, None)),
         ]
         async with asyncio.timeout(10):
             await started.wait()
@@ -281,7 +307,7 @@ class RemoteCapture:
             "args": args,
         }
         try:
-            await self.bus.publish(COMMANDS, json.dumps(message))
+            await self.bus.publish(self.channels.commands, json.dumps(message))
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                 reply = await future
         except (TimeoutError, BusUnavailable) as exc:
