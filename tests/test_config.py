@@ -58,5 +58,5 @@ def test_bus_channels_live_under_a_configurable_prefix(monkeypatch: pytest.Monke
     )
     assert channels.replies("api1") == "desk-2.capture.replies.api1"
     monkeypatch.setenv("BUS_CHANNEL_PREFIX", "bad prefix*")
-    with pytest.raises(ValueError, match="bus_channel_prefix|BUS_CHANNEL_PREFIX"):
+    with pytest.raises(ValueError, match=r"bus_channel_prefix|BUS_CHANNEL_PREFIX"):
         Settings()
