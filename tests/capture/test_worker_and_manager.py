@@ -234,3 +234,15 @@ def test_saved_analysis_settings_reach_the_worker(manager, desktop, ledger) -> N
     assert analysis.ocr is True and analysis.title_pattern == r"(?P<ticker>[A-Z]+):"
     wait_until(lambda: manager.worker(21).last_result is not None)
     assert manager.worker(21).last_result["ticker"] == "XYZ"
+
+
+def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop, ledger) -> None:
+    desktop.show(22, "price feed: xyz at 12.50", chart(rising=True))
+    manager.start(22, interval=0.5)
+    worker = manager.worker(22)
+    wait_until(lambda: worker.last_result is not None)
+    assert worker.last_result["ticker"] == ""
+    ledger.save_bot_settings("22", 22, {"title_pattern": r"feed: (?P<ticker>[a-z]+) at"})
+    assert manager.reload_bot_settings(22) is True
+    wait_until(lambda: worker.last_result["ticker"].upper() == "XYZ")
+    assert manager.reload_bot_settings(99) is False

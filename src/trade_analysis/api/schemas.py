@@ -248,3 +248,4 @@ class BotSettingsRequest(BaseModel):
 class BotSettingsPublic(BaseModel):
     bot: str
     meta: dict[str, Any]
+    applied_to_running_worker: bool = False

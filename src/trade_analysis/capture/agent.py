@@ -137,6 +137,7 @@ class Agent:
             "set_worker_crop": lambda a: self.local.set_worker_crop(
                 int(a["hwnd"]), _crop_from(a["crop"])
             ),
+            "reload_bot_settings": lambda a: self.local.reload_bot_settings(int(a["hwnd"])),
         }
 
     async def run(self) -> None:
@@ -373,6 +374,9 @@ class RemoteCapture:
 
     async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
         return bool(await self._call("set_worker_crop", hwnd=hwnd, crop=crop_json(crop)))
+
+    async def reload_bot_settings(self, hwnd: int) -> bool:
+        return bool(await self._call("reload_bot_settings", hwnd=hwnd))
 
 
 def event_from_thread(publish: Callable[[Event], None]) -> Callable[[str, dict[str, Any]], None]:

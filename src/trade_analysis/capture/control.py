@@ -63,6 +63,8 @@ class CaptureControl(Protocol):
 
     async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool: ...
 
+    async def reload_bot_settings(self, hwnd: int) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -140,6 +142,9 @@ class LocalCapture:
 
     async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
         return await run_in_threadpool(self.manager.set_worker_crop, hwnd, crop)
+
+    async def reload_bot_settings(self, hwnd: int) -> bool:
+        return await run_in_threadpool(self.manager.reload_bot_settings, hwnd)
 
     async def close(self) -> None:
         await run_in_threadpool(self.manager.stop_all)

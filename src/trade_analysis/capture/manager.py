@@ -198,15 +198,35 @@ class CaptureManager:
             worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
         return worker is not None
 
+    def reload_bot_settings(self, hwnd: int) -> bool:
+        """Apply the bot's saved title pattern and OCR choice to its running worker, if any."""
+        worker = self._workers.get(hwnd)
+        if worker is None:
+            return False
+        saved = self._analysis_for(hwnd)
+        worker.reconfigure(
+            analysis=replace(
+                worker.config.analysis, title_pattern=saved.title_pattern, ocr=saved.ocr
+            )
+        )
+        return True
+
+    def _analysis_for(self, hwnd: int) -> AnalysisSettings:
+        saved = self._ledger.bot_settings(bot_key(hwnd))
+        pattern = saved.get("title_pattern")
+        return AnalysisSettings(
+            crop=crop_from_json(saved.get("crop")) or self.settings.crop,
+            line_detect=self.settings.line_detect,
+            title_pattern=pattern if isinstance(pattern, str) else None,
+            ocr=saved.get("ocr") is True,
+        )
+
     def _has_own_crop(self, hwnd: int) -> bool:
         return crop_from_json(self._ledger.bot_settings(bot_key(hwnd)).get("crop")) is not None
 
     def _config_for(
         self, hwnd: int, interval: float, keep_last_n: int, bring_to_foreground: bool | None
     ) -> WorkerConfig:
-        saved = self._ledger.bot_settings(bot_key(hwnd))
-        crop = crop_from_json(saved.get("crop")) or self.settings.crop
-        pattern = saved.get("title_pattern")
         return WorkerConfig(
             hwnd=hwnd,
             interval=interval,
@@ -216,12 +236,7 @@ class CaptureManager:
                 if bring_to_foreground is None
                 else bring_to_foreground
             ),
-            analysis=AnalysisSettings(
-                crop=crop,
-                line_detect=self.settings.line_detect,
-                title_pattern=pattern if isinstance(pattern, str) else None,
-                ocr=saved.get("ocr") is True,
-            ),
+            analysis=self._analysis_for(hwnd),
             output_folder=self._screenshots_dir / f"hwnd_{hwnd}",
         )
 

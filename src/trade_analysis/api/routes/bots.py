@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import shutil
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from trade_analysis.api.schemas import (
     BotSettingsRequest,
     Deleted,
 )
+from trade_analysis.capture.agent import AgentUnavailable
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
 
@@ -76,4 +78,9 @@ async def save_settings(
         changes["title_pattern"] = request.title_pattern or None
     window = int(hwnd) if hwnd.isdigit() and int(hwnd) <= MAX_HWND else None
     saved = await run_in_threadpool(services.ledger.save_bot_settings, hwnd, window, changes)
-    return BotSettingsPublic(bot=hwnd, meta=saved)
+    applied = False
+    if window is not None:
+        # Saved either way; a window being captured reads titles the new way at once.
+        with contextlib.suppress(AgentUnavailable):
+            applied = await services.capture.reload_bot_settings(window)
+    return BotSettingsPublic(bot=hwnd, meta=saved, applied_to_running_worker=applied)
