@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from trade_analysis.db.types import Money, UTCDateTime
 
@@ -87,6 +87,8 @@ class Trade(Base):
     profit: Mapped[Decimal | None]
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="SET NULL"))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The history record this trade opened or completed (written in the same flush).
+    record: Mapped[Record | None] = relationship(foreign_keys=[record_id])
 
     __table_args__ = (
         Index("ix_trades_ticker_ts", "ticker", "ts"),
@@ -126,6 +128,7 @@ class Position(Base):
     open_record_id: Mapped[int | None] = mapped_column(
         ForeignKey("records.id", ondelete="SET NULL"), index=True
     )
+    open_record: Mapped[Record | None] = relationship(foreign_keys=[open_record_id])
 
 
 class Bot(Base):

@@ -83,7 +83,8 @@ class Ledger:
         self, observation: ObservationInput, *, as_history: bool
     ) -> StoredObservation:
         """Store an observation (and its history record) and trade on it, atomically."""
-        with self._db.session() as session:
+        with self._db.session() as session, session.no_autoflush:
+            # One flush at the end writes every row and update of this observation once.
             bot = self._bot_for_update(session, observation.bot, observation.hwnd)
             bot.name = observation.name or bot.name
             bot.ticker = observation.ticker or bot.ticker
@@ -100,7 +101,7 @@ class Ledger:
                 meta=observation.meta,
             )
             session.add(row)
-            record_id = None
+            record = None
             if as_history:
                 record = models.Record(
                     ts=observation.at,
@@ -114,11 +115,9 @@ class Ledger:
                     meta=observation.meta,
                 )
                 session.add(record)
-                session.flush()
-                record_id = record.id
             trade, trade_id = self._trade_on(session, bot, observation)
             session.flush()
-            return StoredObservation(row.id, record_id, trade, trade_id)
+            return StoredObservation(row.id, record.id if record else None, trade, trade_id)
 
     def manual_trade(
         self,
@@ -195,12 +194,12 @@ class Ledger:
         trade: TradeEvent,
         meta: dict[str, Any],
     ) -> int:
-        record_id = (
+        record = (
             self._open_record(session, trade, meta)
             if trade.side is Side.BUY
             else self._complete_record(session, position_row.open_record_id, trade)
         )
-        position_row.open_record_id = record_id if trade.side is Side.BUY else None
+        position_row.open_record = record if trade.side is Side.BUY else None
         row = models.Trade(
             ts=trade.at,
             bot=trade.bot,
@@ -209,7 +208,7 @@ class Ledger:
             price=trade.price,
             reason=trade.reason.value,
             profit=trade.profit,
-            record_id=record_id,
+            record=record,
             meta={k: v for k, v in meta.items() if v is not None},
         )
         session.add(row)
@@ -232,7 +231,7 @@ class Ledger:
         return row.id
 
     @staticmethod
-    def _open_record(session: Session, trade: TradeEvent, meta: dict[str, Any]) -> int:
+    def _open_record(session: Session, trade: TradeEvent, meta: dict[str, Any]) -> models.Record:
         record = models.Record(
             ts=trade.at,
             kind="trade",
@@ -247,11 +246,12 @@ class Ledger:
             meta={"buy_reason": trade.reason.value},
         )
         session.add(record)
-        session.flush()
-        return record.id
+        return record
 
     @staticmethod
-    def _complete_record(session: Session, record_id: int | None, trade: TradeEvent) -> int | None:
+    def _complete_record(
+        session: Session, record_id: int | None, trade: TradeEvent
+    ) -> models.Record:
         record = session.get(models.Record, record_id) if record_id is not None else None
         if record is None:
             # The buy's record was never written (a position from before records existed).
@@ -273,8 +273,7 @@ class Ledger:
             "profit": str(trade.profit),
             "sell_reason": trade.reason.value,
         }
-        session.flush()
-        return record.id
+        return record
 
     def _add_to_totals(self, session: Session, ticker: str, profit: Decimal) -> None:
         totals = self._locked_row(
