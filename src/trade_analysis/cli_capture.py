@@ -144,6 +144,7 @@ async def _run_agent(settings: Settings) -> None:
     from trade_analysis.live import bus_from_url
     from trade_analysis.live_state import trade_events
     from trade_analysis.trading.ledger import Ledger
+    from trade_analysis.trading.simulator import TradeEvent
 
     await asyncio.to_thread(upgrade, settings.resolved_database_url)
     database = Database(settings.resolved_database_url)
@@ -152,8 +153,8 @@ async def _run_agent(settings: Settings) -> None:
     channels = Channels(settings.bus_channel_prefix)
     publish = publish_from_thread(bus, asyncio.get_running_loop(), channels.events)
 
-    def on_trade(trade_id: int, trade: object) -> None:
-        for event in trade_events(database, trade_id, trade):  # type: ignore[arg-type]
+    def on_trade(trade_id: int, trade: TradeEvent) -> None:
+        for event in trade_events(database, trade_id, trade):
             publish(event)
 
     manager = CaptureManager(

@@ -58,14 +58,20 @@ def parse_price(value: str | int | float | Decimal) -> Decimal:
         raise InvalidPrice(f"price {value!r} must be a positive amount")
     if amount >= MAX_PRICE:
         raise InvalidPrice(f"price {value!r} is too large (the limit is {MAX_PRICE:,})")
-    if amount.as_tuple().exponent < -MAX_PRICE_DECIMALS:  # type: ignore[operator]
+    if decimal_places(amount) > MAX_PRICE_DECIMALS:
         raise InvalidPrice(f"price {value!r} has more than {MAX_PRICE_DECIMALS} decimals")
     return amount
 
 
+def decimal_places(amount: Decimal) -> int:
+    """Digits after the point as written: 2 for 189.23, 0 for 42000 (finite amounts only)."""
+    exponent = amount.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def format_price(amount: Decimal) -> str:
     """The seed's display form: `$189.23` (at least two decimals, thousands without commas)."""
-    quantized = amount if -amount.as_tuple().exponent > 2 else amount.quantize(Decimal("0.01"))  # type: ignore[operator]
+    quantized = amount if decimal_places(amount) > 2 else amount.quantize(Decimal("0.01"))
     return f"${quantized}"
 
 

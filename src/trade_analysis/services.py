@@ -74,6 +74,7 @@ class Services:
             self.hub.publish_threadsafe(Event(EventType(event_type), data))
 
     def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
+        # Imported here: live_state builds on this module (it reads Services).
         from trade_analysis.live_state import trade_events
 
         if self.hub is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -38,7 +40,7 @@ async def _agent_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)})
 
 
-def _responder(status: int):  # type: ignore[no-untyped-def]
+def _responder(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def respond(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=status, content={"detail": str(exc)})
 
