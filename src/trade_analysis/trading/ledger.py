@@ -89,31 +89,20 @@ class Ledger:
             bot.name = observation.name or bot.name
             bot.ticker = observation.ticker or bot.ticker
             bot.updated_at = observation.at
-            row = models.Observation(
-                ts=observation.at,
-                bot=observation.bot,
-                name=observation.name,
-                ticker=observation.ticker,
-                price=observation.price,
-                trend=observation.trend.value,
-                confidence=observation.confidence,
-                image_path=observation.image_path,
-                meta=observation.meta,
-            )
+            seen = {
+                "ts": observation.at,
+                "bot": observation.bot,
+                "name": observation.name,
+                "ticker": observation.ticker,
+                "price": observation.price,
+                "trend": observation.trend.value,
+                "image_path": observation.image_path,
+                "meta": observation.meta,
+            }
+            row = models.Observation(**seen, confidence=observation.confidence)
             session.add(row)
-            record = None
-            if as_history:
-                record = models.Record(
-                    ts=observation.at,
-                    kind="observation",
-                    bot=observation.bot,
-                    image_path=observation.image_path,
-                    name=observation.name,
-                    ticker=observation.ticker,
-                    price=observation.price,
-                    trend=observation.trend.value,
-                    meta=observation.meta,
-                )
+            record = models.Record(**seen, kind="observation") if as_history else None
+            if record is not None:
                 session.add(record)
             trade, trade_id = self._trade_on(session, bot, observation)
             session.flush()
