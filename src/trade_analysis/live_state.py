@@ -35,14 +35,14 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
 
 def summary_payload(database: Database, recent_trades: int = 0) -> dict[str, Any]:
     """The trade summary as JSON; blocking (a database read)."""
-    with database.session() as session:
+    with database.reading() as session:
         summary = queries.trade_summary(session, recent_trades)
     return TradeSummary.model_validate(summary).model_dump(mode="json")
 
 
 def compact_summary(database: Database) -> dict[str, Any]:
     """Totals per ticker without the trade lists: small enough to send after every trade."""
-    with database.session() as session:
+    with database.reading() as session:
         tickers = queries.ticker_totals(session)
     total = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
     compact: dict[str, Any] = _json_safe({"total_pnl_all_tickers": total, "tickers": tickers})

@@ -27,7 +27,12 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no write lock: WAL lets them run beside the one writer.
+        reading = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "trade_analysis_read_only"
 
 
 def create_db_engine(url: str) -> Engine:
@@ -48,6 +53,9 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,7 +63,14 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """One write transaction (on SQLite it holds the write lock from its start)."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read transaction: a consistent view that never waits for writers."""
+        with self._readers.begin() as session:
             yield session
 
     def dispose(self) -> None:

@@ -139,7 +139,7 @@ class Ledger:
 
     def bot_settings(self, bot: str) -> dict[str, Any]:
         """The settings saved for a bot (empty for a bot never seen)."""
-        with self._db.session() as session:
+        with self._db.reading() as session:
             row = session.get(models.Bot, bot)
             return dict(row.meta or {}) if row is not None else {}
 

@@ -25,7 +25,7 @@ router = APIRouter(tags=["bots"])
 
 @router.get("/bots", response_model=list[BotPublic], summary="Every bot with its totals")
 def bots(services: ServicesDep) -> list[BotPublic]:
-    with services.database.session() as session:
+    with services.database.reading() as session:
         return [BotPublic.model_validate(row) for row in queries.all_bots(session)]
 
 
@@ -40,7 +40,7 @@ async def delete_bot(
     services: ServicesDep,
 ) -> Deleted:
     def remove() -> Deleted:
-        with services.database.session() as session:
+        with services.database.reading() as session:
             row = queries.find_bot(session, hwnd)
             if row is None:
                 raise HTTPException(404, f"no bot {hwnd!r}")

@@ -84,7 +84,7 @@ async def workers(services: ServicesDep) -> list[WorkerPublic]:
 
 
 def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
-    with services.database.session() as session:
+    with services.database.reading() as session:
         bot = queries.find_bot(session, bot_key(view.hwnd))
         bot_row = BotPublic.model_validate(bot) if bot is not None else None
     jpeg = view.thumbnail_jpeg

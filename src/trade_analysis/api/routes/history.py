@@ -24,7 +24,7 @@ def record_public(record: models.Record) -> RecordPublic:
 
 @router.get("/latest", response_model=RecordPublic | None, summary="The newest history record")
 def latest(services: ServicesDep) -> RecordPublic | None:
-    with services.database.session() as session:
+    with services.database.reading() as session:
         record = queries.latest_record(session)
         return record_public(record) if record else None
 
@@ -57,7 +57,7 @@ def history(
         limit=limit,
         offset=offset,
     )
-    with services.database.session() as session:
+    with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         response.headers["X-Total-Count"] = str(total)
         return [record_public(row) for row in rows]

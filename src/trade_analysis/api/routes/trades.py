@@ -19,7 +19,7 @@ def trades(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=10000, description="how many recent trades")] = 500,
 ) -> TradeSummary:
-    with services.database.session() as session:
+    with services.database.reading() as session:
         return TradeSummary.model_validate(queries.trade_summary(session, limit))
 
 
