@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
@@ -87,6 +88,12 @@ async def hello_event(services: Services) -> Event:
         {
             "timestamp": to_wire(utcnow()),
             "workers": [view.status | {"hwnd": view.hwnd} for view in views],
+            # The newest thumbnail of each window: an unchanged window sends no `frame`.
+            "frames": {
+                str(view.hwnd): base64.b64encode(view.thumbnail_jpeg).decode()
+                for view in views
+                if view.thumbnail_jpeg
+            },
             "summary": summary,
             "capture": capture,
         },

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
@@ -211,3 +215,21 @@ def test_twenty_windows_at_one_second_never_fall_behind_an_interval(
         status = workers[window.hwnd]["status"]
         assert status["max_lag_seconds"] < 1.0, status
         assert status["successful_captures"] >= 28, status
+
+
+def test_a_new_live_client_gets_every_window_thumbnail_in_hello(
+    api: httpx.Client, desktop_server: ServerProcess, chart_windows: WindowLauncher
+) -> None:
+    window = chart_windows.chart("INTC 30.10 - App", trend="down", x=10, y=10)
+    api.post("/start_multi", json={"hwnd": window.hwnd, "interval": 0.5})
+    readings(api, [window.hwnd])
+
+    async def hello() -> dict[str, Any]:
+        url = desktop_server.url.replace("http", "ws") + f"/api/v1/ws?token={TEST_KEY}"
+        async with websockets.connect(url) as socket:
+            return json.loads(await asyncio.wait_for(socket.recv(), 10))
+
+    message = asyncio.run(hello())
+    assert message["type"] == "hello"
+    jpeg = base64.b64decode(message["data"]["frames"][str(window.hwnd)])
+    assert jpeg.startswith(b"\xff\xd8")  # a window that never changes again still shows

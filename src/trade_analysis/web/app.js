@@ -102,6 +102,9 @@ const handlers = {
     $("#trades tbody").replaceChildren();
     state.trades.clear();
     (data.workers || []).forEach(renderWorker);
+    for (const [hwnd, jpeg] of Object.entries(data.frames || {})) {
+      handlers.frame({ hwnd, jpeg_b64: jpeg });
+    }
     renderSummary(data.summary || {});
     (data.summary?.all_trades || []).forEach(addTrade);
   },
