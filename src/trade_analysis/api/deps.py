@@ -62,6 +62,3 @@ def require_api_key_or_token(
         check_key(services, token)
         return
     require_api_key(request, services, credentials)
-
-
-ApiKey = Depends(require_api_key)

@@ -169,10 +169,6 @@ class WindowPublic(BaseModel):
     width: int
     height: int
 
-    @classmethod
-    def from_info(cls, info: Any) -> WindowPublic:
-        return cls.model_validate(info, from_attributes=True)
-
 
 # Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
 MAX_HWND = 2**63 - 1

@@ -8,12 +8,13 @@ that owns the workers when several API processes run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.analysis import Crop
+from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 
 
@@ -68,16 +69,8 @@ class CaptureControl(Protocol):
     async def close(self) -> None: ...
 
 
-def window_json(window: Any) -> dict[str, Any]:
-    return {
-        "hwnd": window.hwnd,
-        "title": window.title,
-        "process": window.process,
-        "x": window.x,
-        "y": window.y,
-        "width": window.width,
-        "height": window.height,
-    }
+def window_json(window: WindowInfo) -> dict[str, Any]:
+    return asdict(window)
 
 
 def worker_views(manager: CaptureManager) -> list[WorkerView]:
