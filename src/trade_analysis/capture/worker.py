@@ -64,7 +64,8 @@ SourceFactory = Callable[[], WindowSource]
 
 
 def frame_signature(pixels: np.ndarray) -> bytes:
-    return np.ascontiguousarray(pixels[::_SAMPLE_STEP, ::_SAMPLE_STEP]).tobytes()
+    # tobytes() already copies a strided view in C order; no second copy first.
+    return pixels[::_SAMPLE_STEP, ::_SAMPLE_STEP].tobytes()
 
 
 def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
