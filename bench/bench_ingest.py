@@ -6,8 +6,8 @@ Both servers run as subprocesses, one uvicorn worker each, on loopback:
   exactly as users start it (default log level, so access logs are on);
 - bare: this file's `--serve-bare` mode, one FastAPI route that reads the multipart upload
   and writes its bytes to a file (same uvicorn defaults and log level).
-- bare+fsync (informational): the same, plus flush+fsync, which the product's atomic
-  upload write also does.
+- bare+fsync (informational): the same, plus flush+fsync (the product does not fsync
+  uploads, see FileStore.write_atomic; this row shows what durability per file would cost).
 
 The client load is the same for every server: C threads, each with its own keep-alive
 httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
@@ -104,7 +104,7 @@ def serve_bare(port: int, directory: Path, fsync: bool) -> None:
         data = await file.read()
         name = f"{uuid.uuid4().hex}.png"
         # Inline on purpose: the least a server can do with an upload (a 50 KiB page-cache
-        # write); the product pays a threadpool hop, a sniff, a fsync and the ledger on top.
+        # write); the product pays a thread hop, a sniff, an atomic rename and the ledger on top.
         with open(directory / name, "wb") as stream:  # noqa: ASYNC230
             stream.write(data)
             if fsync:

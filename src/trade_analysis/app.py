@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.uploads.sweep_incomplete()
         settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
         app.state.services = services
+        services.writer.start()
         await services.start_live()
         tracker = ThumbnailTracker()
         app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))

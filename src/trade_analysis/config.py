@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("RETENTION_INTERVAL_SECONDS", "retention_interval_seconds"),
     )
+    summary_interval_seconds: float = Field(
+        0.1,
+        ge=0,
+        le=60,
+        validation_alias=AliasChoices("SUMMARY_INTERVAL_SECONDS", "summary_interval_seconds"),
+    )
     max_upload_bytes: int = Field(
         10 * 1024 * 1024,
         gt=0,

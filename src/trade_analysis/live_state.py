@@ -59,16 +59,22 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def trade_event(trade_id: int, trade: TradeEvent) -> Event:
+    return Event(EventType.TRADE, trade_entry(trade_id, trade).model_dump(mode="json"))
+
+
 def trade_events(database: Database, trade_id: int, trade: TradeEvent) -> list[Event]:
-    """The events one committed trade causes; blocking (reads the new totals)."""
-    entry = trade_entry(trade_id, trade).model_dump(mode="json")
-    return [Event(EventType.TRADE, entry), Event(EventType.SUMMARY, compact_summary(database))]
+    """The trade and the new totals; blocking (reads the totals). For processes without a hub."""
+    return [trade_event(trade_id, trade), Event(EventType.SUMMARY, compact_summary(database))]
 
 
 async def publish_trade(services: Services, trade_id: int, trade: TradeEvent) -> TradeEntry:
-    for event in await run_in_threadpool(trade_events, services.database, trade_id, trade):
-        await services.publish(event)
-    return trade_entry(trade_id, trade)
+    """Stream a committed trade; the summary follows (coalesced with other trades')."""
+    entry = trade_entry(trade_id, trade)
+    await services.publish(Event(EventType.TRADE, entry.model_dump(mode="json")))
+    if services.summaries is not None:
+        services.summaries.poke()
+    return entry
 
 
 async def hello_event(services: Services) -> Event:

@@ -6,15 +6,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
 from trade_analysis.db.session import Database
 from trade_analysis.live import Event, EventType, Hub, bus_from_url
+from trade_analysis.live.coalesce import Coalescer
 from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.trading.writer import LedgerWriter
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +30,20 @@ class Services:
     ledger: Ledger
     uploads: FileStore
     hub: Hub | None = None
+    # Summary events after trades: one database read per burst of trades, not one per trade.
+    summaries: Coalescer | None = None
     capture: CaptureControl = field(init=False)
+    writer: LedgerWriter = field(init=False)
 
     def __post_init__(self) -> None:
+        self.writer = LedgerWriter(self.ledger, self.uploads)
         self.capture = LocalCapture(
             CaptureManager(
                 self.ledger,
                 self.settings.screenshots_dir,
                 notify=self.notify_threadsafe,
                 on_trade=self._trade_from_thread,
+                observations=self.writer,
             )
         )
 
@@ -50,6 +59,8 @@ class Services:
         channels = Channels(self.settings.bus_channel_prefix)
         self.hub = Hub(bus, channel=channels.events)
         await self.hub.start()
+        self.summaries = Coalescer(self._publish_summary, self.settings.summary_interval_seconds)
+        self.summaries.start()
         if self.settings.capture_mode == "agent":
             remote = RemoteCapture(bus, channels)
             await remote.connect()
@@ -58,6 +69,9 @@ class Services:
 
     async def stop_live(self) -> None:
         await self.capture.close()
+        if self.summaries is not None:
+            await self.summaries.stop()
+            self.summaries = None
         if self.hub is not None:
             await self.hub.stop()
             await self.hub.bus.disconnect()
@@ -75,11 +89,19 @@ class Services:
 
     def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
         # Imported here: live_state builds on this module (it reads Services).
-        from trade_analysis.live_state import trade_events
+        from trade_analysis.live_state import trade_event
 
         if self.hub is not None:
-            for event in trade_events(self.database, trade_id, trade):
-                self.hub.publish_threadsafe(event)
+            self.hub.publish_threadsafe(trade_event(trade_id, trade))
+        if self.summaries is not None:
+            self.summaries.poke_threadsafe()
+
+    async def _publish_summary(self) -> None:
+        from trade_analysis.live_state import compact_summary
+
+        summary = await run_in_threadpool(compact_summary, self.database)
+        await self.publish(Event(EventType.SUMMARY, summary))
 
     def close(self) -> None:
+        self.writer.close()
         self.database.dispose()

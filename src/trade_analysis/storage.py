@@ -34,6 +34,7 @@ class FileStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved_root: Path | None = None
 
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -79,8 +80,11 @@ class FileStore:
         """The path of a stored file by its bare name, or None for anything that is not one."""
         if not _SAFE_NAME.fullmatch(name) or ".." in name:
             return None
-        candidate = (self.root / name).resolve()
-        if candidate.parent != self.root.resolve():
+        if self._resolved_root is None:
+            # Resolved once: the folder does not move while the service runs.
+            self._resolved_root = self.root.resolve()
+        candidate = (self._resolved_root / name).resolve()
+        if candidate.parent != self._resolved_root:
             return None
         return candidate
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -298,11 +299,29 @@ async def live_stats(http: httpx.AsyncClient) -> dict[str, int]:
     return stats
 
 
+@pytest.fixture
+def summary_per_trade_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server that sends a `summary` after every trade: the most bytes per trade."""
+    env = {"BACKEND_API_KEY": TEST_KEY, "DATABASE_URL": "", "BUS_URL": "memory://"}
+    process = ServerProcess(tmp_path / "data", {**env, "SUMMARY_INTERVAL_SECONDS": "0"})
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 async def test_a_client_that_stops_reading_never_delays_the_others(
-    server: ServerProcess, http: httpx.AsyncClient
+    summary_per_trade_server: ServerProcess,
 ) -> None:
     # Many tickers make every `summary` tens of KB, so a stalled socket's kernel buffers
     # (megabytes on loopback) fill within a few seconds and the server's sends block.
+    server = summary_per_trade_server
+    async with httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=10) as http:
+        await _stalled_clients_are_cut_off(server, http)
+
+
+async def _stalled_clients_are_cut_off(server: ServerProcess, http: httpx.AsyncClient) -> None:
     prefix = uuid.uuid4().hex[:4].upper()
     for first in range(0, 300, 20):
         await asyncio.gather(

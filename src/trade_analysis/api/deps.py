@@ -13,7 +13,11 @@ from trade_analysis.services import Services
 _bearer = HTTPBearer(auto_error=False, description="BACKEND_API_KEY as a Bearer token")
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the
+# thread pool, and a hop there costs more than the key check it would run.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -37,7 +41,7 @@ def check_key(services: Services, given: str | None) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong API key")
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -51,7 +55,7 @@ def require_api_key(
     check_key(services, credentials.credentials if credentials else None)
 
 
-def require_api_key_or_token(
+async def require_api_key_or_token(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -61,4 +65,4 @@ def require_api_key_or_token(
     if credentials is None and token is not None:
         check_key(services, token)
         return
-    require_api_key(request, services, credentials)
+    await require_api_key(request, services, credentials)

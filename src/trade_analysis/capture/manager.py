@@ -20,7 +20,7 @@ from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
-from trade_analysis.trading.ledger import Ledger, ObservationInput
+from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
 
 logger = logging.getLogger(__name__)
@@ -76,8 +76,11 @@ class CaptureManager:
         notify: Notify,
         on_trade: OnTrade,
         source_factory: Callable[[], WindowSource] = open_source,
+        observations: ObservationSink | None = None,
     ) -> None:
         self._ledger = ledger
+        # Where readings are stored: the service passes its group-commit writer.
+        self._observations = observations or ledger
         self._screenshots_dir = screenshots_dir
         self._notify = notify
         self._on_trade = on_trade
@@ -244,7 +247,7 @@ class CaptureManager:
 
     def _store(self, worker: CaptureWorker, reading: Reading) -> None:
         observation = reading.observation
-        stored = self._ledger.record_observation(
+        stored = self._observations.record_observation(
             ObservationInput(
                 bot=bot_key(worker.hwnd),
                 hwnd=worker.hwnd,

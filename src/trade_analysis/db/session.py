@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +47,7 @@ def create_db_engine(url: str) -> Engine:
 
 
 class Database:
-    """One engine and its session factory; `session()` is one transaction."""
+    """One engine and its session factory; `session()` and `transaction()` are one transaction."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -66,6 +66,12 @@ class Database:
         """One write transaction (on SQLite it holds the write lock from its start)."""
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction on a Core connection, for hot paths that skip the ORM."""
+        with self.engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

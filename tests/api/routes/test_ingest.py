@@ -124,7 +124,7 @@ def test_failed_row_write_removes_the_file(client: TestClient, settings: Setting
     def broken(*_args, **_kwargs):
         raise RuntimeError("database went away")
 
-    services.ledger.record_observation = broken
+    services.ledger.record_observations = broken
     with pytest.raises(RuntimeError):
         client.post("/ingest", files={"file": ("a.png", image_bytes(), "image/png")})
     assert stored_files(settings) == []

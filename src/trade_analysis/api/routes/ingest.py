@@ -1,20 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live_state import publish_trade
-from trade_analysis.services import Services
 from trade_analysis.storage import sniff_image
-from trade_analysis.trading.ledger import ObservationInput, StoredObservation
+from trade_analysis.trading.ledger import ObservationInput
+from trade_analysis.trading.writer import PendingUpload, WriterClosed
 
 router = APIRouter(tags=["ingest"])
 
@@ -89,32 +88,21 @@ async def ingest(
         meta=_parse_meta(meta),
     )
     image = await _read_image(file, services.settings.max_upload_bytes) if file else None
-    stored, image_name = await run_in_threadpool(_store, services, observation, image)
+    upload = None
+    if image is not None:
+        data, extension = image
+        upload = PendingUpload(services.uploads.new_name(extension), data)
+    try:
+        pending = services.writer.submit(observation, as_history=True, upload=upload)
+    except WriterClosed as exc:
+        raise HTTPException(503, "the service is shutting down; try again") from exc
+    stored = await asyncio.wrap_future(pending)
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
         entry = await publish_trade(services, stored.trade_id, stored.trade)
     return IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
-        image_url=f"/uploads/{image_name}" if image_name else None,
+        image_url=f"/uploads/{upload.name}" if upload else None,
         trade=entry,
     )
-
-
-def _store(
-    services: Services, observation: ObservationInput, image: tuple[bytes, str] | None
-) -> tuple[StoredObservation, str | None]:
-    """The file lands (atomically) first; if the rows then fail, the file goes again."""
-    if image is None:
-        return services.ledger.record_observation(observation, as_history=True), None
-    data, extension = image
-    name = services.uploads.new_name(extension)
-    services.uploads.write_atomic(name, data)
-    try:
-        stored = services.ledger.record_observation(
-            replace(observation, image_path=f"uploads/{name}"), as_history=True
-        )
-    except BaseException:
-        services.uploads.delete(name)
-        raise
-    return stored, name

@@ -1,0 +1,170 @@
+"""Group commit: one thread writes every observation, several to a transaction.
+
+Uploads and capture threads hand their observations to `LedgerWriter` instead
+of opening transactions of their own. The writer takes whatever has queued up
+while the last transaction ran, writes the upload files, and stores the whole
+group in one transaction, so under load the cost of a commit (and of reading
+each bot once) is shared, and writers never queue on the database's lock.
+
+A group that fails is retried one observation at a time, so one bad
+observation fails alone. An observation is acknowledged (its future resolved)
+only after its transaction commits; its file is on disk before that, and is
+removed again if its rows could not be stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+
+from trade_analysis.storage import FileStore
+from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation
+
+logger = logging.getLogger(__name__)
+
+# Enough to share a commit among every request a busy server has in flight, small enough
+# that one transaction never holds the database's write lock for long.
+MAX_GROUP = 64
+
+
+class WriterClosed(RuntimeError):
+    """The writer is not running (the service is starting or shutting down)."""
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """An upload's bytes, to be written under `name` before its rows are stored."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class _Job:
+    observation: ObservationInput
+    as_history: bool
+    upload: PendingUpload | None
+    future: Future[StoredObservation] = field(default_factory=Future)
+
+
+class LedgerWriter:
+    """The one thread that writes observations; `submit` from anywhere, `start` and `close` once."""
+
+    def __init__(self, ledger: Ledger, uploads: FileStore, max_group: int = MAX_GROUP) -> None:
+        self._ledger = ledger
+        self._uploads = uploads
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        """Store everything already submitted, then stop."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is None:
+                return
+            self._queue.put(None)
+        thread.join()
+
+    def submit(
+        self,
+        observation: ObservationInput,
+        *,
+        as_history: bool,
+        upload: PendingUpload | None = None,
+    ) -> Future[StoredObservation]:
+        """Queue an observation (and the file it points at); the future resolves once stored."""
+        if upload is not None:
+            observation = replace(observation, image_path=f"uploads/{upload.name}")
+        job = _Job(observation, as_history, upload)
+        with self._lock:
+            if self._thread is None:
+                raise WriterClosed("the ledger writer is not running")
+            self._queue.put(job)
+        return job.future
+
+    def record_observation(
+        self, observation: ObservationInput, *, as_history: bool
+    ) -> StoredObservation:
+        """Store and wait: for capture threads, which go on only once their frame is stored."""
+        return self.submit(observation, as_history=as_history).result()
+
+    # -- the writer thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            group, stopping = self._gather(first)
+            if group:
+                self._store(group)
+            if stopping:
+                return
+
+    def _gather(self, first: _Job | None) -> tuple[list[_Job], bool]:
+        """The first job and whatever else is already waiting, up to a group's size."""
+        group: list[_Job] = []
+        job = first
+        while True:
+            if job is None:
+                return group, True
+            group.append(job)
+            if len(group) >= self._max_group:
+                return group, False
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return group, False
+
+    def _store(self, group: list[_Job]) -> None:
+        written = [job for job in group if self._write_file(job)]
+        try:
+            results = self._ledger.record_observations(
+                [(job.observation, job.as_history) for job in written]
+            )
+        except Exception as error:
+            if len(written) == 1:
+                self._fail(written[0], error)
+                return
+            logger.warning("a group of %d failed; storing them one at a time", len(written))
+            for job in written:
+                self._store_alone(job)
+            return
+        for job, stored in zip(written, results, strict=True):
+            job.future.set_result(stored)
+
+    def _store_alone(self, job: _Job) -> None:
+        try:
+            (stored,) = self._ledger.record_observations([(job.observation, job.as_history)])
+        except Exception as error:
+            self._fail(job, error)
+        else:
+            job.future.set_result(stored)
+
+    def _write_file(self, job: _Job) -> bool:
+        if job.upload is None:
+            return True
+        try:
+            self._uploads.write_atomic(job.upload.name, job.upload.data)
+        except Exception as error:
+            job.future.set_exception(error)
+            return False
+        return True
+
+    def _fail(self, job: _Job, error: Exception) -> None:
+        if job.upload is not None:
+            self._uploads.delete(job.upload.name)
+        job.future.set_exception(error)

@@ -1,0 +1,195 @@
+"""The group-commit writer: observations that queue up share a transaction, fail alone,
+and are acknowledged only once stored, with their files."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from trade_analysis.db import models
+from trade_analysis.db.migrate import upgrade
+from trade_analysis.db.session import Database
+from trade_analysis.domain import Side, Trend
+from trade_analysis.storage import FileStore
+from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation
+from trade_analysis.trading.writer import LedgerWriter, PendingUpload, WriterClosed
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+class GatedLedger(Ledger):
+    """A real ledger whose transactions can be held at the door, and that remembers
+    the size of each group and refuses observations of the bot named `poison`."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.groups: list[int] = []
+
+    def record_observations(
+        self, batch: Sequence[tuple[ObservationInput, bool]]
+    ) -> list[StoredObservation]:
+        self.entered.set()
+        self.gate.wait(10)
+        self.groups.append(len(batch))
+        if any(observation.bot == "poison" for observation, _ in batch):
+            raise ValueError("poisoned observation")
+        return super().record_observations(batch)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    upgrade(database_url)
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def uploads(tmp_path: Path) -> FileStore:
+    store = FileStore(tmp_path / "uploads")
+    store.ensure()
+    return store
+
+
+@pytest.fixture
+def ledger(database: Database) -> GatedLedger:
+    return GatedLedger(database)
+
+
+@pytest.fixture
+def writer(ledger: GatedLedger, uploads: FileStore) -> Iterator[LedgerWriter]:
+    writer = LedgerWriter(ledger, uploads)
+    writer.start()
+    yield writer
+    ledger.gate.set()
+    writer.close()
+
+
+def signal(bot: str, trend: str, price: str, minute: int) -> ObservationInput:
+    return ObservationInput(
+        bot=bot,
+        at=T0 + timedelta(minutes=minute),
+        ticker="AAPL",
+        price=Decimal(price),
+        trend=Trend(trend),
+    )
+
+
+def hold_the_writer(ledger: GatedLedger, writer: LedgerWriter) -> None:
+    """Submit one observation and keep its transaction waiting, so the next ones queue."""
+    ledger.gate.clear()
+    writer.submit(signal("holder", "none", "1", 0), as_history=False)
+    assert ledger.entered.wait(10)
+
+
+def test_observations_that_queue_during_a_transaction_share_the_next_one(
+    ledger: GatedLedger, writer: LedgerWriter
+) -> None:
+    hold_the_writer(ledger, writer)
+    queued = [signal("w1", "up", str(100 + minute), minute) for minute in range(5)]
+    pending = [writer.submit(observation, as_history=True) for observation in queued]
+    ledger.gate.set()
+    stored = [future.result(10) for future in pending]
+    assert ledger.groups == [1, 5]
+    assert len({s.observation_id for s in stored}) == 5
+    assert all(s.record_id is not None for s in stored)
+
+
+def test_a_group_trades_exactly_as_the_same_observations_one_by_one(
+    ledger: GatedLedger, writer: LedgerWriter, database_url: str, tmp_path: Path
+) -> None:
+    sequence = [
+        signal("w1", "up", "100", 1),  # buy (first cycle ends)
+        signal("w1", "up", "100", 2),  # the same signal again: the gate drops it
+        signal("w1", "down", "103.5", 3),  # sell
+        signal("w2", "down", "50", 4),  # another bot: first-cycle buy
+        signal("w1", "up", "101", 5),  # buy again
+    ]
+    hold_the_writer(ledger, writer)
+    pending = [writer.submit(observation, as_history=True) for observation in sequence]
+    ledger.gate.set()
+    grouped = [future.result(10) for future in pending]
+    assert ledger.groups[-1] == len(sequence)
+
+    alone_url = f"sqlite:///{tmp_path / 'alone.db'}"
+    upgrade(alone_url)
+    alone_database = Database(alone_url)
+    alone = [Ledger(alone_database).record_observation(o, as_history=True) for o in sequence]
+    alone_database.dispose()
+
+    def trades(results: list[StoredObservation]) -> list[tuple[Side, Decimal, Decimal | None]]:
+        return [(s.trade.side, s.trade.price, s.trade.profit) for s in results if s.trade]
+
+    assert trades(grouped) == trades(alone)
+    assert trades(grouped) == [
+        (Side.BUY, Decimal(100), None),
+        (Side.SELL, Decimal("103.5"), Decimal("3.5")),
+        (Side.BUY, Decimal(50), None),
+        (Side.BUY, Decimal(101), None),
+    ]
+
+
+def test_one_bad_observation_fails_alone_and_takes_only_its_own_file(
+    ledger: GatedLedger, writer: LedgerWriter, uploads: FileStore, database: Database
+) -> None:
+    hold_the_writer(ledger, writer)
+    names = ["good-1.png", "bad.png", "good-2.png"]
+    bots = ["w1", "poison", "w2"]
+    pending = [
+        writer.submit(
+            signal(bot, "up", "10", i), as_history=True, upload=PendingUpload(name, b"\x89PNG")
+        )
+        for i, (bot, name) in enumerate(zip(bots, names, strict=True))
+    ]
+    ledger.gate.set()
+    pending[0].result(10)
+    with pytest.raises(ValueError, match="poisoned"):
+        pending[1].result(10)
+    pending[2].result(10)
+    assert sorted(p.name for p in uploads.root.iterdir()) == ["good-1.png", "good-2.png"]
+    with database.reading() as session:
+        paths = select(models.Observation.image_path).where(models.Observation.bot != "holder")
+        stored = set(session.scalars(paths))
+    assert stored == {"uploads/good-1.png", "uploads/good-2.png"}
+
+
+def test_an_observation_is_acknowledged_with_its_file_on_disk(
+    writer: LedgerWriter, uploads: FileStore, database: Database
+) -> None:
+    stored = writer.submit(
+        signal("w1", "none", "1", 0), as_history=True, upload=PendingUpload("a.png", b"img")
+    ).result(10)
+    assert (uploads.root / "a.png").read_bytes() == b"img"
+    with database.reading() as session:
+        row = session.get(models.Observation, stored.observation_id)
+    assert row is not None and row.image_path == "uploads/a.png"
+
+
+def test_close_stores_what_was_submitted_and_later_submits_are_refused(
+    ledger: GatedLedger, writer: LedgerWriter, database: Database
+) -> None:
+    hold_the_writer(ledger, writer)
+    pending = [writer.submit(signal("w1", "none", str(i), i), as_history=False) for i in range(3)]
+    closing = threading.Thread(target=writer.close)
+    closing.start()
+    ledger.gate.set()
+    closing.join(10)
+    assert all(future.result(0).observation_id for future in pending)
+    with database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.Observation)) == 4
+    with pytest.raises(WriterClosed):
+        writer.submit(signal("w1", "none", "9", 9), as_history=False)
+
+
+def test_capture_threads_wait_for_their_observation_to_be_stored(writer: LedgerWriter) -> None:
+    stored = writer.record_observation(signal("w1", "up", "10", 0), as_history=False)
+    assert stored.trade is not None and stored.trade.side is Side.BUY
