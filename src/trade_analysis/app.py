@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,16 +37,17 @@ logger = logging.getLogger(__name__)
 API_V1 = "/api/v1"
 
 
-def build_router() -> APIRouter:
-    """The seed's routes: `/ping` open, everything else behind the key (attached once)."""
-    router = APIRouter()
-    router.include_router(health.router)
-    router.include_router(history.files_router)
-    protected = APIRouter(dependencies=[Depends(require_api_key)])
+def include_routes(app: FastAPI, prefix: str = "") -> None:
+    """The seed's routes: `/ping` open, everything else behind the key.
+
+    Each module's router is included straight into the app (not through an
+    intermediate router): every level of nesting is matched again per request.
+    """
+    app.include_router(health.router, prefix=prefix)
+    app.include_router(history.files_router, prefix=prefix)
+    # Ingest first: the busiest route is matched before the others are tried.
     for module in (ingest, history, trades, bots, capture):
-        protected.include_router(module.router)
-    router.include_router(protected)
-    return router
+        app.include_router(module.router, prefix=prefix, dependencies=[Depends(require_api_key)])
 
 
 def prune_once(services: Services) -> int:
@@ -123,9 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
-    router = build_router()
-    app.include_router(router)
-    app.include_router(router, prefix=API_V1)
+    include_routes(app)
+    include_routes(app, prefix=API_V1)
     app.include_router(live.router)
     mount_dashboard(app)
     return app

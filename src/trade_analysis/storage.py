@@ -58,33 +58,51 @@ class FileStore:
         survives the process being killed, which is the failure that matters
         here; paying a disk flush per upload would buy power-loss durability
         for images while the rows they belong to do not have it either.
+
+        Plain `os` calls, four system calls in all: this runs once per upload,
+        and each call is a moment another thread can take the GIL.
         """
-        target = self.path_for(name)
-        if target is None:
+        if not _SAFE_NAME.fullmatch(name) or ".." in name:
             raise ValueError(f"{name!r} is not a valid stored file name")
-        self.ensure()
-        # The final name is already unique (a uuid), so the temporary one can be too,
-        # without mkstemp's retries; O_EXCL still refuses to reuse an existing file.
-        temporary = self.root / f"{_TEMP_PREFIX}{name}"
+        # A bare name (no separator) inside the resolved root cannot leave it. O_EXCL
+        # refuses an existing file or link at the temporary name, and rename replaces
+        # a link at the final name rather than following it.
+        root = self._root()
+        target = os.path.join(root, name)
+        temporary = os.path.join(root, _TEMP_PREFIX + name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            with open(temporary, "xb") as stream:
-                stream.write(data)
-            os.replace(temporary, target)
+            descriptor = os.open(temporary, flags, 0o644)
+        except FileNotFoundError:  # the folder was removed while the service ran
+            self.ensure()
+            descriptor = os.open(temporary, flags, 0o644)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(descriptor, view) :]
+            finally:
+                os.close(descriptor)
+            os.rename(temporary, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
+                os.unlink(temporary)
             raise
-        return target
+        return Path(target)
+
+    def _root(self) -> str:
+        if self._resolved_root is None:
+            # Resolved once: the folder does not move while the service runs.
+            self._resolved_root = self.root.resolve()
+        return str(self._resolved_root)
 
     def path_for(self, name: str) -> Path | None:
         """The path of a stored file by its bare name, or None for anything that is not one."""
         if not _SAFE_NAME.fullmatch(name) or ".." in name:
             return None
-        if self._resolved_root is None:
-            # Resolved once: the folder does not move while the service runs.
-            self._resolved_root = self.root.resolve()
-        candidate = (self._resolved_root / name).resolve()
-        if candidate.parent != self._resolved_root:
+        root = Path(self._root())
+        candidate = (root / name).resolve()
+        if candidate.parent != root:
             return None
         return candidate
 

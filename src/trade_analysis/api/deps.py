@@ -43,7 +43,6 @@ def check_key(services: Services, given: str | None) -> None:
 
 async def require_api_key(
     request: Request,
-    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     if credentials is None and request.headers.get("authorization"):
@@ -52,17 +51,16 @@ async def require_api_key(
             "malformed Authorization header: expected 'Bearer <BACKEND_API_KEY>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    check_key(services, credentials.credentials if credentials else None)
+    check_key(await get_services(request), credentials.credentials if credentials else None)
 
 
 async def require_api_key_or_token(
     request: Request,
-    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Query(description="the key, for <img> tags")] = None,
 ) -> None:
     """For files a browser loads by URL, where no header can be set."""
     if credentials is None and token is not None:
-        check_key(services, token)
+        check_key(await get_services(request), token)
         return
-    await require_api_key(request, services, credentials)
+    await require_api_key(request, credentials)

@@ -128,3 +128,44 @@ def test_failed_row_write_removes_the_file(client: TestClient, settings: Setting
     with pytest.raises(RuntimeError):
         client.post("/ingest", files={"file": ("a.png", image_bytes(), "image/png")})
     assert stored_files(settings) == []
+
+
+def test_a_text_value_where_the_file_goes_is_422_naming_the_field(
+    client: TestClient, settings: Settings
+) -> None:
+    response = client.post("/ingest", data={"file": "not a file", "ticker": "AAPL"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "file"]
+    assert history(client) == [] and stored_files(settings) == []
+
+
+def test_a_second_file_is_refused_before_anything_is_written(
+    client: TestClient, settings: Settings
+) -> None:
+    png = image_bytes(".png")
+    response = client.post(
+        "/ingest",
+        files=[("file", ("a.png", png, "image/png")), ("other", ("b.png", png, "image/png"))],
+    )
+    assert response.status_code == 400
+    assert "files" in response.json()["detail"].lower()
+    assert history(client) == [] and stored_files(settings) == []
+
+
+def test_fields_the_form_does_not_know_are_ignored(client: TestClient) -> None:
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", image_bytes(".png"), "image/png")},
+        data={"ticker": "msft", "price": "10", "trend": "up", "source": "agent-7"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["trade"]["ticker"] == "MSFT"
+
+
+def test_the_form_is_documented_for_clients(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/ingest"]["post"]
+    schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert {"file", "name", "ticker", "price", "trend", "meta", "bot", "ts"} <= set(
+        schema["properties"]
+    )
+    assert schema["properties"]["file"]["format"] == "binary"

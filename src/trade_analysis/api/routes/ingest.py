@@ -3,9 +3,12 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from starlette.datastructures import UploadFile
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
@@ -18,6 +21,8 @@ from trade_analysis.trading.writer import PendingUpload, WriterClosed
 router = APIRouter(tags=["ingest"])
 
 DEFAULT_INGEST_BOT = "ingest"
+# The file and seven fields, with room for a client's extras (ignored).
+MAX_FORM_FIELDS = 32
 
 
 def _parse_meta(text: str | None) -> dict[str, Any]:
@@ -60,32 +65,73 @@ async def _read_image(file: UploadFile, max_bytes: int) -> tuple[bytes, str]:
     return data, sniff_image(data[:512])
 
 
+class IngestForm(BaseModel):
+    """The form fields beside the file."""
+
+    name: str | None = Field(None, max_length=255)
+    ticker: str | None = Field(None, pattern=r"^\s*[A-Za-z0-9.\-^=]{0,16}\s*$")
+    price: str | None = Field(None, max_length=64)
+    trend: str | None = Field(None, max_length=16)
+    meta: str | None = Field(None, max_length=65536)
+    bot: str | None = Field(None, pattern=BOT_PATTERN)
+    ts: UtcTime | None = Field(None, description="capture time; now if omitted")
+
+
+def _form_schema() -> dict[str, Any]:
+    schema = IngestForm.model_json_schema()
+    schema["properties"]["file"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "PNG, JPEG or WebP",
+    }
+    schema["additionalProperties"] = False  # documented as closed; extras are ignored
+    return {
+        "required": False,
+        "content": {"multipart/form-data": {"schema": schema}},
+    }
+
+
+async def _read_form(request: Request) -> tuple[IngestForm, UploadFile | None]:
+    """The form, validated as one model.
+
+    Read by hand rather than as eight `Form()` parameters: FastAPI inspects
+    each parameter's annotation again on every request, which cost this, the
+    busiest route, more than validating the whole form.
+    """
+    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    file = form.get("file")
+    if file is not None and not isinstance(file, UploadFile):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", "file"), "msg": "file must be a file upload"}]
+        )
+    try:
+        return IngestForm.model_validate(fields), file
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from None
+
+
 @router.post(
     "/ingest",
     response_model=IngestResult,
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
     responses={413: {"description": "file too large"}, 415: {"description": "not an image"}},
+    openapi_extra={"requestBody": _form_schema()},
 )
-async def ingest(
-    services: ServicesDep,
-    file: Annotated[UploadFile | None, File(description="PNG, JPEG or WebP")] = None,
-    name: Annotated[str | None, Form(max_length=255)] = None,
-    ticker: Annotated[str | None, Form(pattern=r"^\s*[A-Za-z0-9.\-^=]{0,16}\s*$")] = None,
-    price: Annotated[str | None, Form(max_length=64)] = None,
-    trend: Annotated[str | None, Form(max_length=16)] = None,
-    meta: Annotated[str | None, Form(max_length=65536)] = None,
-    bot: Annotated[str | None, Form(pattern=BOT_PATTERN)] = None,
-    ts: Annotated[UtcTime | None, Form(description="capture time; now if omitted")] = None,
-) -> IngestResult:
+async def ingest(services: ServicesDep, request: Request) -> IngestResult:
+    form, file = await _read_form(request)
     # Validate everything before anything is written.
     observation = ObservationInput(
-        bot=bot or DEFAULT_INGEST_BOT,
-        at=ts or utcnow(),
-        name=name,
-        ticker=(ticker or "").strip().upper() or None,
-        price=_parse_price(price),
-        trend=_parse_trend(trend),
-        meta=_parse_meta(meta),
+        bot=form.bot or DEFAULT_INGEST_BOT,
+        at=form.ts or utcnow(),
+        name=form.name,
+        ticker=(form.ticker or "").strip().upper() or None,
+        price=_parse_price(form.price),
+        trend=_parse_trend(form.trend),
+        meta=_parse_meta(form.meta),
     )
     image = await _read_image(file, services.settings.max_upload_bytes) if file else None
     upload = None
