@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis import __version__
+from trade_analysis.aio import cancel_and_wait
 from trade_analysis.api.deps import require_api_key
 from trade_analysis.api.errors import install_error_handlers
 from trade_analysis.api.limits import BodySizeLimit
@@ -99,9 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            await cancel_and_wait(pruning)
             await app.state.snapshots.stop()
             await services.stop_live()
             services.close()

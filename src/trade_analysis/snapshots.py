@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from trade_analysis.aio import cancel_and_wait
 from trade_analysis.live import LiveClient
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,7 @@ class SnapshotStream:
         self._ticker = asyncio.create_task(self._tick_forever(), name="snapshot-stream")
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        await cancel_and_wait(self._ticker)
         for client_id in list(self._clients):
             await self.remove(client_id)
 

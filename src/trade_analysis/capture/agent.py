@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trade_analysis.aio import cancel_and_wait
 from trade_analysis.analysis import Crop
 from trade_analysis.analysis.crop import InvalidCrop
 from trade_analysis.capture.control import LocalCapture, WorkerView
@@ -150,9 +151,7 @@ class Agent:
                     self._serving.add(task)
                     task.add_done_callback(self._serving.discard)
             finally:
-                beating.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beating
+                await cancel_and_wait(beating)
                 await self.local.close()
 
     async def _serve(self, text: str) -> None:
@@ -251,11 +250,7 @@ class RemoteCapture:
             await started.wait()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
     @property
     def agent_connected(self) -> bool:

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from trade_analysis.aio import cancel_and_wait
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,11 +33,8 @@ class Coalescer:
         self._task = asyncio.create_task(self._run(), name="coalescer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def poke(self) -> None:
         """From the event loop's thread."""
