@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
@@ -78,4 +80,52 @@ def test_prices_keep_every_digit(database_url: str) -> None:
     with database.session() as session:
         prices = session.scalars(select(models.Trade.price).order_by(models.Trade.id)).all()
     assert prices == [Decimal("42000.12345678"), Decimal("42000.2")]
+    database.dispose()
+
+
+def test_a_group_remembers_the_window_even_when_an_upload_for_the_bot_comes_last(
+    database_url: str,
+) -> None:
+    database, ledger = open_ledger(database_url)
+    captured = ObservationInput(bot="7", hwnd=7, at=T0, ticker="AAPL")
+    uploaded = ObservationInput(bot="7", at=T0 + timedelta(seconds=1), ticker="AAPL")
+    ledger.record_observations([(captured, False), (uploaded, True)])
+    with database.reading() as session:
+        bot = session.get(models.Bot, "7")
+        assert bot is not None and bot.hwnd == 7
+    database.dispose()
+
+
+def refuse_observations_of(database: Database, bot: str) -> None:
+    """A trigger that makes the database itself refuse this bot's observations."""
+    with database.transaction() as connection:
+        if database.is_sqlite:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON observations "
+                f"WHEN NEW.bot = '{bot}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.bot = '{bot}' THEN RAISE EXCEPTION 'refused'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON observations "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+
+
+def test_a_group_is_stored_whole_or_not_at_all(database_url: str) -> None:
+    database, ledger = open_ledger(database_url)
+    refuse_observations_of(database, "w2")
+    good = ObservationInput(bot="w1", at=T0, ticker="AAPL", price=Decimal(1), trend=Trend.UP)
+    refused = ObservationInput(bot="w2", at=T0, ticker="AAPL", price=Decimal(1), trend=Trend.UP)
+    with pytest.raises(DBAPIError, match="refused"):
+        ledger.record_observations([(good, True), (refused, True)])
+    with database.reading() as session:
+        assert session.scalars(select(models.Observation)).all() == []
+        assert session.scalars(select(models.Trade)).all() == []
+        assert session.scalars(select(models.Position)).all() == []
+    assert ledger.record_observation(good, as_history=True).trade is not None
     database.dispose()

@@ -184,7 +184,7 @@ class Ledger:
         """
         with self._db.transaction() as connection:
             rows = _working_set(connection)
-            rows.lock_bots({observation.bot: observation.hwnd for observation, _ in batch})
+            rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
             rows.load_positions(
                 (observation.bot, observation.ticker)
                 for observation, _ in batch
@@ -353,6 +353,15 @@ class _WorkingSet:
     def _create(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Insert-or-nothing: two processes creating the same row at once end up with one.
         self.connection.execute(self._insert_or_nothing(table).on_conflict_do_nothing(), rows)
+
+
+def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | None]:
+    """Each bot with the window it was last seen in (an upload names none)."""
+    hwnds: dict[str, int | None] = {}
+    for observation in observations:
+        if observation.hwnd is not None or observation.bot not in hwnds:
+            hwnds[observation.bot] = observation.hwnd
+    return hwnds
 
 
 def _working_set(connection: Connection) -> _WorkingSet:

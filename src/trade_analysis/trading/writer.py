@@ -109,8 +109,14 @@ class LedgerWriter:
         while True:
             first = self._queue.get()
             group, stopping = self._gather(first)
-            if group:
+            try:
                 self._store(group)
+            except BaseException as error:
+                # Nothing may wait forever on a thread that is gone.
+                for job in group:
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                raise
             if stopping:
                 return
 
@@ -131,6 +137,8 @@ class LedgerWriter:
 
     def _store(self, group: list[_Job]) -> None:
         written = [job for job in group if self._write_file(job)]
+        if not written:
+            return
         try:
             results = self._ledger.record_observations(
                 [(job.observation, job.as_history) for job in written]
