@@ -70,12 +70,14 @@ class FileStore:
         root = self._root()
         target = os.path.join(root, name)
         temporary = os.path.join(root, _TEMP_PREFIX + name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        # os.open descriptors are not inherited by child processes already; O_BINARY
+        # (Windows only) keeps the bytes as they are.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
-            descriptor = os.open(temporary, flags, 0o644)
+            descriptor = os.open(temporary, flags, 0o666)
         except FileNotFoundError:  # the folder was removed while the service ran
             self.ensure()
-            descriptor = os.open(temporary, flags, 0o644)
+            descriptor = os.open(temporary, flags, 0o666)
         try:
             try:
                 view = memoryview(data)

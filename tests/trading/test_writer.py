@@ -193,3 +193,21 @@ def test_close_stores_what_was_submitted_and_later_submits_are_refused(
 def test_capture_threads_wait_for_their_observation_to_be_stored(writer: LedgerWriter) -> None:
     stored = writer.record_observation(signal("w1", "up", "10", 0), as_history=False)
     assert stored.trade is not None and stored.trade.side is Side.BUY
+
+
+def test_an_observation_cancelled_before_its_turn_is_dropped_and_the_writer_goes_on(
+    ledger: GatedLedger, writer: LedgerWriter, uploads: FileStore, database: Database
+) -> None:
+    hold_the_writer(ledger, writer)
+    upload = PendingUpload("gone.png", b"img")
+    abandoned = writer.submit(signal("w1", "up", "10", 1), as_history=True, upload=upload)
+    assert abandoned.cancel()  # its request went away while it waited
+    kept = writer.submit(signal("w2", "up", "10", 2), as_history=True)
+    ledger.gate.set()
+    assert kept.result(10).trade is not None
+    assert not (uploads.root / "gone.png").exists()
+    with database.reading() as session:
+        bots = set(session.scalars(select(models.Observation.bot)))
+    assert bots == {"holder", "w2"}
+    # Still serving.
+    assert writer.record_observation(signal("w3", "none", "1", 3), as_history=False)

@@ -146,5 +146,5 @@ class Bot(Base):
     open_time: Mapped[datetime | None]
     # Settings the user saved (crop, rules, title pattern): only settings routes write it.
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     updated_at: Mapped[datetime | None]

@@ -86,7 +86,13 @@ _POSITION_WRITE = (
 )
 # Prebuilt: building a statement costs more than running it on this path.
 _BOT_ONE = select(BOTS).where(BOTS.c.bot == bindparam("key")).with_for_update()
-_BOT_MANY = select(BOTS).where(BOTS.c.bot.in_(bindparam("keys", expanding=True))).with_for_update()
+# ORDER BY: PostgreSQL locks rows in the order it returns them, so always in key order.
+_BOT_MANY = (
+    select(BOTS)
+    .where(BOTS.c.bot.in_(bindparam("keys", expanding=True)))
+    .order_by(BOTS.c.bot)
+    .with_for_update()
+)
 _POSITION_ONE = (
     select(POSITIONS)
     .where(POSITIONS.c.bot == bindparam("bot"), POSITIONS.c.ticker == bindparam("ticker"))
@@ -95,6 +101,7 @@ _POSITION_ONE = (
 _POSITION_MANY = (
     select(POSITIONS)
     .where(tuple_(POSITIONS.c.bot, POSITIONS.c.ticker).in_(bindparam("keys", expanding=True)))
+    .order_by(POSITIONS.c.bot, POSITIONS.c.ticker)
     .with_for_update()
 )
 _NEW_POSITION = {
@@ -264,8 +271,8 @@ class Ledger:
 class _WorkingSet:
     """The bots and positions one transaction touches: read once and locked, written once.
 
-    Rows are locked in key order (bots, then positions, then ticker totals), so
-    two transactions on PostgreSQL never wait for each other in a cycle. On
+    Rows are locked in key order (bots, then positions, then ticker totals at the
+    end), so two transactions on PostgreSQL never wait for each other in a cycle. On
     SQLite the transaction already holds the database's write lock.
     """
 
@@ -275,6 +282,8 @@ class _WorkingSet:
         self._bots: dict[str, dict[str, Any]] = {}
         self._positions: dict[PositionKey, dict[str, Any]] = {}
         self._changed_positions: set[PositionKey] = set()
+        # Per ticker: P&L, wins and losses this transaction adds.
+        self._totals: dict[str, tuple[Decimal, int, int]] = {}
 
     def lock_bots(self, hwnds: dict[str, int | None]) -> None:
         """Load (creating if missing) and lock these bots; a known hwnd is remembered."""
@@ -317,17 +326,14 @@ class _WorkingSet:
         self._changed_positions.add(key)
         return self._positions[key]
 
-    def lock_ticker_total(self, ticker: str) -> dict[str, Any]:
-        lookup = select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == ticker).with_for_update()
-        found = self._rows(lookup)
-        if not found:
-            zero = {"ticker": ticker, "total_pnl": Decimal(0), "wins": 0, "losses": 0}
-            self._create(TICKER_TOTALS, [zero])
-            found = self._rows(lookup)
-        return found[0]
+    def add_to_totals(self, ticker: str, profit: Decimal) -> None:
+        """Count a sell; the totals are written in `write_back`, in ticker order."""
+        pnl, wins, losses = self._totals.get(ticker, (Decimal(0), 0, 0))
+        won = profit > 0
+        self._totals[ticker] = (pnl + profit, wins + int(won), losses + int(not won))
 
     def write_back(self) -> None:
-        """The bots and the positions used, in one statement per table."""
+        """The bots and the positions used, in one statement per table, then the totals."""
         if self._bots:
             self.connection.execute(
                 _BOT_WRITE,
@@ -339,6 +345,26 @@ class _WorkingSet:
                 _POSITION_WRITE,
                 [_state(row, _POSITION_STATE, "bot", "ticker") for row in changed],
             )
+        for ticker in sorted(self._totals):
+            self._write_total(ticker, *self._totals[ticker])
+
+    def _write_total(self, ticker: str, profit: Decimal, wins: int, losses: int) -> None:
+        lookup = select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == ticker).with_for_update()
+        found = self._rows(lookup)
+        if not found:
+            zero = {"ticker": ticker, "total_pnl": Decimal(0), "wins": 0, "losses": 0}
+            self._create(TICKER_TOTALS, [zero])
+            found = self._rows(lookup)
+        (total,) = found
+        self.connection.execute(
+            update(TICKER_TOTALS)
+            .where(TICKER_TOTALS.c.ticker == ticker)
+            .values(
+                total_pnl=total["total_pnl"] + profit,
+                wins=total["wins"] + wins,
+                losses=total["losses"] + losses,
+            )
+        )
 
     def _bot_rows(self, keys: list[str]) -> list[dict[str, Any]]:
         if len(keys) == 1:
@@ -431,7 +457,7 @@ def _write_trade(
         profit = trade.profit or Decimal(0)
         bot["open_direction"], bot["open_price"], bot["open_time"] = None, None, None
         bot["total_pnl"] = (bot["total_pnl"] or Decimal(0)) + profit
-        _add_to_totals(rows, trade.ticker, profit)
+        rows.add_to_totals(trade.ticker, profit)
     (trade_id,) = _insert_returning_ids(
         connection,
         TRADES,
@@ -520,20 +546,6 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
     )
     assert record_id is not None
     return record_id
-
-
-def _add_to_totals(rows: _WorkingSet, ticker: str, profit: Decimal) -> None:
-    totals = rows.lock_ticker_total(ticker)
-    won = profit > 0
-    rows.connection.execute(
-        update(TICKER_TOTALS)
-        .where(TICKER_TOTALS.c.ticker == ticker)
-        .values(
-            total_pnl=totals["total_pnl"] + profit,
-            wins=totals["wins"] + int(won),
-            losses=totals["losses"] + int(not won),
-        )
-    )
 
 
 def _bot_for_manual(connection: Connection, ticker: str, side: Side) -> str:

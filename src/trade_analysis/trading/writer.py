@@ -111,14 +111,20 @@ class LedgerWriter:
             group, stopping = self._gather(first)
             try:
                 self._store(group)
+            except Exception as error:  # a bug here must not stop every later ingest
+                logger.exception("the ledger writer failed a group of %d", len(group))
+                self._fail_unresolved(group, error)
             except BaseException as error:
-                # Nothing may wait forever on a thread that is gone.
-                for job in group:
-                    if not job.future.done():
-                        job.future.set_exception(error)
+                self._fail_unresolved(group, error)
                 raise
             if stopping:
                 return
+
+    @staticmethod
+    def _fail_unresolved(group: list[_Job], error: BaseException) -> None:
+        for job in group:
+            if not job.future.done():
+                job.future.set_exception(error)
 
     def _gather(self, first: _Job | None) -> tuple[list[_Job], bool]:
         """The first job and whatever else is already waiting, up to a group's size."""
@@ -127,7 +133,10 @@ class LedgerWriter:
         while True:
             if job is None:
                 return group, True
-            group.append(job)
+            # From here on the job can no longer be cancelled: it will be stored. One
+            # cancelled before (its request went away) is dropped, file and all.
+            if job.future.set_running_or_notify_cancel():
+                group.append(job)
             if len(group) >= self._max_group:
                 return group, False
             try:
@@ -174,5 +183,8 @@ class LedgerWriter:
 
     def _fail(self, job: _Job, error: Exception) -> None:
         if job.upload is not None:
-            self._uploads.delete(job.upload.name)
+            try:
+                self._uploads.delete(job.upload.name)
+            except OSError:
+                logger.exception("could not remove %s after its rows failed", job.upload.name)
         job.future.set_exception(error)

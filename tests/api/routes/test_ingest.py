@@ -169,3 +169,28 @@ def test_the_form_is_documented_for_clients(client: TestClient) -> None:
         schema["properties"]
     )
     assert schema["properties"]["file"]["format"] == "binary"
+
+
+def test_empty_fields_count_as_omitted(client: TestClient) -> None:
+    response = client.post(
+        "/ingest",
+        data={"ts": "", "bot": "", "name": "", "ticker": "aapl", "price": "5", "trend": "up"},
+        # What a browser sends for a file input left empty.
+        files={"file": ("", b"", "application/octet-stream")},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["image_url"] is None and body["trade"]["bot"] == "ingest"
+    (observation,) = [r for r in history(client) if r["kind"] == "observation"]
+    assert observation["name"] is None
+
+
+def test_a_field_sent_as_a_file_is_422_naming_it(client: TestClient, settings: Settings) -> None:
+    response = client.post(
+        "/ingest",
+        data={"ticker": "AAPL", "price": "5", "trend": "up"},
+        files={"bot": ("bot.txt", b"w1", "text/plain")},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "bot"]
+    assert history(client) == [] and stored_files(settings) == []

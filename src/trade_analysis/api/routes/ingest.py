@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
@@ -56,7 +57,10 @@ def _parse_trend(text: str | None) -> Trend:
         raise HTTPException(422, f"trend {text!r} must be one of up, down, none") from exc
 
 
-async def _read_image(file: UploadFile, max_bytes: int) -> tuple[bytes, str]:
+Image = tuple[bytes, str]  # the bytes and their file extension
+
+
+async def _read_image(file: UploadFile, max_bytes: int) -> Image:
     data = await file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise HTTPException(413, f"upload larger than MAX_UPLOAD_BYTES ({max_bytes} bytes)")
@@ -91,22 +95,43 @@ def _form_schema() -> dict[str, Any]:
     }
 
 
-async def _read_form(request: Request) -> tuple[IngestForm, UploadFile | None]:
-    """The form, validated as one model.
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+
+
+async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Image | None]:
+    """The form fields, validated as one model, and the image's bytes and kind.
 
     Read by hand rather than as eight `Form()` parameters: FastAPI inspects
     each parameter's annotation again on every request, which cost this, the
-    busiest route, more than validating the whole form.
+    busiest route, more than validating the whole form. It keeps FastAPI's
+    meaning: an empty value is an omitted one, as is a file input left empty.
     """
-    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    file = form.get("file")
-    if file is not None and not isinstance(file, UploadFile):
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", "file"), "msg": "file must be a file upload"}]
-        )
     try:
-        return IngestForm.model_validate(fields), file
+        form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+    except StarletteHTTPException:
+        raise  # too many files or fields, malformed multipart: 400 with the reason
+    except Exception as exc:  # as FastAPI answers a body it cannot read
+        raise HTTPException(400, "There was an error parsing the body") from exc
+    try:
+        fields: dict[str, str] = {}
+        for key, value in form.multi_items():
+            if key in IngestForm.model_fields and not isinstance(value, str):
+                raise _invalid(key, f"{key} must be a text field, not a file")
+            if isinstance(value, str) and value:
+                fields[key] = value
+        file = form.get("file")
+        if isinstance(file, str):
+            if file:
+                raise _invalid("file", "file must be a file upload")
+            file = None
+        if file is not None and not file.filename and not file.size:
+            file = None  # a browser's file input with nothing chosen
+        image = await _read_image(file, max_bytes) if file is not None else None
+    finally:
+        await form.close()
+    try:
+        return IngestForm.model_validate(fields), image
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError(
@@ -122,7 +147,7 @@ async def _read_form(request: Request) -> tuple[IngestForm, UploadFile | None]:
     openapi_extra={"requestBody": _form_schema()},
 )
 async def ingest(services: ServicesDep, request: Request) -> IngestResult:
-    form, file = await _read_form(request)
+    form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     observation = ObservationInput(
         bot=form.bot or DEFAULT_INGEST_BOT,
@@ -133,7 +158,6 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
     )
-    image = await _read_image(file, services.settings.max_upload_bytes) if file else None
     upload = None
     if image is not None:
         data, extension = image
