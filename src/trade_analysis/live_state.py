@@ -59,19 +59,20 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def trade_event(trade_id: int, trade: TradeEvent) -> Event:
-    return Event(EventType.TRADE, trade_entry(trade_id, trade).model_dump(mode="json"))
+def trade_event(entry: TradeEntry) -> Event:
+    return Event(EventType.TRADE, entry.model_dump(mode="json"))
 
 
 def trade_events(database: Database, trade_id: int, trade: TradeEvent) -> list[Event]:
     """The trade and the new totals; blocking (reads the totals). For processes without a hub."""
-    return [trade_event(trade_id, trade), Event(EventType.SUMMARY, compact_summary(database))]
+    entry = trade_entry(trade_id, trade)
+    return [trade_event(entry), Event(EventType.SUMMARY, compact_summary(database))]
 
 
 async def publish_trade(services: Services, trade_id: int, trade: TradeEvent) -> TradeEntry:
     """Stream a committed trade; the summary follows (coalesced with other trades')."""
     entry = trade_entry(trade_id, trade)
-    await services.publish(Event(EventType.TRADE, entry.model_dump(mode="json")))
+    await services.publish(trade_event(entry))
     if services.summaries is not None:
         services.summaries.poke()
     return entry

@@ -89,10 +89,10 @@ class Services:
 
     def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
         # Imported here: live_state builds on this module (it reads Services).
-        from trade_analysis.live_state import trade_event
+        from trade_analysis.live_state import trade_entry, trade_event
 
         if self.hub is not None:
-            self.hub.publish_threadsafe(trade_event(trade_id, trade))
+            self.hub.publish_threadsafe(trade_event(trade_entry(trade_id, trade)))
         if self.summaries is not None:
             self.summaries.poke_threadsafe()
 

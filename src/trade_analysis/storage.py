@@ -16,6 +16,11 @@ _TEMP_PREFIX = ".incoming-"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
+def _is_bare_name(name: str) -> bool:
+    """A file name the service could have made: no separators, no dot-dot, no leading dot."""
+    return _SAFE_NAME.fullmatch(name) is not None and ".." not in name
+
+
 class UnsupportedImage(ValueError):
     pass
 
@@ -62,7 +67,7 @@ class FileStore:
         Plain `os` calls, four system calls in all: this runs once per upload,
         and each call is a moment another thread can take the GIL.
         """
-        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        if not _is_bare_name(name):
             raise ValueError(f"{name!r} is not a valid stored file name")
         # A bare name (no separator) inside the resolved root cannot leave it. O_EXCL
         # refuses an existing file or link at the temporary name, and rename replaces
@@ -100,7 +105,7 @@ class FileStore:
 
     def path_for(self, name: str) -> Path | None:
         """The path of a stored file by its bare name, or None for anything that is not one."""
-        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        if not _is_bare_name(name):
             return None
         root = Path(self._root())
         candidate = (root / name).resolve()

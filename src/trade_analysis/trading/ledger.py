@@ -197,12 +197,13 @@ class Ledger:
                 for observation, _ in batch
                 if observation.ticker is not None and observation.price is not None
             )
-            observation_ids = _insert_returning_ids(
-                connection,
-                OBSERVATIONS,
-                [{**obs.row(), "confidence": obs.confidence} for obs, _ in batch],
-            )
-            history = [obs.row() | {"kind": "observation"} for obs, keep in batch if keep]
+            observation_rows, history = [], []
+            for observation, as_history in batch:
+                seen = observation.row()
+                observation_rows.append(seen | {"confidence": observation.confidence})
+                if as_history:
+                    history.append(seen | {"kind": "observation"})
+            observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
             history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
             stored = []
             for (observation, as_history), observation_id in zip(
