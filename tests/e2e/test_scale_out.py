@@ -31,7 +31,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.timeout(180)]
 # Redis db 5 keeps keys apart from other tests; note that pub/sub channels are global
 # to the server whatever the db number.
 BUS_URL = "redis://127.0.0.1:6379/5"
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The PostgreSQL the scale-out tests use when TEST_DATABASE_URL is unset.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _redis_problem() -> str | None:

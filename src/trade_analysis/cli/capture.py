@@ -10,17 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import httpx
 import typer
 
+from trade_analysis.cli.common import fail, serve_command
 from trade_analysis.config import Settings
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(2)
 
 
 def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
@@ -31,7 +27,7 @@ def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
     try:
         source = open_source()
     except CaptureUnavailable as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     try:
         listed = [window_json(window) for window in source.list_windows()]
@@ -75,7 +71,7 @@ def analyze(
     )
 
     if image is None and not title:
-        _fail("give an IMAGE, a --title, or both")
+        fail("give an IMAGE, a --title, or both")
     try:
         settings = AnalysisSettings(
             crop=Crop.from_text(crop) if crop else Crop(left=0, right=0, top=0, bottom=0),
@@ -86,20 +82,20 @@ def analyze(
         if title_pattern:
             compile_title_pattern(title_pattern)
     except (InvalidCrop, InvalidTitlePattern) as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     if image is not None:
         if not image.is_file():
-            _fail(f"{image}: no such file")
+            fail(f"{image}: no such file")
         pixels = cv2.imdecode(np.fromfile(image, dtype=np.uint8), cv2.IMREAD_COLOR)
         if pixels is None:
-            _fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
+            fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
     else:
         pixels = np.full((2, 2, 3), 255, np.uint8)
     try:
         observation = read_frame(pixels, title, settings)
     except InvalidCrop as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     typer.echo(
         json.dumps(
@@ -123,7 +119,7 @@ def agent(
         os.environ["TRADE_ANALYSIS_DATA_DIR"] = str(data_dir)
     settings = Settings()
     if settings.bus_url.startswith("memory://"):
-        _fail(
+        fail(
             "the agent talks to API processes over a shared bus: set BUS_URL=redis://host:6379/0 "
             "(memory:// only reaches one process)"
         )
@@ -183,7 +179,6 @@ def demo(
     seconds: Annotated[float, typer.Option(help="stop after this long (0: until Ctrl-C)")] = 0,
 ) -> None:
     """Open moving chart windows, start the server and capture them; print where to look."""
-    from trade_analysis.cli import serve_command
     from trade_analysis.demo.desktop import NoVirtualDisplay, start_virtual_display
 
     virtual = None
@@ -192,7 +187,7 @@ def demo(
         try:
             virtual = start_virtual_display()
         except NoVirtualDisplay as exc:
-            _fail(f"no DISPLAY and no virtual one: {exc}")
+            fail(f"no DISPLAY and no virtual one: {exc}")
             return
         env["DISPLAY"] = virtual.display
     key = env.setdefault("BACKEND_API_KEY", "devkey")
@@ -244,7 +239,7 @@ def demo(
         deadline = time.monotonic() + seconds if seconds else None
         while deadline is None or time.monotonic() < deadline:
             if server.poll() is not None:
-                _fail("the server stopped")
+                fail("the server stopped")
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -282,4 +277,4 @@ def _start_demo_workers(url: str, headers: dict[str, str], timeout: float = 30) 
                 started.add(window["hwnd"])
         time.sleep(0.3)
     if len(started) < len(titles):
-        _fail(f"only {len(started)} of {len(titles)} demo windows appeared in time")
+        fail(f"only {len(started)} of {len(titles)} demo windows appeared in time")

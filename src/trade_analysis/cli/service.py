@@ -1,0 +1,83 @@
+"""Running the service: serve and db upgrade."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trade_analysis.cli.common import APP_FACTORY, fail, load_settings
+from trade_analysis.config import UnsafeConfiguration
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="database and files (env TRADE_ANALYSIS_DATA_DIR)")
+    ] = None,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run the service on embedded defaults: SQLite and files under the data directory."""
+    import uvicorn
+
+    settings = load_settings(data_dir)
+    try:
+        settings.check_bind_address(host)
+    except UnsafeConfiguration as exc:
+        fail(str(exc))
+    if settings.uses_default_key:
+        typer.secho(
+            "warning: using the default API key 'devkey'; listening on loopback only. "
+            "Set BACKEND_API_KEY before exposing this service.",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    if workers > 1:
+        if settings.bus_url.startswith("memory://"):
+            fail(
+                "--workers > 1 needs a shared bus: with BUS_URL=memory:// each process would "
+                "stream only its own events. Set BUS_URL=redis://host:6379/0."
+            )
+        # Capture must live in one process, not be split among the API workers.
+        os.environ["CAPTURE_MODE"] = "agent"
+        from trade_analysis.db.migrate import upgrade
+
+        upgrade(settings.resolved_database_url)  # once, before the workers start
+        typer.echo("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
+    typer.echo(f"trade-analysis on http://{host}:{port}  data: {settings.data_dir.resolve()}")
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=log_level,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Apply migrations to DATABASE_URL (or the SQLite file in the data directory)."""
+    from trade_analysis.db.migrate import upgrade
+
+    settings = load_settings(data_dir)
+    upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}: {_redacted(settings.resolved_database_url)}")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
