@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,23 +12,28 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from trade_analysis import __version__
+from trade_analysis import __version__, logs
 from trade_analysis.aio import cancel_and_wait
-from trade_analysis.api.deps import require_api_key
+from trade_analysis.api.credentials import issue_token
+from trade_analysis.api.deps import ServicesDep, require_api_key, require_api_key_or_token
 from trade_analysis.api.errors import install_error_handlers
+from trade_analysis.api.guard import LoopbackGuard, LoopbackGuardMiddleware
 from trade_analysis.api.limits import BodySizeLimit
+from trade_analysis.api.observe import RequestObserver
 from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
 from trade_analysis.config import Settings
 from trade_analysis.db import retention
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.domain import utcnow
 from trade_analysis.live_state import seed_snapshot
+from trade_analysis.metrics import CONTENT_TYPE, Metrics
 from trade_analysis.services import Services
 from trade_analysis.snapshots import SnapshotStream, ThumbnailTracker
 from trade_analysis.storage import remove_data_file
@@ -35,6 +41,7 @@ from trade_analysis.storage import remove_data_file
 logger = logging.getLogger(__name__)
 
 API_V1 = "/api/v1"
+METRICS_SAMPLE_SECONDS = 1.0
 
 
 def include_routes(app: FastAPI, prefix: str = "") -> None:
@@ -68,6 +75,7 @@ async def _retention_loop(services: Services) -> None:
     while True:
         try:
             removed = await run_in_threadpool(prune_once, services)
+            services.metrics.retention_deleted.inc(removed)
             if removed:
                 logger.info(
                     "retention removed %d observations older than %s days",
@@ -79,12 +87,40 @@ async def _retention_loop(services: Services) -> None:
         await asyncio.sleep(services.settings.retention_interval_seconds)
 
 
+def sample_live_metrics(services: Services, snapshots: SnapshotStream) -> None:
+    hub = services.hub
+    services.metrics.sample_live(
+        hub=hub.stats if hub is not None else None,
+        bus_reconnects=hub.bus.reconnects if hub is not None else 0,
+        clients={
+            "events": hub.client_count if hub is not None else 0,
+            "snapshots": snapshots.client_count,
+        },
+        writer_queue_depth=services.writer.queue_depth,
+    )
+
+
+async def _sampling_loop(services: Services, snapshots: SnapshotStream) -> None:
+    """Each process samples its own gauges: with --workers any one of them answers /metrics."""
+    while True:
+        sample_live_metrics(services, snapshots)
+        await asyncio.sleep(METRICS_SAMPLE_SECONDS)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    logs.install(settings.log_format)
+    guard = LoopbackGuard(settings) if settings.uses_default_key else None
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.from_settings(settings)
+        watching = None
+        if guard is not None:
+            guard.check()  # sockets a supervisor bound before starting this process
+            if not guard.verified:
+                watching = asyncio.create_task(guard.watch(), name="loopback-guard")
+        services = Services.from_settings(settings, metrics)
         await run_in_threadpool(upgrade, services.database.url)
         services.uploads.ensure()
         services.uploads.sweep_incomplete()
@@ -96,19 +132,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))
         await app.state.snapshots.start()
         pruning = asyncio.create_task(_retention_loop(services), name="retention")
+        sampling = asyncio.create_task(
+            _sampling_loop(services, app.state.snapshots), name="metrics-sampling"
+        )
         try:
             yield
         finally:
+            if watching is not None:
+                await cancel_and_wait(watching)
             await cancel_and_wait(pruning)
+            await cancel_and_wait(sampling)
             await app.state.snapshots.stop()
             await services.stop_live()
             services.close()
+            Metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="trade-analysis",
         version=__version__,
         summary="Chart windows in; signals, paper trades and a live ledger out.",
         lifespan=lifespan,
+        # Served behind the key instead (include_docs): only /ping is public.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     origins, credentials = settings.cors_origins()
     if origins:
@@ -121,12 +168,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Total-Count"],
         )
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestObserver, metrics=metrics)
+    if guard is not None:
+        app.add_middleware(LoopbackGuardMiddleware, guard=guard)
     install_error_handlers(app)
     include_routes(app)
     include_routes(app, prefix=API_V1)
     app.include_router(live.router)
+    include_docs(app)
+    include_metrics(app, metrics)
     mount_dashboard(app)
     return app
+
+
+def include_docs(app: FastAPI) -> None:
+    """The OpenAPI document and its viewers, behind the key like every route but /ping.
+
+    A browser opening `/docs?token=...` cannot send the key with the page's own
+    request for the document, so the page asks for it with a fresh token.
+    """
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(require_api_key_or_token)])
+
+    def document_url(services: Services) -> str:
+        token, _ = issue_token(services.settings.valid_keys[0], utcnow().timestamp())
+        return f"/openapi.json?token={token}"
+
+    @router.get("/openapi.json")
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    async def swagger(services: ServicesDep) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=document_url(services), title=app.title)
+
+    @router.get("/redoc")
+    async def redoc(services: ServicesDep) -> HTMLResponse:
+        return get_redoc_html(openapi_url=document_url(services), title=app.title)
+
+    app.include_router(router)
+
+
+def include_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Prometheus text format on the API port; Prometheus sends the key as a bearer token."""
+
+    @app.get(
+        "/metrics",
+        dependencies=[Depends(require_api_key)],
+        response_class=Response,
+        tags=["health"],
+        summary="Prometheus metrics (text format), for every process of this service",
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    async def prometheus_metrics(request: Request) -> Response:
+        sample_live_metrics(request.app.state.services, request.app.state.snapshots)
+        body = await run_in_threadpool(metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE)
 
 
 DASHBOARD_DIR = Path(__file__).with_name("web")

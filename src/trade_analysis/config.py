@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     api_key: str = Field(
         DEFAULT_API_KEY, validation_alias=AliasChoices("BACKEND_API_KEY", "api_key"), min_length=1
     )
+    # More keys valid at the same time, so a key can be rotated without downtime.
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("BACKEND_API_KEYS", "api_keys")
+    )
     dev_allow_all_cors: bool = Field(
         False, validation_alias=AliasChoices("DEV_ALLOW_ALL_CORS", "dev_allow_all_cors")
     )
@@ -58,15 +62,18 @@ class Settings(BaseSettings):
         le=60,
         validation_alias=AliasChoices("SUMMARY_INTERVAL_SECONDS", "summary_interval_seconds"),
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
+    )
     max_upload_bytes: int = Field(
         10 * 1024 * 1024,
         gt=0,
         validation_alias=AliasChoices("MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
 
-    @field_validator("dev_allow_origins", mode="before")
+    @field_validator("dev_allow_origins", "api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
@@ -86,12 +93,22 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'trade_analysis.db').resolve()}"
 
     @property
+    def valid_keys(self) -> tuple[str, ...]:
+        """BACKEND_API_KEY and BACKEND_API_KEYS; the default key only when nothing is set.
+
+        The first is the one that signs browser tokens.
+        """
+        if self.api_keys and self.api_key == DEFAULT_API_KEY:
+            return tuple(self.api_keys)
+        return (self.api_key, *(key for key in self.api_keys if key != self.api_key))
+
+    @property
     def uses_default_key(self) -> bool:
-        return self.api_key == DEFAULT_API_KEY
+        return DEFAULT_API_KEY in self.valid_keys
 
     def cors_origins(self) -> tuple[list[str], bool]:
         """Origins and whether credentials may be sent; `*` never goes with credentials."""
-        if self.dev_allow_all_cors:
+        if self.dev_allow_all_cors or "*" in self.dev_allow_origins:
             return ["*"], False
         return list(self.dev_allow_origins), True
 

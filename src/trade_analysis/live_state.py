@@ -72,6 +72,7 @@ def trade_events(database: Database, trade_id: int, trade: TradeEvent) -> list[E
 async def publish_trade(services: Services, trade_id: int, trade: TradeEvent) -> TradeEntry:
     """Stream a committed trade; the summary follows (coalesced with other trades')."""
     entry = trade_entry(trade_id, trade)
+    services.count_trade(trade)
     await services.publish(trade_event(entry))
     if services.summaries is not None:
         services.summaries.poke()

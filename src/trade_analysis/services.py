@@ -15,6 +15,7 @@ from trade_analysis.config import Settings
 from trade_analysis.db.session import Database
 from trade_analysis.live import Event, EventType, Hub, bus_from_url
 from trade_analysis.live.coalesce import Coalescer
+from trade_analysis.metrics import CaptureMetrics, Metrics
 from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
@@ -29,6 +30,7 @@ class Services:
     database: Database
     ledger: Ledger
     uploads: FileStore
+    metrics: Metrics = field(default_factory=Metrics)
     hub: Hub | None = None
     # Summary events after trades: one database read per burst of trades, not one per trade.
     summaries: Coalescer | None = None
@@ -44,14 +46,21 @@ class Services:
                 notify=self.notify_threadsafe,
                 on_trade=self._trade_from_thread,
                 observations=self.writer,
+                probe=CaptureMetrics(self.metrics),
             )
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings, metrics: Metrics | None = None) -> Services:
         database = Database(settings.resolved_database_url)
         uploads = FileStore(settings.uploads_dir)
-        return cls(settings=settings, database=database, ledger=Ledger(database), uploads=uploads)
+        return cls(
+            settings=settings,
+            database=database,
+            ledger=Ledger(database),
+            uploads=uploads,
+            metrics=metrics or Metrics(),
+        )
 
     async def start_live(self) -> None:
         bus = bus_from_url(self.settings.bus_url)
@@ -87,10 +96,14 @@ class Services:
         if self.hub is not None:
             self.hub.publish_threadsafe(Event(EventType(event_type), data))
 
+    def count_trade(self, trade: TradeEvent) -> None:
+        self.metrics.trades.labels(trade.side.value, trade.reason.value).inc()
+
     def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
         # Imported here: live_state builds on this module (it reads Services).
         from trade_analysis.live_state import trade_entry, trade_event
 
+        self.count_trade(trade)
         if self.hub is not None:
             self.hub.publish_threadsafe(trade_event(trade_entry(trade_id, trade)))
         if self.summaries is not None:

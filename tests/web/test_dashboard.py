@@ -106,3 +106,20 @@ def test_the_dashboard_needs_no_key_but_sends_a_strict_policy(server: ServerProc
     assert response.status_code == 200 and "<title>trade-analysis</title>" in response.text
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert TEST_KEY not in response.text and "devkey" not in response.text
+
+
+def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
+    page: Any, server: ServerProcess
+) -> None:
+    from playwright.sync_api import expect
+
+    opened: list[str] = []
+    page.on("websocket", lambda socket: opened.append(socket.url))
+    connect(page, TEST_KEY)
+    expect(page.locator("#state")).to_have_text("live")
+    (url,) = opened
+    assert TEST_KEY not in url
+    token = url.split("token=", 1)[1]
+    assert token.startswith("t1.")
+    # The same token opens an image URL, and the server accepts it in place of the key.
+    assert httpx.get(server.url + "/uploads/none.png", params={"token": token}).status_code == 404

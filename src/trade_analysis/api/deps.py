@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from trade_analysis.api.credentials import credential_valid, key_matches
 from trade_analysis.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="BACKEND_API_KEY as a Bearer token")
@@ -25,20 +26,21 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def key_matches(expected: str, given: str) -> bool:
-    """Constant-time, so response timing reveals nothing about the key."""
-    return secrets.compare_digest(expected.encode(), given.encode())
-
-
-def check_key(services: Services, given: str | None) -> None:
+def check_key(services: Services, given: str | None, *, token_allowed: bool = False) -> None:
+    """The key (any of BACKEND_API_KEYS); where a URL carries it, a signed token too."""
     if not given:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing API key: send 'Authorization: Bearer <BACKEND_API_KEY>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not key_matches(services.settings.api_key, given):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong API key")
+    keys = services.settings.valid_keys
+    valid = (
+        credential_valid(keys, given, time.time()) if token_allowed else key_matches(keys, given)
+    )
+    if not valid:
+        detail = "wrong API key or expired token" if token_allowed else "wrong API key"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
 
 
 async def require_api_key(
@@ -57,10 +59,12 @@ async def require_api_key(
 async def require_api_key_or_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    token: Annotated[str | None, Query(description="the key, for <img> tags")] = None,
+    token: Annotated[
+        str | None, Query(description="a token from POST /api/v1/ws-token, for <img> tags")
+    ] = None,
 ) -> None:
-    """For files a browser loads by URL, where no header can be set."""
+    """For what a browser loads by URL, where no header can be set."""
     if credentials is None and token is not None:
-        check_key(await get_services(request), token)
+        check_key(await get_services(request), token, token_allowed=True)
         return
     await require_api_key(request, credentials)

@@ -50,6 +50,13 @@ class Ping(BaseModel):
     version: str
 
 
+class BrowserToken(BaseModel):
+    """For URLs a browser opens (WebSocket, `<img>`): `?token=...`, never the key itself."""
+
+    token: str
+    expires_at: int = Field(description="unix seconds")
+
+
 class RecordPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

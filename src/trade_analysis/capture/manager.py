@@ -19,7 +19,7 @@ from trade_analysis.analysis import AnalysisSettings, Crop
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
-from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
+from trade_analysis.capture.worker import CaptureProbe, CaptureWorker, Reading, WorkerConfig
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
 
@@ -77,8 +77,10 @@ class CaptureManager:
         on_trade: OnTrade,
         source_factory: Callable[[], WindowSource] = open_source,
         observations: ObservationSink | None = None,
+        probe: CaptureProbe | None = None,
     ) -> None:
         self._ledger = ledger
+        self._probe = probe
         # Where readings are stored: the service passes its group-commit writer.
         self._observations = observations or ledger
         self._screenshots_dir = screenshots_dir
@@ -122,7 +124,9 @@ class CaptureManager:
         if hwnd not in {window.hwnd for window in self.list_windows()}:
             raise InvalidWindow(hwnd)
         config = self._config_for(hwnd, interval, keep_last_n, bring_to_foreground)
-        worker = CaptureWorker(config, self._source_factory, self._store, self._status_changed)
+        worker = CaptureWorker(
+            config, self._source_factory, self._store, self._status_changed, self._probe
+        )
         with self._lock:
             existing = self._workers.get(hwnd)
             if existing is not None and existing.is_running:

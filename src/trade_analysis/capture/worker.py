@@ -58,6 +58,19 @@ class Reading:
     last_result: dict[str, Any]
 
 
+class CaptureProbe:
+    """What a worker reports for metrics; this base ignores it all (tests, the agent)."""
+
+    def captured(self, source: str, *, changed: bool) -> None:
+        """A grab that gave a frame, by capture method; `changed` when it differed."""
+
+    def failed(self, source: str) -> None:
+        """A grab that failed; `source` is the method that last worked, or `unknown`."""
+
+    def read(self, seconds: float) -> None:
+        """How long reading a changed frame took."""
+
+
 OnReading = Callable[["CaptureWorker", Reading], None]
 OnStatus = Callable[["CaptureWorker"], None]
 SourceFactory = Callable[[], WindowSource]
@@ -108,6 +121,7 @@ class CaptureWorker:
         open_source: SourceFactory,
         on_reading: OnReading,
         on_status: OnStatus | None = None,
+        probe: CaptureProbe | None = None,
     ) -> None:
         if config.interval < MIN_INTERVAL:
             raise ValueError(f"interval must be at least {MIN_INTERVAL} s, not {config.interval}")
@@ -115,6 +129,7 @@ class CaptureWorker:
         self._open_source = open_source
         self._on_reading = on_reading
         self._on_status = on_status or (lambda _worker: None)
+        self._probe = probe or CaptureProbe()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -242,10 +257,12 @@ class CaptureWorker:
             frame = source.capture(self.hwnd)
         except WindowGone as exc:
             self.failed_captures += 1
+            self._probe.failed(self.method or "unknown")
             self._set_state("window_gone", str(exc))
             return
         except Exception as exc:  # one bad grab must not end the worker
             self.failed_captures += 1
+            self._probe.failed(self.method or "unknown")
             logger.warning("capture hwnd=%#x failed: %s", self.hwnd, exc)
             self._set_state("error", f"{type(exc).__name__}: {exc}")
             return
@@ -255,11 +272,15 @@ class CaptureWorker:
         if self.state != "running":
             self._set_state("running", None)
         signature = (frame.title, frame_signature(frame.pixels))
-        if signature == self._signature:
+        changed = signature != self._signature
+        self._probe.captured(frame.method, changed=changed)
+        if not changed:
             return
         self._signature = signature
         try:
+            started = time.perf_counter()
             reading = self._read(frame, config)
+            self._probe.read(time.perf_counter() - started)
         except Exception as exc:
             logger.exception("reading hwnd=%#x failed", self.hwnd)
             self._set_state("error", f"{type(exc).__name__}: {exc}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import logging
+import logging.config
 
 import typer
 
 from trade_analysis.cli import capture, service, trading
-from trade_analysis.cli.common import serve_command
+from trade_analysis.cli.common import log_format_from_environment, serve_command
+from trade_analysis.logs import logging_config
 
 __all__ = ["app", "main", "serve_command"]
 
@@ -29,7 +30,5 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.config.dictConfig(logging_config(log_format_from_environment()))
     app(args=argv)

@@ -10,6 +10,7 @@ from typing import NoReturn
 import typer
 
 from trade_analysis.config import Settings
+from trade_analysis.logs import LogFormat
 
 APP_FACTORY = "trade_analysis.app:create_app"
 
@@ -44,3 +45,12 @@ def load_settings(data_dir: Path | None) -> Settings:
         return Settings()
     except ValueError as exc:
         fail(f"invalid configuration: {exc}")
+
+
+def log_format_from_environment() -> LogFormat:
+    """LOG_FORMAT, read before a command runs; text when the settings are invalid (the
+    command then fails with the reason, in text)."""
+    try:
+        return Settings().log_format
+    except ValueError:
+        return "text"

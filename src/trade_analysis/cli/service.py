@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging.config
 import os
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,9 @@ import typer
 
 from trade_analysis.cli.common import APP_FACTORY, fail, load_settings
 from trade_analysis.config import UnsafeConfiguration
+from trade_analysis.logs import logging_config
+
+logger = logging.getLogger(__name__)
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -32,12 +36,12 @@ def serve(
         settings.check_bind_address(host)
     except UnsafeConfiguration as exc:
         fail(str(exc))
+    log_config = logging_config(settings.log_format, log_level)
+    logging.config.dictConfig(log_config)
     if settings.uses_default_key:
-        typer.secho(
-            "warning: using the default API key 'devkey'; listening on loopback only. "
-            "Set BACKEND_API_KEY before exposing this service.",
-            err=True,
-            fg=typer.colors.YELLOW,
+        logger.warning(
+            "using the default API key 'devkey'; listening on loopback only. "
+            "Set BACKEND_API_KEY before exposing this service."
         )
     if workers > 1:
         if settings.bus_url.startswith("memory://"):
@@ -50,8 +54,8 @@ def serve(
         from trade_analysis.db.migrate import upgrade
 
         upgrade(settings.resolved_database_url)  # once, before the workers start
-        typer.echo("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
-    typer.echo(f"trade-analysis on http://{host}:{port}  data: {settings.data_dir.resolve()}")
+        logger.info("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
+    logger.info("trade-analysis on http://%s:%d  data: %s", host, port, settings.data_dir.resolve())
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -60,6 +64,7 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=log_level,
+        log_config=log_config,
         proxy_headers=False,
     )
 

@@ -142,6 +142,8 @@ class Bus(ABC):
 
     def __init__(self, *, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
         self.max_queue = max_queue
+        self.reconnects = 0
+        """Subscriptions restored after the bus was unavailable (for metrics)."""
 
     @abstractmethod
     async def connect(self) -> None: ...
@@ -358,6 +360,7 @@ class RedisBus(Bus):
                 if not ready.done():
                     ready.set_result(None)
                 elif down_since is not None:
+                    self.reconnects += 1
                     logger.info(
                         "bus resubscribed to %s on %s after %.1fs",
                         channel,

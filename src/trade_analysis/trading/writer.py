@@ -76,6 +76,11 @@ class LedgerWriter:
             self._queue.put(None)
         thread.join()
 
+    @property
+    def queue_depth(self) -> int:
+        """Jobs waiting for the writer (approximate: other threads add and take)."""
+        return self._queue.qsize()
+
     def submit(
         self,
         observation: ObservationInput,

@@ -117,10 +117,29 @@ const handlers = {
   error(data) { console.warn("server:", data.detail); },
 };
 
-function connect() {
+// URLs never carry the key (proxies and logs keep URLs): a token valid for minutes does.
+async function browserToken() {
+  const response = await fetch("/api/v1/ws-token", { method: "POST", headers: { Authorization: `Bearer ${state.key}` } });
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(payload.detail || response.statusText), { status: response.status });
+  return payload.token;
+}
+
+async function connect() {
   if (state.socket) state.socket.close();
+  state.socket = null;
+  let token;
+  try {
+    token = await browserToken();
+  } catch (error) {
+    if (error.status === 401 || error.status === 403) { setState(error.message, "error"); return; }
+    setState("reconnecting", "off");
+    state.retry = Math.min(state.retry + 1, 6);
+    setTimeout(connect, 500 * 2 ** state.retry);
+    return;
+  }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws?token=${encodeURIComponent(state.key)}`);
+  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`);
   state.socket = socket;
   setState("connecting", "off");
   socket.onopen = () => { state.retry = 0; setState("live", "on"); };

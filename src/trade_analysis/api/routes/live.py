@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
 
-from trade_analysis.api.deps import key_matches, require_api_key
+from trade_analysis.api.credentials import credential_valid, issue_token
+from trade_analysis.api.deps import ServicesDep, require_api_key
+from trade_analysis.api.schemas import BrowserToken
 from trade_analysis.live import ClientHandle, Event, EventType, InvalidEvent, parse_topics
 from trade_analysis.live_state import hello_event
 from trade_analysis.services import Services
@@ -33,9 +36,11 @@ async def _accept_authorised(websocket: WebSocket) -> Services | None:
     services: Services = websocket.app.state.services
     await websocket.accept()
     given = _given_key(websocket)
-    if given is None or not key_matches(services.settings.api_key, given):
+    if given is None or not credential_valid(services.settings.valid_keys, given, time.time()):
         reason = (
-            "missing API key: add ?token=<BACKEND_API_KEY>" if given is None else "wrong API key"
+            "missing token: add ?token= (from POST /api/v1/ws-token)"
+            if given is None
+            else "wrong API key or expired token"
         )
         await websocket.close(code=POLICY_VIOLATION, reason=reason)
         return None
@@ -92,6 +97,17 @@ async def live_stats(request: Request) -> dict[str, int]:
         "snapshot_clients": snapshots.client_count,
         "snapshot_tasks": snapshots.background_tasks,
     }
+
+
+@router.post(
+    "/api/v1/ws-token",
+    dependencies=[Depends(require_api_key)],
+    response_model=BrowserToken,
+    summary="A token valid for minutes, for ?token= in WebSocket and image URLs",
+)
+async def browser_token(services: ServicesDep) -> BrowserToken:
+    token, expires = issue_token(services.settings.valid_keys[0], time.time())
+    return BrowserToken(token=token, expires_at=expires)
 
 
 router.add_api_websocket_route("/ws", snapshot_stream, name="snapshot_stream")
