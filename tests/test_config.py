@@ -60,3 +60,8 @@ def test_bus_channels_live_under_a_configurable_prefix(monkeypatch: pytest.Monke
     monkeypatch.setenv("BUS_CHANNEL_PREFIX", "bad prefix*")
     with pytest.raises(ValueError, match=r"bus_channel_prefix|BUS_CHANNEL_PREFIX"):
         Settings()
+
+
+def test_a_wildcard_origin_list_never_sends_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEV_ALLOW_ORIGINS", "http://localhost:5173,*")
+    assert Settings().cors_origins() == (["*"], False)

@@ -50,3 +50,26 @@ def test_images_are_recognised_by_content() -> None:
     assert sniff_image(b"\x89PNG\r\n\x1a\n" + b"\0" * 32) == "png"
     with pytest.raises(UnsupportedImage, match="only PNG, JPEG and WebP"):
         sniff_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+
+
+@pytest.mark.parametrize("extension", [".png", ".jpg", ".webp"])
+def test_whole_images_are_complete_and_any_cut_is_not(extension: str) -> None:
+    from tests.images import image_bytes
+    from trade_analysis.storage import IncompleteImage, check_complete, sniff_image
+
+    data = image_bytes(extension, size=(64, 48), seed=5)
+    kind = sniff_image(data[:512])
+    check_complete(data, kind)
+    for cut in (100, len(data) // 2, len(data) - 3):
+        with pytest.raises(IncompleteImage):
+            check_complete(data[:cut], kind)
+
+
+def test_a_png_with_a_flipped_byte_fails_its_checksum() -> None:
+    from tests.images import image_bytes
+    from trade_analysis.storage import IncompleteImage, check_complete
+
+    data = bytearray(image_bytes(".png", seed=6))
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(IncompleteImage, match="checksum"):
+        check_complete(bytes(data), "png")

@@ -118,3 +118,10 @@ def test_backend_api_keys_alone_replace_the_default_key(monkeypatch: pytest.Monk
     settings = Settings()
     assert settings.valid_keys == ("k-one", "k-two")
     assert not settings.uses_default_key
+
+
+def test_a_wildcard_origin_gets_no_credentials_over_http(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"dev_allow_origins": ["*"]}))) as client:
+        response = client.get("/ping", headers={"Origin": "https://evil.example"})
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in response.headers

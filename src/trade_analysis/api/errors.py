@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import json
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
@@ -33,6 +38,21 @@ def install_error_handlers(app: FastAPI) -> None:
     for error_type, status in _STATUS:
         app.add_exception_handler(error_type, _responder(status))
     app.add_exception_handler(AgentError, _agent_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, except that an input JSON cannot carry (NaN, Infinity) is left out
+    rather than failing the error response itself with a 500."""
+    errors: Any = jsonable_encoder(exc.errors() if isinstance(exc, RequestValidationError) else [])
+    try:
+        json.dumps(errors, allow_nan=False)
+    except ValueError:
+        errors = [
+            {key: value for key, value in error.items() if key not in {"input", "ctx"}}
+            for error in errors
+        ]
+    return JSONResponse(status_code=422, content={"detail": errors})
 
 
 async def _agent_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,7 @@ from pydantic import (
 
 from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.title import compile_title_pattern
-from trade_analysis.domain import Side, as_utc, parse_price, to_wire
+from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
 from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
@@ -41,6 +42,60 @@ def _utc(moment: datetime) -> datetime:
 
 # Any ISO-8601 time in, an aware UTC time out (naive times are taken as UTC).
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
+
+# A client's clock may run a little ahead; further, a record would stay `/latest` for good.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _not_ahead(moment: datetime) -> datetime:
+    if moment > utcnow() + MAX_CLOCK_SKEW:
+        raise ValueError(
+            f"time is in the future (more than {MAX_CLOCK_SKEW.seconds // 60} minutes ahead "
+            "of the server's clock)"
+        )
+    return moment
+
+
+# When something happened, as a client says: not more than a few minutes from now.
+ClientTime = Annotated[UtcTime, AfterValidator(_not_ahead)]
+
+# What any database stores: no NUL characters (PostgreSQL refuses them in text and JSON).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+MAX_JSON_DEPTH = 32
+MAX_JSON_INTEGER_DIGITS = 64
+
+
+def check_storable_json(value: Any, depth: int = 0) -> None:
+    """Raise ValueError unless every database can store `value` as JSON and read it back."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_storable_json(key, depth + 1)
+            check_storable_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_storable_json(item, depth + 1)
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("contains a number out of range (Infinity or NaN)")
+    elif (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) >= 10**MAX_JSON_INTEGER_DIGITS
+    ):
+        raise ValueError(f"contains an integer of more than {MAX_JSON_INTEGER_DIGITS} digits")
+
+
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    check_storable_json(value)
+    return value
+
+
+StorableJson = Annotated[dict[str, Any], AfterValidator(_storable)]
 BOT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
 
@@ -119,8 +174,8 @@ class ManualTradeRequest(BaseModel):
     ticker: str = Field(pattern=TICKER_PATTERN, description="symbol, e.g. AAPL")
     price: PriceInput = Field(description="189.23, or text such as '$1,234.56'")
     direction: Side
-    ts: UtcTime | None = Field(None, description="when it happened; now if omitted")
-    meta: dict[str, Any] | None = None
+    ts: ClientTime | None = Field(None, description="when it happened; now if omitted")
+    meta: StorableJson | None = None
     bot: str | None = Field(
         None,
         max_length=64,
@@ -236,6 +291,7 @@ class BotSettingsRequest(BaseModel):
     title_pattern: str | None = Field(
         None,
         max_length=500,
+        pattern=NO_NUL_PATTERN,
         description="regex with named groups `ticker` and/or `price` for titles the "
         "heuristics miss; empty string removes it",
     )

@@ -12,10 +12,16 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
+from trade_analysis.api.schemas import (
+    BOT_PATTERN,
+    NO_NUL_PATTERN,
+    ClientTime,
+    IngestResult,
+    check_storable_json,
+)
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live_state import publish_trade
-from trade_analysis.storage import sniff_image
+from trade_analysis.storage import IncompleteImage, check_complete, sniff_image
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed
 
@@ -26,15 +32,27 @@ DEFAULT_INGEST_BOT = "ingest"
 MAX_FORM_FIELDS = 32
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _parse_meta(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        meta = json.loads(text)
+        meta = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise HTTPException(422, f"meta is not valid JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise HTTPException(422, "meta nests too deeply") from exc
+    except ValueError as exc:  # NaN, Infinity, an integer beyond Python's digit limit
+        raise HTTPException(422, f"meta cannot be stored: {exc}") from exc
     if not isinstance(meta, dict):
         raise HTTPException(422, 'meta must be a JSON object, e.g. {"source": "agent-1"}')
+    try:
+        check_storable_json(meta)
+    except ValueError as exc:
+        raise HTTPException(422, f"meta cannot be stored: it {exc}") from exc
     return meta
 
 
@@ -65,20 +83,25 @@ async def _read_image(file: UploadFile, max_bytes: int) -> Image:
     if len(data) > max_bytes:
         raise HTTPException(413, f"upload larger than MAX_UPLOAD_BYTES ({max_bytes} bytes)")
     if not data:
-        raise HTTPException(422, "file is empty")
-    return data, sniff_image(data[:512])
+        raise _invalid("file", "file is empty")
+    extension = sniff_image(data[:512])
+    try:
+        check_complete(data, extension)
+    except IncompleteImage as exc:
+        raise _invalid("file", f"file {exc}") from exc
+    return data, extension
 
 
 class IngestForm(BaseModel):
     """The form fields beside the file."""
 
-    name: str | None = Field(None, max_length=255)
+    name: str | None = Field(None, max_length=255, pattern=NO_NUL_PATTERN)
     ticker: str | None = Field(None, pattern=r"^\s*[A-Za-z0-9.\-^=]{0,16}\s*$")
     price: str | None = Field(None, max_length=64)
     trend: str | None = Field(None, max_length=16)
     meta: str | None = Field(None, max_length=65536)
     bot: str | None = Field(None, pattern=BOT_PATTERN)
-    ts: UtcTime | None = Field(None, description="capture time; now if omitted")
+    ts: ClientTime | None = Field(None, description="capture time; now if omitted")
 
 
 def _form_schema() -> dict[str, Any]:
@@ -97,6 +120,23 @@ def _form_schema() -> dict[str, Any]:
 
 def _invalid(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+
+
+SIGNAL_FIELDS = ("ticker", "price", "trend")
+
+
+def _require_something(form: IngestForm, image: Image | None) -> None:
+    """An image, or without one a whole signal: anything less would store an empty record."""
+    if image is not None:
+        return
+    missing = [name for name in SIGNAL_FIELDS if getattr(form, name) is None]
+    if not missing:
+        return
+    message = "without a file (a PNG, JPEG or WebP image), ticker, price and trend are required"
+    errors = [{"type": "missing", "loc": ("body", name), "msg": message} for name in missing]
+    if len(missing) == len(SIGNAL_FIELDS):
+        errors.insert(0, {"type": "missing", "loc": ("body", "file"), "msg": message})
+    raise RequestValidationError(errors)
 
 
 async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Image | None]:
@@ -158,6 +198,7 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
     )
+    _require_something(form, image)
     upload = None
     if image is not None:
         data, extension = image
