@@ -135,7 +135,9 @@ class CaptureManager:
             if legacy:
                 self._legacy_hwnd = hwnd
             worker.start()
-        logger.info("capture started hwnd=%#x interval=%.2fs", hwnd, interval)
+        logger.info(
+            "capture started hwnd=%#x interval=%.2fs", hwnd, interval, extra={"window": hwnd}
+        )
         return worker.status()
 
     def stop(self, hwnd: int) -> dict[str, Any]:
@@ -146,7 +148,7 @@ class CaptureManager:
         if worker is None:
             raise UnknownWorker(hwnd)
         worker.stop()
-        logger.info("capture stopped hwnd=%#x", hwnd)
+        logger.info("capture stopped hwnd=%#x", hwnd, extra={"window": hwnd})
         self._notify("worker", {"hwnd": hwnd, "stopped": True})
         return worker.status()
 

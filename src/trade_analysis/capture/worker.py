@@ -263,7 +263,9 @@ class CaptureWorker:
         except Exception as exc:  # one bad grab must not end the worker
             self.failed_captures += 1
             self._probe.failed(self.method or "unknown")
-            logger.warning("capture hwnd=%#x failed: %s", self.hwnd, exc)
+            logger.warning(
+                "capture hwnd=%#x failed: %s", self.hwnd, exc, extra={"window": self.hwnd}
+            )
             self._set_state("error", f"{type(exc).__name__}: {exc}")
             return
         self.successful_captures += 1
@@ -282,7 +284,7 @@ class CaptureWorker:
             reading = self._read(frame, config)
             self._probe.read(time.perf_counter() - started)
         except Exception as exc:
-            logger.exception("reading hwnd=%#x failed", self.hwnd)
+            logger.exception("reading hwnd=%#x failed", self.hwnd, extra={"window": self.hwnd})
             self._set_state("error", f"{type(exc).__name__}: {exc}")
             return
         self.last_result = reading.last_result
@@ -291,7 +293,9 @@ class CaptureWorker:
         try:
             self._on_reading(self, reading)
         except Exception:
-            logger.exception("storing the reading of hwnd=%#x failed", self.hwnd)
+            logger.exception(
+                "storing the reading of hwnd=%#x failed", self.hwnd, extra={"window": self.hwnd}
+            )
 
     def _read(self, frame: Frame, config: WorkerConfig) -> Reading:
         observation = analyze(frame.pixels, frame.title, config.analysis)

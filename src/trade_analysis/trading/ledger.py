@@ -484,6 +484,7 @@ def _write_trade(
         trade.price,
         trade.reason.value,
         trade.profit,
+        extra={"bot": trade.bot, "ticker": trade.ticker},
     )
     return trade_id
 
