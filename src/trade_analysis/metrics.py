@@ -28,6 +28,7 @@ from trade_analysis.capture.worker import CaptureProbe
 from trade_analysis.live.hub import HubStats
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_DIR_NAME = "metrics"  # under the data directory, for `serve --workers N`
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _READ_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)

@@ -12,6 +12,7 @@ import typer
 from trade_analysis.cli.common import APP_FACTORY, fail, load_settings
 from trade_analysis.config import UnsafeConfiguration
 from trade_analysis.logs import logging_config
+from trade_analysis.metrics import METRICS_DIR_NAME, prepare_multiprocess_dir
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def serve(
             )
         # Capture must live in one process, not be split among the API workers.
         os.environ["CAPTURE_MODE"] = "agent"
+        # Each worker writes its metrics to files there; /metrics adds them all up.
+        prepare_multiprocess_dir(settings.data_dir / METRICS_DIR_NAME)
         from trade_analysis.db.migrate import upgrade
 
         upgrade(settings.resolved_database_url)  # once, before the workers start
