@@ -20,8 +20,14 @@ Run by hand:
 
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
+                                           [--observability]
 
 Target: product >= 0.6x bare requests/s.
+
+`--observability` adds two product servers to each round: `product-off` (METRICS_ENABLED=false,
+plain text logs) and `product-json` (metrics on, LOG_FORMAT=json), and prints the cost of
+metrics (product / product-off) and of metrics plus JSON logs (product-json / product-off),
+medians of per-round ratios. Target: each >= 0.95 (under 5% of throughput).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from fastapi import FastAPI, File, UploadFile
 from trade_analysis.cli import serve_command
 
 TARGET_RATIO = 0.6
+OBSERVABILITY_TARGET = 0.95
 PNG_TARGET_BYTES = 50 * 1024
 TICKERS = ("AAPL", "TSLA", "MSFT", "NVDA", "AMZN", "META", "GOOG", "AMD")
 TRENDS = ("up", "down", "none")
@@ -228,6 +235,11 @@ def main() -> None:
     parser.add_argument("--no-row-baseline", action="store_true", help="skip the bare+row server")
     parser.add_argument("--quick", action="store_true", help="3 s runs, 3 rounds")
     parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="also run the product with metrics off and with JSON logs",
+    )
+    parser.add_argument(
         "--product-db",
         type=Path,
         help="start the product on a copy of this SQLite file (e.g. a big ledger from "
@@ -270,6 +282,21 @@ def main() -> None:
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
             auth,
         )
+        products = ["product"]
+        if args.observability:
+            for label, extra in (
+                ("product-off", {"METRICS_ENABLED": "false", "LOG_FORMAT": "text"}),
+                ("product-json", {"LOG_FORMAT": "json"}),
+            ):
+                port = free_port()
+                base_env = servers["product"][2]
+                servers[label] = (
+                    serve_command(port, root / label),
+                    port,
+                    {**base_env, **extra},
+                    auth,
+                )
+                products.append(label)
         variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
         for label, with_row in variants:
             directory = root / label
@@ -285,7 +312,7 @@ def main() -> None:
             ]
             servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
 
-        order = [label for label, _ in variants] + ["product"]
+        order = [label for label, _ in variants] + products
         results: dict[str, list[Load]] = {label: [] for label in order}
         for round_number in range(args.rounds):
             for label in order:
@@ -336,6 +363,22 @@ def main() -> None:
         ]
         print(f"ratio product / bare+row, median of rounds: {statistics.median(with_row):.2f}x")
     print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
+    if "product-off" in results:
+        report_observability(results)
+
+
+def report_observability(results: dict[str, list[Load]]) -> None:
+    """Metrics and JSON logs against the product with both off, round by round."""
+    off = results["product-off"]
+    print()
+    for label, what in (("product", "metrics on"), ("product-json", "metrics + JSON logs")):
+        per_round = [on.rps / base.rps for on, base in zip(results[label], off, strict=True)]
+        ratio = statistics.median(per_round)
+        print(
+            f"{what:<20} / off, per round: {' '.join(f'{r:.3f}' for r in per_round)}; "
+            f"median {ratio:.3f}x  {verdict(ratio >= OBSERVABILITY_TARGET)} "
+            f"(target >= {OBSERVABILITY_TARGET})"
+        )
 
 
 def count_trades(path: Path) -> int | None:

@@ -56,11 +56,18 @@ from _support import free_port, percentile, server, verdict
 from trade_analysis.analysis import AnalysisSettings, Crop, read_trend
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.sources.x11 import X11Source
-from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig, frame_signature
+from trade_analysis.capture.worker import (
+    CaptureProbe,
+    CaptureWorker,
+    Reading,
+    WorkerConfig,
+    frame_signature,
+)
 from trade_analysis.cli import serve_command
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.demo.desktop import VirtualDisplay, start_virtual_display
+from trade_analysis.metrics import CaptureMetrics, Metrics
 from trade_analysis.trading.ledger import Ledger
 
 WIDTH, HEIGHT = 640, 400
@@ -70,6 +77,7 @@ THUMB_WIDTH = 320
 SAMPLE_STEP = 4
 CHANGED_TARGET = 2.0
 UNCHANGED_TARGET = 2.0
+METRICS_TARGET = 1.05  # metrics cost under 5% of a tick's CPU
 FLEET_CPU_TARGET = 25.0  # % of one core
 API_KEY = "bench-pipeline-key-0123456789abcdef"
 
@@ -266,7 +274,11 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
             source_factory=lambda: X11Source(display),
         )
 
-        def worker(name: str, on_reading: Callable[[CaptureWorker, Reading], None]) -> Any:
+        def worker(
+            name: str,
+            on_reading: Callable[[CaptureWorker, Reading], None],
+            probe: CaptureProbe | None = None,
+        ) -> Any:
             config = WorkerConfig(
                 hwnd=hwnd,
                 interval=1.0,
@@ -274,11 +286,14 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
                 analysis=AnalysisSettings(),
                 output_folder=work_dir / name,
             )
-            return CaptureWorker(config, lambda: X11Source(display), on_reading)
+            return CaptureWorker(config, lambda: X11Source(display), on_reading, probe=probe)
 
         changed = worker("changed", lambda _w, _r: None)
         stored = worker("stored", manager._store)
         unchanged = worker("unchanged", lambda _w, _r: None)
+        metrics = CaptureMetrics(Metrics())
+        changed_counted = worker("changed-metrics", lambda _w, _r: None, metrics)
+        unchanged_counted = worker("unchanged-metrics", lambda _w, _r: None, metrics)
 
         def changed_tick(target: CaptureWorker) -> Callable[[], None]:
             def tick() -> None:
@@ -304,7 +319,10 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
         timer.add("product tick, changed", changed_tick(changed))
         timer.add("product tick, changed + ledger", changed_tick(stored))
         timer.add("product tick, unchanged", lambda: unchanged._tick(source))
+        timer.add("product tick, changed + metrics", changed_tick(changed_counted))
+        timer.add("product tick, unchanged + metrics", lambda: unchanged_counted._tick(source))
         unchanged._tick(source)
+        unchanged_counted._tick(source)
         reads_before = unchanged.thumbnail_version
         costs = timer.run()
         reread = unchanged.thumbnail_version - reads_before
@@ -361,6 +379,15 @@ def report_per_window(costs: dict[str, Cost], iterations: int) -> list[bool]:
         f"{stored.cpu_ms / base.cpu_ms:7.2f}   ledger write ~"
         f"{stored.cpu_ms - changed.cpu_ms:.3f} ms"
     )
+    for kind in ("changed", "unchanged"):
+        counted = costs[f"product tick, {kind} + metrics"].cpu_ms
+        plain = costs[f"product tick, {kind}"].cpu_ms
+        ok = counted / plain <= METRICS_TARGET
+        results.append(ok)
+        print(
+            f"{f'{kind} tick with metrics / without (cpu)':46} {counted / plain:7.3f} "
+            f"{'<= ' + format(METRICS_TARGET, 'g'):>7}  {verdict(ok)}"
+        )
     print(
         f"{'  (info) unchanged / (product capture + check)':46} "
         f"{unchanged.cpu_ms / capture_check.cpu_ms:7.2f}   (no reading work when unchanged)"

@@ -214,3 +214,9 @@ def test_every_worker_process_is_counted_whichever_answers(
             assert count == uploads
     finally:
         server.stop()
+
+
+def test_metrics_can_be_switched_off(settings: Settings) -> None:
+    with TestClient(create_app(settings.model_copy(update={"metrics_enabled": False}))) as client:
+        assert client.get("/metrics", headers=AUTH).status_code == 404
+        assert client.get("/trades", headers=AUTH).headers["x-request-id"]

@@ -132,16 +132,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))
         await app.state.snapshots.start()
         pruning = asyncio.create_task(_retention_loop(services), name="retention")
-        sampling = asyncio.create_task(
-            _sampling_loop(services, app.state.snapshots), name="metrics-sampling"
-        )
+        sampling = None
+        if settings.metrics_enabled:
+            sampling = asyncio.create_task(
+                _sampling_loop(services, app.state.snapshots), name="metrics-sampling"
+            )
         try:
             yield
         finally:
-            if watching is not None:
-                await cancel_and_wait(watching)
-            await cancel_and_wait(pruning)
-            await cancel_and_wait(sampling)
+            await cancel_and_wait(watching, pruning, sampling)
             await app.state.snapshots.stop()
             await services.stop_live()
             services.close()
@@ -168,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Total-Count"],
         )
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
-    app.add_middleware(RequestObserver, metrics=metrics)
+    app.add_middleware(RequestObserver, metrics=metrics if settings.metrics_enabled else None)
     if guard is not None:
         app.add_middleware(LoopbackGuardMiddleware, guard=guard)
     install_error_handlers(app)
@@ -176,7 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_routes(app, prefix=API_V1)
     app.include_router(live.router)
     include_docs(app)
-    include_metrics(app, metrics)
+    if settings.metrics_enabled:
+        include_metrics(app, metrics)
     mount_dashboard(app)
     return app
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         le=60,
         validation_alias=AliasChoices("SUMMARY_INTERVAL_SECONDS", "summary_interval_seconds"),
     )
+    metrics_enabled: bool = Field(
+        True, validation_alias=AliasChoices("METRICS_ENABLED", "metrics_enabled")
+    )
     log_format: Literal["text", "json"] = Field(
         "text", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
     )

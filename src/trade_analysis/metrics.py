@@ -172,9 +172,14 @@ class CaptureMetrics(CaptureProbe):
         self._changed = metrics.frames.labels("true")
         self._unchanged = metrics.frames.labels("false")
         self._read = metrics.read_seconds
+        self._by_source: dict[str, Counter] = {}
 
     def captured(self, source: str, *, changed: bool) -> None:
-        self._captures.labels(source).inc()
+        # The labelled child looked up once per source: this runs on every grab.
+        counter = self._by_source.get(source)
+        if counter is None:
+            counter = self._by_source.setdefault(source, self._captures.labels(source))
+        counter.inc()
         (self._changed if changed else self._unchanged).inc()
 
     def failed(self, source: str) -> None:

@@ -46,7 +46,7 @@ class Services:
                 notify=self.notify_threadsafe,
                 on_trade=self._trade_from_thread,
                 observations=self.writer,
-                probe=CaptureMetrics(self.metrics),
+                probe=CaptureMetrics(self.metrics) if self.settings.metrics_enabled else None,
             )
         )
 

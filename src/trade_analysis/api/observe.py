@@ -35,7 +35,7 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestObserver:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -60,7 +60,7 @@ class RequestObserver:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if kind == "http":
+            if kind == "http" and self.metrics is not None:
                 self.metrics.observe_request(
                     scope["method"], route_template(scope), status, time.perf_counter() - started
                 )
