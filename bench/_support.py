@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 TRADE_ANALYSIS = Path(sys.executable).with_name("trade-analysis")
 
@@ -84,6 +86,20 @@ def server(
             yield base_url
         finally:
             stop(process)
+
+
+def child_serving(port: int) -> psutil.Process:
+    """Our own child process started with `port` on its command line (a one-worker server)."""
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if str(port) in child.cmdline():
+                return child
+    raise RuntimeError(f"no server process for port {port}")
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def verdict(ok: bool) -> str:

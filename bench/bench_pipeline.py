@@ -51,7 +51,7 @@ import httpx
 import mss
 import numpy as np
 import psutil
-from _support import free_port, percentile, server, verdict
+from _support import child_serving, free_port, percentile, server, verdict
 
 from trade_analysis.analysis import AnalysisSettings, Crop, read_trend
 from trade_analysis.capture.manager import CaptureManager
@@ -418,12 +418,7 @@ def server_processes(pid: int) -> list[psutil.Process]:
 
 def find_server_pid(port: int) -> int:
     """Our own child running ``serve --port <port>`` (uvicorn with one worker: in-process)."""
-    for child in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            command = child.cmdline()
-            if "serve" in command and str(port) in command:
-                return int(child.pid)
-    raise RuntimeError(f"no server process for port {port}")
+    return int(child_serving(port).pid)
 
 
 def fleet(
