@@ -86,18 +86,30 @@ class BotPosition(BaseModel):
     entry_price: Money | None
 
 
-class TickerSummary(BaseModel):
+class TickerTotals(BaseModel):
+    """A ticker's position and running P&L, without its trades."""
+
     position: Literal["long", "flat"]
     entry_price: Money | None
     first_cycle_done: bool
     last_direction: str | None
-    last_trade: TradeEntry | None
     total_pnl: Money
     wins: int
     losses: int
     win_rate: float
-    trade_history: list[TradeEntry]
     bots: dict[str, BotPosition]
+
+
+class TickerSummary(TickerTotals):
+    last_trade: TradeEntry | None
+    trade_history: list[TradeEntry]
+
+
+class CompactSummary(BaseModel):
+    """Totals per ticker without the trade lists: small enough to send after every trade."""
+
+    tickers: dict[str, TickerTotals]
+    total_pnl_all_tickers: Money
 
 
 class TradeSummary(BaseModel):

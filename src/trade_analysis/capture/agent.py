@@ -28,16 +28,15 @@ from typing import Any
 from trade_analysis.aio import cancel_and_wait
 from trade_analysis.analysis import Crop
 from trade_analysis.analysis.crop import InvalidCrop
-from trade_analysis.capture.control import LocalCapture, WorkerView
+from trade_analysis.capture.control import CaptureControl, WorkerView
 from trade_analysis.capture.manager import (
-    CaptureManager,
     InvalidWindow,
     UnknownWorker,
     crop_from_json,
     crop_json,
 )
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
-from trade_analysis.live import Bus, BusUnavailable, Event, EventType
+from trade_analysis.live import Bus, BusUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +109,11 @@ def _crop_from(data: object) -> Crop:
 class Agent:
     """Runs capture workers here; serves commands and publishes state over the bus."""
 
-    def __init__(self, bus: Bus, manager: CaptureManager, channels: Channels = Channels()) -> None:
+    def __init__(self, bus: Bus, local: CaptureControl, channels: Channels = Channels()) -> None:
+        """`local` is this process's capture; its owner closes it, after `run` returns."""
         self.bus = bus
         self.channels = channels
-        self.local = LocalCapture(manager)
+        self.local = local
         self.agent_id = uuid.uuid4().hex[:12]
         self._sent_versions: dict[int, int] = {}
         self._beats = 0
@@ -152,7 +152,6 @@ class Agent:
                     task.add_done_callback(self._serving.discard)
             finally:
                 await cancel_and_wait(beating)
-                await self.local.close()
 
     async def _serve(self, text: str) -> None:
         try:
@@ -205,24 +204,6 @@ class Agent:
             "workers": workers,
             "legacy": await self.local.legacy_status(),
         }
-
-
-def publish_from_thread(
-    bus: Bus, loop: asyncio.AbstractEventLoop, channel: str
-) -> Callable[[Event], None]:
-    """For capture threads: put an event on the hub's channel without waiting."""
-
-    def publish(event: Event) -> None:
-        asyncio.run_coroutine_threadsafe(_publish_quietly(bus, channel, event.to_json()), loop)
-
-    return publish
-
-
-async def _publish_quietly(bus: Bus, channel: str, text: str) -> None:
-    try:
-        await bus.publish(channel, text)
-    except BusUnavailable as exc:
-        logger.warning("agent: event dropped, bus unavailable: %s", exc)
 
 
 class RemoteCapture:
@@ -372,7 +353,3 @@ class RemoteCapture:
 
     async def reload_bot_settings(self, hwnd: int) -> bool:
         return bool(await self._call("reload_bot_settings", hwnd=hwnd))
-
-
-def event_from_thread(publish: Callable[[Event], None]) -> Callable[[str, dict[str, Any]], None]:
-    return lambda kind, data: publish(Event(EventType(kind), data))
