@@ -30,8 +30,9 @@ from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.aio import running
 from trade_analysis.api.schemas import TradeEntry
-from trade_analysis.capture.agent import AgentUnavailable, Channels, RemoteCapture
+from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
+from trade_analysis.capture.errors import AgentUnavailable
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
 from trade_analysis.db import queries, retention
@@ -196,7 +197,7 @@ async def _seed_snapshot(
         legacy = await capture.legacy_status()
     except AgentUnavailable:
         views, legacy = [], None
-    legacy_hwnd = legacy["target_window"]["hwnd"] if legacy else None
+    legacy_hwnd = legacy.target_window.hwnd if legacy else None
     summary = await run_in_threadpool(_summary_json, database, SNAPSHOT_TRADES)
     return seed_snapshot(utcnow(), views, legacy_hwnd, summary, tracker, full)
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,6 @@ from trade_analysis.config import Settings
 
 def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List the windows that can be captured, as /windows does."""
-    from trade_analysis.capture.control import window_json
     from trade_analysis.capture.sources import CaptureUnavailable, open_source
 
     try:
@@ -30,7 +30,7 @@ def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
         fail(str(exc))
         return
     try:
-        listed = [window_json(window) for window in source.list_windows()]
+        listed = [asdict(window) for window in source.list_windows()]
     finally:
         source.close()
     if as_json:

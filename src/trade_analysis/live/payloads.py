@@ -72,7 +72,9 @@ def hello_event(
         EventType.HELLO,
         {
             "timestamp": to_wire(at),
-            "workers": [view.status | {"hwnd": view.hwnd} for view in views],
+            "workers": [
+                view.status.model_dump(mode="json") | {"hwnd": view.hwnd} for view in views
+            ],
             # The newest thumbnail of each window: an unchanged window sends no `frame`.
             "frames": {
                 str(view.hwnd): base64.b64encode(view.thumbnail_jpeg).decode()
@@ -109,17 +111,18 @@ def seed_snapshot(
         )
         if view.hwnd == legacy_hwnd:
             legacy_shot = shot
+        status = view.status.model_dump(mode="json")
         workers.append(
             {
                 "hwnd": view.hwnd,
-                "status": view.status,
+                "status": status,
                 "screenshot_b64": shot,
-                "last_result": view.last_result,
+                "last_result": status["last_result"],
             }
         )
     return {
         "timestamp": to_wire(at),
-        "status": "running" if any(w["status"].get("is_running") for w in workers) else "idle",
+        "status": "running" if any(view.status.is_running for view in views) else "idle",
         "workers": workers,
         "trade_summary": summary,
         "screenshot_b64": legacy_shot,
