@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
-from functools import partial
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis import __version__, logs
-from trade_analysis.aio import cancel_and_wait
+from trade_analysis.aio import running
 from trade_analysis.api.credentials import issue_token
 from trade_analysis.api.deps import ServicesDep, require_api_key, require_api_key_or_token
 from trade_analysis.api.errors import install_error_handlers
@@ -29,19 +26,13 @@ from trade_analysis.api.limits import BodySizeLimit
 from trade_analysis.api.observe import RequestObserver
 from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
 from trade_analysis.config import Settings
-from trade_analysis.db import retention
-from trade_analysis.db.migrate import upgrade
 from trade_analysis.domain import utcnow
-from trade_analysis.live_state import seed_snapshot
 from trade_analysis.metrics import CONTENT_TYPE, Metrics
-from trade_analysis.services import Services
-from trade_analysis.snapshots import SnapshotStream, ThumbnailTracker
-from trade_analysis.storage import remove_data_file
+from trade_analysis.services import Role, Services, open_services, sample_live_metrics
 
 logger = logging.getLogger(__name__)
 
 API_V1 = "/api/v1"
-METRICS_SAMPLE_SECONDS = 1.0
 
 
 def include_routes(app: FastAPI, prefix: str = "") -> None:
@@ -57,56 +48,6 @@ def include_routes(app: FastAPI, prefix: str = "") -> None:
         app.include_router(module.router, prefix=prefix, dependencies=[Depends(require_api_key)])
 
 
-def prune_once(services: Services) -> int:
-    """One retention pass; returns how many rows went."""
-    cutoff = utcnow() - timedelta(days=services.settings.retention_days)
-    removed = 0
-    while True:
-        with services.database.session() as session:
-            count, images = retention.prune_batch(session, cutoff)
-        for image in images:
-            remove_data_file(services.settings.data_dir, image)
-        removed += count
-        if count < retention.BATCH:
-            return removed
-
-
-async def _retention_loop(services: Services) -> None:
-    while True:
-        try:
-            removed = await run_in_threadpool(prune_once, services)
-            services.metrics.retention_deleted.inc(removed)
-            if removed:
-                logger.info(
-                    "retention removed %d observations older than %s days",
-                    removed,
-                    services.settings.retention_days,
-                )
-        except Exception:  # keep pruning on later passes; one failure must not stop it
-            logger.exception("retention pass failed")
-        await asyncio.sleep(services.settings.retention_interval_seconds)
-
-
-def sample_live_metrics(services: Services, snapshots: SnapshotStream) -> None:
-    hub = services.hub
-    services.metrics.sample_live(
-        hub=hub.stats if hub is not None else None,
-        bus_reconnects=hub.bus.reconnects if hub is not None else 0,
-        clients={
-            "events": hub.client_count if hub is not None else 0,
-            "snapshots": snapshots.client_count,
-        },
-        writer_queue_depth=services.writer.queue_depth,
-    )
-
-
-async def _sampling_loop(services: Services, snapshots: SnapshotStream) -> None:
-    """Each process samples its own gauges: with --workers any one of them answers /metrics."""
-    while True:
-        sample_live_metrics(services, snapshots)
-        await asyncio.sleep(METRICS_SAMPLE_SECONDS)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.install(settings.log_format)
@@ -115,36 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        watching = None
-        if guard is not None:
-            guard.check()  # sockets a supervisor bound before starting this process
-            if not guard.verified:
-                watching = asyncio.create_task(guard.watch(), name="loopback-guard")
-        services = Services.from_settings(settings, metrics)
-        await run_in_threadpool(upgrade, services.database.url)
-        services.uploads.ensure()
-        services.uploads.sweep_incomplete()
-        settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
-        app.state.services = services
-        services.writer.start()
-        await services.start_live()
-        tracker = ThumbnailTracker()
-        app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))
-        await app.state.snapshots.start()
-        pruning = asyncio.create_task(_retention_loop(services), name="retention")
-        sampling = None
-        if settings.metrics_enabled:
-            sampling = asyncio.create_task(
-                _sampling_loop(services, app.state.snapshots), name="metrics-sampling"
+        async with AsyncExitStack() as stack:
+            if guard is not None:
+                guard.check()  # sockets a supervisor bound before starting this process
+                if not guard.verified:  # a lone uvicorn binds only after start-up
+                    await stack.enter_async_context(running(guard.watch(), "loopback-guard"))
+            app.state.services = await stack.enter_async_context(
+                open_services(settings, Role.for_server(settings), metrics)
             )
-        try:
             yield
-        finally:
-            await cancel_and_wait(watching, pruning, sampling)
-            await app.state.snapshots.stop()
-            await services.stop_live()
-            services.close()
-            Metrics.process_exited(os.getpid())
+        Metrics.process_exited(os.getpid())
 
     app = FastAPI(
         title="trade-analysis",
@@ -220,7 +141,7 @@ def include_metrics(app: FastAPI, metrics: Metrics) -> None:
         responses={200: {"content": {CONTENT_TYPE: {}}}},
     )
     async def prometheus_metrics(request: Request) -> Response:
-        sample_live_metrics(request.app.state.services, request.app.state.snapshots)
+        sample_live_metrics(request.app.state.services)
         body = await run_in_threadpool(metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE)
 

@@ -26,6 +26,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from trade_analysis.capture.worker import CaptureProbe
 from trade_analysis.live.hub import HubStats
+from trade_analysis.trading.simulator import TradeEvent
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_DIR_NAME = "metrics"  # under the data directory, for `serve --workers N`
@@ -120,6 +121,9 @@ class Metrics:
         )
 
         self._seen: dict[str, int] = {}
+
+    def count_trade(self, trade: TradeEvent) -> None:
+        self.trades.labels(trade.side.value, trade.reason.value).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.request_seconds.labels(method, route, str(status)).observe(seconds)
