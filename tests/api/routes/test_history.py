@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import AUTH
 from tests.images import image_bytes
+from trade_analysis.app import create_app
 from trade_analysis.config import Settings
 
 
@@ -31,9 +34,19 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture
+def keeping_client(settings: Settings) -> Iterator[TestClient]:
+    """Retention past the oldest row here: its first pass runs at start-up, concurrently
+    with the test, and would otherwise prune the 10-day-old row some of the time."""
+    with TestClient(create_app(settings.model_copy(update={"retention_days": 365}))) as client:
+        client.headers.update(AUTH)
+        yield client
+
+
 def test_history_is_newest_first_with_filters_and_total_count(
-    client: TestClient, now: datetime
+    keeping_client: TestClient, now: datetime
 ) -> None:
+    client = keeping_client
     ingest(client, "AAPL", "none", "10", now - timedelta(days=10))
     ingest(client, "AAPL", "none", "11", now - timedelta(hours=2))
     ingest(client, "TSLA", "none", "12", now - timedelta(hours=1))
