@@ -14,12 +14,18 @@ Both servers run as subprocesses, one uvicorn worker each, on loopback:
 The client load is the same for every server: C threads, each with its own keep-alive
 httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
 trend and bot fields that vary so the product trades now and then) for D seconds.
-Runs alternate (bare, product, bare, product, ...), each after an `os.sync()`; the
-verdict is the median of the per-round ratios (see the end of `main`).
+Runs alternate (bare, product, bare, product, ...; each round starts one server later),
+each after an `os.sync()`; the verdict is the median of the per-round ratios (see the end
+of `main`).
 Run by hand:
 
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
+                                           [--compare LABEL=SRC ...]
+
+`--compare before=/tmp/before/src` also runs the product from another source tree (a
+checkout of an older commit, or a variant of the code) in the same rounds, and prints
+its median ratio to the product's: a before/after measured in one run.
 
 Target: product >= 0.6x bare requests/s.
 """
@@ -31,6 +37,7 @@ import os
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +49,7 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
+import psutil
 from _support import free_port, server, verdict
 from fastapi import FastAPI, File, UploadFile
 
@@ -163,10 +171,20 @@ class Load:
     ok: int = 0
     errors: int = 0
     elapsed: float = 0.0
+    cpu_seconds: float = 0.0  # the server process's, user + system, during the run
 
     @property
     def rps(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.ok if self.ok else 0.0
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    times = psutil.Process(process.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def drive(
@@ -233,6 +251,13 @@ def main() -> None:
         help="start the product on a copy of this SQLite file (e.g. a big ledger from "
         "bench_history.py) instead of an empty database",
     )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LABEL=SRC",
+        help="also run the product from another source tree (PYTHONPATH=SRC) in the same rounds",
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--bare-row", action="store_true", help=argparse.SUPPRESS)
@@ -270,6 +295,11 @@ def main() -> None:
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
             auth,
         )
+        compared = [_compare_label(spec) for spec in args.compare]
+        for label, source in compared:
+            port = free_port()
+            env = {**servers["product"][2], "PYTHONPATH": str(Path(source).resolve())}
+            servers[label] = (serve_command(port, root / label), port, env, auth)
         variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
         for label, with_row in variants:
             directory = root / label
@@ -285,22 +315,29 @@ def main() -> None:
             ]
             servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
 
-        order = [label for label, _ in variants] + ["product"]
+        order = [label for label, _ in variants] + ["product"] + [label for label, _ in compared]
         results: dict[str, list[Load]] = {label: [] for label in order}
         for round_number in range(args.rounds):
-            for label in order:
+            # Each round starts one server later, so no server always runs first or last
+            # (a run pays for what the one before it left to the kernel and the disk).
+            shift = round_number % len(order)
+            for label in order[shift:] + order[:shift]:
                 command, port, env, headers = servers[label]
                 # Flush the previous run's uploads to disk first: otherwise the kernel writes
                 # them back during this run, on the same cores, and the run that follows a
                 # faster one (more files) is charged for it.
                 os.sync()
-                with server(command, port, env) as base_url:
+                started: list[subprocess.Popen[bytes]] = []
+                with server(command, port, env, started.append) as base_url:
                     drive(base_url, headers, bodies, args.clients, args.warmup)
+                    cpu_before = cpu_seconds(started[0])
                     load = drive(base_url, headers, bodies, args.clients, args.duration)
+                    load.cpu_seconds = cpu_seconds(started[0]) - cpu_before
                 results[label].append(load)
                 print(
                     f"  round {round_number + 1} {label:<11} {load.rps:8.1f} req/s "
-                    f"({load.ok} ok, {load.errors} errors)"
+                    f"({load.ok} ok, {load.errors} errors) "
+                    f"{load.cpu_ms_per_request:6.2f} ms CPU/request"
                 )
         trades = count_trades(root / "product" / "trade_analysis.db")
 
@@ -336,6 +373,32 @@ def main() -> None:
         ]
         print(f"ratio product / bare+row, median of rounds: {statistics.median(with_row):.2f}x")
     print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
+    # On a shared machine the server's own CPU time per request is steadier than its
+    # throughput: other processes take cores, not this process's CPU seconds.
+    for label in order:
+        cpu = statistics.median(load.cpu_ms_per_request for load in results[label])
+        print(f"server CPU per request, {label}: median {cpu:.2f} ms")
+    for label, source in compared:
+        pairs = list(zip(results["product"], results[label], strict=True))
+        against = [other.rps / product.rps for product, other in pairs if product.rps]
+        cpu = [
+            other.cpu_ms_per_request / product.cpu_ms_per_request
+            for product, other in pairs
+            if product.cpu_ms_per_request
+        ]
+        print(
+            f"{label} ({source}) / product: req/s per round "
+            f"{' '.join(f'{r:.2f}' for r in against)}, median {statistics.median(against):.2f}x; "
+            f"CPU/request per round {' '.join(f'{r:.2f}' for r in cpu)}, "
+            f"median {statistics.median(cpu):.2f}x"
+        )
+
+
+def _compare_label(spec: str) -> tuple[str, str]:
+    label, _, source = spec.partition("=")
+    if not source or not (Path(source) / "trade_analysis").is_dir():
+        raise SystemExit(f"--compare {spec!r}: expected LABEL=SRC, SRC holding trade_analysis/")
+    return label, source
 
 
 def count_trades(path: Path) -> int | None:
