@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,11 +61,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def server(
-    command: Sequence[str], port: int, env: Mapping[str, str] | None = None
+    command: Sequence[str],
+    port: int,
+    env: Mapping[str, str] | None = None,
+    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> Iterator[str]:
     """Start a server subprocess, wait for /ping, yield its base URL, stop it afterwards.
 
-    Its output goes to a temporary log, shown only if it fails to start.
+    Its output goes to a temporary log, shown only if it fails to start. `started` is
+    given the process once it answers (to measure its CPU time, say).
     """
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -83,6 +87,8 @@ def server(
                 log.seek(0)
                 sys.stderr.write(log.read().decode(errors="replace")[-4000:])
                 raise
+            if started is not None:
+                started(process)
             yield base_url
         finally:
             stop(process)

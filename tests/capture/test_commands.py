@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from trade_analysis.analysis import CropSettings
 from trade_analysis.capture import commands
 from trade_analysis.capture.agent import Agent, Channels, CommandMessage, RemoteCapture
 from trade_analysis.capture.control import LocalCapture
@@ -18,7 +19,6 @@ from trade_analysis.capture.errors import AgentError, CaptureError, http_status
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
-    CropRequest,
     NoArguments,
     StartRequest,
     StopRequest,
@@ -97,7 +97,7 @@ async def test_results_are_the_same_in_process_and_through_the_agent(captures) -
         assert (window.hwnd, window.title) == (1, "AAPL 1 - chart")
         assert await capture.run(commands.stop_all, NONE) == 0
         assert await capture.run(commands.stop_legacy, NONE) is None
-        crop = WorkerCropRequest(hwnd=7, crop=CropRequest(left=0.1))
+        crop = WorkerCropRequest(hwnd=7, crop=CropSettings(left=0.1))
         assert await capture.run(commands.set_worker_crop, crop) is False
         assert await capture.run(commands.reload_bot_settings, StopRequest(hwnd=7)) is False
 
@@ -143,4 +143,4 @@ def test_command_models_read_query_parameters_as_text() -> None:
     """So `POST /start_multi?hwnd=1&interval=1` can be parsed into the same models."""
     start = StartRequest.model_validate({"hwnd": "1", "interval": "1", "bring_to_foreground": "1"})
     assert (start.hwnd, start.interval, start.bring_to_foreground) == (1, 1.0, True)
-    assert CropRequest.model_validate({"left": "0.1", "right": "0.2"}).to_crop().right == 0.2
+    assert CropSettings.model_validate({"left": "0.1", "right": "0.2"}).to_crop().right == 0.2

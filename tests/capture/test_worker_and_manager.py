@@ -23,6 +23,7 @@ from trade_analysis.capture.sources.base import WindowGone
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import utcnow
+from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger
 
 
@@ -212,7 +213,7 @@ def test_a_crop_saved_for_a_stopped_window_applies_when_it_starts(manager, deskt
     assert status["crop"] == {"left": 0.1, "right": 0.2, "top": 0.05, "bottom": 0.0}
     wait_until(lambda: manager.worker(18).last_result is not None)
     # Trading on the window's signals rewrote its bot row but kept the saved crop.
-    assert ledger.bot_settings("18")["crop"]["left"] == 0.1
+    assert ledger.bot_settings("18").crop.left == 0.1
 
 
 def test_global_crop_reaches_running_workers_without_their_own(manager, desktop) -> None:
@@ -227,7 +228,7 @@ def test_global_crop_reaches_running_workers_without_their_own(manager, desktop)
 
 
 def test_saved_analysis_settings_reach_the_worker(manager, desktop, ledger) -> None:
-    ledger.save_bot_settings("21", 21, {"ocr": True, "title_pattern": r"(?P<ticker>[A-Z]+):"})
+    ledger.save_bot_settings("21", 21, BotSettings(ocr=True, title_pattern=r"(?P<ticker>[A-Z]+):"))
     desktop.show(21, "XYZ: chart", chart(rising=True))
     manager.start(21, interval=0.5)
     analysis = manager.worker(21).config.analysis
@@ -242,7 +243,7 @@ def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop,
     worker = manager.worker(22)
     wait_until(lambda: worker.last_result is not None)
     assert worker.last_result.ticker == ""
-    ledger.save_bot_settings("22", 22, {"title_pattern": r"feed: (?P<ticker>[a-z]+) at"})
+    ledger.save_bot_settings("22", 22, BotSettings(title_pattern=r"feed: (?P<ticker>[a-z]+) at"))
     assert manager.reload_bot_settings(22) is True
     wait_until(lambda: worker.last_result.ticker.upper() == "XYZ")
     assert manager.reload_bot_settings(99) is False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trade_analysis.analysis.crop import Crop, InvalidCrop
+from trade_analysis.analysis.crop import Crop, CropSettings, InvalidCrop
 from trade_analysis.analysis.observation import AnalysisSettings, Observation, analyze
 from trade_analysis.analysis.ocr import ocr_available, read_price_from_image
 from trade_analysis.analysis.title import (
@@ -16,6 +16,7 @@ from trade_analysis.analysis.trend import TrendReading, opencv_view, read_trend
 __all__ = [
     "AnalysisSettings",
     "Crop",
+    "CropSettings",
     "InvalidCrop",
     "InvalidTitlePattern",
     "Observation",

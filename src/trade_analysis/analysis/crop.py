@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
 
 import numpy.typing as npt
+from pydantic import BaseModel, Field, model_validator
 
 _EDGES = ("left", "right", "top", "bottom")
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class InvalidCrop(ValueError):
@@ -77,3 +79,28 @@ class Crop:
                 f"(columns {x0}..{x1}, rows {y0}..{y1})"
             )
         return pixels[y0:y1, x0:x1]
+
+
+class CropSettings(BaseModel):
+    """A crop as it is sent and saved: fractions of the window cut from each edge.
+
+    Edges left out take the default; what was given is what is saved back
+    (`model_dump(exclude_unset=True)`).
+    """
+
+    left: Fraction = 0.0
+    right: Fraction = 0.16
+    top: Fraction = 0.0
+    bottom: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _leaves_pixels(self) -> CropSettings:
+        self.to_crop()  # InvalidCrop is a ValueError: a 422 saying why
+        return self
+
+    def to_crop(self) -> Crop:
+        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
+
+    @classmethod
+    def from_crop(cls, crop: Crop) -> CropSettings:
+        return cls(left=crop.left, right=crop.right, top=crop.top, bottom=crop.bottom)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,13 +15,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    field_validator,
 )
 
-from trade_analysis.analysis.title import compile_title_pattern
 from trade_analysis.capture.schemas import LastResult, WorkerStatus
+from trade_analysis.db import models
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
-from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -208,19 +207,49 @@ class IngestResult(BaseModel):
     trade: TradeEntry | None
 
 
-class BotPublic(BaseModel):
+class OpenPosition(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    ticker: str
+    entry_price: Money | None
+    entry_time: WireTime | None
+
+
+class BotPublic(BaseModel):
     bot: str
     hwnd: int | None
     name: str | None
     ticker: str | None
     total_pnl: Money
-    open_direction: str | None
+    positions: list[OpenPosition] = Field(description="every open position, one per ticker")
+    # The seed's columns, for its clients: the newest open position, if any.
+    open_direction: Literal["long"] | None
     open_price: Money | None
     open_time: WireTime | None
     meta: dict[str, Any]
     updated_at: WireTime | None
+
+    @classmethod
+    def of(cls, bot: models.Bot, positions: Sequence[models.Position]) -> BotPublic:
+        held = [OpenPosition.model_validate(position) for position in positions]
+        newest = max(held, key=_entry_order, default=None)
+        return cls(
+            bot=bot.bot,
+            hwnd=bot.hwnd,
+            name=bot.name,
+            ticker=bot.ticker,
+            total_pnl=bot.total_pnl,
+            positions=held,
+            open_direction="long" if newest else None,
+            open_price=newest.entry_price if newest else None,
+            open_time=newest.entry_time if newest else None,
+            meta=bot.meta or {},
+            updated_at=bot.updated_at,
+        )
+
+
+def _entry_order(position: OpenPosition) -> datetime:
+    return position.entry_time or datetime.min.replace(tzinfo=UTC)
 
 
 class Deleted(BaseModel):
@@ -240,31 +269,6 @@ class WorkerPublic(BaseModel):
     last_result: LastResult | None
     screenshot_b64: str | None
     bot: BotPublic | None
-
-
-class BotSettingsRequest(BaseModel):
-    """A bot's trading rules and title pattern; fields left out keep their saved value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rules: RulesSettings | None = None
-    ocr: bool | None = Field(
-        None, description="read the price from the chart header when the title has none"
-    )
-    title_pattern: str | None = Field(
-        None,
-        max_length=500,
-        pattern=NO_NUL_PATTERN,
-        description="regex with named groups `ticker` and/or `price` for titles the "
-        "heuristics miss; empty string removes it",
-    )
-
-    @field_validator("title_pattern")
-    @classmethod
-    def _compiles(cls, pattern: str | None) -> str | None:
-        if pattern:
-            compile_title_pattern(pattern)
-        return pattern
 
 
 class BotSettingsPublic(BaseModel):

@@ -19,10 +19,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from trade_analysis.analysis import CropSettings
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
-    CropRequest,
     EnabledRequest,
     NoArguments,
     StartRequest,
@@ -116,8 +116,8 @@ def set_bring_to_foreground(manager: CaptureManager, request: EnabledRequest) ->
     manager.set_bring_to_foreground(request.enabled)
 
 
-@command("set_global_crop", CropRequest, None)
-def set_global_crop(manager: CaptureManager, request: CropRequest) -> None:
+@command("set_global_crop", CropSettings, None)
+def set_global_crop(manager: CaptureManager, request: CropSettings) -> None:
     manager.set_global_crop(request.to_crop())
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trade_analysis.analysis import AnalysisSettings, Crop
+from trade_analysis.analysis import AnalysisSettings, Crop, CropSettings
 from trade_analysis.capture.errors import InvalidWindow, UnknownWorker
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import CaptureProbe, CaptureWorker, Reading, WorkerConfig
+from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
 
@@ -43,19 +44,6 @@ class CaptureSettings:
 def bot_key(hwnd: int) -> str:
     """A window's bot: the window itself."""
     return str(hwnd)
-
-
-def crop_json(crop: Crop) -> dict[str, float]:
-    return {"left": crop.left, "right": crop.right, "top": crop.top, "bottom": crop.bottom}
-
-
-def crop_from_json(data: object) -> Crop | None:
-    if not isinstance(data, dict):
-        return None
-    try:
-        return Crop(**{edge: float(data[edge]) for edge in ("left", "right", "top", "bottom")})
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class CaptureManager:
@@ -191,37 +179,32 @@ class CaptureManager:
 
     def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
         """Save a window's own crop in its bot row; apply it now if it is being captured."""
-        self._ledger.save_bot_settings(bot_key(hwnd), hwnd, {"crop": crop_json(crop)})
+        own_crop = BotSettings(crop=CropSettings.from_crop(crop))
+        self._ledger.save_bot_settings(bot_key(hwnd), hwnd, own_crop)
         worker = self._workers.get(hwnd)
         if worker is not None:
             worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
         return worker is not None
 
     def reload_bot_settings(self, hwnd: int) -> bool:
-        """Apply the bot's saved title pattern and OCR choice to its running worker, if any."""
+        """Apply the bot's saved settings (crop, title pattern, OCR) to its running worker."""
         worker = self._workers.get(hwnd)
         if worker is None:
             return False
-        saved = self._analysis_for(hwnd)
-        worker.reconfigure(
-            analysis=replace(
-                worker.config.analysis, title_pattern=saved.title_pattern, ocr=saved.ocr
-            )
-        )
+        worker.reconfigure(analysis=self._analysis_for(hwnd))
         return True
 
     def _analysis_for(self, hwnd: int) -> AnalysisSettings:
         saved = self._ledger.bot_settings(bot_key(hwnd))
-        pattern = saved.get("title_pattern")
         return AnalysisSettings(
-            crop=crop_from_json(saved.get("crop")) or self.settings.crop,
+            crop=saved.crop.to_crop() if saved.crop is not None else self.settings.crop,
             line_detect=self.settings.line_detect,
-            title_pattern=pattern if isinstance(pattern, str) else None,
-            ocr=saved.get("ocr") is True,
+            title_pattern=saved.title_pattern,
+            ocr=saved.ocr is True,
         )
 
     def _has_own_crop(self, hwnd: int) -> bool:
-        return crop_from_json(self._ledger.bot_settings(bot_key(hwnd)).get("crop")) is not None
+        return self._ledger.bot_settings(bot_key(hwnd)).crop is not None
 
     def _config_for(
         self, hwnd: int, interval: float, keep_last_n: int, bring_to_foreground: bool | None

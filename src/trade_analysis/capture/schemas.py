@@ -12,12 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from trade_analysis.analysis.crop import Crop
+from trade_analysis.analysis.crop import Crop, CropSettings, Fraction
 
 # Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
 MAX_HWND = 2**63 - 1
 WindowId = Annotated[int, Field(ge=0, le=MAX_HWND, description="a window id from /windows")]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class NoArguments(BaseModel):
@@ -41,27 +40,6 @@ class EnabledRequest(BaseModel):
     enabled: bool
 
 
-class CropRequest(BaseModel):
-    """Fractions of the window cut from each edge."""
-
-    left: Fraction = 0.0
-    right: Fraction = 0.16
-    top: Fraction = 0.0
-    bottom: Fraction = 0.0
-
-    @model_validator(mode="after")
-    def _leaves_pixels(self) -> CropRequest:
-        self.to_crop()  # InvalidCrop is a ValueError: a 422 saying why
-        return self
-
-    def to_crop(self) -> Crop:
-        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
-
-    @classmethod
-    def from_crop(cls, crop: Crop) -> CropRequest:
-        return cls(left=crop.left, right=crop.right, top=crop.top, bottom=crop.bottom)
-
-
 class CropFactorRequest(BaseModel):
     factor: Fraction
 
@@ -73,7 +51,7 @@ class CropFactorRequest(BaseModel):
 
 class WorkerCropRequest(BaseModel):
     hwnd: WindowId
-    crop: CropRequest
+    crop: CropSettings
 
 
 class TargetWindow(BaseModel):
@@ -113,7 +91,7 @@ class WorkerStatus(BaseModel):
     last_error: str | None
     max_lag_seconds: float
     line_detect: bool
-    crop: CropRequest
+    crop: CropSettings
 
 
 class NotRunning(BaseModel):

@@ -21,9 +21,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trade_analysis.analysis import AnalysisSettings, Observation, analyze, opencv_view
+from trade_analysis.analysis import (
+    AnalysisSettings,
+    CropSettings,
+    Observation,
+    analyze,
+    opencv_view,
+)
 from trade_analysis.capture.frame import Frame
-from trade_analysis.capture.schemas import CropRequest, LastResult, TargetWindow, WorkerStatus
+from trade_analysis.capture.schemas import LastResult, TargetWindow, WorkerStatus
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
 
@@ -208,7 +214,7 @@ class CaptureWorker:
             last_error=self.last_error,
             max_lag_seconds=round(self.max_lag_seconds, 3),
             line_detect=config.analysis.line_detect,
-            crop=CropRequest.from_crop(config.analysis.crop),
+            crop=CropSettings.from_crop(config.analysis.crop),
         )
 
     # -- the thread ------------------------------------------------------------

@@ -132,7 +132,7 @@ class Position(Base):
 
 
 class Bot(Base):
-    """One watched window (or upload source): its saved settings and its running totals."""
+    """One watched window (or upload source): its saved settings and its running P&L."""
 
     __tablename__ = "bots"
 
@@ -141,10 +141,8 @@ class Bot(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     ticker: Mapped[str | None] = mapped_column(String(16))
     total_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
-    open_direction: Mapped[str | None] = mapped_column(String(8))
-    open_price: Mapped[Decimal | None]
-    open_time: Mapped[datetime | None]
-    # Settings the user saved (crop, rules, title pattern): only settings routes write it.
+    # Its open positions are in `positions`, one per ticker (migration 0003 dropped the
+    # bot-level copy). Settings the user saved (BotSettings): only settings routes write it.
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     updated_at: Mapped[datetime | None]

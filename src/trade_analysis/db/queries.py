@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +59,19 @@ def latest_record(session: Session) -> models.Record | None:
 
 def all_bots(session: Session) -> list[models.Bot]:
     return list(session.scalars(select(models.Bot).order_by(models.Bot.bot)).all())
+
+
+def open_positions(
+    session: Session, bots: Collection[str] | None = None
+) -> dict[str, list[models.Position]]:
+    """Each bot's open (long) positions, by ticker; only these bots' when given."""
+    query = select(models.Position).where(models.Position.is_long.is_(True))
+    if bots is not None:
+        query = query.where(models.Position.bot.in_(bots))
+    held: dict[str, list[models.Position]] = defaultdict(list)
+    for position in session.scalars(query.order_by(models.Position.bot, models.Position.ticker)):
+        held[position.bot].append(position)
+    return held
 
 
 def find_bot(session: Session, key: str) -> models.Bot | None:

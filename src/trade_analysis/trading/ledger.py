@@ -8,8 +8,8 @@ process) continues exactly where the last left off.
 The write path is SQLAlchemy Core, not the ORM: it runs once per captured
 frame and per upload, and the unit-of-work machinery cost several times the
 SQL itself. A transaction reads each bot and position it needs once (locked),
-keeps them as plain dicts, and writes each back once at the end
-(`_WorkingSet`). Several observations can share one transaction
+keeps them as small dataclasses, and writes each back once at the end
+(`_WorkingSet`, as `BotRow` and `PositionRow`). Several observations can share one transaction
 (`record_observations`), which is how `LedgerWriter` commits them in groups.
 """
 
@@ -22,15 +22,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend
+from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.gate import SignalKey, passes_gate
-from trade_analysis.trading.rules import rules_from_meta
 from trade_analysis.trading.simulator import (
     NoOpenPosition,
     Position,
@@ -57,9 +67,6 @@ _BOT_STATE = (
     "ticker",
     "updated_at",
     "last_signal",
-    "open_direction",
-    "open_price",
-    "open_time",
     "total_pnl",
 )
 _POSITION_STATE = (
@@ -161,6 +168,90 @@ class RecordedTrade:
     trade: TradeEvent
 
 
+@dataclass(slots=True)
+class BotRow:
+    """A bot as one transaction reads it (locked) and writes it back."""
+
+    bot: str
+    hwnd: int | None
+    name: str | None
+    ticker: str | None
+    updated_at: datetime | None
+    last_signal: dict[str, Any] | None
+    total_pnl: Decimal
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> BotRow:
+        return cls(
+            bot=row["bot"],
+            hwnd=row["hwnd"],
+            name=row["name"],
+            ticker=row["ticker"],
+            updated_at=row["updated_at"],
+            last_signal=row["last_signal"],
+            total_pnl=row["total_pnl"] if row["total_pnl"] is not None else Decimal(0),
+            meta=row["meta"] or {},
+        )
+
+    def saw(self, observation: ObservationInput) -> None:
+        self.name = observation.name or self.name
+        self.ticker = observation.ticker or self.ticker
+        self.updated_at = observation.at
+
+    def settings(self) -> BotSettings:
+        return BotSettings.load(self.meta)
+
+    def parameters(self) -> dict[str, Any]:
+        """For `_BOT_WRITE`."""
+        return {name: getattr(self, name) for name in _BOT_STATE} | {"key_bot": self.bot}
+
+
+@dataclass(slots=True)
+class PositionRow:
+    """The simulator's position for (bot, ticker) and the history record its buy opened."""
+
+    position: Position
+    open_record_id: int | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> PositionRow:
+        direction = row["last_direction"]
+        position = Position(
+            bot=row["bot"],
+            ticker=row["ticker"],
+            is_long=row["is_long"],
+            entry_price=row["entry_price"],
+            entry_time=row["entry_time"],
+            first_cycle_done=row["first_cycle_done"],
+            waiting=row["waiting"],
+            last_direction=Trend(direction) if direction else None,
+            last_price=row["last_price"],
+            consecutive_drops=row["consecutive_drops"],
+            down_since=row["down_since"],
+        )
+        return cls(position, row["open_record_id"])
+
+    def parameters(self) -> dict[str, Any]:
+        """For `_POSITION_WRITE`."""
+        position = self.position
+        direction = position.last_direction
+        return {
+            "is_long": position.is_long,
+            "entry_price": position.entry_price,
+            "entry_time": position.entry_time,
+            "first_cycle_done": position.first_cycle_done,
+            "waiting": position.waiting,
+            "last_direction": direction.value if direction is not None else None,
+            "last_price": position.last_price,
+            "consecutive_drops": position.consecutive_drops,
+            "down_since": position.down_since,
+            "open_record_id": self.open_record_id,
+            "key_bot": position.bot,
+            "key_ticker": position.ticker,
+        }
+
+
 class ObservationSink(Protocol):
     """Where captures send what they read: the ledger itself, or its group-commit writer."""
 
@@ -210,9 +301,7 @@ class Ledger:
                 batch, observation_ids, strict=True
             ):
                 bot = rows.bot(observation.bot)
-                bot["name"] = observation.name or bot["name"]
-                bot["ticker"] = observation.ticker or bot["ticker"]
-                bot["updated_at"] = observation.at
+                bot.saw(observation)
                 trade, trade_id = _trade_on(rows, bot, observation)
                 record_id = next(history_ids) if as_history else None
                 stored.append(StoredObservation(observation_id, record_id, trade, trade_id))
@@ -235,29 +324,26 @@ class Ledger:
             rows = _working_set(connection)
             rows.lock_bots({bot_key: None})
             position_row = rows.position((bot_key, ticker))
-            position, trade = manual_order(_position_from_row(position_row), side, price, at)
-            _position_to_row(position, position_row)
+            position_row.position, trade = manual_order(position_row.position, side, price, at)
             trade_id = _write_trade(rows, rows.bot(bot_key), position_row, trade, meta or {})
             rows.write_back()
             return RecordedTrade(trade_id, trade)
 
-    def save_bot_settings(
-        self, bot: str, hwnd: int | None, settings: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Merge settings (crop, rules, title pattern) into the bot's saved meta."""
+    def save_bot_settings(self, bot: str, hwnd: int | None, changes: BotSettings) -> BotSettings:
+        """Merge the given settings into what the bot has saved; returns the result."""
         with self._db.transaction() as connection:
             rows = _working_set(connection)
             rows.lock_bots({bot: hwnd})
-            meta = {**(rows.bot(bot)["meta"] or {}), **settings}
-            connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(meta=meta))
+            saved = rows.bot(bot).settings().merge(changes)
+            connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(meta=saved.to_meta()))
             rows.write_back()
-            return meta
+            return saved
 
-    def bot_settings(self, bot: str) -> dict[str, Any]:
-        """The settings saved for a bot (empty for a bot never seen)."""
+    def bot_settings(self, bot: str) -> BotSettings:
+        """The settings saved for a bot (none for a bot never seen)."""
         with self._db.reading() as session:
             row = session.get(models.Bot, bot)
-            return dict(row.meta or {}) if row is not None else {}
+            return BotSettings.load(row.meta if row is not None else None)
 
     def delete_bot(self, bot: str) -> bool:
         """Remove the bot's row; its trades, records and positions stay in the ledger."""
@@ -280,8 +366,8 @@ class _WorkingSet:
     def __init__(self, connection: Connection, insert_or_nothing: Any) -> None:
         self.connection = connection
         self._insert_or_nothing = insert_or_nothing
-        self._bots: dict[str, dict[str, Any]] = {}
-        self._positions: dict[PositionKey, dict[str, Any]] = {}
+        self._bots: dict[str, BotRow] = {}
+        self._positions: dict[PositionKey, PositionRow] = {}
         self._changed_positions: set[PositionKey] = set()
         # Per ticker: P&L, wins and losses this transaction adds.
         self._totals: dict[str, tuple[Decimal, int, int]] = {}
@@ -291,19 +377,19 @@ class _WorkingSet:
         wanted = sorted(set(hwnds) - self._bots.keys())
         if wanted:
             found = self._bot_rows(wanted)
-            missing = [key for key in wanted if key not in {row["bot"] for row in found}]
+            missing = [key for key in wanted if key not in {row.bot for row in found}]
             if missing:
                 self._create(
                     BOTS, [{"bot": key, "hwnd": hwnds[key], "meta": {}} for key in missing]
                 )
                 found += self._bot_rows(missing)
             for row in found:
-                self._bots[row["bot"]] = row
+                self._bots[row.bot] = row
         for key, hwnd in hwnds.items():
             if hwnd is not None:
-                self._bots[key]["hwnd"] = hwnd
+                self._bots[key].hwnd = hwnd
 
-    def bot(self, key: str) -> dict[str, Any]:
+    def bot(self, key: str) -> BotRow:
         return self._bots[key]
 
     def load_positions(self, keys: Iterable[PositionKey]) -> None:
@@ -316,14 +402,15 @@ class _WorkingSet:
         else:
             return
         for row in rows:
-            self._positions[(row["bot"], row["ticker"])] = row
+            self._positions[(row["bot"], row["ticker"])] = PositionRow.from_row(row)
 
-    def position(self, key: PositionKey) -> dict[str, Any]:
+    def position(self, key: PositionKey) -> PositionRow:
         """The position for (bot, ticker), created flat if this is its first signal."""
         if key not in self._positions:
             bot, ticker = key
             self._create(POSITIONS, [{"bot": bot, "ticker": ticker, **_NEW_POSITION}])
-            (self._positions[key],) = self._rows(_POSITION_ONE, {"bot": bot, "ticker": ticker})
+            (row,) = self._rows(_POSITION_ONE, {"bot": bot, "ticker": ticker})
+            self._positions[key] = PositionRow.from_row(row)
         self._changed_positions.add(key)
         return self._positions[key]
 
@@ -336,16 +423,10 @@ class _WorkingSet:
     def write_back(self) -> None:
         """The bots and the positions used, in one statement per table, then the totals."""
         if self._bots:
-            self.connection.execute(
-                _BOT_WRITE,
-                [_state(row, _BOT_STATE, "bot") for row in self._bots.values()],
-            )
+            self.connection.execute(_BOT_WRITE, [row.parameters() for row in self._bots.values()])
         if self._changed_positions:
             changed = [self._positions[key] for key in self._changed_positions]
-            self.connection.execute(
-                _POSITION_WRITE,
-                [_state(row, _POSITION_STATE, "bot", "ticker") for row in changed],
-            )
+            self.connection.execute(_POSITION_WRITE, [row.parameters() for row in changed])
         for ticker in sorted(self._totals):
             self._write_total(ticker, *self._totals[ticker])
 
@@ -367,15 +448,15 @@ class _WorkingSet:
             )
         )
 
-    def _bot_rows(self, keys: list[str]) -> list[dict[str, Any]]:
+    def _bot_rows(self, keys: list[str]) -> list[BotRow]:
         if len(keys) == 1:
-            return self._rows(_BOT_ONE, {"key": keys[0]})
-        return self._rows(_BOT_MANY, {"keys": keys})
+            rows = self._rows(_BOT_ONE, {"key": keys[0]})
+        else:
+            rows = self._rows(_BOT_MANY, {"keys": keys})
+        return [BotRow.from_row(row) for row in rows]
 
-    def _rows(
-        self, statement: Any, parameters: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.connection.execute(statement, parameters).mappings()]
+    def _rows(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[RowMapping]:
+        return list(self.connection.execute(statement, parameters).mappings())
 
     def _create(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Insert-or-nothing: two processes creating the same row at once end up with one.
@@ -394,10 +475,6 @@ def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | No
 def _working_set(connection: Connection) -> _WorkingSet:
     dialect = connection.dialect.name
     return _WorkingSet(connection, pg_insert if dialect == "postgresql" else sqlite_insert)
-
-
-def _state(row: dict[str, Any], columns: tuple[str, ...], *keys: str) -> dict[str, Any]:
-    return {name: row[name] for name in columns} | {f"key_{key}": row[key] for key in keys}
 
 
 def _insert_returning_ids(
@@ -419,19 +496,19 @@ def _insert_returning_ids(
 
 
 def _trade_on(
-    rows: _WorkingSet, bot: dict[str, Any], observation: ObservationInput
+    rows: _WorkingSet, bot: BotRow, observation: ObservationInput
 ) -> tuple[TradeEvent | None, int | None]:
     if observation.ticker is None or observation.price is None:
         return None, None
     key = SignalKey(observation.ticker, observation.price, observation.trend)
-    if not passes_gate(SignalKey.from_json(bot["last_signal"]), key):
-        logger.debug("bot=%s ticker=%s unchanged signal ignored", bot["bot"], key.ticker)
+    if not passes_gate(SignalKey.from_json(bot.last_signal), key):
+        logger.debug("bot=%s ticker=%s unchanged signal ignored", bot.bot, key.ticker)
         return None, None
-    bot["last_signal"] = key.to_json()
-    signal = Signal(bot["bot"], key.ticker, key.price, key.trend, observation.at)
-    position_row = rows.position((bot["bot"], key.ticker))
-    position, trade = decide(_position_from_row(position_row), signal, rules_from_meta(bot["meta"]))
-    _position_to_row(position, position_row)
+    bot.last_signal = key.to_json()
+    signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
+    position_row = rows.position((bot.bot, key.ticker))
+    rules = bot.settings().trading_rules()
+    position_row.position, trade = decide(position_row.position, signal, rules)
     if trade is None:
         return None, None
     meta = {"trend": observation.trend.value, "name": observation.name}
@@ -442,22 +519,20 @@ def _trade_on(
 
 def _write_trade(
     rows: _WorkingSet,
-    bot: dict[str, Any],
-    position_row: dict[str, Any],
+    bot: BotRow,
+    position_row: PositionRow,
     trade: TradeEvent,
     meta: dict[str, Any],
 ) -> int:
     connection = rows.connection
     if trade.side is Side.BUY:
-        record_id = _open_record(connection, trade, meta)
-        position_row["open_record_id"] = record_id
-        bot["open_direction"], bot["open_price"], bot["open_time"] = "long", trade.price, trade.at
+        position_row.open_record_id = _open_record(connection, trade, meta)
+        record_id = position_row.open_record_id
     else:
-        record_id = _complete_record(connection, position_row["open_record_id"], trade)
-        position_row["open_record_id"] = None
+        record_id = _complete_record(connection, position_row.open_record_id, trade)
+        position_row.open_record_id = None
         profit = trade.profit or Decimal(0)
-        bot["open_direction"], bot["open_price"], bot["open_time"] = None, None, None
-        bot["total_pnl"] = (bot["total_pnl"] or Decimal(0)) + profit
+        bot.total_pnl += profit
         rows.add_to_totals(trade.ticker, profit)
     (trade_id,) = _insert_returning_ids(
         connection,
@@ -571,39 +646,13 @@ def _bot_for_manual(connection: Connection, ticker: str, side: Side) -> str:
     return holders[0] if holders else "manual"
 
 
-def _position_from_row(row: dict[str, Any]) -> Position:
-    return Position(
-        bot=row["bot"],
-        ticker=row["ticker"],
-        is_long=row["is_long"],
-        entry_price=row["entry_price"],
-        entry_time=row["entry_time"],
-        first_cycle_done=row["first_cycle_done"],
-        waiting=row["waiting"],
-        last_direction=Trend(row["last_direction"]) if row["last_direction"] else None,
-        last_price=row["last_price"],
-        consecutive_drops=row["consecutive_drops"],
-        down_since=row["down_since"],
-    )
-
-
-def _position_to_row(position: Position, row: dict[str, Any]) -> None:
-    row["is_long"] = position.is_long
-    row["entry_price"] = position.entry_price
-    row["entry_time"] = position.entry_time
-    row["first_cycle_done"] = position.first_cycle_done
-    row["waiting"] = position.waiting
-    row["last_direction"] = position.last_direction.value if position.last_direction else None
-    row["last_price"] = position.last_price
-    row["consecutive_drops"] = position.consecutive_drops
-    row["down_since"] = position.down_since
-
-
 __all__ = [
     "AmbiguousPosition",
+    "BotRow",
     "Ledger",
     "ObservationInput",
     "ObservationSink",
+    "PositionRow",
     "Reason",
     "RecordedTrade",
     "StoredObservation",

@@ -1,15 +1,14 @@
-"""Per-bot trading rules as users save them (JSON in the bot's settings)."""
+"""Per-bot trading rules as users save them (under `rules` in the bot's settings)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from trade_analysis.domain import MAX_PRICE
-from trade_analysis.trading.simulator import NO_RULES, Rules
+from trade_analysis.trading.simulator import Rules
 
 
 class RulesSettings(BaseModel):
@@ -45,14 +44,3 @@ class RulesSettings(BaseModel):
 
     def to_rules(self) -> Rules:
         return Rules(**self.model_dump())
-
-
-def rules_from_meta(meta: dict[str, Any] | None) -> Rules:
-    """The rules saved in a bot's meta; settings that no longer validate mean no rules."""
-    saved = (meta or {}).get("rules")
-    if not isinstance(saved, dict):
-        return NO_RULES
-    try:
-        return RulesSettings.model_validate(saved).to_rules()
-    except ValueError:
-        return NO_RULES

@@ -6,6 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trade_analysis.config import Settings
+from trade_analysis.trading.bot_settings import BotSettings
+
+settings_of = BotSettings.model_validate
 
 
 def test_bots_list_totals_and_open_position(client: TestClient) -> None:
@@ -21,7 +24,7 @@ def test_delete_bot_keeps_its_trades_and_removes_its_screenshots(
     client: TestClient, settings: Settings
 ) -> None:
     services = client.app.state.services
-    services.ledger.save_bot_settings("4242", 4242, {"crop": {"right": 0.2}})
+    services.ledger.save_bot_settings("4242", 4242, settings_of({"crop": {"right": 0.2}}))
     folder = settings.screenshots_dir / "hwnd_4242"
     folder.mkdir(parents=True)
     (folder / "shot.jpg").write_bytes(b"x")
@@ -41,11 +44,11 @@ def test_delete_unknown_bot_is_404(client: TestClient) -> None:
 
 def test_saving_settings_never_loses_earlier_ones(client: TestClient) -> None:
     ledger = client.app.state.services.ledger
-    ledger.save_bot_settings("7", 7, {"crop": {"right": 0.3}})
+    ledger.save_bot_settings("7", 7, settings_of({"crop": {"right": 0.3}}))
     client.post("/ingest", data={"bot": "7", "ticker": "AAPL", "price": "10", "trend": "up"})
-    merged = ledger.save_bot_settings("7", 7, {"rules": {"take_profit": "1"}})
-    assert merged == {"crop": {"right": 0.3}, "rules": {"take_profit": "1"}}
-    assert client.get("/bots").json()[0]["meta"] == merged
+    merged = ledger.save_bot_settings("7", 7, settings_of({"rules": {"take_profit": "1"}}))
+    assert merged.to_meta() == {"crop": {"right": 0.3}, "rules": {"take_profit": "1"}}
+    assert client.get("/bots").json()[0]["meta"] == merged.to_meta()
 
 
 def test_saved_rules_change_how_the_bot_trades(client: TestClient) -> None:
@@ -105,3 +108,31 @@ def test_bot_keys_that_cannot_exist_are_refused_not_crashed_on(
     client: TestClient, key: str
 ) -> None:
     assert client.delete(f"/bots/{key}").status_code in (404, 422)
+
+
+def test_a_bot_long_in_two_tickers_shows_both_and_a_sell_closes_only_its_own(
+    client: TestClient,
+) -> None:
+    for ticker, price, trend in [("AAPL", "10", "up"), ("TSLA", "250", "up")]:
+        client.post("/ingest", data={"bot": "w2", "ticker": ticker, "price": price, "trend": trend})
+    # The first cycle: an `up` while flat buys; TSLA then falls and sells.
+    (bot,) = client.get("/bots").json()
+    assert [(p["ticker"], p["entry_price"]) for p in bot["positions"]] == [
+        ("AAPL", 10.0),
+        ("TSLA", 250.0),
+    ]
+    client.post("/ingest", data={"bot": "w2", "ticker": "TSLA", "price": "251", "trend": "down"})
+    (bot,) = client.get("/bots").json()
+    assert [(p["ticker"], p["entry_price"]) for p in bot["positions"]] == [("AAPL", 10.0)]
+    assert (bot["open_direction"], bot["open_price"], bot["total_pnl"]) == ("long", 10.0, 1.0)
+
+
+def test_a_crop_saved_with_the_settings_is_checked_and_kept_as_given(client: TestClient) -> None:
+    saved = client.put("/bots/8/settings", json={"crop": {"right": 0.25}})
+    assert saved.json()["meta"] == {"crop": {"right": 0.25}}
+    refused = client.put("/bots/8/settings", json={"crop": {"left": 0.7, "right": 0.3}})
+    assert refused.status_code == 422 and "no pixels" in str(refused.json()["detail"])
+    assert client.put("/bots/8/settings", json={"ocr": True}).json()["meta"] == {
+        "crop": {"right": 0.25},
+        "ocr": True,
+    }

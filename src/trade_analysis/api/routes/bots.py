@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +12,6 @@ from trade_analysis.api.schemas import (
     BOT_PATTERN,
     BotPublic,
     BotSettingsPublic,
-    BotSettingsRequest,
     Deleted,
 )
 from trade_analysis.capture import commands
@@ -20,6 +19,7 @@ from trade_analysis.capture.errors import AgentUnavailable
 from trade_analysis.capture.schemas import MAX_HWND, StopRequest
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
+from trade_analysis.trading.bot_settings import BotSettings
 
 router = APIRouter(tags=["bots"])
 
@@ -27,7 +27,8 @@ router = APIRouter(tags=["bots"])
 @router.get("/bots", response_model=list[BotPublic], summary="Every bot with its totals")
 def bots(services: ServicesDep) -> list[BotPublic]:
     with services.database.reading() as session:
-        return [BotPublic.model_validate(row) for row in queries.all_bots(session)]
+        held = queries.open_positions(session)
+        return [BotPublic.of(row, held.get(row.bot, [])) for row in queries.all_bots(session)]
 
 
 @router.delete(
@@ -63,26 +64,19 @@ async def delete_bot(
 @router.put(
     "/bots/{hwnd}/settings",
     response_model=BotSettingsPublic,
-    summary="Save a bot's trading rules and title pattern (merged with what is saved)",
+    summary="Save a bot's rules, title pattern, OCR or crop (merged with what is saved)",
 )
 async def save_settings(
     hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
-    request: BotSettingsRequest,
+    request: BotSettings,
     services: ServicesDep,
 ) -> BotSettingsPublic:
-    changes: dict[str, Any] = {}
-    if request.rules is not None:
-        changes["rules"] = request.rules.model_dump(mode="json")
-    if request.ocr is not None:
-        changes["ocr"] = request.ocr
-    if "title_pattern" in request.model_fields_set:
-        changes["title_pattern"] = request.title_pattern or None
     window = int(hwnd) if hwnd.isdigit() and int(hwnd) <= MAX_HWND else None
-    saved = await run_in_threadpool(services.ledger.save_bot_settings, hwnd, window, changes)
+    saved = await run_in_threadpool(services.ledger.save_bot_settings, hwnd, window, request)
     applied = False
     if window is not None:
-        # Saved either way; a window being captured reads titles the new way at once.
+        # Saved either way; a window being captured reads frames the new way at once.
         with contextlib.suppress(AgentUnavailable):
             window_ref = StopRequest(hwnd=window)
             applied = await services.capture.run(commands.reload_bot_settings, window_ref)
-    return BotSettingsPublic(bot=hwnd, meta=saved, applied_to_running_worker=applied)
+    return BotSettingsPublic(bot=hwnd, meta=saved.to_meta(), applied_to_running_worker=applied)

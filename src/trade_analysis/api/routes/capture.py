@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
+from trade_analysis.analysis import CropSettings
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BotPublic, Ok, WorkerPublic
 from trade_analysis.capture import commands
@@ -17,7 +18,6 @@ from trade_analysis.capture.manager import bot_key
 from trade_analysis.capture.schemas import (
     MAX_HWND,
     CropFactorRequest,
-    CropRequest,
     EnabledRequest,
     Idle,
     NoArguments,
@@ -90,9 +90,12 @@ async def workers(services: ServicesDep) -> list[WorkerPublic]:
 
 
 def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
+    bot_row = None
     with services.database.reading() as session:
         bot = queries.find_bot(session, bot_key(view.hwnd))
-        bot_row = BotPublic.model_validate(bot) if bot is not None else None
+        if bot is not None:
+            held = queries.open_positions(session, [bot.bot]).get(bot.bot, [])
+            bot_row = BotPublic.of(bot, held)
     jpeg = view.thumbnail_jpeg
     return WorkerPublic(
         hwnd=view.hwnd,
@@ -116,7 +119,7 @@ async def bring_to_foreground(request: EnabledRequest, services: ServicesDep) ->
 
 
 @router.post("/settings/crop", response_model=Ok, summary="The default crop for every window")
-async def global_crop(request: CropRequest, services: ServicesDep) -> Ok:
+async def global_crop(request: CropSettings, services: ServicesDep) -> Ok:
     await services.capture.run(commands.set_global_crop, request)
     return Ok(detail="default crop saved")
 
@@ -124,13 +127,13 @@ async def global_crop(request: CropRequest, services: ServicesDep) -> Ok:
 @router.post("/settings/crop_factor", response_model=Ok, summary="Crop all four edges alike")
 async def crop_factor(request: CropFactorRequest, services: ServicesDep) -> Ok:
     factor = request.factor
-    uniform = CropRequest(left=factor, right=factor, top=factor, bottom=factor)
+    uniform = CropSettings(left=factor, right=factor, top=factor, bottom=factor)
     await services.capture.run(commands.set_global_crop, uniform)
     return Ok(detail=f"default crop {request.factor} on every edge")
 
 
 @router.post("/workers/{hwnd}/crop", response_model=Ok, summary="A window's own crop")
-async def worker_crop(hwnd: Hwnd, request: CropRequest, services: ServicesDep) -> Ok:
+async def worker_crop(hwnd: Hwnd, request: CropSettings, services: ServicesDep) -> Ok:
     crop = WorkerCropRequest(hwnd=hwnd, crop=request)
     applied = await services.capture.run(commands.set_worker_crop, crop)
     return Ok(detail="crop applied" if applied else "crop saved; applied when capture starts")
