@@ -43,10 +43,17 @@ def summary_payload(database: Database, recent_trades: int = 0) -> dict[str, Any
 
 def compact_summary(database: Database) -> dict[str, Any]:
     """Totals per ticker without the trade lists: small enough to send after every trade."""
+    now = utcnow()
     with database.reading() as session:
-        tickers = queries.ticker_totals(session)
-    total = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
-    compact: dict[str, Any] = _json_safe({"total_pnl_all_tickers": total, "tickers": tickers})
+        held = queries.open_positions(session)
+        tickers = queries.ticker_totals(session, now, held)
+    compact: dict[str, Any] = _json_safe(
+        {
+            **queries.pnl_totals(tickers, held),
+            "open_positions": [position.marked(now) for position in held],
+            "tickers": tickers,
+        }
+    )
     return compact
 
 
@@ -56,6 +63,8 @@ def _json_safe(value: Any) -> Any:
         return float(value)
     if isinstance(value, dict):
         return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
     return value
 
 

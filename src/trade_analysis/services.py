@@ -22,6 +22,10 @@ from trade_analysis.trading.writer import LedgerWriter
 
 logger = logging.getLogger(__name__)
 
+# Open positions are re-marked (a `summary` with new unrealised P&L) at most this often
+# while prices move without trading: one read of the positions whatever the number of bots.
+MARK_INTERVAL_SECONDS = 1.0
+
 
 @dataclass
 class Services:
@@ -32,6 +36,8 @@ class Services:
     hub: Hub | None = None
     # Summary events after trades: one database read per burst of trades, not one per trade.
     summaries: Coalescer | None = None
+    # The same summary after prices were read (no trade): slower, open positions' marks move.
+    marks: Coalescer | None = None
     capture: CaptureControl = field(init=False)
     writer: LedgerWriter = field(init=False)
 
@@ -61,6 +67,8 @@ class Services:
         await self.hub.start()
         self.summaries = Coalescer(self._publish_summary, self.settings.summary_interval_seconds)
         self.summaries.start()
+        self.marks = Coalescer(self._publish_summary, MARK_INTERVAL_SECONDS)
+        self.marks.start()
         if self.settings.capture_mode == "agent":
             remote = RemoteCapture(bus, channels)
             await remote.connect()
@@ -69,9 +77,10 @@ class Services:
 
     async def stop_live(self) -> None:
         await self.capture.close()
-        if self.summaries is not None:
-            await self.summaries.stop()
-            self.summaries = None
+        for coalescer in (self.summaries, self.marks):
+            if coalescer is not None:
+                await coalescer.stop()
+        self.summaries = self.marks = None
         if self.hub is not None:
             await self.hub.stop()
             await self.hub.bus.disconnect()
@@ -86,6 +95,8 @@ class Services:
         """`publish` from a capture thread, without waiting for delivery."""
         if self.hub is not None:
             self.hub.publish_threadsafe(Event(EventType(event_type), data))
+        if event_type == EventType.OBSERVATION and self.marks is not None:
+            self.marks.poke_threadsafe()
 
     def _trade_from_thread(self, trade_id: int, trade: TradeEvent) -> None:
         # Imported here: live_state builds on this module (it reads Services).

@@ -20,6 +20,7 @@ from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.title import compile_title_pattern
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire
 from trade_analysis.trading.rules import RulesSettings
+from trade_analysis.trading.valuation import OpenPosition, unrealised_total
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -84,6 +85,24 @@ class TradeEntry(BaseModel):
 class BotPosition(BaseModel):
     position: Literal["long", "flat"]
     entry_price: Money | None
+    last_price: Money | None = None
+    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
+    unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
+    open_seconds: float | None = Field(None, description="long only: how long it has been open")
+
+
+class OpenPositionPublic(BaseModel):
+    """A long position marked to the last price its bot read."""
+
+    bot: str
+    name: str | None
+    ticker: str
+    entry_price: Money
+    entry_time: str | None
+    last_price: Money
+    unrealised_pnl: Money
+    unrealised_pct: Money
+    open_seconds: float | None
 
 
 class TickerSummary(BaseModel):
@@ -98,11 +117,16 @@ class TickerSummary(BaseModel):
     win_rate: float
     trade_history: list[TradeEntry]
     bots: dict[str, BotPosition]
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    last_price: Money | None = None
 
 
 class TradeSummary(BaseModel):
     tickers: dict[str, TickerSummary]
-    total_pnl_all_tickers: Money
+    total_pnl_all_tickers: Money = Field(description="realised: closed round trips only")
+    realised_pnl: Money = Decimal(0)
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    open_positions: list[OpenPositionPublic] = []
     all_trades: list[TradeEntry]
 
 
@@ -147,6 +171,21 @@ class BotPublic(BaseModel):
     open_time: WireTime | None
     meta: dict[str, Any]
     updated_at: WireTime | None
+    unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
+    open_positions: list[OpenPositionPublic] = []
+
+    @classmethod
+    def marked(cls, row: Any, held: list[OpenPosition], now: datetime) -> BotPublic:
+        """A bot's row with its open positions marked to market."""
+        mine = [position for position in held if position.bot == row.bot]
+        return cls.model_validate(row).model_copy(
+            update={
+                "unrealised_pnl": unrealised_total(mine),
+                "open_positions": [
+                    OpenPositionPublic.model_validate(position.marked(now)) for position in mine
+                ],
+            }
+        )
 
 
 class Deleted(BaseModel):

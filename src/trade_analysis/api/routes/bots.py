@@ -18,6 +18,7 @@ from trade_analysis.api.schemas import (
 )
 from trade_analysis.capture.agent import AgentUnavailable
 from trade_analysis.db import queries
+from trade_analysis.domain import utcnow
 from trade_analysis.live import Event, EventType
 
 router = APIRouter(tags=["bots"])
@@ -26,7 +27,8 @@ router = APIRouter(tags=["bots"])
 @router.get("/bots", response_model=list[BotPublic], summary="Every bot with its totals")
 def bots(services: ServicesDep) -> list[BotPublic]:
     with services.database.reading() as session:
-        return [BotPublic.model_validate(row) for row in queries.all_bots(session)]
+        held, now = queries.open_positions(session), utcnow()
+        return [BotPublic.marked(row, held, now) for row in queries.all_bots(session)]
 
 
 @router.delete(

@@ -25,6 +25,7 @@ from trade_analysis.api.schemas import (
 from trade_analysis.capture.control import WorkerView
 from trade_analysis.capture.manager import bot_key
 from trade_analysis.db import queries
+from trade_analysis.domain import utcnow
 from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
@@ -86,7 +87,8 @@ async def workers(services: ServicesDep) -> list[WorkerPublic]:
 def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
     with services.database.reading() as session:
         bot = queries.find_bot(session, bot_key(view.hwnd))
-        bot_row = BotPublic.model_validate(bot) if bot is not None else None
+        held = queries.open_positions(session) if bot is not None else []
+        bot_row = BotPublic.marked(bot, held, utcnow()) if bot is not None else None
     jpeg = view.thumbnail_jpeg
     return WorkerPublic(
         hwnd=view.hwnd,

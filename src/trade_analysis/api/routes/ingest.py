@@ -170,6 +170,8 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
         entry = await publish_trade(services, stored.trade_id, stored.trade)
+    elif observation.price is not None and services.marks is not None:
+        services.marks.poke()  # an open position's mark may have moved
     return IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
