@@ -1,0 +1,72 @@
+// Talking to the server: the key, JSON requests, and URLs a browser loads by itself.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/**
+ * A URL for what the browser fetches without our headers (WebSocket, <img>): the key rides
+ * in `?token=`. The one place to change when short-lived tokens (`POST /api/v1/ws-token`) come.
+ */
+export function authedUrl(path, key, { websocket = false } = {}) {
+  const url = new URL(path, location.href);
+  if (websocket) url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("token", key);
+  return url.href;
+}
+
+export class Api {
+  constructor(key) {
+    this.key = key;
+  }
+
+  /** JSON in and out; an `ApiError` with the server's `detail` for anything but 2xx. */
+  async request(path, { method = "GET", body, query } = {}) {
+    const url = new URL(`/api/v1${path}`, location.href);
+    for (const [name, value] of Object.entries(query || {})) {
+      if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
+    }
+    const response = await fetch(url, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.key}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) {
+      throw new ApiError(response.status, payload?.detail ?? response.statusText);
+    }
+    return { data: payload, headers: response.headers };
+  }
+
+  async get(path, query) {
+    return (await this.request(path, { query })).data;
+  }
+
+  async post(path, body) {
+    return (await this.request(path, { method: "POST", body })).data;
+  }
+
+  async put(path, body) {
+    return (await this.request(path, { method: "PUT", body })).data;
+  }
+
+  async remove(path) {
+    return (await this.request(path, { method: "DELETE" })).data;
+  }
+
+  /** `path` (from the server, e.g. an `image_url`) as a URL an <img> can load. */
+  imageUrl(path) {
+    return authedUrl(path, this.key);
+  }
+
+  socketUrl() {
+    return authedUrl("/api/v1/ws", this.key, { websocket: true });
+  }
+}
