@@ -157,6 +157,7 @@ class CaptureManager:
             self._legacy_hwnd = None
         for worker in workers:
             worker.stop()
+            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
         return len(workers)
 
     def legacy_status(self) -> dict[str, Any] | None:

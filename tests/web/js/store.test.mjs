@@ -63,6 +63,8 @@ test("worker updates merge, observations update the reading, a stop removes the 
   state = reduce(state, { type: "observation", data: { hwnd: 42, last_result: { trend: "down" } } });
   assert.equal(state.workers["42"].last_result.trend, "down");
   assert.equal(reduce(state, { type: "observation", data: { hwnd: 7, last_result: {} } }), state);
+  const ended = reduce(state, { type: "worker", data: { hwnd: 42, state: "stopped", is_running: false } });
+  assert.deepEqual(ended.workers, {});
   state = reduce(state, { type: "worker", data: { hwnd: 42, stopped: true } });
   assert.deepEqual(state.workers, {});
   assert.deepEqual(state.frames, {});

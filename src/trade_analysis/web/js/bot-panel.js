@@ -136,6 +136,7 @@ export class BotPanel {
     const shown = crop ? ["left", "right", "top", "bottom"].map((edge) => `${edge} ${Number(crop[edge] || 0).toFixed(2)}`).join(" · ") : "default crop";
     setText($("#crop-text"), `${this.draft ? "New crop" : "Crop"}: ${shown}`);
     $("#crop-save").disabled = !this.draft;
+    $("#crop-reset").hidden = !this.draft;
     canvas.dataset.crop = crop ? JSON.stringify(crop) : "";
   }
 
@@ -249,9 +250,8 @@ export class BotPanel {
     }
   }
 
-  async resetCrop() {
-    this.draft = null;
-    setText($("#reading-status"), "Type the default crop in Settings; here, drag a new one to replace it.");
+  resetCrop() {
+    this.draft = null; // back to the crop in effect
     this.draw();
   }
 

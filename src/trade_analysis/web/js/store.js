@@ -62,7 +62,8 @@ const reducers = {
   },
   worker(state, data) {
     const hwnd = String(data.hwnd);
-    if (data.stopped) {
+    // `stopped`: the manager let it go; state "stopped": its thread ended on request.
+    if (data.stopped || data.state === "stopped") {
       return { ...state, workers: withoutKey(state.workers, hwnd), frames: withoutKey(state.frames, hwnd) };
     }
     return withWorker(state, hwnd, { ...state.workers[hwnd], ...data });
