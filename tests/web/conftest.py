@@ -20,6 +20,7 @@ from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
 from tests.support.xvfb import missing
 
+DESKTOP = {"width": 1280, "height": 900}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -138,6 +139,4 @@ def dashboard(browser: Any, server: ServerProcess, tmp_path: Path) -> Iterator[D
 def capture_dashboard(
     browser: Any, capture_server: ServerProcess, tmp_path: Path
 ) -> Iterator[Dashboard]:
-    yield from open_dashboard(
-        browser, capture_server.url, tmp_path, viewport={"width": 1280, "height": 900}
-    )
+    yield from open_dashboard(browser, capture_server.url, tmp_path, viewport=DESKTOP)
