@@ -238,8 +238,8 @@ export class BotPanel {
       setText($("#reading-status"), `Saved: ${answer.detail}.`);
       this.draft = null;
       // Shown at once; the worker's next status and /bots say the same.
-      const bot = this.app.state.bots[hwnd] || { bot: hwnd, hwnd: Number(hwnd), meta: {} };
-      this.app.dispatch({ type: "bots", data: Object.values({ ...this.app.state.bots, [hwnd]: { ...bot, meta: { ...bot.meta, crop } } }) });
+      const meta = { ...this.app.state.bots[hwnd]?.meta, crop };
+      this.app.dispatch({ type: "bot", data: { bot: hwnd, hwnd: Number(hwnd), meta } });
       const worker = this.app.state.workers[hwnd];
       if (worker) this.app.dispatch({ type: "worker", data: { hwnd, crop } });
       this.app.refreshBotsSoon();
@@ -284,7 +284,7 @@ export class BotPanel {
       const saved = await this.app.api.put(`/bots/${encodeURIComponent(this.key)}/settings`, body);
       showErrors(form, {});
       setText(ok, saved.applied_to_running_worker ? "Saved and applied to the running worker." : "Saved.");
-      this.app.refreshBotsSoon();
+      this.app.dispatch({ type: "bot", data: { bot: this.key, meta: saved.meta } }); // what is saved now
     } catch (error) {
       showErrors(form, fieldErrors(error.detail));
     }
