@@ -32,4 +32,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic names each of its plugins at INFO on every start: nothing a user acts on.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     app(args=argv)
