@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
-from trade_analysis.trading.valuation import OpenPosition, unrealised_total
+from trade_analysis.trading.valuation import OpenPosition, pnl_totals, unrealised_total
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,8 @@ def _open_position(position: models.Position, name: str | None = None) -> OpenPo
     )
 
 
-def pnl_totals(totals: dict[str, dict[str, Any]], held: list[OpenPosition]) -> dict[str, Any]:
-    """Realised and unrealised P&L over all tickers, apart; the seed's key stays realised."""
-    realised = sum((state["total_pnl"] for state in totals.values()), Decimal(0))
-    return {
-        "total_pnl_all_tickers": realised,
-        "realised_pnl": realised,
-        "unrealised_pnl": unrealised_total(held),
-    }
+def realised_total(totals: dict[str, dict[str, Any]]) -> Decimal:
+    return sum((state["total_pnl"] for state in totals.values()), Decimal(0))
 
 
 def trade_summary(
@@ -139,8 +133,7 @@ def trade_summary(
         }
     return {
         "tickers": tickers,
-        **pnl_totals(totals, held),
-        "open_positions": [position.marked(now) for position in held],
+        **pnl_totals(realised_total(totals), held, now),
         "all_trades": [trade_entry(trade) for trade in reversed(recent)],
     }
 

@@ -67,3 +67,15 @@ class OpenPosition:
 
 def unrealised_total(positions: Iterable[OpenPosition]) -> Decimal:
     return sum((position.unrealised_pnl for position in positions), Decimal(0))
+
+
+def pnl_totals(realised: Decimal, held: Iterable[OpenPosition], now: datetime) -> dict[str, Any]:
+    """Realised and unrealised P&L apart, and the open positions marked; the seed's
+    `total_pnl_all_tickers` stays what it always was, the realised total."""
+    held = list(held)
+    return {
+        "total_pnl_all_tickers": realised,
+        "realised_pnl": realised,
+        "unrealised_pnl": unrealised_total(held),
+        "open_positions": [position.marked(now) for position in held],
+    }
