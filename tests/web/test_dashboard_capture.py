@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.images import image_bytes
 from tests.server import ServerProcess
 from tests.support.windows import WindowLauncher
 from tests.support.xvfb import wait_until
@@ -168,3 +170,93 @@ def test_why_this_reading_says_no_frame_yet_before_the_first_capture(
     bot = next(b for b in dashboard.api("GET", "/api/v1/bots").json() if b["hwnd"] == window.hwnd)
     assert abs(bot["meta"]["crop"]["left"] - 0.05) < 0.001
     dashboard.shot("no-frame-yet")
+
+
+def reading_routes(dashboard: Dashboard) -> bool:
+    """Whether this server has the reading routes (`GET /workers/{hwnd}/reading`, `/frame`)."""
+    paths = dashboard.api("GET", "/openapi.json").json()["paths"]
+    return "/api/v1/workers/{hwnd}/reading" in paths
+
+
+CANVAS_PIXEL = """([x, y]) => {
+  const canvas = document.querySelector('#reading-overlay');
+  const scale = canvas.width / canvas.clientWidth;
+  const at = [Math.round(x * scale), Math.round(y * scale)];
+  return Array.from(canvas.getContext('2d').getImageData(at[0], at[1], 1, 1).data);
+}"""
+
+
+def test_why_this_reading_draws_what_the_reader_saw_by_the_contract(
+    capture_dashboard: Dashboard, chart_windows: WindowLauncher, tmp_path: Path
+) -> None:
+    """The view against the reading contract (served here by the browser's router, so the
+    drawing is checked whatever this server's version): the frame at full size, the crop,
+    the traced series, the turning point and the reader's reason."""
+    dashboard, page = capture_dashboard, capture_dashboard.page
+    window = chart_windows.chart(TITLE, trend="up")
+    start_worker(dashboard, window.hwnd)
+    frame = tmp_path / "frame.png"
+    frame.write_bytes(image_bytes(".png", (400, 640), seed=3))
+    reading = {
+        "hwnd": window.hwnd,
+        "timestamp": "2026-03-02T15:00:05Z",
+        "width": 640,
+        "height": 400,
+        "crop": {"left": 0.0, "right": 0.16, "top": 0.0, "bottom": 0.0},
+        "kind": "line",
+        "trend": "up",
+        "confidence": 0.93,
+        "reason": "last leg rises 38 px over 120 px after the low at x=300",
+        "points": [[40, 300], [150, 250], [300, 350], [420, 200], [520, 120]],
+        "turning_point": [300, 350],
+    }
+    page.route(
+        f"**/api/v1/workers/{window.hwnd}/reading*",
+        lambda route: route.fulfill(json=reading),
+    )
+    page.route(f"**/api/v1/workers/{window.hwnd}/frame*", lambda route: route.fulfill(path=frame))
+    dashboard.signed_in()
+    page.locator(f"#cards .card[data-bot='{window.hwnd}'] button.open-panel").click()
+    expect(page.locator("#reading-reason")).to_have_text(reading["reason"])
+    expect(page.locator("#reading-summary")).to_have_text("\u25b2 up · line chart · confidence 93%")
+    image = page.locator("#reading-frame")
+    expect(image).to_have_js_property("naturalWidth", 640)
+    assert "token=" in (image.get_attribute("src") or "")
+    overlay = page.locator("#reading-overlay")
+    box = overlay.bounding_box()
+    assert box is not None
+    scale = box["width"] / 640
+
+    def pixel(x: float, y: float) -> list[int]:
+        return list(page.evaluate(CANVAS_PIXEL, [x * scale, y * scale]))
+
+    wait_until(lambda: pixel(520, 120)[3] > 0, timeout=10, what="the traced series drawn")
+    r, g, b, _ = pixel(520, 120)
+    assert (r, b) > (150, 150) and g < 150, (r, g, b)  # the series' magenta
+    ring = [pixel(300 + dx / scale, 350) for dx in (-7, 7)]
+    assert any(p[0] > 200 and 100 < p[1] < 200 and p[2] < 80 for p in ring), ring  # orange
+    assert pixel(620, 50)[3] > 0 and pixel(200, 50)[3] == 0  # outside the crop is shaded
+    dashboard.shot("why-this-reading")
+
+
+def test_why_this_reading_on_the_servers_own_routes(
+    capture_dashboard: Dashboard, chart_windows: WindowLauncher
+) -> None:
+    dashboard, page = capture_dashboard, capture_dashboard.page
+    if not reading_routes(dashboard):
+        pytest.skip("GET /api/v1/workers/{hwnd}/reading is not on this branch's server yet")
+    window = chart_windows.chart(TITLE, trend="up")
+    start_worker(dashboard, window.hwnd)
+    wait_until(
+        lambda: dashboard.api("GET", f"/api/v1/workers/{window.hwnd}/reading").status_code == 200,
+        timeout=20,
+        what="a reading",
+    )
+    reading = dashboard.api("GET", f"/api/v1/workers/{window.hwnd}/reading").json()
+    dashboard.signed_in()
+    page.locator(f"#cards .card[data-bot='{window.hwnd}'] button.open-panel").click()
+    expect(page.locator("#reading-frame")).to_have_js_property("naturalWidth", reading["width"])
+    expect(page.locator("#reading-summary")).to_contain_text(reading["trend"])
+    if reading["reason"]:
+        expect(page.locator("#reading-reason")).to_have_text(reading["reason"])
+    dashboard.shot("why-this-reading-live")

@@ -3,7 +3,7 @@
 
 import { ApiError, authedUrl } from "./api.js";
 import { $, setText, showErrors } from "./dom.js";
-import { botName, cropFromDrag, cropRect, fieldErrors, trendLabel } from "./format.js";
+import { botName, cropFromDrag, cropRect, dateTime, fieldErrors, trendLabel } from "./format.js";
 
 const RULE_NUMBERS = ["take_profit", "stop_loss", "sell_after_drops", "reversal_minutes"];
 const READING_REFRESH_MS = 2000;
@@ -102,7 +102,7 @@ export class BotPanel {
     }
     setText($("#reading-summary"), `${trendLabel(reading.trend)} · ${reading.kind || "line"} chart · confidence ${Math.round((reading.confidence || 0) * 100)}%`);
     setText($("#reading-reason"), reading.reason || "");
-    setText($("#reading-status"), `Frame of ${reading.width}\u00d7${reading.height} px read ${new Date(reading.timestamp).toLocaleString()}.`);
+    setText($("#reading-status"), `Frame of ${reading.width}\u00d7${reading.height} px read ${dateTime(reading.timestamp)}.`);
     this.image.hidden = false;
     this.image.alt = `The last changed frame of ${$("#bot-dialog-title").textContent}`;
     const url = new URL(authedUrl(`/api/v1/workers/${hwnd}/frame`, this.app.api.key));
@@ -176,6 +176,9 @@ export class BotPanel {
       context.strokeStyle = "#f59e0b";
       context.stroke();
       context.font = "bold 12px system-ui, sans-serif";
+      context.lineWidth = 3;
+      context.strokeStyle = "#fff"; // a halo: readable on light and dark charts
+      context.strokeText("turning point", x + 10, y - 10);
       context.fillStyle = "#111";
       context.fillText("turning point", x + 10, y - 10);
     }
