@@ -42,6 +42,7 @@ def test_start_from_the_picker_the_card_follows_the_chart_then_stop_all(
     page.click("#open-picker")
     entry = page.locator("#windows li", has_text=re.compile(r"^AAPL [\d.]+ - Robinhood"))
     expect(entry).to_be_visible()
+    expect(entry.locator(".preview img")).to_have_js_property("naturalWidth", 160)
     dashboard.shot("picker")
     entry.locator("input[type=checkbox]").check()
     page.fill("#picker-interval", "0.5")

@@ -251,3 +251,8 @@ class BotSettingsPublic(BaseModel):
     bot: str
     meta: dict[str, Any]
     applied_to_running_worker: bool = False
+
+
+class WindowPreview(BaseModel):
+    hwnd: int
+    jpeg_b64: str = Field(description="a JPEG about 160 px wide, base64")

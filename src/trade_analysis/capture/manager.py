@@ -21,7 +21,7 @@ from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
-from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
+from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig, encode_thumbnail
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
 
@@ -58,6 +58,10 @@ def crop_from_json(data: object) -> Crop | None:
         return None
 
 
+# Window picker previews: enough to recognise a chart, small enough to list many.
+PREVIEW_WIDTH = 160
+
+
 class CaptureManager:
     def __init__(
         self,
@@ -87,6 +91,14 @@ class CaptureManager:
         source = self._source_factory()
         try:
             return source.list_windows()
+        finally:
+            source.close()
+
+    def preview(self, hwnd: int, width: int = PREVIEW_WIDTH) -> bytes:
+        """One small JPEG of a window, for choosing it (WindowGone when it is not there)."""
+        source = self._source_factory()
+        try:
+            return encode_thumbnail(source.capture(hwnd).pixels, width)
         finally:
             source.close()
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.schemas import BotPublic, Ok, WorkerPublic
+from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
 from trade_analysis.capture.control import WorkerView
 from trade_analysis.capture.frame import WindowInfo
@@ -39,6 +39,17 @@ NONE = NoArguments()
 @router.get("/windows", response_model=list[WindowInfo], summary="Windows that can be captured")
 async def windows(services: ServicesDep) -> list[WindowInfo]:
     return await services.capture.run(commands.list_windows, NONE)
+
+
+@router.get(
+    "/windows/{hwnd}/preview",
+    response_model=WindowPreview,
+    summary="A small JPEG of a window, to choose it before watching it",
+    responses={400: {"description": "no such window (any more)"}},
+)
+async def window_preview(hwnd: Hwnd, services: ServicesDep) -> WindowPreview:
+    jpeg = await services.capture.run(commands.preview_window, StopRequest(hwnd=hwnd))
+    return WindowPreview(hwnd=hwnd, jpeg_b64=jpeg)
 
 
 @router.post(

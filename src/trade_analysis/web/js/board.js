@@ -201,10 +201,20 @@ export class BoardView {
           el("span", { class: "window-title" }, window.title),
           el("span", { class: "muted" }, ` ${window.width}\u00d7${window.height}${window.process ? ` \u00b7 ${window.process}` : ""}${watching ? " \u00b7 watching" : ""}`))));
       const box = list.lastElementChild.querySelector(".preview-box");
-      // The window's shape at a glance (its pixels come once it is watched).
+      // The window's shape at once, its pixels when the preview arrives.
       const scale = 48 / Math.max(window.width, window.height, 1);
       box.style.width = `${Math.max(4, Math.round(window.width * scale))}px`;
       box.style.height = `${Math.max(4, Math.round(window.height * scale))}px`;
+      this.showPreview(window.hwnd, list.lastElementChild.querySelector(".preview"));
+    }
+  }
+
+  async showPreview(hwnd, slot) {
+    try {
+      const { jpeg_b64: jpeg } = await this.app.api.get(`/windows/${hwnd}/preview`);
+      slot.replaceChildren(el("img", { src: `data:image/jpeg;base64,${jpeg}`, alt: "" }));
+    } catch (error) {
+      slot.title = error.message; // gone meanwhile: the shape stays
     }
   }
 
