@@ -115,9 +115,10 @@ def test_chart_windows_are_read_even_when_covered_or_off_screen(
         }
     # Each window is its own bot, and its first `up` bought.
     trades = api.get("/trades").json()
-    assert trades["tickers"]["AAPL"]["bots"] == {
-        str(rising.hwnd): {"position": "long", "entry_price": 175.23}
-    }
+    (held,) = trades["tickers"]["AAPL"]["bots"].items()
+    assert held[0] == str(rising.hwnd)
+    assert (held[1]["position"], held[1]["entry_price"]) == ("long", 175.23)
+    assert held[1]["last_price"] == 175.23 and held[1]["unrealised_pnl"] == 0
 
 
 def test_a_window_that_disappears_marks_its_worker_and_spares_the_others(
