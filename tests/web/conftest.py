@@ -87,6 +87,8 @@ class Dashboard:
 
         self.sign_in()
         expect(self.page.locator("#state")).to_have_text("live", timeout=15_000)
+        # The socket may open before /bots answers: signed in once the views are there.
+        expect(self.page.locator("#tabs")).to_be_visible()
 
     def view(self, name: str) -> None:
         self.page.click(f"#tabs a[data-view={name}]")

@@ -23,7 +23,7 @@ class Dashboard {
     this.retry = 0;
     this.dirty = false;
     this.view = "board";
-    this.loaded = false; // /bots and /trades answered once
+    this.loaded = false; // /bots answered: the board can be drawn
     this.firstRender = false;
     const app = this;
     this.views = {
