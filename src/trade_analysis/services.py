@@ -204,8 +204,10 @@ def _summary_json(database: Database, recent_trades: int) -> dict[str, Any]:
 
 
 def _compact_summary(database: Database) -> Event:
+    now = utcnow()
     with database.reading() as session:
-        return compact_summary_event(queries.ticker_totals(session))
+        held = queries.open_positions(session)
+        return compact_summary_event(queries.ticker_totals(session, now, held), held, now)
 
 
 async def _seed_snapshot(

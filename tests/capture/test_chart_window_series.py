@@ -56,3 +56,21 @@ def test_title_price_round_trip() -> None:
     assert price_in_title("no price here") == 100.0
     assert title_with_price("AAPL 175.23 - Robinhood", 176.5) == "AAPL 176.50 - Robinhood"
     assert title_with_price("AAPL - Robinhood", 1.0) == "AAPL - Robinhood"
+
+
+def test_phases_repeat_in_turn() -> None:
+    from trade_analysis.demo.chart_window import phase_at
+
+    phases = ["up", "flat", "down"]
+    seen = [phase_at(phases, t, 10) for t in (0, 9.9, 10, 25, 30, 61, -5)]
+    assert seen == ["up", "up", "flat", "down", "up", "up", "up"]
+
+
+def test_a_new_phase_turns_the_series() -> None:
+    series = ChartSeries("up", 100.0)
+    before = series.values[-1]
+    series.set_trend("down")
+    after = [series.extend() for _ in range(10)]
+    assert all(b < a for a, b in zip([before, *after], after, strict=False))
+    with pytest.raises(ValueError):
+        series.set_trend("sideways")  # type: ignore[arg-type]

@@ -5,18 +5,22 @@ with the same HTTP status."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from trade_analysis.analysis import CropSettings
 from trade_analysis.capture import commands
 from trade_analysis.capture.agent import Agent, Channels, CommandMessage, RemoteCapture
 from trade_analysis.capture.control import LocalCapture
-from trade_analysis.capture.errors import AgentError, CaptureError, http_status
-from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.errors import AgentError, CaptureError, WindowGone, http_status
+from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
     NoArguments,
@@ -43,6 +47,13 @@ class EmptyDesktop:
 
     def list_windows(self) -> list[WindowInfo]:
         return [WindowInfo(1, "AAPL 1 - chart", "demo", 0, 0, 100, 100)]
+
+    def capture(self, hwnd: int) -> Frame:
+        if hwnd != 1:
+            raise WindowGone(hwnd)
+        pixels = np.full((100, 320, 3), 255, np.uint8)
+        pixels[40:60, :] = (0, 200, 0)
+        return Frame(hwnd, "AAPL 1 - chart", pixels, datetime(2026, 3, 2, tzinfo=UTC), "screen")
 
     def close(self) -> None:
         return None
@@ -100,6 +111,9 @@ async def test_results_are_the_same_in_process_and_through_the_agent(captures) -
         crop = WorkerCropRequest(hwnd=7, crop=CropSettings(left=0.1))
         assert await capture.run(commands.set_worker_crop, crop) is False
         assert await capture.run(commands.reload_bot_settings, StopRequest(hwnd=7)) is False
+        preview = base64.b64decode(await capture.run(commands.preview_window, StopRequest(hwnd=1)))
+        shown = cv2.imdecode(np.frombuffer(preview, np.uint8), cv2.IMREAD_COLOR)
+        assert shown.shape[:2] == (50, 160)  # a window's preview is 160 px wide
 
 
 async def test_errors_carry_the_same_status_and_detail_both_ways(captures) -> None:
@@ -107,6 +121,7 @@ async def test_errors_carry_the_same_status_and_detail_both_ways(captures) -> No
     for run, status in (
         (lambda capture: capture.run(commands.stop, StopRequest(hwnd=12345)), 404),
         (lambda capture: capture.run(commands.start, StartRequest(hwnd=99)), 400),
+        (lambda capture: capture.run(commands.preview_window, StopRequest(hwnd=99)), 400),
     ):
         here = await failure(run(local))
         there = await failure(run(remote))
@@ -136,7 +151,7 @@ async def test_a_remote_error_is_an_agent_error_with_the_status_it_carried(captu
 def test_every_command_is_in_the_one_table_under_its_name() -> None:
     declared = [value for value in vars(commands).values() if isinstance(value, commands.Command)]
     assert {command.name: command for command in declared} == commands.COMMANDS
-    assert len(commands.COMMANDS) == 11
+    assert len(commands.COMMANDS) == 12
 
 
 def test_command_models_read_query_parameters_as_text() -> None:

@@ -247,3 +247,12 @@ def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop,
     assert manager.reload_bot_settings(22) is True
     wait_until(lambda: worker.last_result.ticker.upper() == "XYZ")
     assert manager.reload_bot_settings(99) is False
+
+
+def test_stop_all_tells_live_clients_each_worker_stopped(manager, desktop, events) -> None:
+    for hwnd in (21, 22):
+        desktop.show(hwnd, f"T{hwnd} $1.00 - Robinhood", chart(rising=True))
+        manager.start(hwnd, interval=0.5)
+    assert manager.stop_all() == 2
+    stopped = {data["hwnd"] for kind, data in events if kind == "worker" and data.get("stopped")}
+    assert stopped == {21, 22}

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 import websockets
 
@@ -113,9 +115,10 @@ def test_chart_windows_are_read_even_when_covered_or_off_screen(
         }
     # Each window is its own bot, and its first `up` bought.
     trades = api.get("/trades").json()
-    assert trades["tickers"]["AAPL"]["bots"] == {
-        str(rising.hwnd): {"position": "long", "entry_price": 175.23}
-    }
+    (held,) = trades["tickers"]["AAPL"]["bots"].items()
+    assert held[0] == str(rising.hwnd)
+    assert (held[1]["position"], held[1]["entry_price"]) == ("long", 175.23)
+    assert held[1]["last_price"] == 175.23 and held[1]["unrealised_pnl"] == 0
 
 
 def test_a_window_that_disappears_marks_its_worker_and_spares_the_others(
@@ -159,6 +162,24 @@ def test_capture_control_through_http(api: httpx.Client, chart_windows: WindowLa
     assert stopped["is_running"] is False
     assert api.get("/workers").json() == []
     assert api.post("/stop_multi", json={"hwnd": window.hwnd}).status_code == 404
+
+
+def test_a_window_preview_is_a_small_jpeg_of_it_and_a_closed_one_is_400(
+    api: httpx.Client, chart_windows: WindowLauncher
+) -> None:
+    window = chart_windows.chart("ORCL 120.00 - App", trend="up", x=10, y=10, color="#00c805")
+    answer = api.get(f"/api/v1/windows/{window.hwnd}/preview")
+    assert answer.status_code == 200, answer.text
+    jpeg = base64.b64decode(answer.json()["jpeg_b64"])
+    pixels = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert pixels.shape[1] == 160 and pixels.shape[0] == 100  # 640x400, scaled
+    # The chart's green line is in it (thinned and blended with white by the scaling).
+    blue, green, red = (pixels[:, :, i].astype(int) for i in range(3))
+    assert int(((green - red > 30) & (green - blue > 30)).sum()) > 40
+    assert api.get("/workers").json() == []  # a preview starts no worker
+    chart_windows.kill(window)
+    gone = api.get(f"/api/v1/windows/{window.hwnd}/preview")
+    assert gone.status_code == 400 and f"{window.hwnd:#x}" in gone.json()["detail"]
 
 
 CHART_PAGE = """<!doctype html>

@@ -196,6 +196,26 @@ async def test_hello_comes_first_then_trades_from_ingest_and_manual_trade(
         assert (trade["ticker"], trade["price"], trade["direction"]) == (manual, 42.25, "buy")
 
 
+async def test_a_price_read_while_long_re_marks_the_position_in_a_summary_and_hello(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    ticker = new_ticker()
+    await ingest(http, ticker, "100", "up")
+    async with typed_stream(server) as (ws, _hello):
+        await ingest(http, ticker, "150", "up")  # no trade: only the mark moves
+        async with asyncio.timeout(10):
+            while True:
+                summary = await next_event(ws, "summary", within=10)
+                if summary["tickers"][ticker]["unrealised_pnl"] == 50:
+                    break
+        held = [p for p in summary["open_positions"] if p["ticker"] == ticker]
+        assert held[0]["last_price"] == 150 and held[0]["unrealised_pct"] == 50
+        assert summary["unrealised_pnl"] >= 50 and "realised_pnl" in summary
+    async with typed_stream(server) as (_ws, hello):
+        (held,) = [p for p in hello["summary"]["open_positions"] if p["ticker"] == ticker]
+        assert held["unrealised_pnl"] == 50 and held["open_seconds"] >= 0
+
+
 async def test_hello_of_a_client_that_connects_later_holds_the_trades_so_far(
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:

@@ -1,110 +1,163 @@
-"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) on the real server."""
+"""Signing in, the live board and its totals, the page's contract (policy, no outside requests)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
-from tests.support.xvfb import missing
+from tests.web.conftest import Dashboard
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
+def ingest(server: ServerProcess, **fields: str) -> None:
+    response = httpx.post(server.url + "/ingest", headers=AUTH, data=fields, timeout=15)
+    assert response.status_code == 200, response.text
 
 
-@pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
-    process = ServerProcess(
-        tmp_path / "data", {"BACKEND_API_KEY": TEST_KEY, "DATABASE_URL": database_url}
-    ).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def page(server: ServerProcess) -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("chromium is not installed (Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(base_url=server.url)
-        finally:
-            browser.close()
-
-
-def connect(page: Any, key: str) -> None:
-    page.goto("/")
-    page.fill("#key", key)
-    page.click("#connect button")
-
-
-def test_trades_and_pnl_appear_live(page: Any, server: ServerProcess) -> None:
-    from playwright.sync_api import expect
-
-    connect(page, TEST_KEY)
-    expect(page.locator("#state")).to_have_text("live")
-    for price, trend in [("100.00", "up"), ("104.25", "down")]:
-        response = httpx.post(
-            server.url + "/ingest",
-            headers=AUTH,
-            data={"bot": "w1", "ticker": "AAPL", "price": price, "trend": trend},
-        )
-        assert response.status_code == 200
-    expect(page.locator("#trades tbody tr")).to_have_count(2)
-    expect(page.locator("#trades tbody tr").first).to_contain_text("sell")
-    expect(page.locator("#trades tbody tr").first).to_contain_text("4.25")
-    expect(page.locator("#tickers tr[data-ticker=AAPL]")).to_contain_text("4.25")
-    expect(page.locator("#total-pnl")).to_have_text("4.25")
-
-
-def test_a_reload_is_in_sync_at_once_through_hello(page: Any, server: ServerProcess) -> None:
-    from playwright.sync_api import expect
-
-    httpx.post(
-        server.url + "/manual_trade",
-        headers=AUTH,
-        json={"ticker": "TSLA", "price": "250.12", "direction": "buy"},
-    )
-    connect(page, TEST_KEY)
-    expect(page.locator("#trades tbody tr")).to_have_count(1)
-    expect(page.locator("#tickers tr[data-ticker=TSLA]")).to_contain_text("long")
-
-
-def test_a_wrong_key_is_told_and_shows_nothing(page: Any, server: ServerProcess) -> None:
-    from playwright.sync_api import expect
-
-    httpx.post(
-        server.url + "/manual_trade",
-        headers=AUTH,
-        json={"ticker": "TSLA", "price": "250.12", "direction": "buy"},
-    )
-    connect(page, "not-the-key")
+def test_a_wrong_key_is_told_then_the_right_one_signs_in_and_out(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    ingest(server, bot="desk-2", ticker="TSLA", price="250.12", trend="up")
+    dashboard.sign_in("not-the-key")
+    expect(page.locator("#signin-error")).to_have_text("Wrong API key.")
     expect(page.locator("#state")).to_have_text("wrong API key")
-    expect(page.locator("#trades tbody tr")).to_have_count(0)
+    expect(page.locator("#cards .card")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('ta-key')") is None
+    dashboard.shot("wrong-key")
+
+    page.fill("#key", TEST_KEY)
+    page.press("#key", "Enter")
+    expect(page.locator("#state")).to_have_text("live")
+    expect(page.locator("#signin-error")).to_be_empty()
+    card = page.locator("#cards .card[data-bot=desk-2]")
+    expect(card).to_contain_text("TSLA")
+    expect(card).to_contain_text("long TSLA @ 250.12")
+    dashboard.shot("signed-in")
+
+    page.reload()  # the key stays for this tab
+    expect(page.locator("#state")).to_have_text("live")
+    page.click("#sign-out")
+    expect(page.locator("#connect")).to_be_visible()
+    expect(page.locator("#state")).to_have_text("signed out")
+    assert page.evaluate("sessionStorage.getItem('ta-key')") is None
+
+
+def test_trades_and_marks_appear_live_with_signs_and_dates(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    dashboard.signed_in()
+    for price, trend in [("100.00", "up"), ("104.25", "down"), ("101", "up"), ("151.50", "up")]:
+        ingest(server, bot="w1", name="Apple chart", ticker="AAPL", price=price, trend=trend)
+    expect(page.locator("#total-pnl")).to_have_text("+4.25")
+    # The open position bought at 101 is marked at 151.50: the page shows it, not 0.00.
+    expect(page.locator("#total-unrealised")).to_have_text("+50.50")
+    card = page.locator("#cards .card[data-bot=w1]")
+    expect(card.locator(".name")).to_have_text("Apple chart")
+    expect(card).to_contain_text("+50.50 (+50.00%)")
+    dashboard.shot("board-live")
+
+    dashboard.view("trades")
+    rows = page.locator("#trades tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_contain_text("sell")
+    expect(rows.nth(1)).to_contain_text("+4.25")
+    # Times carry the date; bots are shown by name.
+    expect(rows.first.locator("td").first).to_have_text(
+        re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+    )
+    expect(rows.first).to_contain_text("Apple chart")
+    ticker = page.locator("#tickers tr[data-ticker=AAPL]")
+    expect(ticker).to_contain_text("+4.25")
+    expect(ticker).to_contain_text("100%")
+    position = page.locator("#positions tr[data-ticker=AAPL]")
+    expect(position).to_contain_text("151.50")
+    expect(position).to_contain_text("+50.00%")
+    # Numbers are right-aligned.
+    align = position.locator("td.num").first.evaluate("td => getComputedStyle(td).textAlign")
+    assert align == "right"
+    dashboard.shot("trades-live")
+
+
+def test_a_ticker_without_a_closed_trade_shows_no_win_rate(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    ingest(server, bot="w1", ticker="NVDA", price="1234.56", trend="up")
+    dashboard.signed_in()
+    dashboard.view("trades")
+    row = dashboard.page.locator("#tickers tr[data-ticker=NVDA]")
+    expect(row).to_contain_text("long")
+    assert row.locator("td").last.inner_text() == ""
+    expect(row).to_contain_text("1,234.56")
+
+
+def test_a_dropped_connection_resyncs_from_hello_without_duplicates(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    ingest(server, bot="w1", ticker="AMD", price="10", trend="up")
+    dashboard.signed_in()
+    dashboard.view("trades")
+    expect(page.locator("#trades tbody tr")).to_have_count(1)
+    # The socket drops (a network blip): the page reconnects by itself.
+    page.evaluate("window.dashboard.socket.close(4000, 'test')")
+    expect(page.locator("#state")).to_have_text("reconnecting")
+    ingest(server, bot="w1", ticker="AMD", price="12", trend="down")
+    expect(page.locator("#state")).to_have_text("live", timeout=15_000)
+    expect(page.locator("#trades tbody tr")).to_have_count(2)
+    page.wait_for_timeout(500)
+    expect(page.locator("#trades tbody tr")).to_have_count(2)
+    dashboard.shot("resynced")
+
+
+def test_keyboard_reaches_every_view_with_a_visible_focus(dashboard: Dashboard) -> None:
+    page = dashboard.page
+    dashboard.signed_in()
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(
+            page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return [e.tagName, e.textContent.trim().slice(0, 20),"
+                " getComputedStyle(e).outlineStyle]; }"
+            )
+        )
+    names = [text for _tag, text, _outline in focused]
+    assert {"Bots", "Trades & P&L", "History", "Settings", "Add windows"} <= set(names), names
+    # (BODY: the focus left the page for the browser's own controls and came back.)
+    assert all(outline != "none" for tag, _text, outline in focused if tag != "BODY"), focused
+    page.focus("#tabs a[data-view=history]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#view-history")).to_be_visible()
+    dashboard.shot("keyboard-history")
+
+
+def test_the_page_fits_a_phone(dashboard: Dashboard, server: ServerProcess) -> None:
+    page = dashboard.page
+    ingest(server, bot="w1", ticker="AAPL", price="100", trend="up")
+    page.set_viewport_size({"width": 360, "height": 740})
+    dashboard.signed_in()
+    for view in ("board", "trades", "history", "settings"):
+        dashboard.view(view)
+        page.wait_for_timeout(200)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{view} is {width}px wide on a 360px phone"
+        dashboard.shot(f"phone-{view}")
 
 
 def test_the_dashboard_needs_no_key_but_sends_a_strict_policy(server: ServerProcess) -> None:
     response = httpx.get(server.url + "/dashboard/")
     assert response.status_code == 200 and "<title>trade-analysis</title>" in response.text
-    assert "default-src 'self'" in response.headers["content-security-policy"]
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "unsafe" not in policy
     assert TEST_KEY not in response.text and "devkey" not in response.text
 
 
@@ -123,3 +176,11 @@ def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
     assert token.startswith("t1.")
     # The same token opens an image URL, and the server accepts it in place of the key.
     assert httpx.get(server.url + "/uploads/none.png", params={"token": token}).status_code == 404
+
+
+    for asset in ("js/main.js", "js/format.js", "vendor/uplot/uPlot.iife.min.js", "style.css"):
+        served = httpx.get(f"{server.url}/dashboard/{asset}")
+        assert served.status_code == 200, asset
+        assert served.headers["content-security-policy"] == policy
+    # Nothing the page loads names another host (no CDN, no web fonts).
+    assert "http" not in response.text.replace('href="#', "")

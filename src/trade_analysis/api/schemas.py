@@ -20,6 +20,8 @@ from pydantic import (
 from trade_analysis.capture.schemas import LastResult, WorkerStatus
 from trade_analysis.db import models
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
+from trade_analysis.trading import valuation
+from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -145,6 +147,24 @@ class TradeEntry(BaseModel):
 class BotPosition(BaseModel):
     position: Literal["long", "flat"]
     entry_price: Money | None
+    last_price: Money | None = None
+    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
+    unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
+    open_seconds: float | None = Field(None, description="long only: how long it has been open")
+
+
+class OpenPositionPublic(BaseModel):
+    """A long position marked to the last price its bot read."""
+
+    bot: str
+    name: str | None
+    ticker: str
+    entry_price: Money
+    entry_time: str | None
+    last_price: Money
+    unrealised_pnl: Money
+    unrealised_pct: Money
+    open_seconds: float | None
 
 
 class TickerTotals(BaseModel):
@@ -159,6 +179,8 @@ class TickerTotals(BaseModel):
     losses: int
     win_rate: float
     bots: dict[str, BotPosition]
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    last_price: Money | None = None
 
 
 class TickerSummary(TickerTotals):
@@ -166,16 +188,23 @@ class TickerSummary(TickerTotals):
     trade_history: list[TradeEntry]
 
 
-class CompactSummary(BaseModel):
+class PnlTotals(BaseModel):
+    """Realised P&L (closed round trips) and unrealised (open positions marked), apart."""
+
+    total_pnl_all_tickers: Money = Field(description="realised: closed round trips only")
+    realised_pnl: Money = Decimal(0)
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    open_positions: list[OpenPositionPublic] = []
+
+
+class CompactSummary(PnlTotals):
     """Totals per ticker without the trade lists: small enough to send after every trade."""
 
     tickers: dict[str, TickerTotals]
-    total_pnl_all_tickers: Money
 
 
-class TradeSummary(BaseModel):
+class TradeSummary(PnlTotals):
     tickers: dict[str, TickerSummary]
-    total_pnl_all_tickers: Money
     all_trades: list[TradeEntry]
 
 
@@ -228,27 +257,41 @@ class BotPublic(BaseModel):
     open_time: WireTime | None
     meta: dict[str, Any]
     updated_at: WireTime | None
+    unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
+    open_positions: list[OpenPositionPublic] = []
 
     @classmethod
-    def of(cls, bot: models.Bot, positions: Sequence[models.Position]) -> BotPublic:
-        held = [OpenPosition.model_validate(position) for position in positions]
-        newest = max(held, key=_entry_order, default=None)
+    def of(cls, bot: models.Bot, held: Sequence[valuation.OpenPosition], now: datetime) -> BotPublic:
+        """A bot's row with every open position of its own, marked to market."""
+        mine = [position for position in held if position.bot == bot.bot]
+        newest = max(mine, key=_entry_order, default=None)
         return cls(
             bot=bot.bot,
             hwnd=bot.hwnd,
             name=bot.name,
             ticker=bot.ticker,
             total_pnl=bot.total_pnl,
-            positions=held,
+            positions=[
+                OpenPosition(
+                    ticker=position.ticker,
+                    entry_price=position.entry_price,
+                    entry_time=position.entry_time,
+                )
+                for position in mine
+            ],
             open_direction="long" if newest else None,
             open_price=newest.entry_price if newest else None,
             open_time=newest.entry_time if newest else None,
             meta=bot.meta or {},
             updated_at=bot.updated_at,
+            unrealised_pnl=valuation.unrealised_total(mine),
+            open_positions=[
+                OpenPositionPublic.model_validate(position.marked(now)) for position in mine
+            ],
         )
 
 
-def _entry_order(position: OpenPosition) -> datetime:
+def _entry_order(position: OpenPosition | valuation.OpenPosition) -> datetime:
     return position.entry_time or datetime.min.replace(tzinfo=UTC)
 
 
@@ -275,3 +318,8 @@ class BotSettingsPublic(BaseModel):
     bot: str
     meta: dict[str, Any]
     applied_to_running_worker: bool = False
+
+
+class WindowPreview(BaseModel):
+    hwnd: int
+    jpeg_b64: str = Field(description="a JPEG about 160 px wide, base64")

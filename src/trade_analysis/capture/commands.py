@@ -13,6 +13,7 @@ and the route that calls it.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -68,6 +69,12 @@ def command(
 @command("list_windows", NoArguments, list[WindowInfo])
 def list_windows(manager: CaptureManager, _: NoArguments) -> list[WindowInfo]:
     return manager.list_windows()
+
+
+@command("preview_window", StopRequest, str)
+def preview_window(manager: CaptureManager, request: StopRequest) -> str:
+    """A small JPEG of the window, base64: JSON over the bus as in this process."""
+    return base64.b64encode(manager.preview(request.hwnd)).decode()
 
 
 def _start(manager: CaptureManager, request: StartRequest, legacy: bool) -> WorkerStatus:

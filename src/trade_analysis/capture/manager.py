@@ -21,7 +21,13 @@ from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
-from trade_analysis.capture.worker import CaptureProbe, CaptureWorker, Reading, WorkerConfig
+from trade_analysis.capture.worker import (
+    CaptureProbe,
+    CaptureWorker,
+    Reading,
+    WorkerConfig,
+    encode_thumbnail,
+)
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
@@ -44,6 +50,10 @@ class CaptureSettings:
 def bot_key(hwnd: int) -> str:
     """A window's bot: the window itself."""
     return str(hwnd)
+
+
+# Window picker previews: enough to recognise a chart, small enough to list many.
+PREVIEW_WIDTH = 160
 
 
 class CaptureManager:
@@ -77,6 +87,14 @@ class CaptureManager:
         source = self._source_factory()
         try:
             return source.list_windows()
+        finally:
+            source.close()
+
+    def preview(self, hwnd: int, width: int = PREVIEW_WIDTH) -> bytes:
+        """One small JPEG of a window, for choosing it (WindowGone when it is not there)."""
+        source = self._source_factory()
+        try:
+            return encode_thumbnail(source.capture(hwnd).pixels, width)
         finally:
             source.close()
 
@@ -141,6 +159,7 @@ class CaptureManager:
             self._legacy_hwnd = None
         for worker in workers:
             worker.stop()
+            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
         return len(workers)
 
     def legacy_status(self) -> WorkerStatus | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -135,115 +134,66 @@ async def _run_agent(settings: Settings) -> None:
         await Agent(services.hub.bus, services.capture, services.channels).run()
 
 
-DEMO_WINDOWS = [
-    ("AAPL 189.23 - Robinhood", "up", "#00c805", "light", 20, 20),
-    ("TSLA $250.12 | Robinhood - Google Chrome", "down", "#00c805", "dark", 680, 20),
-    ("NVDA - $1,234.56 - Mozilla Firefox", "up", "#ff5000", "light", 20, 440),
-]
-
-
 def demo(
     port: Annotated[int, typer.Option()] = 8000,
     data_dir: Annotated[Path, typer.Option()] = Path("data-demo"),
     seconds: Annotated[float, typer.Option(help="stop after this long (0: until Ctrl-C)")] = 0,
+    phase_seconds: Annotated[
+        float, typer.Option(min=1, help="how long each window trends up, flat or down")
+    ] = 120,
 ) -> None:
     """Open moving chart windows, start the server and capture them; print where to look."""
     from trade_analysis.demo.desktop import NoVirtualDisplay, start_virtual_display
+    from trade_analysis.demo.runner import (
+        DEMO_WINDOWS,
+        DemoStopped,
+        Processes,
+        log_path,
+        start_workers,
+        stop_on_signals,
+        wait_for_server,
+        window_command,
+    )
 
-    virtual = None
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the terminal shows what to open
     env = dict(os.environ)
-    if not env.get("DISPLAY"):
-        try:
-            virtual = start_virtual_display()
-        except NoVirtualDisplay as exc:
-            fail(f"no DISPLAY and no virtual one: {exc}")
-            return
-        env["DISPLAY"] = virtual.display
     key = env.setdefault("BACKEND_API_KEY", "devkey")
-    children: list[subprocess.Popen[bytes]] = []
-    try:
-        for title, trend, color, theme, x, y in DEMO_WINDOWS:
-            children.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "trade_analysis.demo.chart_window",
-                        "--title",
-                        title,
-                        "--trend",
-                        trend,
-                        "--color",
-                        color,
-                        "--theme",
-                        theme,
-                        "--x",
-                        str(x),
-                        "--y",
-                        str(y),
-                        "--width",
-                        "640",
-                        "--height",
-                        "400",
-                        "--animate",
-                    ],
-                    env=env,
-                )
-            )
-        server = subprocess.Popen(
-            serve_command(port, data_dir),
-            env=env,
-        )
-        children.append(server)
-        url = f"http://127.0.0.1:{port}"
-        headers = {"Authorization": f"Bearer {key}"}
-        _start_demo_workers(url, headers)
-        typer.echo(
-            f"\nDemo running on DISPLAY={env['DISPLAY']}.\n"
-            f"  workers:  curl -H 'Authorization: Bearer {key}' {url}/workers\n"
-            f"  trades:   curl -H 'Authorization: Bearer {key}' {url}/trades\n"
-            f"  live:     ws://127.0.0.1:{port}/api/v1/ws?token={key}\n"
-            "Ctrl-C stops it."
-        )
-        deadline = time.monotonic() + seconds if seconds else None
-        while deadline is None or time.monotonic() < deadline:
-            if server.poll() is not None:
-                fail("the server stopped")
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for child in reversed(children):
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if virtual is not None:
-            virtual.stop()
-
-
-def _start_demo_workers(url: str, headers: dict[str, str], timeout: float = 30) -> None:
-    titles = {title for title, *_ in DEMO_WINDOWS}
-    deadline = time.monotonic() + timeout
-    started: set[int] = set()
-    while time.monotonic() < deadline and len(started) < len(titles):
+    log_file = log_path(data_dir)
+    virtual = None
+    error = None
+    with stop_on_signals(), log_file.open("ab") as log:
+        processes = Processes(log, env)
         try:
-            listed = httpx.get(f"{url}/windows", headers=headers, timeout=5).json()
-        except (httpx.TransportError, ValueError):
-            time.sleep(0.3)
-            continue
-        for window in listed if isinstance(listed, list) else []:
-            prefix_match = any(window["title"].split()[0] == t.split()[0] for t in titles)
-            if prefix_match and window["hwnd"] not in started:
-                httpx.post(
-                    f"{url}/start_multi",
-                    headers=headers,
-                    timeout=10,
-                    json={"hwnd": window["hwnd"], "interval": 1},
-                )
-                started.add(window["hwnd"])
-        time.sleep(0.3)
-    if len(started) < len(titles):
-        fail(f"only {len(started)} of {len(titles)} demo windows appeared in time")
+            if not env.get("DISPLAY"):
+                virtual = start_virtual_display()
+                env["DISPLAY"] = virtual.display
+            for index, window in enumerate(DEMO_WINDOWS):
+                processes.start(window_command(window, index, phase_seconds))
+            server = processes.start(serve_command(port, data_dir))
+            url = f"http://127.0.0.1:{port}"
+            wait_for_server(url, server)
+            headers = {"Authorization": f"Bearer {key}"}
+            start_workers(url, headers, DEMO_WINDOWS, alive=lambda: server.poll() is None)
+            typer.echo(
+                f"Demo running on DISPLAY={env['DISPLAY']}: {len(DEMO_WINDOWS)} chart windows "
+                f"trending up, flat and down ({phase_seconds:g} s each), captured every second;\n"
+                "take profit and stop loss (1% of the price) set on the AAPL and TSLA bots.\n"
+                f"Log: {log_file}\n"
+                "Ctrl-C stops everything.\n"
+                f"Dashboard: {url}/  (API key: {key})"
+            )
+            deadline = time.monotonic() + seconds if seconds else None
+            while deadline is None or time.monotonic() < deadline:
+                if server.poll() is not None:
+                    raise RuntimeError(f"the server stopped; see {log_file}")
+                time.sleep(0.2)
+        except DemoStopped:
+            pass
+        except (NoVirtualDisplay, RuntimeError, httpx.HTTPError) as exc:
+            error = str(exc)
+        finally:
+            processes.stop()
+            if virtual is not None:
+                virtual.stop()
+    if error is not None:
+        fail(error)

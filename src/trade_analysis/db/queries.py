@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from trade_analysis.db import models
-from trade_analysis.domain import to_wire
+from trade_analysis.domain import to_wire, utcnow
+from trade_analysis.trading.valuation import OpenPosition, pnl_totals, unrealised_total
 
 
 @dataclass(frozen=True)
@@ -61,19 +62,6 @@ def all_bots(session: Session) -> list[models.Bot]:
     return list(session.scalars(select(models.Bot).order_by(models.Bot.bot)).all())
 
 
-def open_positions(
-    session: Session, bots: Collection[str] | None = None
-) -> dict[str, list[models.Position]]:
-    """Each bot's open (long) positions, by ticker; only these bots' when given."""
-    query = select(models.Position).where(models.Position.is_long.is_(True))
-    if bots is not None:
-        query = query.where(models.Position.bot.in_(bots))
-    held: dict[str, list[models.Position]] = defaultdict(list)
-    for position in session.scalars(query.order_by(models.Position.bot, models.Position.ticker)):
-        held[position.bot].append(position)
-    return held
-
-
 def find_bot(session: Session, key: str) -> models.Bot | None:
     """A bot by its key, or by its window handle when the key is a number."""
     row = session.get(models.Bot, key)
@@ -96,15 +84,46 @@ def trade_entry(trade: models.Trade) -> dict[str, Any]:
     }
 
 
-def trade_summary(session: Session, limit: int = 500) -> dict[str, Any]:
+def open_positions(session: Session) -> list[OpenPosition]:
+    """Every long position with its bot's name and the last price read for it."""
+    rows = session.execute(
+        select(models.Position, models.Bot.name)
+        .outerjoin(models.Bot, models.Bot.bot == models.Position.bot)
+        .where(models.Position.is_long.is_(True))
+        .order_by(models.Position.bot, models.Position.ticker)
+    ).all()
+    return [_open_position(position, name) for position, name in rows]
+
+
+def _open_position(position: models.Position, name: str | None = None) -> OpenPosition:
+    assert position.entry_price is not None, "a long position always has an entry price"
+    return OpenPosition(
+        bot=position.bot,
+        ticker=position.ticker,
+        entry_price=position.entry_price,
+        entry_time=position.entry_time,
+        last_price=position.last_price,
+        name=name,
+    )
+
+
+def realised_total(totals: dict[str, dict[str, Any]]) -> Decimal:
+    return sum((state["total_pnl"] for state in totals.values()), Decimal(0))
+
+
+def trade_summary(
+    session: Session, limit: int = 500, now: datetime | None = None
+) -> dict[str, Any]:
     """The seed's `/trades` shape: per-ticker state and P&L, and the newest trades."""
+    now = now or utcnow()
     recent = session.scalars(
         select(models.Trade).order_by(models.Trade.id.desc()).limit(limit)
     ).all()
     history_by_ticker: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for trade in reversed(recent):
         history_by_ticker[trade.ticker].append(trade_entry(trade))
-    totals = ticker_totals(session)
+    held = open_positions(session)
+    totals = ticker_totals(session, now, held)
     tickers: dict[str, dict[str, Any]] = {}
     for ticker, state in totals.items():
         trades = history_by_ticker.get(ticker, [])
@@ -115,17 +134,22 @@ def trade_summary(session: Session, limit: int = 500) -> dict[str, Any]:
         }
     return {
         "tickers": tickers,
-        "total_pnl_all_tickers": sum((state["total_pnl"] for state in totals.values()), Decimal(0)),
+        **pnl_totals(realised_total(totals), held, now),
         "all_trades": [trade_entry(trade) for trade in reversed(recent)],
     }
 
 
-def ticker_totals(session: Session) -> dict[str, dict[str, Any]]:
+def ticker_totals(
+    session: Session, now: datetime, held: list[OpenPosition] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per ticker: position, entry, first-cycle state, P&L and win rate; no trade lists.
 
     Reads the running totals and the positions, never the whole ledger, so it
-    costs the same after a million trades as after ten.
+    costs the same after a million trades as after ten. Open positions are
+    marked to the last price their bot read (`unrealised_pnl`, per bot too).
     """
+    held = open_positions(session) if held is None else held
+    marks = {(position.bot, position.ticker): position for position in held}
     totals = {row.ticker: row for row in session.scalars(select(models.TickerTotal))}
     by_ticker: dict[str, list[models.Position]] = defaultdict(list)
     for position in session.scalars(select(models.Position)):
@@ -133,21 +157,38 @@ def ticker_totals(session: Session) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
     for ticker in sorted(set(by_ticker) | set(totals)):
         states = by_ticker.get(ticker, [])
-        held = [p for p in states if p.is_long]
+        longs = [p for p in states if p.is_long]
         total = totals.get(ticker)
         wins, losses = (total.wins, total.losses) if total else (0, 0)
+        ticker_marks = [mark for mark in held if mark.ticker == ticker]
         summary[ticker] = {
-            "position": "long" if held else "flat",
-            "entry_price": held[0].entry_price if held else None,
+            "position": "long" if longs else "flat",
+            "entry_price": longs[0].entry_price if longs else None,
             "first_cycle_done": bool(states) and all(p.first_cycle_done for p in states),
             "last_direction": next((p.last_direction for p in states if p.last_direction), None),
             "total_pnl": total.total_pnl if total else Decimal(0),
             "wins": wins,
             "losses": losses,
             "win_rate": round(wins / (wins + losses), 4) if wins + losses else 0.0,
-            "bots": {
-                p.bot: {"position": "long" if p.is_long else "flat", "entry_price": p.entry_price}
-                for p in states
-            },
+            "unrealised_pnl": unrealised_total(ticker_marks),
+            "last_price": next((p.last_price for p in states if p.last_price is not None), None),
+            "bots": {p.bot: _bot_position(p, marks.get((p.bot, ticker)), now) for p in states},
         }
     return summary
+
+
+def _bot_position(
+    position: models.Position, mark: OpenPosition | None, now: datetime
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "position": "long" if position.is_long else "flat",
+        "entry_price": position.entry_price,
+        "last_price": position.last_price,
+    }
+    if mark is not None:
+        state |= {
+            "unrealised_pnl": mark.unrealised_pnl,
+            "unrealised_pct": mark.unrealised_pct,
+            "open_seconds": mark.open_seconds(now),
+        }
+    return state

@@ -8,7 +8,10 @@ last turning point, then a final segment that goes ``up``, ``down`` or stays ``f
 The price line colour is chosen with ``--color``, independently of the trend, so a test
 can tell "reads the line's shape" from "reads the line's colour". With ``--animate`` the
 series keeps growing about once a second (still in the given trend) and the first number
-of the title follows the last price, so the window looks alive.
+of the title follows the last price, so the window looks alive. With ``--phases
+up,flat,down,flat`` and ``--phase-seconds 120`` the trend of the growing segment moves
+through those phases in turn (a new turning point at each change), so a watcher keeps
+seeing new trends and keeps trading.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import logging
 import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -108,6 +112,12 @@ class ChartSeries:
         end = values[-1]
         return [self.last_price + (v - end) * unit for v in values]
 
+    def set_trend(self, trend: TrendName) -> None:
+        """Grow in another trend from the next point on (the last point turns)."""
+        if trend not in TRENDS:
+            raise ValueError(f"trend must be one of {TRENDS}, not {trend!r}")
+        self.trend = trend
+
     def extend(self) -> float:
         """Append one more point in the trend; returns the new last price."""
         unit = max(self.values[-1], 1.0) * 0.002
@@ -136,7 +146,27 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--animate", action="store_true", help="extend the series every second")
     parser.add_argument("--interval-ms", type=int, default=1000)
+    parser.add_argument(
+        "--phases",
+        type=_phases,
+        default=None,
+        help="with --animate: trends to move through in turn, e.g. up,flat,down,flat",
+    )
+    parser.add_argument("--phase-seconds", type=float, default=120.0)
     return parser.parse_args(argv)
+
+
+def _phases(text: str) -> list[TrendName]:
+    phases = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [phase for phase in phases if phase not in TRENDS]
+    if not phases or unknown:
+        raise argparse.ArgumentTypeError(f"phases must be a list of {', '.join(TRENDS)}")
+    return phases  # type: ignore[return-value]
+
+
+def phase_at(phases: Sequence[TrendName], elapsed: float, phase_seconds: float) -> TrendName:
+    """The phase in effect `elapsed` seconds after the start (phases repeat)."""
+    return phases[int(max(0.0, elapsed) // max(phase_seconds, 0.001)) % len(phases)]
 
 
 def _geometry(width: int, height: int, x: int, y: int) -> str:
@@ -152,7 +182,8 @@ class ChartWindow:
 
         self.args = args
         self.theme = THEMES[args.theme]
-        self.series = ChartSeries(args.trend, price_in_title(args.title), seed=args.seed)
+        first = args.phases[0] if args.phases else args.trend
+        self.series = ChartSeries(first, price_in_title(args.title), seed=args.seed)
         self.root = tk.Tk(className="TradeAnalysisChart")
         self.root.title(args.title)
         self.root.geometry(_geometry(args.width, args.height, args.x, args.y))
@@ -167,6 +198,7 @@ class ChartWindow:
         )
         self.canvas.pack(fill="both", expand=True)
         self.canvas.bind("<Configure>", lambda _event: self.draw())
+        self._started = time.monotonic()
         if args.animate:
             self.root.after(args.interval_ms, self._tick)
 
@@ -201,6 +233,9 @@ class ChartWindow:
         )
 
     def _tick(self) -> None:
+        if self.args.phases:
+            elapsed = time.monotonic() - self._started
+            self.series.set_trend(phase_at(self.args.phases, elapsed, self.args.phase_seconds))
         price = self.series.extend()
         self.root.title(title_with_price(self.args.title, price))
         self.draw()

@@ -18,21 +18,39 @@ from trade_analysis.live.hub import Hub
 from trade_analysis.live.payloads import trade_entry, trade_event
 from trade_analysis.trading.simulator import TradeEvent
 
+# Open positions are re-marked (a `summary` with new unrealised P&L) at most this often
+# while prices are read without trading: one read of the positions whatever the number of bots.
+MARK_INTERVAL_SECONDS = 1.0
+
 
 class LiveFeed:
-    """Publishes on a running hub; `start` runs the summary coalescer, `stop` ends it."""
+    """Publishes on a running hub; `start` runs the summary coalescers, `stop` ends them."""
 
-    def __init__(self, hub: Hub, read_summary: Callable[[], Event], interval: float) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        read_summary: Callable[[], Event],
+        interval: float,
+        mark_interval: float = MARK_INTERVAL_SECONDS,
+    ) -> None:
         """`read_summary` is blocking (a database read): it runs in a thread."""
         self.hub = hub
         self._read_summary = read_summary
         self._summaries = Coalescer(self._publish_summary, interval)
+        # The same summary after prices were read: open positions' marks moved.
+        self._marks = Coalescer(self._publish_summary, max(interval, mark_interval))
 
     def start(self) -> None:
         self._summaries.start()
+        self._marks.start()
 
     async def stop(self) -> None:
         await self._summaries.stop()
+        await self._marks.stop()
+
+    def prices_moved(self) -> None:
+        """A price was read without a trade (from the event loop's thread)."""
+        self._marks.poke()
 
     async def publish(self, event: Event) -> None:
         """To every live client of every process."""
@@ -41,6 +59,8 @@ class LiveFeed:
     def notify_threadsafe(self, event_type: str, data: dict[str, Any]) -> None:
         """`publish` from a capture thread, without waiting for delivery."""
         self.hub.publish_threadsafe(Event(EventType(event_type), data))
+        if event_type == EventType.OBSERVATION:
+            self._marks.poke_threadsafe()
 
     async def trade(self, trade_id: int, trade: TradeEvent) -> TradeEntry:
         """Stream a committed trade; the summary follows (coalesced with other trades')."""

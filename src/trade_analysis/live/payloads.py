@@ -18,6 +18,7 @@ from trade_analysis.domain import to_wire
 from trade_analysis.live.events import Event, EventType
 from trade_analysis.live.snapshots import ThumbnailTracker
 from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.trading.valuation import OpenPosition, pnl_totals
 
 # How many recent trades `hello` and the seed snapshot carry.
 SNAPSHOT_TRADES = 50
@@ -45,10 +46,13 @@ def summary_json(summary: dict[str, Any]) -> dict[str, Any]:
     return TradeSummary.model_validate(summary).model_dump(mode="json")
 
 
-def compact_summary_event(tickers: dict[str, dict[str, Any]]) -> Event:
-    """The totals per ticker (`queries.ticker_totals`) as a `summary` event."""
-    total = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
-    summary = CompactSummary.model_validate({"tickers": tickers, "total_pnl_all_tickers": total})
+def compact_summary_event(
+    tickers: dict[str, dict[str, Any]], held: Sequence[OpenPosition], now: datetime
+) -> Event:
+    """The totals per ticker (`queries.ticker_totals`) and the open positions marked to
+    market (`queries.open_positions`) as a `summary` event."""
+    realised = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
+    summary = CompactSummary.model_validate({"tickers": tickers, **pnl_totals(realised, held, now)})
     return Event(EventType.SUMMARY, summary.model_dump(mode="json"))
 
 

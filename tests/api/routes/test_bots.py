@@ -136,3 +136,22 @@ def test_a_crop_saved_with_the_settings_is_checked_and_kept_as_given(client: Tes
         "crop": {"right": 0.25},
         "ocr": True,
     }
+
+
+def test_an_open_position_is_marked_to_the_last_price_its_bot_read(client: TestClient) -> None:
+    """The chart moved 50% since the buy: the bot shows it, not 0.00."""
+    client.post(
+        "/ingest",
+        data={"bot": "w1", "name": "Apple", "ticker": "AAPL", "price": "100", "trend": "up"},
+    )
+    client.post("/ingest", data={"bot": "w1", "ticker": "AAPL", "price": "150", "trend": "up"})
+    (bot,) = client.get("/bots").json()
+    assert bot["total_pnl"] == 0 and bot["unrealised_pnl"] == 50
+    (held,) = bot["open_positions"]
+    assert held["ticker"] == "AAPL" and held["name"] == "Apple"
+    assert (held["entry_price"], held["last_price"]) == (100, 150)
+    assert held["unrealised_pnl"] == 50 and held["unrealised_pct"] == 50
+    assert held["open_seconds"] >= 0 and held["entry_time"].endswith("Z")
+    client.post("/ingest", data={"bot": "w1", "ticker": "AAPL", "price": "140", "trend": "down"})
+    (bot,) = client.get("/bots").json()
+    assert bot["total_pnl"] == 40 and bot["unrealised_pnl"] == 0 and bot["open_positions"] == []

@@ -67,9 +67,9 @@ def test_two_windows_on_one_ticker_keep_separate_positions(client: TestClient) -
     client.post("/ingest", data={"bot": "w1", "ticker": "AMD", "price": "10", "trend": "up"})
     client.post("/ingest", data={"bot": "w2", "ticker": "AMD", "price": "11", "trend": "up"})
     bots = client.get("/trades").json()["tickers"]["AMD"]["bots"]
-    assert bots == {
-        "w1": {"position": "long", "entry_price": 10.0},
-        "w2": {"position": "long", "entry_price": 11.0},
+    assert {bot: (held["position"], held["entry_price"]) for bot, held in bots.items()} == {
+        "w1": ("long", 10.0),
+        "w2": ("long", 11.0),
     }
 
 
@@ -100,3 +100,23 @@ def test_body_that_is_not_json_is_422(client: TestClient) -> None:
         "/manual_trade", content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
+
+
+def test_trades_show_realised_and_unrealised_pnl_apart(client: TestClient) -> None:
+    for bot, ticker, price, trend in [
+        ("w1", "AAPL", "10", "up"),
+        ("w1", "AAPL", "12.5", "down"),  # realised +2.50
+        ("w2", "TSLA", "200", "up"),
+        ("w2", "TSLA", "190", "up"),  # open, marked at 190: -10.00
+    ]:
+        client.post("/ingest", data={"bot": bot, "ticker": ticker, "price": price, "trend": trend})
+    summary = client.get("/trades").json()
+    assert summary["total_pnl_all_tickers"] == 2.5 and summary["realised_pnl"] == 2.5
+    assert summary["unrealised_pnl"] == -10
+    (held,) = summary["open_positions"]
+    assert (held["bot"], held["ticker"], held["last_price"]) == ("w2", "TSLA", 190)
+    assert held["unrealised_pct"] == -5
+    tsla = summary["tickers"]["TSLA"]
+    assert tsla["total_pnl"] == 0 and tsla["unrealised_pnl"] == -10 and tsla["last_price"] == 190
+    assert tsla["bots"]["w2"]["unrealised_pnl"] == -10 and tsla["bots"]["w2"]["open_seconds"] >= 0
+    assert summary["tickers"]["AAPL"]["unrealised_pnl"] == 0

@@ -18,6 +18,7 @@ from trade_analysis.capture import commands
 from trade_analysis.capture.errors import AgentUnavailable
 from trade_analysis.capture.schemas import MAX_HWND, StopRequest
 from trade_analysis.db import queries
+from trade_analysis.domain import utcnow
 from trade_analysis.live import Event, EventType
 from trade_analysis.trading.bot_settings import BotSettings
 
@@ -27,8 +28,8 @@ router = APIRouter(tags=["bots"])
 @router.get("/bots", response_model=list[BotPublic], summary="Every bot with its totals")
 def bots(services: ServicesDep) -> list[BotPublic]:
     with services.database.reading() as session:
-        held = queries.open_positions(session)
-        return [BotPublic.of(row, held.get(row.bot, [])) for row in queries.all_bots(session)]
+        held, now = queries.open_positions(session), utcnow()
+        return [BotPublic.of(row, held, now) for row in queries.all_bots(session)]
 
 
 @router.delete(

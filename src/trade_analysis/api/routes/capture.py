@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.analysis import CropSettings
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.schemas import BotPublic, Ok, WorkerPublic
+from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
 from trade_analysis.capture.control import WorkerView
 from trade_analysis.capture.frame import WindowInfo
@@ -28,6 +28,7 @@ from trade_analysis.capture.schemas import (
     WorkerStatus,
 )
 from trade_analysis.db import queries
+from trade_analysis.domain import utcnow
 from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
@@ -38,6 +39,17 @@ NONE = NoArguments()
 @router.get("/windows", response_model=list[WindowInfo], summary="Windows that can be captured")
 async def windows(services: ServicesDep) -> list[WindowInfo]:
     return await services.capture.run(commands.list_windows, NONE)
+
+
+@router.get(
+    "/windows/{hwnd}/preview",
+    response_model=WindowPreview,
+    summary="A small JPEG of a window, to choose it before watching it",
+    responses={400: {"description": "no such window (any more)"}},
+)
+async def window_preview(hwnd: Hwnd, services: ServicesDep) -> WindowPreview:
+    jpeg = await services.capture.run(commands.preview_window, StopRequest(hwnd=hwnd))
+    return WindowPreview(hwnd=hwnd, jpeg_b64=jpeg)
 
 
 @router.post(
@@ -94,8 +106,7 @@ def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
     with services.database.reading() as session:
         bot = queries.find_bot(session, bot_key(view.hwnd))
         if bot is not None:
-            held = queries.open_positions(session, [bot.bot]).get(bot.bot, [])
-            bot_row = BotPublic.of(bot, held)
+            bot_row = BotPublic.of(bot, queries.open_positions(session), utcnow())
     jpeg = view.thumbnail_jpeg
     return WorkerPublic(
         hwnd=view.hwnd,

@@ -210,6 +210,8 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
         entry = await services.publish_trade(stored.trade_id, stored.trade)
+    elif observation.price is not None:
+        services.feed.prices_moved()  # an open position's mark may have moved
     return IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,

@@ -1,0 +1,195 @@
+// Trades and P&L: totals, open positions, per-ticker table, the equity chart, the manual
+// order form, and the trades table with its filters, paging and CSV download.
+
+import { $, el, numberCell, setText, showErrors } from "./dom.js";
+import {
+  botName, dateTime, duration, equitySeries, fieldErrors, filterTrades, money, pageOf, pnlClass,
+  signedMoney, signedPercent, toCsv, winRate,
+} from "./format.js";
+
+const PAGE_SIZE = 50;
+const CSV_COLUMNS = ["id", "ts", "bot", "name", "ticker", "direction", "price", "profit", "win_reason"];
+
+export class TradesView {
+  constructor(app) {
+    this.app = app;
+    this.page = 0;
+    this.chart = null;
+    this.chartTrades = -1;
+    this.drawn = { trades: null, summary: null, bots: null };
+    const filter = $("#trade-filter");
+    filter.addEventListener("input", () => { this.page = 0; this.renderTrades(this.app.state, true); });
+    filter.addEventListener("submit", (event) => event.preventDefault());
+    $("#csv").addEventListener("click", () => this.downloadCsv());
+    for (const button of document.querySelectorAll("#trades-pager button")) {
+      button.addEventListener("click", () => {
+        this.page += Number(button.dataset.page);
+        this.renderTrades(this.app.state, true);
+      });
+    }
+    $("#manual").addEventListener("submit", (event) => this.placeOrder(event));
+    window.addEventListener("resize", () => this.resizeChart());
+  }
+
+  shown() {
+    this.drawn = { trades: null, summary: null, bots: null };
+  }
+
+  render(state) {
+    if (this.drawn.summary !== state.summary || this.drawn.bots !== state.bots) {
+      this.renderPositions(state);
+      this.renderTickers(state);
+      this.fillBotChoices(state);
+    }
+    if (this.drawn.trades !== state.trades || this.drawn.bots !== state.bots) {
+      this.renderTrades(state);
+      this.renderEquity(state);
+    }
+    this.drawn = { trades: state.trades, summary: state.summary, bots: state.bots };
+  }
+
+  nameOf(state, key) {
+    return botName(key, state.bots[key], state.workers[key]);
+  }
+
+  renderPositions(state) {
+    const body = $("#positions tbody");
+    const rows = (state.summary.open_positions || []).map((position) => {
+      const row = el("tr", { dataset: { bot: position.bot, ticker: position.ticker } },
+        el("td", {}, position.name || this.nameOf(state, position.bot)),
+        el("td", {}, position.ticker),
+        numberCell(money(position.entry_price)),
+        numberCell(money(position.last_price)),
+        numberCell(signedMoney(position.unrealised_pnl), pnlClass(position.unrealised_pnl)),
+        numberCell(signedPercent(position.unrealised_pct), pnlClass(position.unrealised_pct)),
+        numberCell(duration(position.open_seconds)));
+      return row;
+    });
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", class: "muted" }, "No open position.")));
+    body.replaceChildren(...rows);
+  }
+
+  renderTickers(state) {
+    const body = $("#tickers tbody");
+    const rows = Object.entries(state.summary.tickers || {}).map(([ticker, t]) => el(
+      "tr", { dataset: { ticker } },
+      el("td", {}, ticker),
+      el("td", {}, t.position),
+      numberCell(money(t.entry_price)),
+      numberCell(money(t.last_price)),
+      numberCell(t.position === "long" ? signedMoney(t.unrealised_pnl) : "", pnlClass(t.unrealised_pnl)),
+      numberCell(signedMoney(t.total_pnl), pnlClass(t.total_pnl)),
+      numberCell(String(t.wins)),
+      numberCell(String(t.losses)),
+      numberCell(winRate(t.wins, t.losses)),
+    ));
+    body.replaceChildren(...rows);
+  }
+
+  fillBotChoices(state) {
+    const keys = Object.keys(state.bots).sort();
+    for (const select of [$("#manual-bot"), $("#trade-filter select[name=bot]")]) {
+      const chosen = select.value;
+      const first = select.options[0];
+      select.replaceChildren(first, ...keys.map((key) => el("option", { value: key }, this.nameOf(state, key))));
+      select.value = keys.includes(chosen) ? chosen : "";
+    }
+  }
+
+  currentFilter() {
+    const form = $("#trade-filter");
+    return Object.fromEntries(["bot", "ticker", "side", "from", "to"].map((name) => [name, form.elements[name].value]));
+  }
+
+  renderTrades(state, force = false) {
+    if (!force && this.drawn.trades === state.trades && this.drawn.bots === state.bots) return;
+    const newestFirst = filterTrades(state.trades, this.currentFilter()).reverse();
+    const { rows, page, pages } = pageOf(newestFirst, this.page, PAGE_SIZE);
+    this.page = page;
+    $("#trades tbody").replaceChildren(...rows.map((trade) => el(
+      "tr", { dataset: { tradeId: String(trade.id) } },
+      el("td", { class: "time" }, dateTime(trade.ts)),
+      el("td", {}, this.nameOf(state, trade.bot)),
+      el("td", {}, trade.ticker),
+      el("td", {}, trade.direction),
+      numberCell(money(trade.price)),
+      numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
+      el("td", {}, trade.win_reason.replace(/_/g, " ")),
+    )));
+    const [newer, older] = document.querySelectorAll("#trades-pager button");
+    newer.disabled = page === 0;
+    older.disabled = page >= pages - 1;
+    setText($("#trades-pager span"), `page ${page + 1} of ${pages} · ${newestFirst.length} trade(s)`);
+  }
+
+  renderEquity(state) {
+    const [xs, ys] = equitySeries(state.trades);
+    $("#equity-empty").hidden = xs.length > 0;
+    const box = $("#equity");
+    box.hidden = xs.length === 0;
+    if (!xs.length || !window.uPlot) return;
+    box.dataset.points = String(xs.length);
+    box.dataset.last = String(ys[ys.length - 1]);
+    const data = [xs, ys];
+    if (this.chart) {
+      this.chart.setData(data);
+      return;
+    }
+    this.chart = new window.uPlot({
+      width: Math.max(240, box.clientWidth || 600),
+      height: 220,
+      scales: { x: { time: true } },
+      series: [
+        {},
+        { label: "Realised P&L", stroke: "#2563eb", width: 2, fill: "rgba(37,99,235,0.08)", value: (_u, v) => v == null ? "" : signedMoney(v) },
+      ],
+      axes: [{}, { values: (_u, ticks) => ticks.map((v) => signedMoney(v)), size: 70 }],
+      legend: { show: true },
+    }, data, box);
+  }
+
+  resizeChart() {
+    if (this.chart) this.chart.setSize({ width: Math.max(240, $("#equity").clientWidth), height: 220 });
+  }
+
+  downloadCsv() {
+    const state = this.app.state;
+    const rows = filterTrades(state.trades, this.currentFilter()).map((trade) => ({ ...trade, name: this.nameOf(state, trade.bot) }));
+    const blob = new Blob([toCsv(CSV_COLUMNS, rows)], { type: "text/csv" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: "trades.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  async placeOrder(event) {
+    event.preventDefault();
+    const form = event.target;
+    const direction = event.submitter?.value || "buy";
+    const order = {
+      ticker: form.elements.ticker.value.trim().toUpperCase(),
+      price: form.elements.price.value.trim(),
+      direction,
+    };
+    if (form.elements.bot.value) order.bot = form.elements.bot.value;
+    setText($("#manual-ok"), "");
+    const local = {};
+    if (!order.ticker) local.ticker = "Type a ticker, e.g. AAPL.";
+    if (!order.price) local.price = "Type a price, e.g. 189.23.";
+    if (Object.keys(local).length) {
+      showErrors(form, local);
+      return;
+    }
+    try {
+      const { trade } = await this.app.api.post("/manual_trade", order);
+      showErrors(form, {});
+      setText($("#manual-ok"), `${trade.direction === "buy" ? "Bought" : "Sold"} ${trade.ticker} at ${money(trade.price)}${trade.profit != null ? `, profit ${signedMoney(trade.profit)}` : ""}.`);
+      this.app.dispatch({ type: "trade", data: trade });
+    } catch (error) {
+      const errors = fieldErrors(error.detail);
+      if (error.status === 409) errors[""] = `Refused: ${errors[""] || error.message}`;
+      showErrors(form, errors);
+    }
+  }
+}
