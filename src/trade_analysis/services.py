@@ -36,7 +36,12 @@ class Services:
     writer: LedgerWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = LedgerWriter(self.ledger, self.uploads)
+        self.writer = LedgerWriter(
+            self.ledger,
+            self.uploads,
+            max_jobs=self.settings.writer_max_jobs,
+            max_bytes=self.settings.writer_max_bytes,
+        )
         self.capture = LocalCapture(
             CaptureManager(
                 self.ledger,
@@ -49,7 +54,7 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        database = Database(settings.resolved_database_url)
+        database = Database(settings.resolved_database_url, settings.database_timeouts)
         uploads = FileStore(settings.uploads_dir)
         return cls(settings=settings, database=database, ledger=Ledger(database), uploads=uploads)
 
@@ -103,5 +108,5 @@ class Services:
         await self.publish(Event(EventType.SUMMARY, summary))
 
     def close(self) -> None:
-        self.writer.close()
+        self.writer.close(timeout=self.settings.shutdown_timeout_seconds)
         self.database.dispose()

@@ -158,6 +158,10 @@ class CaptureWorker:
         )
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to end after its current tick, without waiting for it."""
+        self._stop.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Prompt: the sleeping wait wakes at once; a grab in progress finishes first."""
         self._stop.set()

@@ -143,7 +143,7 @@ async def _run_agent(settings: Settings) -> None:
     from trade_analysis.trading.simulator import TradeEvent
 
     await asyncio.to_thread(upgrade, settings.resolved_database_url)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, settings.database_timeouts)
     bus = bus_from_url(settings.bus_url)
     await bus.connect()
     channels = Channels(settings.bus_channel_prefix)

@@ -61,6 +61,8 @@ def serve(
         reload=reload,
         log_level=log_level,
         proxy_headers=False,
+        # Requests still waiting at shutdown get this long; then the writer gets as long.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
     )
 
 

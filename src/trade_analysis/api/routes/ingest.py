@@ -12,12 +12,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live_state import publish_trade
 from trade_analysis.storage import sniff_image
 from trade_analysis.trading.ledger import ObservationInput
-from trade_analysis.trading.writer import PendingUpload, WriterClosed
+from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
 
 router = APIRouter(tags=["ingest"])
 
@@ -143,7 +144,11 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
     "/ingest",
     response_model=IngestResult,
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
-    responses={413: {"description": "file too large"}, 415: {"description": "not an image"}},
+    responses={
+        413: {"description": "file too large"},
+        415: {"description": "not an image"},
+        503: {"description": "the database is behind, or shutting down; see Retry-After"},
+    },
     openapi_extra={"requestBody": _form_schema()},
 )
 async def ingest(services: ServicesDep, request: Request) -> IngestResult:
@@ -165,7 +170,9 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     try:
         pending = services.writer.submit(observation, as_history=True, upload=upload)
     except WriterClosed as exc:
-        raise HTTPException(503, "the service is shutting down; try again") from exc
+        raise HTTPException(503, "the service is shutting down; try again", RETRY_SOON) from exc
+    except WriterFull as exc:  # answered at once: nothing was written, nothing is held
+        raise HTTPException(503, str(exc), RETRY_SOON) from exc
     stored = await asyncio.wrap_future(pending)
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
