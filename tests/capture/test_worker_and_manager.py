@@ -15,15 +15,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy import select
+from tests.support.locks import database_held
 
 from trade_analysis.analysis import Crop
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
 from trade_analysis.capture.sources.base import WindowGone
+from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
-from trade_analysis.db.session import Database
+from trade_analysis.db.session import Database, DatabaseTimeouts
 from trade_analysis.domain import utcnow
+from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger
+from trade_analysis.trading.writer import LedgerWriter
 
 
 def chart(rising: bool, shift: int = 0, width: int = 320, height: int = 200) -> np.ndarray:
@@ -246,3 +251,55 @@ def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop,
     assert manager.reload_bot_settings(22) is True
     wait_until(lambda: worker.last_result["ticker"].upper() == "XYZ")
     assert manager.reload_bot_settings(99) is False
+
+
+@pytest.fixture
+def impatient_database(database_url: str) -> Iterator[Database]:
+    """The service's way to the ledger, giving up on a held lock after a fifth of a second."""
+    upgrade(database_url)
+    database = Database(database_url, DatabaseTimeouts(lock=0.2, statement=5))
+    yield database
+    database.dispose()
+
+
+def test_a_changed_frame_whose_store_failed_is_traded_once_the_database_is_back(
+    impatient_database: Database, desktop: ScriptedDesktop, tmp_path: Path, database_url: str
+) -> None:
+    ledger = Ledger(impatient_database)
+    writer = LedgerWriter(ledger, FileStore(tmp_path / "uploads"))
+    writer.start()
+    trades: list[str] = []
+    manager = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        notify=lambda kind, data: None,
+        on_trade=lambda trade_id, trade: trades.append(trade.side.value),
+        source_factory=desktop.source,
+        observations=writer,
+    )
+    try:
+        desktop.show(30, "AAPL 100.00 - Feed", chart(rising=True))
+        manager.start(30, interval=0.5)
+        worker = manager.worker(30)
+        wait_until(lambda: trades == ["buy"])
+        with database_held(database_url):
+            # The frame that turns the trend arrives while nothing can be stored...
+            desktop.show(30, "AAPL 103.00 - Feed", chart(rising=False))
+            wait_until(lambda: worker.thumbnail_version == 2)
+            seen = desktop.captures[30]
+            wait_until(lambda: desktop.captures[30] >= seen + 2)  # still, and still failing
+            assert trades == ["buy"]
+        # ...and the chart then stays still: the pending reading is stored and sells.
+        wait_until(lambda: trades == ["buy", "sell"])
+        seen = desktop.captures[30]
+        wait_until(lambda: desktop.captures[30] >= seen + 3)
+        assert trades == ["buy", "sell"]
+    finally:
+        manager.stop_all()
+        writer.close()
+    with impatient_database.reading() as session:
+        sides = list(session.scalars(select(models.Trade.side).order_by(models.Trade.id)))
+        profits = list(
+            session.scalars(select(models.Trade.profit).where(models.Trade.side == "sell"))
+        )
+    assert sides == ["buy", "sell"] and profits == [3]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.images import image_bytes
 from tests.server import ServerProcess, free_port
+from tests.support.locks import database_held
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUEUE = 2  # WRITER_MAX_JOBS in these tests
@@ -56,26 +56,6 @@ def postgres_server(tmp_path: Path) -> Iterator[ServerProcess]:
     server = ServerProcess(tmp_path / "data", env)
     yield server
     server.stop()
-
-
-@contextmanager
-def sqlite_write_lock(path: Path) -> Iterator[None]:
-    """Another process's transaction holding SQLite's write lock."""
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        connection.execute("ROLLBACK")
-        connection.close()
-
-
-@contextmanager
-def postgres_table_lock(url: str, table: str) -> Iterator[None]:
-    with psycopg.connect(url) as connection:
-        connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        yield
-        connection.rollback()
 
 
 @contextmanager
@@ -170,7 +150,7 @@ def test_a_full_queue_answers_503_at_once_and_writes_nothing_on_a_locked_sqlite(
 ) -> None:
     sqlite_server.start()
     uploads = Uploads(sqlite_server)
-    with sqlite_write_lock(sqlite_server.data_dir / "trade_analysis.db"):
+    with database_held(sqlite_server.env["DATABASE_URL"]):
         uploads.post(UPLOADS)
         # Two wait for the lock (one in the writer's transaction, one queued behind it);
         # the other three are refused while the lock is still held.
@@ -194,7 +174,7 @@ def test_a_locked_postgres_fails_uploads_with_503_after_its_lock_timeout(
 ) -> None:
     postgres_server.start()
     uploads = Uploads(postgres_server)
-    with postgres_table_lock(POSTGRES_URL, "observations"):
+    with database_held(POSTGRES_URL):
         uploads.post(UPLOADS)
         answers = uploads.wait_for(UPLOADS)  # all of them while the lock is held
     assert len(responses(answers, 503)) == UPLOADS
@@ -241,7 +221,7 @@ def test_shutdown_with_uploads_waiting_on_a_lock_commits_them_once_it_is_release
 ) -> None:
     sqlite_server.start()
     uploads = Uploads(sqlite_server)
-    with sqlite_write_lock(sqlite_server.data_dir / "trade_analysis.db"):
+    with database_held(sqlite_server.env["DATABASE_URL"]):
         uploads.post(QUEUE)
         threading.Event().wait(0.5)  # let them reach the writer
         process = sqlite_server.process
@@ -262,7 +242,7 @@ def test_shutdown_ends_in_bounded_time_while_the_database_stays_locked(
 ) -> None:
     sqlite_server.start()
     uploads = Uploads(sqlite_server)
-    with sqlite_write_lock(sqlite_server.data_dir / "trade_analysis.db"):
+    with database_held(sqlite_server.env["DATABASE_URL"]):
         uploads.post(QUEUE)
         threading.Event().wait(0.5)
         # SHUTDOWN_TIMEOUT_SECONDS=3 for the requests, 3 for the writer: not the 120 s lock wait.

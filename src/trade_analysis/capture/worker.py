@@ -132,6 +132,8 @@ class CaptureWorker:
         self.thumbnail_jpeg: bytes | None = None
         self.thumbnail_version = 0
         self._signature: tuple[str, bytes] | None = None
+        # A changed frame's reading that could not be stored yet (see `_deliver`).
+        self._pending: Reading | None = None
         self._screenshots: list[Path] = []
 
     # -- control (any thread) --------------------------------------------------
@@ -260,6 +262,8 @@ class CaptureWorker:
             self._set_state("running", None)
         signature = (frame.title, frame_signature(frame.pixels))
         if signature == self._signature:
+            if self._pending is not None:
+                self._deliver(self._pending)
             return
         self._signature = signature
         try:
@@ -271,10 +275,29 @@ class CaptureWorker:
         self.last_result = reading.last_result
         self.thumbnail_jpeg = reading.thumbnail_jpeg
         self.thumbnail_version += 1
+        self._deliver(reading)
+
+    def _deliver(self, reading: Reading) -> None:
+        """Hand a reading on; one that could not be stored stays pending until it is.
+
+        The frame's signature is remembered either way (it need not be read
+        again), so without this a change whose store failed (the database
+        locked or down) would be lost for good once the chart stays still.
+        A newer changed frame takes its place; the ledger's gate keeps a
+        reading stored twice from trading twice.
+        """
         try:
             self._on_reading(self, reading)
-        except Exception:
-            logger.exception("storing the reading of hwnd=%#x failed", self.hwnd)
+        except Exception as exc:
+            if self._pending is not reading:
+                logger.warning(
+                    "storing the reading of hwnd=%#x failed; retrying each tick: %s",
+                    self.hwnd,
+                    exc,
+                )
+            self._pending = reading
+        else:
+            self._pending = None
 
     def _read(self, frame: Frame, config: WorkerConfig) -> Reading:
         observation = analyze(frame.pixels, frame.title, config.analysis)
