@@ -124,6 +124,13 @@ class FileStore:
                 path.unlink()
 
 
+def upload_url(image_path: str | None) -> str | None:
+    """Where an upload's image is served, from the path its rows keep (others: None)."""
+    if image_path and image_path.startswith("uploads/"):
+        return "/" + image_path
+    return None
+
+
 def remove_data_file(data_dir: Path, relative: str) -> bool:
     """Delete a file the database points at, only if it lies inside the data directory."""
     root = data_dir.resolve()

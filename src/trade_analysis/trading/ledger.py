@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
-from trade_analysis.domain import Side, Trend
+from trade_analysis.domain import Side, Trend, utcnow
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.rules import rules_from_meta
 from trade_analysis.trading.simulator import (
@@ -49,6 +49,7 @@ OBSERVATIONS: Table = models.Observation.__table__  # type: ignore[assignment]
 RECORDS: Table = models.Record.__table__  # type: ignore[assignment]
 TRADES: Table = models.Trade.__table__  # type: ignore[assignment]
 TICKER_TOTALS: Table = models.TickerTotal.__table__  # type: ignore[assignment]
+IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 
 # What a transaction may change on a bot or a position; written back in one statement each.
 _BOT_STATE = (
@@ -132,6 +133,8 @@ class ObservationInput:
     image_path: str | None = None
     hwnd: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # A client's key for this upload: a second observation with it is not stored again.
+    idempotency_key: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The columns an observation and its history record share."""
@@ -153,6 +156,9 @@ class StoredObservation:
     record_id: int | None
     trade: TradeEvent | None
     trade_id: int | None
+    # True when an earlier observation with the same idempotency key was stored instead.
+    replayed: bool = False
+    image_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,34 +196,71 @@ class Ledger:
         Each item is (observation, as_history). All are stored or none is.
         """
         with self._db.transaction() as connection:
-            rows = _working_set(connection)
-            rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
-            rows.load_positions(
-                (observation.bot, observation.ticker)
-                for observation, _ in batch
-                if observation.ticker is not None and observation.price is not None
+            answered = _earlier_answers(connection, batch)
+            results: list[StoredObservation | None] = [None] * len(batch)
+            # The first observation with each new key is stored; any other with it is a retry.
+            first_with_key: dict[str, int] = {}
+            fresh: list[int] = []
+            for index, (observation, _) in enumerate(batch):
+                key = observation.idempotency_key
+                if key is not None and (key in answered or key in first_with_key):
+                    continue
+                if key is not None:
+                    first_with_key[key] = index
+                fresh.append(index)
+            if fresh:
+                stored = self._store_fresh(connection, [batch[index] for index in fresh])
+                for index, result in zip(fresh, stored, strict=True):
+                    results[index] = result
+            _remember_keys(
+                connection, {key: results[index] for key, index in first_with_key.items()}
             )
-            observation_rows, history = [], []
-            for observation, as_history in batch:
-                seen = observation.row()
-                observation_rows.append(seen | {"confidence": observation.confidence})
-                if as_history:
-                    history.append(seen | {"kind": "observation"})
-            observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
-            history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
-            stored = []
-            for (observation, as_history), observation_id in zip(
-                batch, observation_ids, strict=True
-            ):
-                bot = rows.bot(observation.bot)
-                bot["name"] = observation.name or bot["name"]
-                bot["ticker"] = observation.ticker or bot["ticker"]
-                bot["updated_at"] = observation.at
-                trade, trade_id = _trade_on(rows, bot, observation)
-                record_id = next(history_ids) if as_history else None
-                stored.append(StoredObservation(observation_id, record_id, trade, trade_id))
-            rows.write_back()
-            return stored
+            for index, (observation, _) in enumerate(batch):
+                key = observation.idempotency_key
+                if results[index] is None and key is not None:
+                    earlier = answered.get(key) or results[first_with_key[key]]
+                    assert earlier is not None
+                    results[index] = replace(earlier, replayed=True)
+            return [result for result in results if result is not None]
+
+    def _store_fresh(
+        self, connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
+    ) -> list[StoredObservation]:
+        """Observations never stored before, in one transaction."""
+        rows = _working_set(connection)
+        rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
+        rows.load_positions(
+            (observation.bot, observation.ticker)
+            for observation, _ in batch
+            if observation.ticker is not None and observation.price is not None
+        )
+        observation_rows, history = [], []
+        for observation, as_history in batch:
+            seen = observation.row()
+            observation_rows.append(seen | {"confidence": observation.confidence})
+            if as_history:
+                history.append(seen | {"kind": "observation"})
+        observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
+        history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
+        stored = []
+        for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
+            bot = rows.bot(observation.bot)
+            bot["name"] = observation.name or bot["name"]
+            bot["ticker"] = observation.ticker or bot["ticker"]
+            bot["updated_at"] = observation.at
+            trade, trade_id = _trade_on(rows, bot, observation)
+            record_id = next(history_ids) if as_history else None
+            stored.append(
+                StoredObservation(
+                    observation_id,
+                    record_id,
+                    trade,
+                    trade_id,
+                    image_path=observation.image_path,
+                )
+            )
+        rows.write_back()
+        return stored
 
     def manual_trade(
         self,
@@ -380,6 +423,54 @@ class _WorkingSet:
     def _create(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Insert-or-nothing: two processes creating the same row at once end up with one.
         self.connection.execute(self._insert_or_nothing(table).on_conflict_do_nothing(), rows)
+
+
+def _earlier_answers(
+    connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
+) -> dict[str, StoredObservation]:
+    """What was stored for the batch's idempotency keys that were seen before."""
+    keys = {observation.idempotency_key for observation, _ in batch} - {None}
+    if not keys:
+        return {}
+    found = connection.execute(
+        select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key.in_(sorted(keys)))
+    ).all()
+    trade_ids = [row.trade_id for row in found if row.trade_id is not None]
+    trades = {
+        row.id: TradeEvent(
+            row.bot, row.ticker, Side(row.side), row.price, row.ts, Reason(row.reason), row.profit
+        )
+        for row in connection.execute(select(TRADES).where(TRADES.c.id.in_(trade_ids)))
+    }
+    return {
+        row.key: StoredObservation(
+            row.observation_id,
+            row.record_id,
+            trades.get(row.trade_id) if row.trade_id is not None else None,
+            row.trade_id if row.trade_id in trades else None,
+            replayed=True,
+            image_path=row.image_path,
+        )
+        for row in found
+    }
+
+
+def _remember_keys(connection: Connection, stored: dict[str, StoredObservation | None]) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "key": key,
+            "created_at": now,
+            "observation_id": result.observation_id,
+            "record_id": result.record_id,
+            "trade_id": result.trade_id,
+            "image_path": result.image_path,
+        }
+        for key, result in stored.items()
+        if result is not None
+    ]
+    if rows:
+        connection.execute(insert(IDEMPOTENCY_KEYS), rows)
 
 
 def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | None]:

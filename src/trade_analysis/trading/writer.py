@@ -232,7 +232,7 @@ class LedgerWriter:
                 self._store_alone(job)
             return
         for job, stored in zip(written, results, strict=True):
-            job.future.set_result(stored)
+            self._succeed(job, stored)
 
     def _store_alone(self, job: _Job) -> None:
         try:
@@ -240,7 +240,12 @@ class LedgerWriter:
         except Exception as error:
             self._fail(job, error)
         else:
-            job.future.set_result(stored)
+            self._succeed(job, stored)
+
+    def _succeed(self, job: _Job, stored: StoredObservation) -> None:
+        if stored.replayed:  # a retry of a stored upload: the first one's file is the one kept
+            self._discard_file(job)
+        job.future.set_result(stored)
 
     def _write_file(self, job: _Job) -> bool:
         if job.upload is None:
@@ -253,9 +258,12 @@ class LedgerWriter:
         return True
 
     def _fail(self, job: _Job, error: Exception) -> None:
+        self._discard_file(job)
+        job.future.set_exception(error)
+
+    def _discard_file(self, job: _Job) -> None:
         if job.upload is not None:
             try:
                 self._uploads.delete(job.upload.name)
-            except OSError:
-                logger.exception("could not remove %s after its rows failed", job.upload.name)
-        job.future.set_exception(error)
+            except OSError:  # retention's orphan sweep takes it later
+                logger.exception("could not remove %s, which no row points at", job.upload.name)

@@ -10,6 +10,7 @@ from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.db import models, queries
 from trade_analysis.domain import Trend, utcnow
+from trade_analysis.storage import upload_url
 
 router = APIRouter(tags=["history"])
 files_router = APIRouter(tags=["history"])
@@ -17,8 +18,7 @@ files_router = APIRouter(tags=["history"])
 
 def record_public(record: models.Record) -> RecordPublic:
     public = RecordPublic.model_validate(record)
-    if record.image_path and record.image_path.startswith("uploads/"):
-        public.image_url = "/" + record.image_path
+    public.image_url = upload_url(record.image_path) or public.image_url
     return public
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -15,8 +15,8 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
-from trade_analysis.live_state import publish_trade
-from trade_analysis.storage import sniff_image
+from trade_analysis.live_state import publish_trade, trade_entry
+from trade_analysis.storage import sniff_image, upload_url
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
 
@@ -25,6 +25,8 @@ router = APIRouter(tags=["ingest"])
 DEFAULT_INGEST_BOT = "ingest"
 # The file and seven fields, with room for a client's extras (ignored).
 MAX_FORM_FIELDS = 32
+# Printable ASCII without spaces, as UUIDs and most clients' keys are.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,128}$"
 
 
 def _parse_meta(text: str | None) -> dict[str, Any]:
@@ -151,7 +153,19 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
     },
     openapi_extra={"requestBody": _form_schema()},
 )
-async def ingest(services: ServicesDep, request: Request) -> IngestResult:
+async def ingest(
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="a retry with the same key is stored and traded once, "
+            "and answered as the first was",
+        ),
+    ] = None,
+) -> IngestResult:
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     observation = ObservationInput(
@@ -162,6 +176,7 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         price=_parse_price(form.price),
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
+        idempotency_key=idempotency_key,
     )
     upload = None
     if image is not None:
@@ -176,10 +191,15 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     stored = await asyncio.wrap_future(pending)
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
-        entry = await publish_trade(services, stored.trade_id, stored.trade)
+        if stored.replayed:  # streamed when it was first stored
+            entry = trade_entry(stored.trade_id, stored.trade)
+        else:
+            entry = await publish_trade(services, stored.trade_id, stored.trade)
+    if stored.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
-        image_url=f"/uploads/{upload.name}" if upload else None,
+        image_url=upload_url(stored.image_path),
         trade=entry,
     )
