@@ -30,11 +30,12 @@ from trade_analysis.domain import utcnow
 from trade_analysis.live_state import seed_snapshot
 from trade_analysis.services import Services
 from trade_analysis.snapshots import SnapshotStream, ThumbnailTracker
-from trade_analysis.storage import remove_data_file
+from trade_analysis.storage import remove_data_file, remove_files_older_than
 
 logger = logging.getLogger(__name__)
 
 API_V1 = "/api/v1"
+ORPHAN_BATCH = 500
 
 
 def include_routes(app: FastAPI, prefix: str = "") -> None:
@@ -51,17 +52,44 @@ def include_routes(app: FastAPI, prefix: str = "") -> None:
 
 
 def prune_once(services: Services) -> int:
-    """One retention pass; returns how many rows went."""
-    cutoff = utcnow() - timedelta(days=services.settings.retention_days)
+    """One retention pass; returns how many rows went.
+
+    Files go too: the images of pruned rows, screenshots older than the
+    retention period (windows no longer captured keep their last ones
+    otherwise), and uploads no row points at once they are older than
+    `ORPHAN_GRACE_SECONDS` (a crash between writing the file and committing
+    its rows; younger ones may still be on their way to a commit).
+    """
+    settings = services.settings
+    cutoff = utcnow() - timedelta(days=settings.retention_days)
     removed = 0
     while True:
         with services.database.session() as session:
             count, images = retention.prune_batch(session, cutoff)
         for image in images:
-            remove_data_file(services.settings.data_dir, image)
+            remove_data_file(settings.data_dir, image)
         removed += count
         if count < retention.BATCH:
-            return removed
+            break
+    old_screenshots = remove_files_older_than(
+        settings.screenshots_dir, settings.retention_days * 86400, "*.jpg"
+    )
+    orphans = remove_orphan_uploads(services)
+    if old_screenshots or orphans:
+        logger.info("retention removed %d screenshots, %d orphan uploads", old_screenshots, orphans)
+    return removed
+
+
+def remove_orphan_uploads(services: Services) -> int:
+    """Upload files older than the grace period that no row points at."""
+    names = services.uploads.names_older_than(services.settings.orphan_grace_seconds)
+    removed = 0
+    for start in range(0, len(names), ORPHAN_BATCH):
+        paths = {f"uploads/{name}" for name in names[start : start + ORPHAN_BATCH]}
+        with services.database.reading() as session:
+            orphans = retention.unreferenced(session, paths)
+        removed += sum(remove_data_file(services.settings.data_dir, path) for path in orphans)
+    return removed
 
 
 async def _retention_loop(services: Services) -> None:

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("RETENTION_INTERVAL_SECONDS", "retention_interval_seconds"),
     )
+    orphan_grace_seconds: float = Field(
+        3600,
+        gt=0,
+        validation_alias=AliasChoices("ORPHAN_GRACE_SECONDS", "orphan_grace_seconds"),
+    )
     summary_interval_seconds: float = Field(
         0.1,
         ge=0,

@@ -303,3 +303,20 @@ def test_a_changed_frame_whose_store_failed_is_traded_once_the_database_is_back(
             session.scalars(select(models.Trade.profit).where(models.Trade.side == "sell"))
         )
     assert sides == ["buy", "sell"] and profits == [3]
+
+
+def test_screenshots_beyond_keep_last_n_go_across_restarts(manager, desktop) -> None:
+    folder = None
+    for run in range(3):
+        desktop.show(31, f"AAPL {run}0 - A", chart(rising=True, shift=run))
+        manager.start(31, interval=0.5, keep_last_n=2)
+        worker = manager.worker(31)
+        for change in range(1, 3):
+            desktop.show(31, f"AAPL {run}{change} - A", chart(rising=True, shift=run + change))
+            wait_until(lambda c=change: worker.thumbnail_version >= c + 1)
+        folder = Path(worker.status()["output_folder"])
+        manager.stop(31)
+        # Each run saw three changed frames; only the newest two of all runs are kept.
+        assert len(list(folder.glob("*.jpg"))) == 2
+    assert folder is not None
+    assert sorted(folder.glob("*.jpg"))[-1].name.startswith(str(utcnow().year))

@@ -33,6 +33,8 @@ THUMBNAIL_WIDTH = 320
 # Sampling every 4th pixel of every 4th row finds any real chart change (lines are
 # drawn across many columns) at a sixteenth of the cost of comparing everything.
 _SAMPLE_STEP = 4
+# Screenshot names are their capture time (UTC), so they sort oldest first.
+SCREENSHOT_PATTERN = "[0-9]*T[0-9]*Z.jpg"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class CaptureWorker:
         self._signature: tuple[str, bytes] | None = None
         # A changed frame's reading that could not be stored yet (see `_deliver`).
         self._pending: Reading | None = None
-        self._screenshots: list[Path] = []
+        self._screenshots: list[Path] | None = None  # read from the folder on first use
 
     # -- control (any thread) --------------------------------------------------
 
@@ -316,9 +318,16 @@ class CaptureWorker:
 
     def _keep_screenshot(self, jpeg: bytes, captured_at: datetime, config: WorkerConfig) -> str:
         folder = config.output_folder
-        folder.mkdir(parents=True, exist_ok=True)
+        if self._screenshots is None:
+            # What earlier runs for this window kept counts against keep_last_n too.
+            folder.mkdir(parents=True, exist_ok=True)
+            self._screenshots = sorted(folder.glob(SCREENSHOT_PATTERN))
         path = folder / f"{captured_at.strftime('%Y%m%dT%H%M%S_%fZ')}.jpg"
-        path.write_bytes(jpeg)
+        try:
+            path.write_bytes(jpeg)
+        except FileNotFoundError:  # the folder was removed while capturing
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(jpeg)
         self._screenshots.append(path)
         while len(self._screenshots) > max(1, config.keep_last_n):
             with contextlib.suppress(FileNotFoundError):

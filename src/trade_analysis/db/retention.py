@@ -51,7 +51,12 @@ def prune_batch(session: Session, cutoff: datetime) -> tuple[int, list[str]]:
         session.execute(delete(models.IdempotencyKey).where(models.IdempotencyKey.key.in_(keys)))
     images = {row.image_path for row in [*observation_rows, *record_rows] if row.image_path}
     removed = len(observation_rows) + len(record_rows) + len(keys)
-    return removed, sorted(images - _still_used(session, images))
+    return removed, sorted(unreferenced(session, images))
+
+
+def unreferenced(session: Session, images: set[str]) -> set[str]:
+    """Of these image paths (relative to the data directory), those no row points at."""
+    return images - _still_used(session, images)
 
 
 def _still_used(session: Session, images: set[str]) -> set[str]:
