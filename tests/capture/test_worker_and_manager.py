@@ -313,7 +313,7 @@ def test_screenshots_beyond_keep_last_n_go_across_restarts(manager, desktop) -> 
         worker = manager.worker(31)
         for change in range(1, 3):
             desktop.show(31, f"AAPL {run}{change} - A", chart(rising=True, shift=run + change))
-            wait_until(lambda c=change: worker.thumbnail_version >= c + 1)
+            wait_until(lambda c=change, w=worker: w.thumbnail_version >= c + 1)
         folder = Path(worker.status()["output_folder"])
         manager.stop(31)
         # Each run saw three changed frames; only the newest two of all runs are kept.
