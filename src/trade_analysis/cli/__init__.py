@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from trade_analysis.cli import capture, service, trading
+from trade_analysis.cli import capture, data, service, trading
 from trade_analysis.cli.common import serve_command
 
 __all__ = ["app", "main", "serve_command"]
@@ -24,6 +24,9 @@ for command in (
     capture.analyze,
     capture.agent,
     capture.demo,
+    data.export,
+    data.backup,
+    data.restore,
 ):
     app.command()(command)
 

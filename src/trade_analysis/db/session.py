@@ -119,5 +119,12 @@ class Database:
         with self._readers.begin() as session:
             yield session
 
+    @contextmanager
+    def streaming(self) -> Iterator[Connection]:
+        """One read transaction whose results arrive in batches (a server-side cursor)."""
+        engine = self.engine.execution_options(**{_READ_ONLY: True})
+        with engine.connect() as connection, connection.begin():
+            yield connection.execution_options(stream_results=True, max_row_buffer=2000)
+
     def dispose(self) -> None:
         self.engine.dispose()
