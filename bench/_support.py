@@ -65,6 +65,21 @@ def server(
 
     Its output goes to a temporary log, shown only if it fails to start.
     """
+    with server_process(command, port, env) as (base_url, _process):
+        yield base_url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_process(
+    command: Sequence[str], port: int, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`server`, also yielding the process (for its CPU time)."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             list(command),
@@ -81,7 +96,7 @@ def server(
                 log.seek(0)
                 sys.stderr.write(log.read().decode(errors="replace")[-4000:])
                 raise
-            yield base_url
+            yield base_url, process
         finally:
             stop(process)
 

@@ -20,6 +20,7 @@ Run by hand:
 
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
+                                           [--before-src DIR]
 
 Target: product >= 0.6x bare requests/s.
 """
@@ -42,7 +43,7 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
-from _support import free_port, server, verdict
+from _support import cpu_seconds, free_port, server_process, verdict
 from fastapi import FastAPI, File, UploadFile
 
 from trade_analysis.cli import serve_command
@@ -163,6 +164,11 @@ class Load:
     ok: int = 0
     errors: int = 0
     elapsed: float = 0.0
+    cpu: float = 0.0  # the server's CPU seconds during the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu / self.ok * 1000 if self.ok else 0.0
 
     @property
     def rps(self) -> float:
@@ -233,6 +239,12 @@ def main() -> None:
         help="start the product on a copy of this SQLite file (e.g. a big ledger from "
         "bench_history.py) instead of an empty database",
     )
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        help="also run the product from this copy of src/ (e.g. `git archive` of an older "
+        "commit), labelled `before`, for a before/after in the same run",
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--bare-row", action="store_true", help=argparse.SUPPRESS)
@@ -270,6 +282,14 @@ def main() -> None:
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
             auth,
         )
+        if args.before_src is not None:
+            before_port = free_port()
+            servers["before"] = (
+                serve_command(before_port, root / "before"),
+                before_port,
+                {**servers["product"][2], "PYTHONPATH": str(args.before_src.resolve())},
+                auth,
+            )
         variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
         for label, with_row in variants:
             directory = root / label
@@ -285,7 +305,10 @@ def main() -> None:
             ]
             servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
 
-        order = [label for label, _ in variants] + ["product"]
+        order = [label for label, _ in variants] + [
+            *(["before"] if args.before_src else []),
+            "product",
+        ]
         results: dict[str, list[Load]] = {label: [] for label in order}
         for round_number in range(args.rounds):
             for label in order:
@@ -294,13 +317,16 @@ def main() -> None:
                 # them back during this run, on the same cores, and the run that follows a
                 # faster one (more files) is charged for it.
                 os.sync()
-                with server(command, port, env) as base_url:
+                with server_process(command, port, env) as (base_url, process):
                     drive(base_url, headers, bodies, args.clients, args.warmup)
+                    cpu_before = cpu_seconds(process.pid)
                     load = drive(base_url, headers, bodies, args.clients, args.duration)
+                    load.cpu = cpu_seconds(process.pid) - cpu_before
                 results[label].append(load)
                 print(
                     f"  round {round_number + 1} {label:<11} {load.rps:8.1f} req/s "
-                    f"({load.ok} ok, {load.errors} errors)"
+                    f"({load.ok} ok, {load.errors} errors), "
+                    f"server CPU {load.cpu_ms_per_request:.2f} ms/request"
                 )
         trades = count_trades(root / "product" / "trade_analysis.db")
 
@@ -335,6 +361,17 @@ def main() -> None:
             if baseline.rps
         ]
         print(f"ratio product / bare+row, median of rounds: {statistics.median(with_row):.2f}x")
+        if "before" in results:
+            before = [
+                run.rps / baseline.rps
+                for baseline, run in zip(results["bare+row"], results["before"], strict=True)
+                if baseline.rps
+            ]
+            print(f"ratio before / bare+row, median of rounds: {statistics.median(before):.2f}x")
+    # CPU per request hardly depends on what else the machine runs: the steadier figure.
+    for label in order:
+        cpu = statistics.median(load.cpu_ms_per_request for load in results[label])
+        print(f"server CPU per request, {label:<9} median of rounds: {cpu:.2f} ms")
     print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
 
 

@@ -15,6 +15,7 @@ keeps them as plain dicts, and writes each back once at the end
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,9 +23,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import BindParameter
 
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
@@ -87,24 +89,53 @@ _POSITION_WRITE = (
 )
 # Prebuilt: building a statement costs more than running it on this path.
 _BOT_ONE = select(BOTS).where(BOTS.c.bot == bindparam("key")).with_for_update()
-# ORDER BY: PostgreSQL locks rows in the order it returns them, so always in key order.
-_BOT_MANY = (
-    select(BOTS)
-    .where(BOTS.c.bot.in_(bindparam("keys", expanding=True)))
-    .order_by(BOTS.c.bot)
-    .with_for_update()
-)
+
+
+# One statement per number of keys (a group holds at most a few dozen), with a plain
+# parameter per key: an expanding IN is rendered again on every execution, which cost more
+# than the query. ORDER BY: PostgreSQL locks rows in the order it returns them, so always
+# in key order.
+@functools.lru_cache(maxsize=256)
+def _bots_by_key(count: int) -> Select[Any]:
+    keys: list[BindParameter[Any]] = [bindparam(f"k{index}") for index in range(count)]
+    return select(BOTS).where(BOTS.c.bot.in_(keys)).order_by(BOTS.c.bot).with_for_update()
+
+
+@functools.lru_cache(maxsize=256)
+def _positions_by_key(count: int) -> Select[Any]:
+    keys = [tuple_(bindparam(f"b{index}"), bindparam(f"t{index}")) for index in range(count)]
+    return (
+        select(POSITIONS)
+        .where(tuple_(POSITIONS.c.bot, POSITIONS.c.ticker).in_(keys))
+        .order_by(POSITIONS.c.bot, POSITIONS.c.ticker)
+        .with_for_update()
+    )
+
+
 _POSITION_ONE = (
     select(POSITIONS)
     .where(POSITIONS.c.bot == bindparam("bot"), POSITIONS.c.ticker == bindparam("ticker"))
     .with_for_update()
 )
-_POSITION_MANY = (
-    select(POSITIONS)
-    .where(tuple_(POSITIONS.c.bot, POSITIONS.c.ticker).in_(bindparam("keys", expanding=True)))
-    .order_by(POSITIONS.c.bot, POSITIONS.c.ticker)
-    .with_for_update()
+_TOTAL_ONE = (
+    select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == bindparam("ticker")).with_for_update()
 )
+_TOTAL_WRITE = (
+    update(TICKER_TOTALS)
+    .where(TICKER_TOTALS.c.ticker == bindparam("key_ticker"))
+    .values({name: bindparam(name) for name in ("total_pnl", "wins", "losses")})
+)
+_RECORD_META = select(RECORDS.c.meta).where(RECORDS.c.id == bindparam("id"))
+_RECORD_SELL = (
+    update(RECORDS)
+    .where(RECORDS.c.id == bindparam("key_id"))
+    .values({name: bindparam(name) for name in ("sell_price", "sell_time", "meta")})
+)
+_INSERT = {table: insert(table) for table in (OBSERVATIONS, RECORDS, TRADES)}
+_INSERT_RETURNING_IDS = {
+    table: insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for table in (OBSERVATIONS, RECORDS, TRADES)
+}
 _NEW_POSITION = {
     "is_long": False,
     "first_cycle_done": False,
@@ -355,7 +386,10 @@ class _WorkingSet:
         if len(wanted) == 1:
             rows = self._rows(_POSITION_ONE, {"bot": wanted[0][0], "ticker": wanted[0][1]})
         elif wanted:
-            rows = self._rows(_POSITION_MANY, {"keys": wanted})
+            parameters = {}
+            for index, (bot, ticker) in enumerate(wanted):
+                parameters[f"b{index}"], parameters[f"t{index}"] = bot, ticker
+            rows = self._rows(_positions_by_key(len(wanted)), parameters)
         else:
             return
         for row in rows:
@@ -393,27 +427,27 @@ class _WorkingSet:
             self._write_total(ticker, *self._totals[ticker])
 
     def _write_total(self, ticker: str, profit: Decimal, wins: int, losses: int) -> None:
-        lookup = select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == ticker).with_for_update()
-        found = self._rows(lookup)
+        found = self._rows(_TOTAL_ONE, {"ticker": ticker})
         if not found:
             zero = {"ticker": ticker, "total_pnl": Decimal(0), "wins": 0, "losses": 0}
             self._create(TICKER_TOTALS, [zero])
-            found = self._rows(lookup)
+            found = self._rows(_TOTAL_ONE, {"ticker": ticker})
         (total,) = found
         self.connection.execute(
-            update(TICKER_TOTALS)
-            .where(TICKER_TOTALS.c.ticker == ticker)
-            .values(
-                total_pnl=total["total_pnl"] + profit,
-                wins=total["wins"] + wins,
-                losses=total["losses"] + losses,
-            )
+            _TOTAL_WRITE,
+            {
+                "key_ticker": ticker,
+                "total_pnl": total["total_pnl"] + profit,
+                "wins": total["wins"] + wins,
+                "losses": total["losses"] + losses,
+            },
         )
 
     def _bot_rows(self, keys: list[str]) -> list[dict[str, Any]]:
         if len(keys) == 1:
             return self._rows(_BOT_ONE, {"key": keys[0]})
-        return self._rows(_BOT_MANY, {"keys": keys})
+        parameters = {f"k{index}": key for index, key in enumerate(keys)}
+        return self._rows(_bots_by_key(len(keys)), parameters)
 
     def _rows(
         self, statement: Any, parameters: dict[str, Any] | None = None
@@ -497,13 +531,12 @@ def _insert_returning_ids(
     """Insert rows and return their ids in the rows' order (many rows: one statement)."""
     if len(rows) == 1:
         # One row needs no RETURNING machinery: the driver reports the new key.
-        (new_id,) = connection.execute(insert(table), rows[0]).inserted_primary_key or (None,)
+        (new_id,) = connection.execute(_INSERT[table], rows[0]).inserted_primary_key or (None,)
         assert new_id is not None, f"{table.name} insert reported no id"
         return [int(new_id)]
     if not rows:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(connection.execute(statement, rows).scalars())
+    return list(connection.execute(_INSERT_RETURNING_IDS[table], rows).scalars())
 
 
 # -- the steps of one observation or order -------------------------------------------
@@ -607,9 +640,7 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
     sold = {"profit": str(trade.profit), "sell_reason": trade.reason.value}
     found = None
     if record_id is not None:
-        found = connection.execute(
-            select(RECORDS.c.meta).where(RECORDS.c.id == record_id)
-        ).one_or_none()
+        found = connection.execute(_RECORD_META, {"id": record_id}).one_or_none()
     if found is None:
         # The buy's record was never written (a position from before records existed).
         (record_id,) = _insert_returning_ids(
@@ -632,9 +663,13 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
         )
         return record_id
     connection.execute(
-        update(RECORDS)
-        .where(RECORDS.c.id == record_id)
-        .values(sell_price=trade.price, sell_time=trade.at, meta={**(found.meta or {}), **sold})
+        _RECORD_SELL,
+        {
+            "key_id": record_id,
+            "sell_price": trade.price,
+            "sell_time": trade.at,
+            "meta": {**(found.meta or {}), **sold},
+        },
     )
     assert record_id is not None
     return record_id

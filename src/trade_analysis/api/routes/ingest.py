@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -26,7 +27,7 @@ DEFAULT_INGEST_BOT = "ingest"
 # The file and seven fields, with room for a client's extras (ignored).
 MAX_FORM_FIELDS = 32
 # Printable ASCII without spaces, as UUIDs and most clients' keys are.
-IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,128}$"
+_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
 
 
 def _parse_meta(text: str | None) -> dict[str, Any]:
@@ -84,6 +85,16 @@ class IngestForm(BaseModel):
     ts: UtcTime | None = Field(None, description="capture time; now if omitted")
 
 
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key is stored and traded once, and answered as "
+    "the first was (with `Idempotent-Replayed: true`)",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+}
+
+
 def _form_schema() -> dict[str, Any]:
     schema = IngestForm.model_json_schema()
     schema["properties"]["file"] = {
@@ -96,6 +107,22 @@ def _form_schema() -> dict[str, Any]:
         "required": False,
         "content": {"multipart/form-data": {"schema": schema}},
     }
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header, if sent (read here: a `Header()` parameter costs more)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and _IDEMPOTENCY_KEY.fullmatch(key) is None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("header", "idempotency-key"),
+                    "msg": "Idempotency-Key must be 1 to 128 printable ASCII characters, no spaces",
+                }
+            ]
+        )
+    return key
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
@@ -151,21 +178,9 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
         415: {"description": "not an image"},
         503: {"description": "the database is behind, or shutting down; see Retry-After"},
     },
-    openapi_extra={"requestBody": _form_schema()},
+    openapi_extra={"requestBody": _form_schema(), "parameters": [_IDEMPOTENCY_HEADER]},
 )
-async def ingest(
-    services: ServicesDep,
-    request: Request,
-    response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="a retry with the same key is stored and traded once, "
-            "and answered as the first was",
-        ),
-    ] = None,
-) -> IngestResult:
+async def ingest(services: ServicesDep, request: Request) -> Response:
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     observation = ObservationInput(
@@ -176,7 +191,7 @@ async def ingest(
         price=_parse_price(form.price),
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
-        idempotency_key=idempotency_key,
+        idempotency_key=_idempotency_key(request),
     )
     upload = None
     if image is not None:
@@ -195,11 +210,15 @@ async def ingest(
             entry = trade_entry(stored.trade_id, stored.trade)
         else:
             entry = await publish_trade(services, stored.trade_id, stored.trade)
-    if stored.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return IngestResult(
+    result = IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
         image_url=upload_url(stored.image_path),
         trade=entry,
+    )
+    # A response of our own: FastAPI would validate the model it was just built from again.
+    return Response(
+        result.model_dump_json(),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if stored.replayed else None,
     )
