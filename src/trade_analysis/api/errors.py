@@ -1,4 +1,8 @@
-"""Domain errors mapped to HTTP: one place decides the status code and the `detail`."""
+"""Domain errors mapped to HTTP: one place decides the status code and the `detail`.
+
+Capture's errors carry their own status (capture/errors.py), so an error the
+agent reports over the bus answers exactly as the same error raised here.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
-from trade_analysis.capture.agent import AgentError, AgentUnavailable
-from trade_analysis.capture.manager import InvalidWindow, UnknownWorker
-from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
+from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
 from trade_analysis.trading.simulator import TradingError
@@ -26,11 +28,6 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidPrice, 422),
     (InvalidCrop, 422),
     (InvalidTitlePattern, 422),
-    (UnknownWorker, 404),
-    (InvalidWindow, 400),
-    (WindowGone, 400),
-    (CaptureUnavailable, 503),
-    (AgentUnavailable, 503),
 ]
 
 
@@ -41,7 +38,7 @@ RETRY_SOON = {"Retry-After": "1"}
 def install_error_handlers(app: FastAPI) -> None:
     for error_type, status in _STATUS:
         app.add_exception_handler(error_type, _responder(status))
-    app.add_exception_handler(AgentError, _agent_error)
+    app.add_exception_handler(CaptureError, _capture_error)
     # Locked, timed out or unreachable (the driver's own message may quote SQL: not sent).
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
@@ -56,8 +53,8 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
-async def _agent_error(_request: Request, exc: Exception) -> JSONResponse:
-    status = exc.status if isinstance(exc, AgentError) else 500
+async def _capture_error(_request: Request, exc: Exception) -> JSONResponse:
+    status = http_status(exc) if isinstance(exc, CaptureError) else 500
     return JSONResponse(status_code=status, content={"detail": str(exc)})
 
 

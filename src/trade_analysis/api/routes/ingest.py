@@ -16,7 +16,7 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
-from trade_analysis.live_state import publish_trade, trade_entry
+from trade_analysis.live.payloads import trade_entry
 from trade_analysis.storage import sniff_image, upload_url
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
@@ -209,7 +209,7 @@ async def ingest(services: ServicesDep, request: Request) -> Response:
         if stored.replayed:  # streamed when it was first stored
             entry = trade_entry(stored.trade_id, stored.trade)
         else:
-            entry = await publish_trade(services, stored.trade_id, stored.trade)
+            entry = await services.publish_trade(stored.trade_id, stored.trade)
     result = IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,

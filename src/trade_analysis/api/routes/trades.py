@@ -11,7 +11,6 @@ from trade_analysis.api.routes.history import csv_response
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import export, queries
 from trade_analysis.domain import utcnow
-from trade_analysis.live_state import publish_trade
 
 router = APIRouter(tags=["trades"])
 
@@ -58,5 +57,5 @@ async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> Manu
         bot=order.bot,
         meta=order.meta,
     )
-    entry = await publish_trade(services, recorded.trade_id, recorded.trade)
+    entry = await services.publish_trade(recorded.trade_id, recorded.trade)
     return ManualTradeResult(trade=entry)
