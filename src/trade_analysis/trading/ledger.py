@@ -228,31 +228,25 @@ class Ledger:
         """
         with self._db.transaction() as connection:
             answered = _earlier_answers(connection, batch)
+            fresh, first_with_key = _first_of_each_key(batch, answered)
             results: list[StoredObservation | None] = [None] * len(batch)
-            # The first observation with each new key is stored; any other with it is a retry.
-            first_with_key: dict[str, int] = {}
-            fresh: list[int] = []
-            for index, (observation, _) in enumerate(batch):
-                key = observation.idempotency_key
-                if key is not None and (key in answered or key in first_with_key):
-                    continue
-                if key is not None:
-                    first_with_key[key] = index
-                fresh.append(index)
             if fresh:
                 stored = self._store_fresh(connection, [batch[index] for index in fresh])
-                for index, result in zip(fresh, stored, strict=True):
-                    results[index] = result
+                for index, stored_one in zip(fresh, stored, strict=True):
+                    results[index] = stored_one
             _remember_keys(
                 connection, {key: results[index] for key, index in first_with_key.items()}
             )
-            for index, (observation, _) in enumerate(batch):
+            # A retry is answered with what its key's first observation stored.
+            replies: list[StoredObservation] = []
+            for (observation, _), result in zip(batch, results, strict=True):
                 key = observation.idempotency_key
-                if results[index] is None and key is not None:
-                    earlier = answered.get(key) or results[first_with_key[key]]
-                    assert earlier is not None
-                    results[index] = replace(earlier, replayed=True)
-            return [result for result in results if result is not None]
+                if result is None and key is not None:
+                    result = answered.get(key) or results[first_with_key[key]]
+                    result = replace(result, replayed=True) if result else None
+                assert result is not None, "every observation is stored or a retry"
+                replies.append(result)
+            return replies
 
     def _store_fresh(
         self, connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
@@ -457,6 +451,26 @@ class _WorkingSet:
     def _create(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Insert-or-nothing: two processes creating the same row at once end up with one.
         self.connection.execute(self._insert_or_nothing(table).on_conflict_do_nothing(), rows)
+
+
+def _first_of_each_key(
+    batch: Sequence[tuple[ObservationInput, bool]], answered: dict[str, StoredObservation]
+) -> tuple[list[int], dict[str, int]]:
+    """Which observations to store (by index), and each new key's first observation.
+
+    One without a key is always stored; one with a key only if the key is new and
+    it is the key's first in the batch (the others are retries of it).
+    """
+    first_with_key: dict[str, int] = {}
+    fresh: list[int] = []
+    for index, (observation, _) in enumerate(batch):
+        key = observation.idempotency_key
+        if key is not None:
+            if key in answered or key in first_with_key:
+                continue
+            first_with_key[key] = index
+        fresh.append(index)
+    return fresh, first_with_key
 
 
 def _earlier_answers(
