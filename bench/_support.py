@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import signal
@@ -11,12 +10,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import psutil
 
 TRADE_ANALYSIS = Path(sys.executable).with_name("trade-analysis")
 
@@ -61,16 +59,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def server(
-    command: Sequence[str],
-    port: int,
-    env: Mapping[str, str] | None = None,
-    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    command: Sequence[str], port: int, env: Mapping[str, str] | None = None
 ) -> Iterator[str]:
     """Start a server subprocess, wait for /ping, yield its base URL, stop it afterwards.
 
-    Its output goes to a temporary log, shown only if it fails to start. `started` is
-    given the process once it answers (to measure its CPU time, say).
+    Its output goes to a temporary log, shown only if it fails to start.
     """
+    with server_process(command, port, env) as (base_url, _process):
+        yield base_url
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_process(
+    command: Sequence[str], port: int, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`server`, also yielding the process (for its CPU time)."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             list(command),
@@ -87,25 +96,9 @@ def server(
                 log.seek(0)
                 sys.stderr.write(log.read().decode(errors="replace")[-4000:])
                 raise
-            if started is not None:
-                started(process)
-            yield base_url
+            yield base_url, process
         finally:
             stop(process)
-
-
-def child_serving(port: int) -> psutil.Process:
-    """Our own child process started with `port` on its command line (a one-worker server)."""
-    for child in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            if str(port) in child.cmdline():
-                return child
-    raise RuntimeError(f"no server process for port {port}")
-
-
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
 
 
 def verdict(ok: bool) -> str:

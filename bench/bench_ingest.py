@@ -20,14 +20,9 @@ Run by hand:
 
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
-                                           [--observability]
+                                           [--before-src DIR]
 
 Target: product >= 0.6x bare requests/s.
-
-`--observability` adds two product servers to each round: `product-off` (METRICS_ENABLED=false,
-plain text logs) and `product-json` (metrics on, LOG_FORMAT=json), and prints the cost of
-metrics (product / product-off) and of metrics plus JSON logs (product-json / product-off),
-medians of per-round ratios. Target: each >= 0.95 (under 5% of throughput).
 """
 
 from __future__ import annotations
@@ -48,13 +43,12 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
-from _support import child_serving, cpu_seconds, free_port, server, verdict
+from _support import cpu_seconds, free_port, server_process, verdict
 from fastapi import FastAPI, File, UploadFile
 
 from trade_analysis.cli import serve_command
 
 TARGET_RATIO = 0.6
-OBSERVABILITY_TARGET = 0.95
 PNG_TARGET_BYTES = 50 * 1024
 TICKERS = ("AAPL", "TSLA", "MSFT", "NVDA", "AMZN", "META", "GOOG", "AMD")
 TRENDS = ("up", "down", "none")
@@ -170,15 +164,15 @@ class Load:
     ok: int = 0
     errors: int = 0
     elapsed: float = 0.0
-    server_cpu: float = 0.0  # seconds of the server process's CPU (user + system)
+    cpu: float = 0.0  # the server's CPU seconds during the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu / self.ok * 1000 if self.ok else 0.0
 
     @property
     def rps(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
-
-    @property
-    def cpu_ms_per_request(self) -> float:
-        return 1000 * self.server_cpu / self.ok if self.ok else 0.0
 
 
 def drive(
@@ -240,15 +234,16 @@ def main() -> None:
     parser.add_argument("--no-row-baseline", action="store_true", help="skip the bare+row server")
     parser.add_argument("--quick", action="store_true", help="3 s runs, 3 rounds")
     parser.add_argument(
-        "--observability",
-        action="store_true",
-        help="also run the product with metrics off and with JSON logs",
-    )
-    parser.add_argument(
         "--product-db",
         type=Path,
         help="start the product on a copy of this SQLite file (e.g. a big ledger from "
         "bench_history.py) instead of an empty database",
+    )
+    parser.add_argument(
+        "--before-src",
+        type=Path,
+        help="also run the product from this copy of src/ (e.g. `git archive` of an older "
+        "commit), labelled `before`, for a before/after in the same run",
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
@@ -287,21 +282,14 @@ def main() -> None:
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
             auth,
         )
-        products = ["product"]
-        if args.observability:
-            for label, extra in (
-                ("product-off", {"METRICS_ENABLED": "false", "LOG_FORMAT": "text"}),
-                ("product-json", {"LOG_FORMAT": "json"}),
-            ):
-                port = free_port()
-                base_env = servers["product"][2]
-                servers[label] = (
-                    serve_command(port, root / label),
-                    port,
-                    {**base_env, **extra},
-                    auth,
-                )
-                products.append(label)
+        if args.before_src is not None:
+            before_port = free_port()
+            servers["before"] = (
+                serve_command(before_port, root / "before"),
+                before_port,
+                {**servers["product"][2], "PYTHONPATH": str(args.before_src.resolve())},
+                auth,
+            )
         variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
         for label, with_row in variants:
             directory = root / label
@@ -317,24 +305,23 @@ def main() -> None:
             ]
             servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
 
-        order = [label for label, _ in variants] + products
+        order = [label for label, _ in variants] + [
+            *(["before"] if args.before_src else []),
+            "product",
+        ]
         results: dict[str, list[Load]] = {label: [] for label in order}
-        baselines = [label for label, _ in variants]
         for round_number in range(args.rounds):
-            # The product variants take turns going first: no variant always follows bare.
-            shift = round_number % len(products)
-            for label in baselines + products[shift:] + products[:shift]:
+            for label in order:
                 command, port, env, headers = servers[label]
                 # Flush the previous run's uploads to disk first: otherwise the kernel writes
                 # them back during this run, on the same cores, and the run that follows a
                 # faster one (more files) is charged for it.
                 os.sync()
-                with server(command, port, env) as base_url:
+                with server_process(command, port, env) as (base_url, process):
                     drive(base_url, headers, bodies, args.clients, args.warmup)
-                    process = child_serving(port)
-                    cpu_before = cpu_seconds(process)
+                    cpu_before = cpu_seconds(process.pid)
                     load = drive(base_url, headers, bodies, args.clients, args.duration)
-                    load.server_cpu = cpu_seconds(process) - cpu_before
+                    load.cpu = cpu_seconds(process.pid) - cpu_before
                 results[label].append(load)
                 print(
                     f"  round {round_number + 1} {label:<11} {load.rps:8.1f} req/s "
@@ -374,38 +361,18 @@ def main() -> None:
             if baseline.rps
         ]
         print(f"ratio product / bare+row, median of rounds: {statistics.median(with_row):.2f}x")
+        if "before" in results:
+            before = [
+                run.rps / baseline.rps
+                for baseline, run in zip(results["bare+row"], results["before"], strict=True)
+                if baseline.rps
+            ]
+            print(f"ratio before / bare+row, median of rounds: {statistics.median(before):.2f}x")
+    # CPU per request hardly depends on what else the machine runs: the steadier figure.
+    for label in order:
+        cpu = statistics.median(load.cpu_ms_per_request for load in results[label])
+        print(f"server CPU per request, {label:<9} median of rounds: {cpu:.2f} ms")
     print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
-    if "product-off" in results:
-        report_observability(results)
-
-
-def report_observability(results: dict[str, list[Load]]) -> None:
-    """Metrics and JSON logs against the product with both off, round by round."""
-    off = results["product-off"]
-    print()
-    print("Throughput (req/s, on / off) swings with the other tenants of a shared machine;")
-    print("the server's CPU per request (off / on) is the steadier measure of the cost.")
-    for label, what in (("product", "metrics on"), ("product-json", "metrics + JSON logs")):
-        for measure, per_round in (
-            (
-                "req/s on/off",
-                [on.rps / base.rps for on, base in zip(results[label], off, strict=True)],
-            ),
-            (
-                "cpu/req off/on",
-                [
-                    base.cpu_ms_per_request / on.cpu_ms_per_request
-                    for on, base in zip(results[label], off, strict=True)
-                    if on.cpu_ms_per_request
-                ],
-            ),
-        ):
-            ratio = statistics.median(per_round)
-            print(
-                f"{what:<20} {measure:<15} per round: {' '.join(f'{r:.3f}' for r in per_round)}"
-                f"; median {ratio:.3f}x  {verdict(ratio >= OBSERVABILITY_TARGET)} "
-                f"(target >= {OBSERVABILITY_TARGET})"
-            )
 
 
 def count_trades(path: Path) -> int | None:

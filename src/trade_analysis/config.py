@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from trade_analysis.db.session import DatabaseTimeouts
+
 DEFAULT_API_KEY = "devkey"
 
 
@@ -56,6 +58,11 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("RETENTION_INTERVAL_SECONDS", "retention_interval_seconds"),
     )
+    orphan_grace_seconds: float = Field(
+        3600,
+        gt=0,
+        validation_alias=AliasChoices("ORPHAN_GRACE_SECONDS", "orphan_grace_seconds"),
+    )
     summary_interval_seconds: float = Field(
         0.1,
         ge=0,
@@ -72,6 +79,41 @@ class Settings(BaseSettings):
         10 * 1024 * 1024,
         gt=0,
         validation_alias=AliasChoices("MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    )
+
+    writer_max_jobs: int = Field(
+        256,
+        ge=1,
+        validation_alias=AliasChoices("WRITER_MAX_JOBS", "writer_max_jobs"),
+        description="observations waiting to be stored before /ingest answers 503",
+    )
+    writer_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        validation_alias=AliasChoices("WRITER_MAX_BYTES", "writer_max_bytes"),
+        description="upload bytes waiting to be stored before /ingest answers 503",
+    )
+    db_connect_timeout_seconds: float = Field(
+        5,
+        gt=0,
+        validation_alias=AliasChoices("DB_CONNECT_TIMEOUT_SECONDS", "db_connect_timeout_seconds"),
+    )
+    db_statement_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        validation_alias=AliasChoices(
+            "DB_STATEMENT_TIMEOUT_SECONDS", "db_statement_timeout_seconds"
+        ),
+    )
+    db_lock_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        validation_alias=AliasChoices("DB_LOCK_TIMEOUT_SECONDS", "db_lock_timeout_seconds"),
+    )
+    shutdown_timeout_seconds: float = Field(
+        20,
+        gt=0,
+        validation_alias=AliasChoices("SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds"),
     )
 
     @field_validator("dev_allow_origins", "api_keys", mode="before")
@@ -104,6 +146,14 @@ class Settings(BaseSettings):
         if self.api_keys and self.api_key == DEFAULT_API_KEY:
             return tuple(self.api_keys)
         return (self.api_key, *(key for key in self.api_keys if key != self.api_key))
+
+    @property
+    def database_timeouts(self) -> DatabaseTimeouts:
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            statement=self.db_statement_timeout_seconds,
+            lock=self.db_lock_timeout_seconds,
+        )
 
     @property
     def uses_default_key(self) -> bool:

@@ -50,12 +50,15 @@ from trade_analysis.live.payloads import (
 )
 from trade_analysis.live.snapshots import SnapshotStream, ThumbnailTracker
 from trade_analysis.metrics import CaptureMetrics, Metrics
-from trade_analysis.storage import FileStore, remove_data_file
+from trade_analysis.storage import FileStore, remove_data_file, remove_files_older_than
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.trading.writer import LedgerWriter
 
 logger = logging.getLogger(__name__)
+
+# Upload names checked against the database per query by the orphan sweep.
+ORPHAN_BATCH = 500
 
 
 class Role(Enum):
@@ -114,7 +117,7 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
-        database = Database(settings.resolved_database_url)
+        database = Database(settings.resolved_database_url, settings.database_timeouts)
         stack.callback(database.dispose)
         await asyncio.to_thread(upgrade, database.url)
         uploads = FileStore(settings.uploads_dir)
@@ -122,9 +125,12 @@ async def open_services(
             uploads.ensure()
             uploads.sweep_incomplete()
         ledger = Ledger(database)
-        writer = LedgerWriter(ledger, uploads)
+        writer = LedgerWriter(
+            ledger, uploads, max_jobs=settings.writer_max_jobs, max_bytes=settings.writer_max_bytes
+        )
         writer.start()
-        stack.callback(writer.close)
+        # Bounded: what is not stored by then was never acknowledged.
+        stack.callback(writer.close, settings.shutdown_timeout_seconds)
         channels = Channels(settings.bus_channel_prefix)
         bus = await stack.enter_async_context(bus_from_url(settings.bus_url))
         hub = await stack.enter_async_context(Hub(bus, channel=channels.events))
@@ -227,17 +233,44 @@ async def _seed_snapshot(
 
 
 def prune_once(services: Services) -> int:
-    """One retention pass; returns how many rows went."""
-    cutoff = utcnow() - timedelta(days=services.settings.retention_days)
+    """One retention pass; returns how many rows went.
+
+    Files go too: the images of pruned rows, screenshots older than the
+    retention period (windows no longer captured keep their last ones
+    otherwise), and uploads no row points at once they are older than
+    `ORPHAN_GRACE_SECONDS` (a crash between writing the file and committing
+    its rows; younger ones may still be on their way to a commit).
+    """
+    settings = services.settings
+    cutoff = utcnow() - timedelta(days=settings.retention_days)
     removed = 0
     while True:
         with services.database.session() as session:
             count, images = retention.prune_batch(session, cutoff)
         for image in images:
-            remove_data_file(services.settings.data_dir, image)
+            remove_data_file(settings.data_dir, image)
         removed += count
         if count < retention.BATCH:
-            return removed
+            break
+    old_screenshots = remove_files_older_than(
+        settings.screenshots_dir, settings.retention_days * 86400, "*.jpg"
+    )
+    orphans = remove_orphan_uploads(services)
+    if old_screenshots or orphans:
+        logger.info("retention removed %d screenshots, %d orphan uploads", old_screenshots, orphans)
+    return removed
+
+
+def remove_orphan_uploads(services: Services) -> int:
+    """Upload files older than the grace period that no row points at."""
+    names = services.uploads.names_older_than(services.settings.orphan_grace_seconds)
+    removed = 0
+    for start in range(0, len(names), ORPHAN_BATCH):
+        paths = {f"uploads/{name}" for name in names[start : start + ORPHAN_BATCH]}
+        with services.database.reading() as session:
+            orphans = retention.unreferenced(session, paths)
+        removed += sum(remove_data_file(services.settings.data_dir, path) for path in orphans)
+    return removed
 
 
 async def _retention_loop(services: Services) -> None:

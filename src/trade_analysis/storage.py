@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import struct
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -101,6 +102,22 @@ class FileStore:
                 removed += 1
         return removed
 
+    def names_older_than(self, seconds: float) -> list[str]:
+        """Finished files (no temporaries) last written more than `seconds` ago."""
+        cutoff = time.time() - seconds
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            entry.name
+            for entry in entries
+            if not entry.name.startswith(_TEMP_PREFIX)
+            and _is_bare_name(entry.name)
+            and entry.is_file(follow_symlinks=False)
+            and entry.stat(follow_symlinks=False).st_mtime < cutoff
+        )
+
     def new_name(self, extension: str) -> str:
         return f"{uuid.uuid4().hex}.{extension}"
 
@@ -170,6 +187,25 @@ class FileStore:
         if path is not None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def upload_url(image_path: str | None) -> str | None:
+    """Where an upload's image is served, from the path its rows keep (others: None)."""
+    if image_path and image_path.startswith("uploads/"):
+        return "/" + image_path
+    return None
+
+
+def remove_files_older_than(folder: Path, seconds: float, pattern: str = "*") -> int:
+    """Delete the files under `folder` (at any depth) last written more than `seconds` ago."""
+    cutoff = time.time() - seconds
+    removed = 0
+    for path in folder.rglob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def remove_data_file(data_dir: Path, relative: str) -> bool:

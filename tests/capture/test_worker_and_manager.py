@@ -15,16 +15,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from sqlalchemy import select
+from tests.support.locks import database_held
 
 from trade_analysis.analysis import Crop
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
 from trade_analysis.capture.sources.base import WindowGone
+from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
-from trade_analysis.db.session import Database
+from trade_analysis.db.session import Database, DatabaseTimeouts
 from trade_analysis.domain import utcnow
+from trade_analysis.storage import FileStore
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger
+from trade_analysis.trading.writer import LedgerWriter
 
 
 def chart(rising: bool, shift: int = 0, width: int = 320, height: int = 200) -> np.ndarray:
@@ -256,3 +261,72 @@ def test_stop_all_tells_live_clients_each_worker_stopped(manager, desktop, event
     assert manager.stop_all() == 2
     stopped = {data["hwnd"] for kind, data in events if kind == "worker" and data.get("stopped")}
     assert stopped == {21, 22}
+
+
+@pytest.fixture
+def impatient_database(database_url: str) -> Iterator[Database]:
+    """The service's way to the ledger, giving up on a held lock after a fifth of a second."""
+    upgrade(database_url)
+    database = Database(database_url, DatabaseTimeouts(lock=0.2, statement=5))
+    yield database
+    database.dispose()
+
+
+def test_a_changed_frame_whose_store_failed_is_traded_once_the_database_is_back(
+    impatient_database: Database, desktop: ScriptedDesktop, tmp_path: Path, database_url: str
+) -> None:
+    ledger = Ledger(impatient_database)
+    writer = LedgerWriter(ledger, FileStore(tmp_path / "uploads"))
+    writer.start()
+    trades: list[str] = []
+    manager = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        notify=lambda kind, data: None,
+        on_trade=lambda trade_id, trade: trades.append(trade.side.value),
+        source_factory=desktop.source,
+        observations=writer,
+    )
+    try:
+        desktop.show(30, "AAPL 100.00 - Feed", chart(rising=True))
+        manager.start(30, interval=0.5)
+        worker = manager.worker(30)
+        wait_until(lambda: trades == ["buy"])
+        with database_held(database_url):
+            # The frame that turns the trend arrives while nothing can be stored...
+            desktop.show(30, "AAPL 103.00 - Feed", chart(rising=False))
+            wait_until(lambda: worker.thumbnail_version == 2)
+            seen = desktop.captures[30]
+            wait_until(lambda: desktop.captures[30] >= seen + 2)  # still, and still failing
+            assert trades == ["buy"]
+        # ...and the chart then stays still: the pending reading is stored and sells.
+        wait_until(lambda: trades == ["buy", "sell"])
+        seen = desktop.captures[30]
+        wait_until(lambda: desktop.captures[30] >= seen + 3)
+        assert trades == ["buy", "sell"]
+    finally:
+        manager.stop_all()
+        writer.close()
+    with impatient_database.reading() as session:
+        sides = list(session.scalars(select(models.Trade.side).order_by(models.Trade.id)))
+        profits = list(
+            session.scalars(select(models.Trade.profit).where(models.Trade.side == "sell"))
+        )
+    assert sides == ["buy", "sell"] and profits == [3]
+
+
+def test_screenshots_beyond_keep_last_n_go_across_restarts(manager, desktop) -> None:
+    folder = None
+    for run in range(3):
+        desktop.show(31, f"AAPL {run}0 - A", chart(rising=True, shift=run))
+        manager.start(31, interval=0.5, keep_last_n=2)
+        worker = manager.worker(31)
+        for change in range(1, 3):
+            desktop.show(31, f"AAPL {run}{change} - A", chart(rising=True, shift=run + change))
+            wait_until(lambda c=change, w=worker: w.thumbnail_version >= c + 1)
+        folder = Path(worker.status().output_folder)
+        manager.stop(31)
+        # Each run saw three changed frames; only the newest two of all runs are kept.
+        assert len(list(folder.glob("*.jpg"))) == 2
+    assert folder is not None
+    assert sorted(folder.glob("*.jpg"))[-1].name.startswith(str(utcnow().year))

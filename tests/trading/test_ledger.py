@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -128,4 +129,34 @@ def test_a_group_is_stored_whole_or_not_at_all(database_url: str) -> None:
         assert session.scalars(select(models.Trade)).all() == []
         assert session.scalars(select(models.Position)).all() == []
     assert ledger.record_observation(good, as_history=True).trade is not None
+    database.dispose()
+
+
+def test_retries_in_one_group_store_the_observation_once(database_url: str) -> None:
+    database, ledger = open_ledger(database_url)
+    retried = ObservationInput(
+        bot="desk",
+        at=T0,
+        ticker="AAPL",
+        price=Decimal(10),
+        trend=Trend.UP,
+        image_path="uploads/a.png",
+        idempotency_key="k-1",
+    )
+    again = replace(retried, image_path="uploads/b.png")
+    first, second = ledger.record_observations([(retried, True), (again, True)])
+    (later,) = ledger.record_observations([(again, True)])
+    assert not first.replayed and second.replayed and later.replayed
+    assert (second.observation_id, second.trade_id) == (first.observation_id, first.trade_id)
+    assert (later.observation_id, later.trade_id, later.image_path) == (
+        first.observation_id,
+        first.trade_id,
+        "uploads/a.png",
+    )
+    assert later.trade is not None and first.trade is not None
+    seen = (later.trade.side, later.trade.price, later.trade.at, later.trade.reason)
+    assert seen == (first.trade.side, first.trade.price, first.trade.at, first.trade.reason)
+    with database.reading() as session:
+        assert len(session.scalars(select(models.Observation)).all()) == 1
+        assert len(session.scalars(select(models.Trade)).all()) == 1
     database.dispose()

@@ -18,7 +18,12 @@ from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend
 from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation
-from trade_analysis.trading.writer import LedgerWriter, PendingUpload, WriterClosed
+from trade_analysis.trading.writer import (
+    LedgerWriter,
+    PendingUpload,
+    WriterClosed,
+    WriterFull,
+)
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -211,3 +216,78 @@ def test_an_observation_cancelled_before_its_turn_is_dropped_and_the_writer_goes
     assert bots == {"holder", "w2"}
     # Still serving.
     assert writer.record_observation(signal("w3", "none", "1", 3), as_history=False)
+
+
+def bounded_writer(
+    ledger: GatedLedger, uploads: FileStore, *, max_jobs: int = 100, max_bytes: int = 10**9
+) -> LedgerWriter:
+    writer = LedgerWriter(ledger, uploads, max_jobs=max_jobs, max_bytes=max_bytes)
+    writer.start()
+    return writer
+
+
+def test_a_full_queue_refuses_at_once_and_takes_again_once_it_drains(
+    ledger: GatedLedger, uploads: FileStore, database: Database
+) -> None:
+    writer = bounded_writer(ledger, uploads, max_jobs=3)
+    try:
+        hold_the_writer(ledger, writer)  # one in the transaction
+        queued = [writer.submit(signal("w1", "none", str(i), i), as_history=False) for i in (1, 2)]
+        assert writer.depth == (3, 0)
+        with pytest.raises(WriterFull, match="3 observations"):
+            writer.submit(
+                signal("w1", "up", "9", 9), as_history=True, upload=PendingUpload("x.png", b"i")
+            )
+        assert not (uploads.root / "x.png").exists()
+        ledger.gate.set()
+        assert all(future.result(10) for future in queued)
+        assert writer.record_observation(signal("w1", "up", "9", 9), as_history=False)
+        assert writer.depth == (0, 0)
+    finally:
+        ledger.gate.set()
+        writer.close()
+    with database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.Observation)) == 4
+
+
+def test_the_queue_is_bounded_in_upload_bytes_but_one_upload_always_fits(
+    ledger: GatedLedger, uploads: FileStore
+) -> None:
+    writer = bounded_writer(ledger, uploads, max_bytes=100)
+    try:
+        ledger.gate.clear()
+        big = PendingUpload("big.png", b"x" * 500)  # over the limit alone: still taken
+        first = writer.submit(signal("w1", "none", "1", 1), as_history=True, upload=big)
+        assert ledger.entered.wait(10)
+        with pytest.raises(WriterFull):
+            writer.submit(
+                signal("w1", "none", "2", 2),
+                as_history=True,
+                upload=PendingUpload("small.png", b"y" * 10),
+            )
+        without_file = writer.submit(signal("w1", "none", "3", 3), as_history=False)
+        assert writer.depth == (2, 500)
+        ledger.gate.set()
+        assert first.result(10) and without_file.result(10)
+        assert sorted(p.name for p in uploads.root.iterdir()) == ["big.png"]
+    finally:
+        ledger.gate.set()
+        writer.close()
+
+
+def test_close_gives_up_on_what_is_still_queued_at_its_deadline(
+    ledger: GatedLedger, uploads: FileStore, database: Database
+) -> None:
+    writer = bounded_writer(ledger, uploads)
+    hold_the_writer(ledger, writer)
+    queued = writer.submit(
+        signal("w1", "up", "5", 1), as_history=True, upload=PendingUpload("late.png", b"i")
+    )
+    # The transaction holding the writer outlives the deadline: close returns anyway.
+    assert writer.close(timeout=0.2) is False
+    ledger.gate.set()
+    with pytest.raises(WriterClosed, match="shut down"):
+        queued.result(10)
+    assert not (uploads.root / "late.png").exists()
+    with database.reading() as session:
+        assert set(session.scalars(select(models.Observation.bot))) == {"holder"}

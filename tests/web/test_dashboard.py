@@ -159,16 +159,21 @@ def test_the_dashboard_needs_no_key_but_sends_a_strict_policy(server: ServerProc
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "unsafe" not in policy
     assert TEST_KEY not in response.text and "devkey" not in response.text
+    for asset in ("js/main.js", "js/format.js", "vendor/uplot/uPlot.iife.min.js", "style.css"):
+        served = httpx.get(f"{server.url}/dashboard/{asset}")
+        assert served.status_code == 200, asset
+        assert served.headers["content-security-policy"] == policy
+    # Nothing the page loads names another host (no CDN, no web fonts).
+    assert "http" not in response.text.replace('href="#', "")
 
 
 def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
-    page: Any, server: ServerProcess
+    dashboard: Dashboard, server: ServerProcess
 ) -> None:
-    from playwright.sync_api import expect
-
+    page = dashboard.page
     opened: list[str] = []
     page.on("websocket", lambda socket: opened.append(socket.url))
-    connect(page, TEST_KEY)
+    dashboard.sign_in(TEST_KEY)
     expect(page.locator("#state")).to_have_text("live")
     (url,) = opened
     assert TEST_KEY not in url
@@ -176,11 +181,3 @@ def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
     assert token.startswith("t1.")
     # The same token opens an image URL, and the server accepts it in place of the key.
     assert httpx.get(server.url + "/uploads/none.png", params={"token": token}).status_code == 404
-
-
-    for asset in ("js/main.js", "js/format.js", "vendor/uplot/uPlot.iife.min.js", "style.css"):
-        served = httpx.get(f"{server.url}/dashboard/{asset}")
-        assert served.status_code == 200, asset
-        assert served.headers["content-security-policy"] == policy
-    # Nothing the page loads names another host (no CDN, no web fonts).
-    assert "http" not in response.text.replace('href="#', "")

@@ -7,6 +7,7 @@ agent reports over the bus answers exactly as the same error raised here.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,12 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
 from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
 from trade_analysis.trading.simulator import TradingError
+
+logger = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (TradingError, 409),
@@ -30,11 +35,18 @@ _STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+# A 503 clients should retry: the database is busy or gone for now, or the queue is full.
+RETRY_SOON = {"Retry-After": "1"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     for error_type, status in _STATUS:
         app.add_exception_handler(error_type, _responder(status))
     app.add_exception_handler(CaptureError, _capture_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    # Locked, timed out or unreachable (the driver's own message may quote SQL: not sent).
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -49,6 +61,15 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
             for error in errors
         ]
     return JSONResponse(status_code=422, content={"detail": errors})
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "the database is busy or unreachable; try again shortly"},
+        headers=RETRY_SOON,
+    )
 
 
 async def _capture_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -21,7 +21,6 @@ from trade_analysis.capture.schemas import LastResult, WorkerStatus
 from trade_analysis.db import models
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
 from trade_analysis.trading import valuation
-from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -261,7 +260,9 @@ class BotPublic(BaseModel):
     open_positions: list[OpenPositionPublic] = []
 
     @classmethod
-    def of(cls, bot: models.Bot, held: Sequence[valuation.OpenPosition], now: datetime) -> BotPublic:
+    def of(
+        cls, bot: models.Bot, held: Sequence[valuation.OpenPosition], now: datetime
+    ) -> BotPublic:
         """A bot's row with every open position of its own, marked to market."""
         mine = [position for position in held if position.bot == bot.bot]
         newest = max(mine, key=_entry_order, default=None)

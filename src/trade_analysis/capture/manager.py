@@ -157,6 +157,9 @@ class CaptureManager:
             workers = list(self._workers.values())
             self._workers.clear()
             self._legacy_hwnd = None
+        # All at once, then wait: stopping takes one worker's time, not the sum of all.
+        for worker in workers:
+            worker.request_stop()
         for worker in workers:
             worker.stop()
             self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})

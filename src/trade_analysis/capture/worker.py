@@ -40,6 +40,8 @@ THUMBNAIL_WIDTH = 320
 # Sampling every 4th pixel of every 4th row finds any real chart change (lines are
 # drawn across many columns) at a sixteenth of the cost of comparing everything.
 _SAMPLE_STEP = 4
+# Screenshot names are their capture time (UTC), so they sort oldest first.
+SCREENSHOT_PATTERN = "[0-9]*T[0-9]*Z.jpg"
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,9 @@ class CaptureWorker:
         self.thumbnail_jpeg: bytes | None = None
         self.thumbnail_version = 0
         self._signature: tuple[str, bytes] | None = None
-        self._screenshots: list[Path] = []
+        # A changed frame's reading that could not be stored yet (see `_deliver`).
+        self._pending: Reading | None = None
+        self._screenshots: list[Path] | None = None  # read from the folder on first use
 
     # -- control (any thread) --------------------------------------------------
 
@@ -179,6 +183,10 @@ class CaptureWorker:
             target=self._run, name=f"capture-{self.hwnd:#x}", daemon=True
         )
         self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the thread to end after its current tick, without waiting for it."""
+        self._stop.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Prompt: the sleeping wait wakes at once; a grab in progress finishes first."""
@@ -278,6 +286,8 @@ class CaptureWorker:
         changed = signature != self._signature
         self._probe.captured(frame.method, changed=changed)
         if not changed:
+            if self._pending is not None:
+                self._deliver(self._pending)
             return
         self._signature = signature
         try:
@@ -291,12 +301,30 @@ class CaptureWorker:
         self.last_result = reading.last_result
         self.thumbnail_jpeg = reading.thumbnail_jpeg
         self.thumbnail_version += 1
+        self._deliver(reading)
+
+    def _deliver(self, reading: Reading) -> None:
+        """Hand a reading on; one that could not be stored stays pending until it is.
+
+        The frame's signature is remembered either way (it need not be read
+        again), so without this a change whose store failed (the database
+        locked or down) would be lost for good once the chart stays still.
+        A newer changed frame takes its place; the ledger's gate keeps a
+        reading stored twice from trading twice.
+        """
         try:
             self._on_reading(self, reading)
-        except Exception:
-            logger.exception(
-                "storing the reading of hwnd=%#x failed", self.hwnd, extra={"window": self.hwnd}
-            )
+        except Exception as exc:
+            if self._pending is not reading:
+                logger.warning(
+                    "storing the reading of hwnd=%#x failed; retrying each tick: %s",
+                    self.hwnd,
+                    exc,
+                    extra={"window": self.hwnd},
+                )
+            self._pending = reading
+        else:
+            self._pending = None
 
     def _read(self, frame: Frame, config: WorkerConfig) -> Reading:
         observation = analyze(frame.pixels, frame.title, config.analysis)
@@ -315,9 +343,16 @@ class CaptureWorker:
 
     def _keep_screenshot(self, jpeg: bytes, captured_at: datetime, config: WorkerConfig) -> str:
         folder = config.output_folder
-        folder.mkdir(parents=True, exist_ok=True)
+        if self._screenshots is None:
+            # What earlier runs for this window kept counts against keep_last_n too.
+            folder.mkdir(parents=True, exist_ok=True)
+            self._screenshots = sorted(folder.glob(SCREENSHOT_PATTERN))
         path = folder / f"{captured_at.strftime('%Y%m%dT%H%M%S_%fZ')}.jpg"
-        path.write_bytes(jpeg)
+        try:
+            path.write_bytes(jpeg)
+        except FileNotFoundError:  # the folder was removed while capturing
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(jpeg)
         self._screenshots.append(path)
         while len(self._screenshots) > max(1, config.keep_last_n):
             with contextlib.suppress(FileNotFoundError):

@@ -6,7 +6,7 @@ import logging.config
 
 import typer
 
-from trade_analysis.cli import capture, service, trading
+from trade_analysis.cli import capture, data, service, trading
 from trade_analysis.cli.common import log_format_from_environment, serve_command
 from trade_analysis.logs import logging_config
 
@@ -25,6 +25,9 @@ for command in (
     capture.analyze,
     capture.agent,
     capture.demo,
+    data.export,
+    data.backup,
+    data.restore,
 ):
     app.command()(command)
 

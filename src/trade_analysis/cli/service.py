@@ -69,6 +69,8 @@ def serve(
         log_level=log_level,
         log_config=log_config,
         proxy_headers=False,
+        # Requests still waiting at shutdown get this long; then the writer gets as long.
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
     )
 
 

@@ -8,11 +8,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from trade_analysis.db.session import create_db_engine
+from trade_analysis.db.session import DatabaseTimeouts, create_db_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Any constant shared by every process of this service: the advisory lock's name.
 _MIGRATION_LOCK = 0x7472_6164_65
+# A migration may rewrite a big table, and each process waits for the one migrating
+# before it: bounded only in how long connecting may take.
+_MIGRATION_TIMEOUTS = DatabaseTimeouts(statement=6 * 3600, lock=6 * 3600)
 
 
 def alembic_config(url: str) -> Config:
@@ -29,7 +32,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     PostgreSQL: a transaction-scoped advisory lock; SQLite: the engine opens every
     transaction with BEGIN IMMEDIATE, which already excludes other writers.
     """
-    engine = create_db_engine(url)
+    engine = create_db_engine(url, _MIGRATION_TIMEOUTS)
     try:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":

@@ -109,6 +109,22 @@ class TickerTotal(Base):
     losses: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class IdempotencyKey(Base):
+    """What an upload with an `Idempotency-Key` stored: a retry is answered from it."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime]
+    # No foreign keys: the observation may be pruned before its key is.
+    observation_id: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[int | None] = mapped_column(BigInteger)
+    trade_id: Mapped[int | None] = mapped_column(BigInteger)
+    image_path: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
 class Position(Base):
     """The simulator's state per (bot, ticker), written with the trades that change it."""
 

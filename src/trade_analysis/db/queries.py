@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,11 +22,11 @@ class HistoryFilter:
     until: datetime | None = None
     ticker: str | None = None
     trend: str | None = None
-    limit: int = 100
+    limit: int | None = 100  # None: every matching row (exports)
     offset: int = 0
 
 
-def _history_query(filters: HistoryFilter) -> Select[models.Record]:
+def history_query(filters: HistoryFilter) -> Select[models.Record]:
     query = select(models.Record)
     if filters.since is not None:
         query = query.where(models.Record.ts >= filters.since)
@@ -42,7 +41,7 @@ def _history_query(filters: HistoryFilter) -> Select[models.Record]:
 
 def history(session: Session, filters: HistoryFilter) -> tuple[list[models.Record], int]:
     """Newest first, one page, and how many rows match in all."""
-    query = _history_query(filters)
+    query = history_query(filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
         query.order_by(models.Record.ts.desc(), models.Record.id.desc())

@@ -15,7 +15,9 @@ BATCH = 2000
 def prune_batch(session: Session, cutoff: datetime) -> tuple[int, list[str]]:
     """Delete one batch of observations and observation records older than `cutoff`.
 
-    Returns how many rows went and the image paths that no kept row still uses.
+    Idempotency keys go with them: a retry comes within minutes, not after the
+    retention period. Returns how many rows went and the image paths that no
+    kept row still uses.
     Batches keep each write transaction short, so capture never waits long.
     """
     observation_rows = session.execute(
@@ -40,8 +42,21 @@ def prune_batch(session: Session, cutoff: datetime) -> tuple[int, list[str]]:
         session.execute(
             delete(models.Record).where(models.Record.id.in_([row.id for row in record_rows]))
         )
+    keys = session.scalars(
+        select(models.IdempotencyKey.key)
+        .where(models.IdempotencyKey.created_at < cutoff)
+        .limit(BATCH)
+    ).all()
+    if keys:
+        session.execute(delete(models.IdempotencyKey).where(models.IdempotencyKey.key.in_(keys)))
     images = {row.image_path for row in [*observation_rows, *record_rows] if row.image_path}
-    return len(observation_rows) + len(record_rows), sorted(images - _still_used(session, images))
+    removed = len(observation_rows) + len(record_rows) + len(keys)
+    return removed, sorted(unreferenced(session, images))
+
+
+def unreferenced(session: Session, images: set[str]) -> set[str]:
+    """Of these image paths (relative to the data directory), those no row points at."""
+    return images - _still_used(session, images)
 
 
 def _still_used(session: Session, images: set[str]) -> set[str]:

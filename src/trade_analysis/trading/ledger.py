@@ -15,9 +15,10 @@ keeps them as small dataclasses, and writes each back once at the end
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import (
     Connection,
     RowMapping,
+    Select,
     Table,
     bindparam,
     delete,
@@ -35,10 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import BindParameter
 
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
-from trade_analysis.domain import Side, Trend
+from trade_analysis.domain import Side, Trend, utcnow
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.simulator import (
@@ -59,6 +62,7 @@ OBSERVATIONS: Table = models.Observation.__table__  # type: ignore[assignment]
 RECORDS: Table = models.Record.__table__  # type: ignore[assignment]
 TRADES: Table = models.Trade.__table__  # type: ignore[assignment]
 TICKER_TOTALS: Table = models.TickerTotal.__table__  # type: ignore[assignment]
+IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 
 # What a transaction may change on a bot or a position; written back in one statement each.
 _BOT_STATE = (
@@ -93,24 +97,53 @@ _POSITION_WRITE = (
 )
 # Prebuilt: building a statement costs more than running it on this path.
 _BOT_ONE = select(BOTS).where(BOTS.c.bot == bindparam("key")).with_for_update()
-# ORDER BY: PostgreSQL locks rows in the order it returns them, so always in key order.
-_BOT_MANY = (
-    select(BOTS)
-    .where(BOTS.c.bot.in_(bindparam("keys", expanding=True)))
-    .order_by(BOTS.c.bot)
-    .with_for_update()
-)
+
+
+# One statement per number of keys (a group holds at most a few dozen), with a plain
+# parameter per key: an expanding IN is rendered again on every execution, which cost more
+# than the query. ORDER BY: PostgreSQL locks rows in the order it returns them, so always
+# in key order.
+@functools.lru_cache(maxsize=256)
+def _bots_by_key(count: int) -> Select[Any]:
+    keys: list[BindParameter[Any]] = [bindparam(f"k{index}") for index in range(count)]
+    return select(BOTS).where(BOTS.c.bot.in_(keys)).order_by(BOTS.c.bot).with_for_update()
+
+
+@functools.lru_cache(maxsize=256)
+def _positions_by_key(count: int) -> Select[Any]:
+    keys = [tuple_(bindparam(f"b{index}"), bindparam(f"t{index}")) for index in range(count)]
+    return (
+        select(POSITIONS)
+        .where(tuple_(POSITIONS.c.bot, POSITIONS.c.ticker).in_(keys))
+        .order_by(POSITIONS.c.bot, POSITIONS.c.ticker)
+        .with_for_update()
+    )
+
+
 _POSITION_ONE = (
     select(POSITIONS)
     .where(POSITIONS.c.bot == bindparam("bot"), POSITIONS.c.ticker == bindparam("ticker"))
     .with_for_update()
 )
-_POSITION_MANY = (
-    select(POSITIONS)
-    .where(tuple_(POSITIONS.c.bot, POSITIONS.c.ticker).in_(bindparam("keys", expanding=True)))
-    .order_by(POSITIONS.c.bot, POSITIONS.c.ticker)
-    .with_for_update()
+_TOTAL_ONE = (
+    select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == bindparam("ticker")).with_for_update()
 )
+_TOTAL_WRITE = (
+    update(TICKER_TOTALS)
+    .where(TICKER_TOTALS.c.ticker == bindparam("key_ticker"))
+    .values({name: bindparam(name) for name in ("total_pnl", "wins", "losses")})
+)
+_RECORD_META = select(RECORDS.c.meta).where(RECORDS.c.id == bindparam("id"))
+_RECORD_SELL = (
+    update(RECORDS)
+    .where(RECORDS.c.id == bindparam("key_id"))
+    .values({name: bindparam(name) for name in ("sell_price", "sell_time", "meta")})
+)
+_INSERT = {table: insert(table) for table in (OBSERVATIONS, RECORDS, TRADES)}
+_INSERT_RETURNING_IDS = {
+    table: insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for table in (OBSERVATIONS, RECORDS, TRADES)
+}
 _NEW_POSITION = {
     "is_long": False,
     "first_cycle_done": False,
@@ -139,6 +172,8 @@ class ObservationInput:
     image_path: str | None = None
     hwnd: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # A client's key for this upload: a second observation with it is not stored again.
+    idempotency_key: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The columns an observation and its history record share."""
@@ -160,6 +195,9 @@ class StoredObservation:
     record_id: int | None
     trade: TradeEvent | None
     trade_id: int | None
+    # True when an earlier observation with the same idempotency key was stored instead.
+    replayed: bool = False
+    image_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,32 +319,63 @@ class Ledger:
         Each item is (observation, as_history). All are stored or none is.
         """
         with self._db.transaction() as connection:
-            rows = _working_set(connection)
-            rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
-            rows.load_positions(
-                (observation.bot, observation.ticker)
-                for observation, _ in batch
-                if observation.ticker is not None and observation.price is not None
+            answered = _earlier_answers(connection, batch)
+            fresh, first_with_key = _first_of_each_key(batch, answered)
+            results: list[StoredObservation | None] = [None] * len(batch)
+            if fresh:
+                stored = self._store_fresh(connection, [batch[index] for index in fresh])
+                for index, stored_one in zip(fresh, stored, strict=True):
+                    results[index] = stored_one
+            _remember_keys(
+                connection, {key: results[index] for key, index in first_with_key.items()}
             )
-            observation_rows, history = [], []
-            for observation, as_history in batch:
-                seen = observation.row()
-                observation_rows.append(seen | {"confidence": observation.confidence})
-                if as_history:
-                    history.append(seen | {"kind": "observation"})
-            observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
-            history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
-            stored = []
-            for (observation, as_history), observation_id in zip(
-                batch, observation_ids, strict=True
-            ):
-                bot = rows.bot(observation.bot)
-                bot.saw(observation)
-                trade, trade_id = _trade_on(rows, bot, observation)
-                record_id = next(history_ids) if as_history else None
-                stored.append(StoredObservation(observation_id, record_id, trade, trade_id))
-            rows.write_back()
-            return stored
+            # A retry is answered with what its key's first observation stored.
+            replies: list[StoredObservation] = []
+            for (observation, _), result in zip(batch, results, strict=True):
+                key = observation.idempotency_key
+                if result is None and key is not None:
+                    result = answered.get(key) or results[first_with_key[key]]
+                    result = replace(result, replayed=True) if result else None
+                assert result is not None, "every observation is stored or a retry"
+                replies.append(result)
+            return replies
+
+    def _store_fresh(
+        self, connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
+    ) -> list[StoredObservation]:
+        """Observations never stored before, in one transaction."""
+        rows = _working_set(connection)
+        rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
+        rows.load_positions(
+            (observation.bot, observation.ticker)
+            for observation, _ in batch
+            if observation.ticker is not None and observation.price is not None
+        )
+        observation_rows, history = [], []
+        for observation, as_history in batch:
+            seen = observation.row()
+            observation_rows.append(seen | {"confidence": observation.confidence})
+            if as_history:
+                history.append(seen | {"kind": "observation"})
+        observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
+        history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
+        stored = []
+        for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
+            bot = rows.bot(observation.bot)
+            bot.saw(observation)
+            trade, trade_id = _trade_on(rows, bot, observation)
+            record_id = next(history_ids) if as_history else None
+            stored.append(
+                StoredObservation(
+                    observation_id,
+                    record_id,
+                    trade,
+                    trade_id,
+                    image_path=observation.image_path,
+                )
+            )
+        rows.write_back()
+        return stored
 
     def manual_trade(
         self,
@@ -398,7 +467,10 @@ class _WorkingSet:
         if len(wanted) == 1:
             rows = self._rows(_POSITION_ONE, {"bot": wanted[0][0], "ticker": wanted[0][1]})
         elif wanted:
-            rows = self._rows(_POSITION_MANY, {"keys": wanted})
+            parameters = {}
+            for index, (bot, ticker) in enumerate(wanted):
+                parameters[f"b{index}"], parameters[f"t{index}"] = bot, ticker
+            rows = self._rows(_positions_by_key(len(wanted)), parameters)
         else:
             return
         for row in rows:
@@ -431,28 +503,28 @@ class _WorkingSet:
             self._write_total(ticker, *self._totals[ticker])
 
     def _write_total(self, ticker: str, profit: Decimal, wins: int, losses: int) -> None:
-        lookup = select(TICKER_TOTALS).where(TICKER_TOTALS.c.ticker == ticker).with_for_update()
-        found = self._rows(lookup)
+        found = self._rows(_TOTAL_ONE, {"ticker": ticker})
         if not found:
             zero = {"ticker": ticker, "total_pnl": Decimal(0), "wins": 0, "losses": 0}
             self._create(TICKER_TOTALS, [zero])
-            found = self._rows(lookup)
+            found = self._rows(_TOTAL_ONE, {"ticker": ticker})
         (total,) = found
         self.connection.execute(
-            update(TICKER_TOTALS)
-            .where(TICKER_TOTALS.c.ticker == ticker)
-            .values(
-                total_pnl=total["total_pnl"] + profit,
-                wins=total["wins"] + wins,
-                losses=total["losses"] + losses,
-            )
+            _TOTAL_WRITE,
+            {
+                "key_ticker": ticker,
+                "total_pnl": total["total_pnl"] + profit,
+                "wins": total["wins"] + wins,
+                "losses": total["losses"] + losses,
+            },
         )
 
     def _bot_rows(self, keys: list[str]) -> list[BotRow]:
         if len(keys) == 1:
             rows = self._rows(_BOT_ONE, {"key": keys[0]})
         else:
-            rows = self._rows(_BOT_MANY, {"keys": keys})
+            parameters = {f"k{index}": key for index, key in enumerate(keys)}
+            rows = self._rows(_bots_by_key(len(keys)), parameters)
         return [BotRow.from_row(row) for row in rows]
 
     def _rows(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[RowMapping]:
@@ -461,6 +533,74 @@ class _WorkingSet:
     def _create(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Insert-or-nothing: two processes creating the same row at once end up with one.
         self.connection.execute(self._insert_or_nothing(table).on_conflict_do_nothing(), rows)
+
+
+def _first_of_each_key(
+    batch: Sequence[tuple[ObservationInput, bool]], answered: dict[str, StoredObservation]
+) -> tuple[list[int], dict[str, int]]:
+    """Which observations to store (by index), and each new key's first observation.
+
+    One without a key is always stored; one with a key only if the key is new and
+    it is the key's first in the batch (the others are retries of it).
+    """
+    first_with_key: dict[str, int] = {}
+    fresh: list[int] = []
+    for index, (observation, _) in enumerate(batch):
+        key = observation.idempotency_key
+        if key is not None:
+            if key in answered or key in first_with_key:
+                continue
+            first_with_key[key] = index
+        fresh.append(index)
+    return fresh, first_with_key
+
+
+def _earlier_answers(
+    connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
+) -> dict[str, StoredObservation]:
+    """What was stored for the batch's idempotency keys that were seen before."""
+    keys = {observation.idempotency_key for observation, _ in batch} - {None}
+    if not keys:
+        return {}
+    found = connection.execute(
+        select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key.in_(sorted(keys)))
+    ).all()
+    trade_ids = [row.trade_id for row in found if row.trade_id is not None]
+    trades = {
+        row.id: TradeEvent(
+            row.bot, row.ticker, Side(row.side), row.price, row.ts, Reason(row.reason), row.profit
+        )
+        for row in connection.execute(select(TRADES).where(TRADES.c.id.in_(trade_ids)))
+    }
+    return {
+        row.key: StoredObservation(
+            row.observation_id,
+            row.record_id,
+            trades.get(row.trade_id) if row.trade_id is not None else None,
+            row.trade_id if row.trade_id in trades else None,
+            replayed=True,
+            image_path=row.image_path,
+        )
+        for row in found
+    }
+
+
+def _remember_keys(connection: Connection, stored: dict[str, StoredObservation | None]) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "key": key,
+            "created_at": now,
+            "observation_id": result.observation_id,
+            "record_id": result.record_id,
+            "trade_id": result.trade_id,
+            "image_path": result.image_path,
+        }
+        for key, result in stored.items()
+        if result is not None
+    ]
+    if rows:
+        connection.execute(insert(IDEMPOTENCY_KEYS), rows)
 
 
 def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | None]:
@@ -483,13 +623,12 @@ def _insert_returning_ids(
     """Insert rows and return their ids in the rows' order (many rows: one statement)."""
     if len(rows) == 1:
         # One row needs no RETURNING machinery: the driver reports the new key.
-        (new_id,) = connection.execute(insert(table), rows[0]).inserted_primary_key or (None,)
+        (new_id,) = connection.execute(_INSERT[table], rows[0]).inserted_primary_key or (None,)
         assert new_id is not None, f"{table.name} insert reported no id"
         return [int(new_id)]
     if not rows:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(connection.execute(statement, rows).scalars())
+    return list(connection.execute(_INSERT_RETURNING_IDS[table], rows).scalars())
 
 
 # -- the steps of one observation or order -------------------------------------------
@@ -592,9 +731,7 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
     sold = {"profit": str(trade.profit), "sell_reason": trade.reason.value}
     found = None
     if record_id is not None:
-        found = connection.execute(
-            select(RECORDS.c.meta).where(RECORDS.c.id == record_id)
-        ).one_or_none()
+        found = connection.execute(_RECORD_META, {"id": record_id}).one_or_none()
     if found is None:
         # The buy's record was never written (a position from before records existed).
         (record_id,) = _insert_returning_ids(
@@ -617,9 +754,13 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
         )
         return record_id
     connection.execute(
-        update(RECORDS)
-        .where(RECORDS.c.id == record_id)
-        .values(sell_price=trade.price, sell_time=trade.at, meta={**(found.meta or {}), **sold})
+        _RECORD_SELL,
+        {
+            "key_id": record_id,
+            "sell_price": trade.price,
+            "sell_time": trade.at,
+            "meta": {**(found.meta or {}), **sold},
+        },
     )
     assert record_id is not None
     return record_id

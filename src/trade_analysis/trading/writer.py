@@ -10,6 +10,12 @@ A group that fails is retried one observation at a time, so one bad
 observation fails alone. An observation is acknowledged (its future resolved)
 only after its transaction commits; its file is on disk before that, and is
 removed again if its rows could not be stored.
+
+The queue is bounded in observations and in upload bytes: when the database
+stalls, `submit` refuses at once (`WriterFull`) instead of holding every
+upload in memory until the process dies. `close` is bounded too: what is
+still queued at its deadline fails (it was never acknowledged) rather than
+keeping the process from exiting.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -28,10 +35,16 @@ logger = logging.getLogger(__name__)
 # Enough to share a commit among every request a busy server has in flight, small enough
 # that one transaction never holds the database's write lock for long.
 MAX_GROUP = 64
+MAX_JOBS = 256
+MAX_BYTES = 64 * 1024 * 1024
 
 
 class WriterClosed(RuntimeError):
     """The writer is not running (the service is starting or shutting down)."""
+
+
+class WriterFull(RuntimeError):
+    """Too much is waiting to be stored (the database is slow or stalled): try again later."""
 
 
 @dataclass(frozen=True)
@@ -49,17 +62,41 @@ class _Job:
     upload: PendingUpload | None
     future: Future[StoredObservation] = field(default_factory=Future)
 
+    @property
+    def size(self) -> int:
+        return len(self.upload.data) if self.upload is not None else 0
+
 
 class LedgerWriter:
     """The one thread that writes observations; `submit` from anywhere, `start` and `close` once."""
 
-    def __init__(self, ledger: Ledger, uploads: FileStore, max_group: int = MAX_GROUP) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        uploads: FileStore,
+        max_group: int = MAX_GROUP,
+        *,
+        max_jobs: int = MAX_JOBS,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         self._ledger = ledger
         self._uploads = uploads
         self._max_group = max_group
+        self._max_jobs = max_jobs
+        self._max_bytes = max_bytes
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Submitted and not yet done with (queued or in the transaction running now).
+        self._held_jobs = 0
+        self._held_bytes = 0
+        self._give_up_at: float | None = None
+
+    @property
+    def depth(self) -> tuple[int, int]:
+        """Observations and upload bytes waiting to be stored."""
+        with self._lock:
+            return self._held_jobs, self._held_bytes
 
     def start(self) -> None:
         with self._lock:
@@ -67,14 +104,25 @@ class LedgerWriter:
                 self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
                 self._thread.start()
 
-    def close(self) -> None:
-        """Store everything already submitted, then stop."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Store everything already submitted, then stop; False if that took over `timeout`.
+
+        Whatever has not been stored `timeout` seconds from now fails with
+        `WriterClosed` (its sender was never told it was stored); a transaction
+        already running is left to the database's own timeouts.
+        """
         with self._lock:
             thread, self._thread = self._thread, None
             if thread is None:
-                return
+                return True
+            if timeout is not None:
+                self._give_up_at = time.monotonic() + timeout
             self._queue.put(None)
-        thread.join()
+        thread.join(timeout)
+        if thread.is_alive():
+            logger.error("the ledger writer did not stop within %.1f s", timeout)
+            return False
+        return True
 
     @property
     def queue_depth(self) -> int:
@@ -95,6 +143,19 @@ class LedgerWriter:
         with self._lock:
             if self._thread is None:
                 raise WriterClosed("the ledger writer is not running")
+            # An upload alone always fits, however big: the limit bounds what waits behind it.
+            over_bytes = (
+                job.size > 0
+                and self._held_jobs > 0
+                and self._held_bytes + job.size > self._max_bytes
+            )
+            if self._held_jobs >= self._max_jobs or over_bytes:
+                raise WriterFull(
+                    f"{self._held_jobs} observations ({self._held_bytes} bytes) are waiting "
+                    "for the database; try again shortly"
+                )
+            self._held_jobs += 1
+            self._held_bytes += job.size
             self._queue.put(job)
         return job.future
 
@@ -109,17 +170,34 @@ class LedgerWriter:
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            group, stopping = self._gather(first)
+            taken, stopping = self._gather(first)
+            # From here on a job can no longer be cancelled: it will be stored. One
+            # cancelled before (its request went away) is dropped, file and all.
+            group = [job for job in taken if job.future.set_running_or_notify_cancel()]
             try:
-                self._store(group)
+                if self._past_deadline():
+                    self._fail_unresolved(group, WriterClosed("shut down before it was stored"))
+                else:
+                    self._store(group)
             except Exception as error:  # a bug here must not stop every later ingest
                 logger.exception("the ledger writer failed a group of %d", len(group))
                 self._fail_unresolved(group, error)
             except BaseException as error:
                 self._fail_unresolved(group, error)
                 raise
+            finally:
+                self._release(taken)
             if stopping:
                 return
+
+    def _past_deadline(self) -> bool:
+        give_up_at = self._give_up_at
+        return give_up_at is not None and time.monotonic() >= give_up_at
+
+    def _release(self, jobs: list[_Job]) -> None:
+        with self._lock:
+            self._held_jobs -= len(jobs)
+            self._held_bytes -= sum(job.size for job in jobs)
 
     @staticmethod
     def _fail_unresolved(group: list[_Job], error: BaseException) -> None:
@@ -134,10 +212,7 @@ class LedgerWriter:
         while True:
             if job is None:
                 return group, True
-            # From here on the job can no longer be cancelled: it will be stored. One
-            # cancelled before (its request went away) is dropped, file and all.
-            if job.future.set_running_or_notify_cancel():
-                group.append(job)
+            group.append(job)
             if len(group) >= self._max_group:
                 return group, False
             try:
@@ -162,7 +237,7 @@ class LedgerWriter:
                 self._store_alone(job)
             return
         for job, stored in zip(written, results, strict=True):
-            job.future.set_result(stored)
+            self._succeed(job, stored)
 
     def _store_alone(self, job: _Job) -> None:
         try:
@@ -170,7 +245,12 @@ class LedgerWriter:
         except Exception as error:
             self._fail(job, error)
         else:
-            job.future.set_result(stored)
+            self._succeed(job, stored)
+
+    def _succeed(self, job: _Job, stored: StoredObservation) -> None:
+        if stored.replayed:  # a retry of a stored upload: the first one's file is the one kept
+            self._discard_file(job)
+        job.future.set_result(stored)
 
     def _write_file(self, job: _Job) -> bool:
         if job.upload is None:
@@ -183,9 +263,12 @@ class LedgerWriter:
         return True
 
     def _fail(self, job: _Job, error: Exception) -> None:
+        self._discard_file(job)
+        job.future.set_exception(error)
+
+    def _discard_file(self, job: _Job) -> None:
         if job.upload is not None:
             try:
                 self._uploads.delete(job.upload.name)
-            except OSError:
-                logger.exception("could not remove %s after its rows failed", job.upload.name)
-        job.future.set_exception(error)
+            except OSError:  # retention's orphan sweep takes it later
+                logger.exception("could not remove %s, which no row points at", job.upload.name)

@@ -194,3 +194,46 @@ def test_a_field_sent_as_a_file_is_422_naming_it(client: TestClient, settings: S
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "bot"]
     assert history(client) == [] and stored_files(settings) == []
+
+
+def upload_with_key(client: TestClient, key: str, seed: int = 0, price: str = "10"):
+    return client.post(
+        "/ingest",
+        headers={"Idempotency-Key": key},
+        files={"file": ("chart.png", image_bytes(seed=seed), "image/png")},
+        data={"ticker": "AAPL", "price": price, "trend": "up", "bot": "desk"},
+    )
+
+
+def test_a_retried_upload_is_stored_and_traded_once_and_answered_as_the_first(
+    client: TestClient, settings: Settings
+) -> None:
+    first = upload_with_key(client, "6c1f7d0e-retry-me")
+    # The client never saw the answer and sends the same upload again (new bytes on the
+    # wire: a retry may even carry a re-encoded image).
+    retry = upload_with_key(client, "6c1f7d0e-retry-me", seed=1)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json()
+    assert first.json()["trade"]["direction"] == "buy"
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert [r["kind"] for r in history(client)].count("observation") == 1
+    assert len(client.get("/trades").json()["all_trades"]) == 1
+    assert [p.name for p in stored_files(settings)] == [first.json()["image_url"].split("/")[-1]]
+    # Another key is another upload.
+    other = upload_with_key(client, "another-key", price="11")
+    assert other.json()["observation_id"] != first.json()["observation_id"]
+
+
+@pytest.mark.parametrize("key", ["", "has space", "x" * 129, "naïve"])
+def test_a_malformed_idempotency_key_is_a_422_naming_the_header(
+    client: TestClient, settings: Settings, key: str
+) -> None:
+    response = client.post(
+        "/ingest",
+        headers={"Idempotency-Key": key.encode()},
+        data={"ticker": "AAPL", "price": "10", "trend": "up"},
+    )
+    assert response.status_code == 422, response.text
+    assert "idempotency-key" in json.dumps(response.json()["detail"]).lower()
+    assert history(client) == [] and stored_files(settings) == []

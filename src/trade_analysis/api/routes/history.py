@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
-from trade_analysis.db import models, queries
+from trade_analysis.db import export, models, queries
 from trade_analysis.domain import Trend, utcnow
+from trade_analysis.storage import upload_url
 
 router = APIRouter(tags=["history"])
 files_router = APIRouter(tags=["history"])
@@ -17,8 +20,7 @@ files_router = APIRouter(tags=["history"])
 
 def record_public(record: models.Record) -> RecordPublic:
     public = RecordPublic.model_validate(record)
-    if record.image_path and record.image_path.startswith("uploads/"):
-        public.image_url = "/" + record.image_path
+    public.image_url = upload_url(record.image_path) or public.image_url
     return public
 
 
@@ -29,6 +31,29 @@ def latest(services: ServicesDep) -> RecordPublic | None:
         return record_public(record) if record else None
 
 
+def history_window(
+    days: Annotated[float, Query(gt=0, le=36500)] = 7,
+    ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
+    start_ts: UtcTime | None = None,
+    end_ts: UtcTime | None = None,
+    trend: Trend | None = None,
+) -> queries.HistoryFilter:
+    """Which records: the filters `/history` and `/history.csv` share."""
+    since = start_ts or utcnow() - timedelta(days=days)
+    if end_ts is not None and end_ts < since:
+        raise HTTPException(422, "end_ts is before the start of the window (start_ts or days)")
+    return queries.HistoryFilter(
+        since=since,
+        until=end_ts,
+        ticker=ticker.upper() if ticker else None,
+        trend=trend.value if trend else None,
+    )
+
+
+HistoryWindow = Annotated[queries.HistoryFilter, Depends(history_window)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+
 @router.get(
     "/history",
     response_model=list[RecordPublic],
@@ -37,30 +62,41 @@ def latest(services: ServicesDep) -> RecordPublic | None:
 def history(
     services: ServicesDep,
     response: Response,
-    days: Annotated[float, Query(gt=0, le=36500)] = 7,
-    ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
-    start_ts: UtcTime | None = None,
-    end_ts: UtcTime | None = None,
-    trend: Trend | None = None,
+    window: HistoryWindow,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[RecordPublic]:
-    since = start_ts or utcnow() - timedelta(days=days)
-    until = end_ts
-    if until is not None and until < since:
-        raise HTTPException(422, "end_ts is before the start of the window (start_ts or days)")
-    filters = queries.HistoryFilter(
-        since=since,
-        until=until,
-        ticker=ticker.upper() if ticker else None,
-        trend=trend.value if trend else None,
-        limit=limit,
-        offset=offset,
-    )
+    filters = replace(window, limit=limit, offset=offset)
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         response.headers["X-Total-Count"] = str(total)
         return [record_public(row) for row in rows]
+
+
+@router.get(
+    "/history.csv",
+    response_class=StreamingResponse,
+    summary="History records as CSV, newest first, with the filters of /history (streamed)",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
+)
+def history_csv(
+    services: ServicesDep,
+    window: HistoryWindow,
+    limit: Annotated[
+        int | None, Query(ge=1, description="at most this many; all if omitted")
+    ] = None,
+    offset: Offset = 0,
+) -> StreamingResponse:
+    chunks = export.history_csv(services.database, replace(window, limit=limit, offset=offset))
+    return csv_response(chunks, "history.csv")
+
+
+def csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @files_router.get(

@@ -2,16 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     NO_NUL_PATTERN,
@@ -20,15 +22,18 @@ from trade_analysis.api.schemas import (
     check_storable_json,
 )
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
-from trade_analysis.storage import IncompleteImage, check_complete, sniff_image
+from trade_analysis.live.payloads import trade_entry
+from trade_analysis.storage import IncompleteImage, check_complete, sniff_image, upload_url
 from trade_analysis.trading.ledger import ObservationInput
-from trade_analysis.trading.writer import PendingUpload, WriterClosed
+from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
 
 router = APIRouter(tags=["ingest"])
 
 DEFAULT_INGEST_BOT = "ingest"
 # The file and seven fields, with room for a client's extras (ignored).
 MAX_FORM_FIELDS = 32
+# Printable ASCII without spaces, as UUIDs and most clients' keys are.
+_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
 
 
 def _refuse_constant(name: str) -> None:
@@ -103,6 +108,16 @@ class IngestForm(BaseModel):
     ts: ClientTime | None = Field(None, description="capture time; now if omitted")
 
 
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key is stored and traded once, and answered as "
+    "the first was (with `Idempotent-Replayed: true`)",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+}
+
+
 def _form_schema() -> dict[str, Any]:
     schema = IngestForm.model_json_schema()
     schema["properties"]["file"] = {
@@ -115,6 +130,22 @@ def _form_schema() -> dict[str, Any]:
         "required": False,
         "content": {"multipart/form-data": {"schema": schema}},
     }
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header, if sent (read here: a `Header()` parameter costs more)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and _IDEMPOTENCY_KEY.fullmatch(key) is None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("header", "idempotency-key"),
+                    "msg": "Idempotency-Key must be 1 to 128 printable ASCII characters, no spaces",
+                }
+            ]
+        )
+    return key
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
@@ -182,10 +213,14 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
     "/ingest",
     response_model=IngestResult,
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
-    responses={413: {"description": "file too large"}, 415: {"description": "not an image"}},
-    openapi_extra={"requestBody": _form_schema()},
+    responses={
+        413: {"description": "file too large"},
+        415: {"description": "not an image"},
+        503: {"description": "the database is behind, or shutting down; see Retry-After"},
+    },
+    openapi_extra={"requestBody": _form_schema(), "parameters": [_IDEMPOTENCY_HEADER]},
 )
-async def ingest(services: ServicesDep, request: Request) -> IngestResult:
+async def ingest(services: ServicesDep, request: Request) -> Response:
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     observation = ObservationInput(
@@ -196,6 +231,7 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         price=_parse_price(form.price),
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
+        idempotency_key=_idempotency_key(request),
     )
     _require_something(form, image)
     upload = None
@@ -205,16 +241,27 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     try:
         pending = services.writer.submit(observation, as_history=True, upload=upload)
     except WriterClosed as exc:
-        raise HTTPException(503, "the service is shutting down; try again") from exc
+        raise HTTPException(503, "the service is shutting down; try again", RETRY_SOON) from exc
+    except WriterFull as exc:  # answered at once: nothing was written, nothing is held
+        raise HTTPException(503, str(exc), RETRY_SOON) from exc
     stored = await asyncio.wrap_future(pending)
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
-        entry = await services.publish_trade(stored.trade_id, stored.trade)
-    elif observation.price is not None:
+        if stored.replayed:  # streamed when it was first stored
+            entry = trade_entry(stored.trade_id, stored.trade)
+        else:
+            entry = await services.publish_trade(stored.trade_id, stored.trade)
+    elif observation.price is not None and not stored.replayed:
         services.feed.prices_moved()  # an open position's mark may have moved
-    return IngestResult(
+    result = IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
-        image_url=f"/uploads/{upload.name}" if upload else None,
+        image_url=upload_url(stored.image_path),
         trade=entry,
+    )
+    # A response of our own: FastAPI would validate the model it was just built from again.
+    return Response(
+        result.model_dump_json(),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if stored.replayed else None,
     )

@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.routes.history import csv_response
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
-from trade_analysis.db import queries
+from trade_analysis.db import export, queries
 from trade_analysis.domain import utcnow
 
 router = APIRouter(tags=["trades"])
@@ -20,6 +22,23 @@ def trades(
 ) -> TradeSummary:
     with services.database.reading() as session:
         return TradeSummary.model_validate(queries.trade_summary(session, limit))
+
+
+@router.get(
+    "/trades.csv",
+    response_class=StreamingResponse,
+    summary="Every trade as CSV, oldest first (streamed); `limit` keeps the newest",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header row"}},
+)
+def trades_csv(
+    services: ServicesDep,
+    limit: Annotated[
+        int | None, Query(ge=1, description="the newest this many; all if omitted")
+    ] = None,
+) -> StreamingResponse:
+    return csv_response(
+        export.trades_csv(services.database, export.TradeFilter(limit)), "trades.csv"
+    )
 
 
 @router.post(

@@ -1,0 +1,132 @@
+"""CSV exports of the ledger and the history, streamed: memory stays flat at any size.
+
+Rows come from a server-side cursor on PostgreSQL (batches of `BATCH` from
+SQLite's own cursor) inside one read transaction, so an export is a consistent
+snapshot, and they leave as CSV text one batch at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from trade_analysis.db import models
+from trade_analysis.db.queries import HistoryFilter, history_query
+from trade_analysis.db.session import Database
+from trade_analysis.domain import to_wire
+from trade_analysis.storage import upload_url
+
+BATCH = 2000
+
+TRADE_COLUMNS = ("id", "ts", "bot", "ticker", "side", "price", "reason", "profit", "record_id")
+HISTORY_COLUMNS = (
+    "id",
+    "ts",
+    "kind",
+    "bot",
+    "name",
+    "ticker",
+    "price",
+    "trend",
+    "buy_price",
+    "buy_time",
+    "sell_price",
+    "sell_time",
+    "image_url",
+    "meta",
+)
+
+
+@dataclass(frozen=True)
+class TradeFilter:
+    """The newest `limit` trades (all without one), oldest first as `/trades` lists them."""
+
+    limit: int | None = None
+
+
+def trades_query(filters: TradeFilter) -> Select[Any]:
+    trades = models.Trade.__table__
+    query = select(*(trades.c[name] for name in TRADE_COLUMNS))
+    if filters.limit is not None:
+        newest = select(trades.c.id).order_by(trades.c.id.desc()).limit(filters.limit)
+        query = query.where(trades.c.id.in_(newest.scalar_subquery()))
+    return query.order_by(trades.c.id)
+
+
+def history_rows_query(filters: HistoryFilter) -> Select[Any]:
+    records = models.Record.__table__
+    columns = [records.c[name] for name in HISTORY_COLUMNS if name != "image_url"]
+    query = history_query(filters).with_only_columns(*columns, records.c.image_path)
+    query = query.order_by(records.c.ts.desc(), records.c.id.desc())
+    if filters.limit is not None:
+        query = query.limit(filters.limit)
+    return query.offset(filters.offset) if filters.offset else query
+
+
+def trades_csv(database: Database, filters: TradeFilter) -> Iterator[str]:
+    """The ledger as CSV text, a batch of rows per chunk."""
+    return _csv(database, trades_query(filters), TRADE_COLUMNS, _trade_cells)
+
+
+def history_csv(database: Database, filters: HistoryFilter) -> Iterator[str]:
+    return _csv(database, history_rows_query(filters), HISTORY_COLUMNS, _history_cells)
+
+
+def _trade_cells(row: Any) -> list[object]:
+    return [_cell(row._mapping[name]) for name in TRADE_COLUMNS]
+
+
+def _history_cells(row: Any) -> list[object]:
+    mapping = row._mapping
+    cells = {name: mapping[name] for name in HISTORY_COLUMNS if name not in ("image_url", "meta")}
+    cells["image_url"] = upload_url(mapping["image_path"])
+    cells["meta"] = json.dumps(mapping["meta"] or {}, separators=(",", ":"), sort_keys=True)
+    return [_cell(cells[name]) for name in HISTORY_COLUMNS]
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return to_wire(value)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
+
+
+def _csv(
+    database: Database,
+    query: Select[Any],
+    header: Sequence[str],
+    cells: Callable[[Any], list[object]],
+) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    yield _take(buffer)
+    with database.streaming() as connection:
+        result = connection.execute(query)
+        for batch in result.partitions(BATCH):
+            writer.writerows(cells(row) for row in batch)
+            yield _take(buffer)
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def write_all(chunks: Iterable[str], stream: Any) -> None:
+    """Write an export to a text stream (a file, stdout)."""
+    for chunk in chunks:
+        stream.write(chunk)
