@@ -32,6 +32,7 @@ view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -430,9 +431,8 @@ def _read_candles(
         taken: list[list[int]] = []
         for label in range(1, found):
             left, top, span, tall, area = (int(v) for v in stats[label])
+            # (No test for text here: a line drawn over a candle cuts it in two.)
             piece = labels[top : top + tall, left : left + span] == label
-            if span > 2 and _looks_like_text(piece):
-                continue
             if span <= _MAX_CANDLE_WIDTH * width or _spiky(piece):
                 candle_cells += area
                 taken.append([left, top, span, tall, area])
@@ -446,6 +446,7 @@ def _read_candles(
             union[top : top + tall, left : left + span] |= box.view(np.uint8)
         boxes += taken
     boxes = _without_volume(boxes, height)
+    _debug("merged", _merge_columns(boxes))
     pieces = _side_by_side(_merge_columns(boxes))
     _debug("pieces", len(pieces), pieces[:30])
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
@@ -500,7 +501,7 @@ def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """
     if len(pieces) < 2:
         return pieces
-    gaps = np.array([b[0] - a[1] - 1 for a, b in zip(pieces, pieces[1:], strict=False)])
+    gaps = np.array([b[0] - a[1] - 1 for a, b in itertools.pairwise(pieces)])
     wide = np.flatnonzero(gaps > max(2.0, 3.0 * float(np.median(gaps))))
     starts = np.concatenate(([0], wide + 1))
     ends = np.concatenate((wide, [len(pieces) - 1]))

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
 from trade_analysis.capture.agent import AgentError, AgentUnavailable
-from trade_analysis.capture.manager import InvalidWindow, UnknownWorker
+from trade_analysis.capture.manager import InvalidWindow, NoFrameYet, UnknownWorker
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
@@ -22,6 +22,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidCrop, 422),
     (InvalidTitlePattern, 422),
     (UnknownWorker, 404),
+    (NoFrameYet, 404),
     (InvalidWindow, 400),
     (WindowGone, 400),
     (CaptureUnavailable, 503),

@@ -18,7 +18,7 @@ from pydantic import (
 
 from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.title import compile_title_pattern
-from trade_analysis.domain import Side, as_utc, parse_price, to_wire
+from trade_analysis.domain import Side, Trend, as_utc, parse_price, to_wire
 from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
@@ -126,12 +126,49 @@ class ManualTradeResult(BaseModel):
     trade: TradeEntry
 
 
+class ChartReading(BaseModel):
+    """What the chart reader made of an image: kind, direction and why."""
+
+    kind: Literal["line", "candles", "bars"]
+    trend: Trend
+    confidence: float
+    reason: str
+
+
 class IngestResult(BaseModel):
     ok: Literal[True] = True
     record_id: int | None
     observation_id: int
     image_url: str | None
     trade: TradeEntry | None
+    reading: ChartReading | None = Field(
+        None,
+        description="the chart as read from the image (when trend, ticker or price was left out)",
+    )
+
+
+class CropEdges(BaseModel):
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+class ReadingPublic(ChartReading):
+    """A worker's last changed frame re-read, with the series it traced.
+
+    `points` (the close series) and `turning_point` (where the last leg starts)
+    are [x, y] pixels of the whole frame `GET /workers/{hwnd}/frame` serves,
+    the crop's offset added.
+    """
+
+    hwnd: int
+    timestamp: str
+    width: int
+    height: int
+    crop: CropEdges
+    points: list[tuple[float, float]]
+    turning_point: tuple[float, float] | None
 
 
 class BotPublic(BaseModel):

@@ -32,6 +32,7 @@ from trade_analysis.capture.control import LocalCapture, WorkerView
 from trade_analysis.capture.manager import (
     CaptureManager,
     InvalidWindow,
+    NoFrameYet,
     UnknownWorker,
     crop_from_json,
     crop_json,
@@ -88,6 +89,7 @@ class AgentError(RuntimeError):
 
 _ERROR_STATUS: list[tuple[type[Exception], int]] = [
     (UnknownWorker, 404),
+    (NoFrameYet, 404),
     (InvalidWindow, 400),
     (WindowGone, 400),
     (InvalidCrop, 422),
@@ -139,7 +141,12 @@ class Agent:
                 int(a["hwnd"]), _crop_from(a["crop"])
             ),
             "reload_bot_settings": lambda a: self.local.reload_bot_settings(int(a["hwnd"])),
+            "reading": lambda a: self.local.reading(int(a["hwnd"])),
+            "frame_png": self._frame_png_b64,
         }
+
+    async def _frame_png_b64(self, args: dict[str, Any]) -> str:
+        return base64.b64encode(await self.local.frame_png(int(args["hwnd"]))).decode()
 
     async def run(self) -> None:
         async with self.bus.subscribe(self.channels.commands) as commands:
@@ -372,6 +379,13 @@ class RemoteCapture:
 
     async def reload_bot_settings(self, hwnd: int) -> bool:
         return bool(await self._call("reload_bot_settings", hwnd=hwnd))
+
+    async def reading(self, hwnd: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("reading", hwnd=hwnd)
+        return result
+
+    async def frame_png(self, hwnd: int) -> bytes:
+        return base64.b64decode(str(await self._call("frame_png", hwnd=hwnd)))
 
 
 def event_from_thread(publish: Callable[[Event], None]) -> Callable[[str, dict[str, Any]], None]:

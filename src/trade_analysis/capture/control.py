@@ -66,6 +66,14 @@ class CaptureControl(Protocol):
 
     async def reload_bot_settings(self, hwnd: int) -> bool: ...
 
+    async def reading(self, hwnd: int) -> dict[str, Any]:
+        """The chart reading of the window's last changed frame, with its trace."""
+        ...
+
+    async def frame_png(self, hwnd: int) -> bytes:
+        """The window's last changed frame, as PNG."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -138,6 +146,12 @@ class LocalCapture:
 
     async def reload_bot_settings(self, hwnd: int) -> bool:
         return await run_in_threadpool(self.manager.reload_bot_settings, hwnd)
+
+    async def reading(self, hwnd: int) -> dict[str, Any]:
+        return await run_in_threadpool(self.manager.reading, hwnd)
+
+    async def frame_png(self, hwnd: int) -> bytes:
+        return await run_in_threadpool(self.manager.frame_png, hwnd)
 
     async def close(self) -> None:
         await run_in_threadpool(self.manager.stop_all)

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trade_analysis.analysis import AnalysisSettings, Crop
-from trade_analysis.capture.frame import WindowInfo
+import cv2
+import numpy as np
+
+from trade_analysis.analysis import AnalysisSettings, Crop, read_trace
+from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
+from trade_analysis.domain import to_wire
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
 
@@ -32,6 +36,11 @@ OnTrade = Callable[[int, TradeEvent], None]
 class UnknownWorker(LookupError):
     def __init__(self, hwnd: int) -> None:
         super().__init__(f"no capture worker for window {hwnd}; start one with /start_multi")
+
+
+class NoFrameYet(LookupError):
+    def __init__(self, hwnd: int) -> None:
+        super().__init__(f"window {hwnd} has no changed frame yet; try again in a second")
 
 
 class InvalidWindow(ValueError):
@@ -173,6 +182,29 @@ class CaptureManager:
             raise UnknownWorker(hwnd)
         return worker
 
+    def last_frame(self, hwnd: int) -> tuple[Frame, Crop]:
+        """The window's last changed frame and the crop it was read with."""
+        kept = self.worker(hwnd).last_frame
+        if kept is None:
+            raise NoFrameYet(hwnd)
+        return kept
+
+    def reading(self, hwnd: int) -> dict[str, Any]:
+        """Re-read the last changed frame on request (never on the capture path)."""
+        frame, crop = self.last_frame(hwnd)
+        return {
+            "hwnd": hwnd,
+            "timestamp": to_wire(frame.captured_at),
+            **read_trace(frame.pixels, crop),
+        }
+
+    def frame_png(self, hwnd: int) -> bytes:
+        frame, _ = self.last_frame(hwnd)
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(frame.pixels))
+        if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
+            raise RuntimeError("PNG encoding failed")
+        return png.tobytes()
+
     # -- settings --------------------------------------------------------------
 
     def set_line_detect(self, enabled: bool) -> None:
@@ -257,7 +289,11 @@ class CaptureManager:
                 price=observation.price,
                 trend=observation.trend,
                 confidence=observation.confidence,
-                meta={"title": reading.title, "reason": observation.reason},
+                meta={
+                    "title": reading.title,
+                    "reason": observation.reason,
+                    "kind": observation.kind,
+                },
             ),
             as_history=False,
         )

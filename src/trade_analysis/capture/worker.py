@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from trade_analysis.analysis import AnalysisSettings, Observation, analyze, opencv_view
+from trade_analysis.analysis import AnalysisSettings, Crop, Observation, analyze, opencv_view
 from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
@@ -96,6 +96,8 @@ def last_result(observation: Observation, captured_at: datetime, image_path: str
         "price_value": float(price) if price is not None else None,
         "trend": observation.trend.value,
         "confidence": observation.confidence,
+        "kind": observation.kind,
+        "reason": observation.reason,
     }
 
 
@@ -132,6 +134,9 @@ class CaptureWorker:
         self.thumbnail_jpeg: bytes | None = None
         self.thumbnail_version = 0
         self._signature: tuple[str, bytes] | None = None
+        # The last changed frame (sources hand out a fresh buffer per capture, so
+        # keeping it costs no copy) and the crop it was read with: re-read on request.
+        self.last_frame: tuple[Frame, Crop] | None = None
         self._screenshots: list[Path] = []
 
     # -- control (any thread) --------------------------------------------------
@@ -265,6 +270,7 @@ class CaptureWorker:
             self._set_state("error", f"{type(exc).__name__}: {exc}")
             return
         self.last_result = reading.last_result
+        self.last_frame = (frame, config.analysis.crop)
         self.thumbnail_jpeg = reading.thumbnail_jpeg
         self.thumbnail_version += 1
         try:

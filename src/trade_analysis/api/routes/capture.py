@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.analysis import Crop
@@ -17,6 +17,7 @@ from trade_analysis.api.schemas import (
     CropRequest,
     EnabledRequest,
     Ok,
+    ReadingPublic,
     StartRequest,
     StopRequest,
     WindowPublic,
@@ -125,3 +126,27 @@ async def crop_factor(request: CropFactorRequest, services: ServicesDep) -> Ok:
 async def worker_crop(hwnd: Hwnd, request: CropRequest, services: ServicesDep) -> Ok:
     applied = await services.capture.set_worker_crop(hwnd, request.to_crop())
     return Ok(detail="crop applied" if applied else "crop saved; applied when capture starts")
+
+
+@router.get(
+    "/workers/{hwnd}/reading",
+    response_model=ReadingPublic,
+    summary="Re-read the window's last changed frame, with the traced series",
+    responses={404: {"description": "no worker for the window, or no frame yet"}},
+)
+async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
+    return ReadingPublic.model_validate(await services.capture.reading(hwnd))
+
+
+@router.get(
+    "/workers/{hwnd}/frame",
+    response_class=Response,
+    summary="The window's last changed frame, as PNG (the image /reading's points are on)",
+    responses={
+        200: {"content": {"image/png": {}}},
+        404: {"description": "no worker for the window, or no frame yet"},
+    },
+)
+async def worker_frame(hwnd: Hwnd, services: ServicesDep) -> Response:
+    png = await services.capture.frame_png(hwnd)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
