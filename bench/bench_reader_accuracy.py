@@ -69,8 +69,7 @@ def main() -> None:
                             misses.append((kind, seed, name, label.value, reading, market))
     elapsed = time.monotonic() - started
     print(
-        f"seeds {seeds.start}..{seeds.stop - 1}, renderers {', '.join(renderers)}, "
-        f"{elapsed:.0f} s"
+        f"seeds {seeds.start}..{seeds.stop - 1}, renderers {', '.join(renderers)}, {elapsed:.0f} s"
     )
     worst = 1.0
     for kind in args.kinds.split(","):
@@ -79,12 +78,15 @@ def main() -> None:
         right = sum(counts[(label.value, label.value)] for label in LABELS)
         accuracy = right / total if total else 0.0
         worst = min(worst, accuracy)
-        print(f"\n{kind}: {right}/{total} = {accuracy:.1%}   kind reported: {dict(kinds_read[kind])}")
+        print(
+            f"\n{kind}: {right}/{total} = {accuracy:.1%}   kind reported: {dict(kinds_read[kind])}"
+        )
         print(f"  {'truth/read':12} {'up':>5} {'down':>5} {'none':>5}")
         for truth in LABELS:
             row = " ".join(f"{counts[(truth.value, read.value)]:5d}" for read in LABELS)
             print(f"  {truth.value:12} {row}")
-    print(f"\nworst kind: {worst:.1%} (target >= {TARGET:.0%}): {'met' if worst >= TARGET else 'NOT met'}")
+    verdict = "met" if worst >= TARGET else "NOT met"
+    print(f"\nworst kind: {worst:.1%} (target >= {TARGET:.0%}): {verdict}")
     for kind, seed, name, truth, reading, market in misses[: args.show_misses]:
         print(
             f"  miss {kind:7} seed {seed} {name:10} truth {truth:4} read {reading.trend.value:4} "

@@ -189,13 +189,16 @@ def layout(market: Market) -> list[Shape]:
             x = left + share * (right - left)
             shapes.append(Shape("line", (x, 0, x, height), grid))
     if "volume" in market.distractors:
-        volumes = np.abs(np.diff(np.concatenate(([0], market.closes)))) + 0.3 * np.ptp(
-            market.closes
-        ) / count * 4
+        volumes = (
+            np.abs(np.diff(np.concatenate(([0], market.closes))))
+            + 0.3 * np.ptp(market.closes) / count * 4
+        )
         volumes = volumes / volumes.max() * 0.2 * height
         for x, v, o, c in zip(xs, volumes, market.opens, market.closes, strict=True):
             colour = market.palette.up if c >= o else market.palette.down
-            shapes.append(Shape("rect", (x - 0.35 * step, height - v - 4, 0.7 * step, v), colour, 0.4))
+            shapes.append(
+                Shape("rect", (x - 0.35 * step, height - v - 4, 0.7 * step, v), colour, 0.4)
+            )
     if "previous_close" in market.distractors:
         y = float(y_of(market.closes[count // 3]))
         shapes.append(Shape("line", (0, y, right, y), muted, dashed=True))
@@ -219,8 +222,8 @@ def layout(market: Market) -> list[Shape]:
         y = float(y_of(market.closes[-1]))
         colour = market.palette.up if market.closes[-1] >= market.opens[-1] else market.palette.down
         shapes.append(Shape("rect", (right + 2, y - 9, 64, 18), colour))
-        shapes.append(Shape("text", (right + 6, y + 4, 12, f"{market.closes[-1] * 3 + 500:.2f}"),
-                            (255, 255, 255)))  # fmt: skip
+        label = f"{market.closes[-1] * 3 + 500:.2f}"
+        shapes.append(Shape("text", (right + 6, y + 4, 12, label), (255, 255, 255)))
     if "header" in market.distractors:
         colour = market.palette.up if market.closes[-1] >= market.closes[0] else market.palette.down
         shapes.append(Shape("text", (14, 34, 24, market.header), colour))
@@ -229,8 +232,8 @@ def layout(market: Market) -> list[Shape]:
         shapes.append(Shape("rect", (width - panel, 0, panel, height), fill))
         for row in range(8):
             y = 30 + row * 28
-            shapes.append(Shape("text", (width - panel + 10, y, 13, f"SYM{row}  {100 + row * 7.3:.2f}"),
-                                muted))  # fmt: skip
+            label = f"SYM{row}  {100 + row * 7.3:.2f}"
+            shapes.append(Shape("text", (width - panel + 10, y, 13, label), muted))
     return shapes
 
 
@@ -290,7 +293,9 @@ def render_matplotlib(market: Market) -> Pixels:
         style = (0, (4, 4)) if shape.dashed else "solid"
         if shape.kind == "line":
             x1, y1, x2, y2 = shape.data
-            axes.plot([x1, x2], [y1, y2], color=colour, linewidth=shape.width * 0.75, linestyle=style)
+            axes.plot(
+                [x1, x2], [y1, y2], color=colour, linewidth=shape.width * 0.75, linestyle=style
+            )
         elif shape.kind == "rect":
             x, y, w, h = shape.data
             axes.add_patch(

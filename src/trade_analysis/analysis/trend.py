@@ -61,6 +61,8 @@ _STRONG_SHARE = 0.45
 _HORIZONTAL_ROW_SHARE = 0.25
 # A row broken into this many pieces is dotted or dashed.
 _DOTS_PER_ROW = 6
+# A solid rule spans at least this share of the width (grids run edge to edge).
+_RULE_SPAN = 0.9
 # The price line spans at least this share of the columns.
 _MIN_LINE_WIDTH = 0.3
 # Pixels whose colour direction is this close (cosine) to the line's belong to it.
@@ -95,7 +97,8 @@ _CANDLE_GROUP_COVERAGE = 0.1
 _MAX_CANDLE_GROUPS = 4
 _MIN_CANDLE_SPREAD = 0.05
 # The candles hold at least this share of the strong cells (an average or a volume
-# histogram may hold the rest).
+# histogram may hold the rest), and more than any line: a line chart's header
+# glyphs and specks are upright too, but fewer than the line's own cells.
 _CANDLE_SHARE = 0.4
 # Share of a clump's columns more than three times as tall as a neighbour (plus two
 # cells) above which it is candles or bars side by side; a line's columns change
@@ -414,11 +417,11 @@ def _read_candles(
     height, width = shape
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
-    _debug("coverage", sorted(coverage.tolist())[::-1][:8], width)
     if candidates.size == 0:
         return None
     boxes: list[list[int]] = []
     union = np.zeros((height, width), np.uint8)
+    line_cells = 0  # the largest piece of a line (price or average) seen
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
         mask = np.zeros((height, width), np.uint8)
@@ -431,39 +434,38 @@ def _read_candles(
         taken: list[list[int]] = []
         for label in range(1, found):
             left, top, span, tall, area = (int(v) for v in stats[label])
-            # (No test for text here: a line drawn over a candle cuts it in two.)
+            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
+            # line broken up by JPEG noise are not.
             piece = labels[top : top + tall, left : left + span] == label
-            if span <= _MAX_CANDLE_WIDTH * width or _spiky(piece):
+            if span > 2 and tall <= 2 * span and _looks_like_text(piece):
+                continue  # a glyph (8, 0, $): about as tall as wide, crossing columns twice
+            upright = span <= _MAX_CANDLE_WIDTH * width and tall >= span
+            if upright or (span > _MAX_CANDLE_WIDTH * width and _spiky(piece)):
                 candle_cells += area
                 taken.append([left, top, span, tall, area])
+            elif span > _MAX_CANDLE_WIDTH * width:
+                line_cells = max(line_cells, area)
         cells = int(stats[1:found, cv2.CC_STAT_AREA].sum())
         if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
-            _debug("skip group", group, coverage[group], found, len(taken), candle_cells, cells)
             continue
-        _debug("take group", group, coverage[group], found, len(taken), candle_cells, cells)
         for left, top, span, tall, _ in taken:
             box = labels[top : top + tall, left : left + span] > 0
             union[top : top + tall, left : left + span] |= box.view(np.uint8)
         boxes += taken
     boxes = _without_volume(boxes, height)
-    _debug("merged", _merge_columns(boxes))
     pieces = _side_by_side(_merge_columns(boxes))
-    _debug("pieces", len(pieces), pieces[:30])
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
-        _debug("reject: few pieces", len(pieces))
         return None
     # Candles are what the chart is made of; specks along a line or a row of labels are not.
     first, last = pieces[0][0], pieces[-1][1]
     cells = sum(box[4] for box in boxes if first <= box[0] <= last)
-    if cells < _CANDLE_SHARE * ys.size:
-        _debug("reject: share", cells, ys.size)
+    if cells < max(_CANDLE_SHARE * ys.size, line_cells):
         return None
     present = union.any(axis=0)
     tops = np.where(present, np.argmax(union, axis=0), -1)
     bottoms = height - 1 - np.argmax(union[::-1], axis=0)
     middles = [(tops[a : b + 1].min() + bottoms[a : b + 1].max()) / 2.0 for a, b in pieces]
     if np.ptp(middles) < _MIN_CANDLE_SPREAD * height:
-        _debug("reject: spread")
         return None  # a row of glyphs, or ticks of an axis
     usual = float(np.median([box[2] for box in boxes]))
     return _close_series(pieces, tops, bottoms, usual)
@@ -632,6 +634,8 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     Done before pieces are joined, or a dotted line would join everything it
     crosses. Only pixels with nothing two rows above or below count: a thick or
     wiggling price line crosses some rows many times, but never as a thin rule.
+    A rule runs edge to edge or is broken into dots; a solid run that stops
+    short is the price line gone flat, and stays.
     """
     height, width = mask.shape
     near = np.zeros_like(mask)
@@ -641,13 +645,16 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     rows = np.flatnonzero(rules)
     if rows.size == 0:
         return
+    # Gaps count only if the rows next door have them too: a flat line that
+    # wobbles by a pixel leaves gaps in each row but none in the band.
+    band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
+    dotted = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1) >= _DOTS_PER_ROW
     if mask[rows].sum() > 0.7 * mask.sum():
-        # Little but solid rules: the price line itself is flat, keep those.
-        # Gaps count only if the rows next door have them too: a flat line that
-        # wobbles by a pixel leaves gaps in each row but none in the band.
-        band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
-        pieces = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1)
-        rows = rows[pieces >= _DOTS_PER_ROW]
+        rows = rows[dotted]  # little but solid rules: the price line itself is flat
+    else:
+        first = np.argmax(mask[rows], axis=1)
+        last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
+        rows = rows[dotted | (last - first >= _RULE_SPAN * width)]
     mask[rows] = 0
 
 
@@ -791,10 +798,3 @@ def _score(values: Floats) -> tuple[TrendReading, int]:
     confidence = min(1.0, abs(score) / 40.0) * (0.4 + 0.2 * agreeing)
     reason = f"{trend} since turning point at {where}%: {figures}"
     return TrendReading(trend, round(confidence, 3), reason), pivot
-
-
-def _debug(*args: object) -> None:
-    import os
-
-    if os.environ.get("TREND_DEBUG"):
-        print(*args)
