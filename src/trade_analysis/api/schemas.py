@@ -16,9 +16,9 @@ from pydantic import (
     field_validator,
 )
 
-from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.title import compile_title_pattern
-from trade_analysis.domain import Side, Trend, as_utc, parse_price, to_wire
+from trade_analysis.capture.schemas import ChartReading, LastResult, WorkerStatus
+from trade_analysis.domain import Side, as_utc, parse_price, to_wire
 from trade_analysis.trading.rules import RulesSettings
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
@@ -86,18 +86,30 @@ class BotPosition(BaseModel):
     entry_price: Money | None
 
 
-class TickerSummary(BaseModel):
+class TickerTotals(BaseModel):
+    """A ticker's position and running P&L, without its trades."""
+
     position: Literal["long", "flat"]
     entry_price: Money | None
     first_cycle_done: bool
     last_direction: str | None
-    last_trade: TradeEntry | None
     total_pnl: Money
     wins: int
     losses: int
     win_rate: float
-    trade_history: list[TradeEntry]
     bots: dict[str, BotPosition]
+
+
+class TickerSummary(TickerTotals):
+    last_trade: TradeEntry | None
+    trade_history: list[TradeEntry]
+
+
+class CompactSummary(BaseModel):
+    """Totals per ticker without the trade lists: small enough to send after every trade."""
+
+    tickers: dict[str, TickerTotals]
+    total_pnl_all_tickers: Money
 
 
 class TradeSummary(BaseModel):
@@ -126,15 +138,6 @@ class ManualTradeResult(BaseModel):
     trade: TradeEntry
 
 
-class ChartReading(BaseModel):
-    """What the chart reader made of an image: kind, direction and why."""
-
-    kind: Literal["line", "candles", "bars"]
-    trend: Trend
-    confidence: float
-    reason: str
-
-
 class IngestResult(BaseModel):
     ok: Literal[True] = True
     record_id: int | None
@@ -145,30 +148,6 @@ class IngestResult(BaseModel):
         None,
         description="the chart as read from the image (when trend, ticker or price was left out)",
     )
-
-
-class CropEdges(BaseModel):
-    left: float
-    right: float
-    top: float
-    bottom: float
-
-
-class ReadingPublic(ChartReading):
-    """A worker's last changed frame re-read, with the series it traced.
-
-    `points` (the close series) and `turning_point` (where the last leg starts)
-    are [x, y] pixels of the whole frame `GET /workers/{hwnd}/frame` serves,
-    the crop's offset added.
-    """
-
-    hwnd: int
-    timestamp: str
-    width: int
-    height: int
-    crop: CropEdges
-    points: list[tuple[float, float]]
-    turning_point: tuple[float, float] | None
 
 
 class BotPublic(BaseModel):
@@ -197,59 +176,10 @@ class Ok(BaseModel):
     detail: str
 
 
-class WindowPublic(BaseModel):
-    hwnd: int
-    title: str
-    process: str | None
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-# Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
-MAX_HWND = 2**63 - 1
-WindowId = Annotated[int, Field(ge=0, le=MAX_HWND, description="a window id from /windows")]
-
-
-class StartRequest(BaseModel):
-    hwnd: WindowId
-    interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
-    keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
-    bring_to_foreground: bool | None = None
-
-
-class StopRequest(BaseModel):
-    hwnd: WindowId
-
-
-class EnabledRequest(BaseModel):
-    enabled: bool
-
-
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
-
-class CropRequest(BaseModel):
-    """Fractions of the window cut from each edge."""
-
-    left: Fraction = 0.0
-    right: Fraction = 0.16
-    top: Fraction = 0.0
-    bottom: Fraction = 0.0
-
-    def to_crop(self) -> Crop:
-        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
-
-
-class CropFactorRequest(BaseModel):
-    factor: Fraction
-
-
 class WorkerPublic(BaseModel):
     hwnd: int
-    status: dict[str, Any]
-    last_result: dict[str, Any] | None
+    status: WorkerStatus
+    last_result: LastResult | None
     screenshot_b64: str | None
     bot: BotPublic | None
 

@@ -19,7 +19,9 @@ import cv2
 import numpy as np
 
 from trade_analysis.analysis import AnalysisSettings, Crop, read_trace
+from trade_analysis.capture.errors import InvalidWindow, NoFrameYet, UnknownWorker
 from trade_analysis.capture.frame import Frame, WindowInfo
+from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
@@ -31,23 +33,6 @@ logger = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
 OnTrade = Callable[[int, TradeEvent], None]
-
-
-class UnknownWorker(LookupError):
-    def __init__(self, hwnd: int) -> None:
-        super().__init__(f"no capture worker for window {hwnd}; start one with /start_multi")
-
-
-class NoFrameYet(LookupError):
-    def __init__(self, hwnd: int) -> None:
-        super().__init__(f"window {hwnd} has no changed frame yet; try again in a second")
-
-
-class InvalidWindow(ValueError):
-    def __init__(self, hwnd: int) -> None:
-        super().__init__(
-            f"window {hwnd} is not a visible, titled window on this desktop; see /windows"
-        )
 
 
 @dataclass(frozen=True)
@@ -119,7 +104,7 @@ class CaptureManager:
         keep_last_n: int = 5,
         bring_to_foreground: bool | None = None,
         legacy: bool = False,
-    ) -> dict[str, Any]:
+    ) -> WorkerStatus:
         """Start capturing a window; starting a running window changes only its interval."""
         with self._lock:
             running = self._workers.get(hwnd)
@@ -143,7 +128,7 @@ class CaptureManager:
         logger.info("capture started hwnd=%#x interval=%.2fs", hwnd, interval)
         return worker.status()
 
-    def stop(self, hwnd: int) -> dict[str, Any]:
+    def stop(self, hwnd: int) -> WorkerStatus:
         with self._lock:
             worker = self._workers.pop(hwnd, None)
             if self._legacy_hwnd == hwnd:
@@ -155,7 +140,7 @@ class CaptureManager:
         self._notify("worker", {"hwnd": hwnd, "stopped": True})
         return worker.status()
 
-    def stop_legacy(self) -> dict[str, Any] | None:
+    def stop_legacy(self) -> WorkerStatus | None:
         hwnd = self._legacy_hwnd
         return self.stop(hwnd) if hwnd is not None else None
 
@@ -168,7 +153,7 @@ class CaptureManager:
             worker.stop()
         return len(workers)
 
-    def legacy_status(self) -> dict[str, Any] | None:
+    def legacy_status(self) -> WorkerStatus | None:
         worker = self._workers.get(self._legacy_hwnd) if self._legacy_hwnd is not None else None
         return worker.status() if worker else None
 
@@ -297,7 +282,10 @@ class CaptureManager:
             ),
             as_history=False,
         )
-        self._notify("observation", {"hwnd": worker.hwnd, "last_result": reading.last_result})
+        self._notify(
+            "observation",
+            {"hwnd": worker.hwnd, "last_result": reading.last_result.model_dump(mode="json")},
+        )
         self._notify(
             "frame",
             {"hwnd": worker.hwnd, "jpeg_b64": base64.b64encode(reading.thumbnail_jpeg).decode()},
@@ -306,4 +294,4 @@ class CaptureManager:
             self._on_trade(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:
-        self._notify("worker", {"hwnd": worker.hwnd, **worker.status()})
+        self._notify("worker", {"hwnd": worker.hwnd, **worker.status().model_dump(mode="json")})

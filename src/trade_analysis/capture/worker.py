@@ -23,6 +23,7 @@ import numpy as np
 
 from trade_analysis.analysis import AnalysisSettings, Crop, Observation, analyze, opencv_view
 from trade_analysis.capture.frame import Frame
+from trade_analysis.capture.schemas import CropRequest, LastResult, TargetWindow, WorkerStatus
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
 
@@ -55,7 +56,7 @@ class Reading:
     captured_at: datetime
     image_path: str
     thumbnail_jpeg: bytes
-    last_result: dict[str, Any]
+    last_result: LastResult
 
 
 OnReading = Callable[["CaptureWorker", Reading], None]
@@ -84,21 +85,21 @@ def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     return encoded.tobytes()
 
 
-def last_result(observation: Observation, captured_at: datetime, image_path: str) -> dict[str, Any]:
+def last_result(observation: Observation, captured_at: datetime, image_path: str) -> LastResult:
     """The seed's `last_result` keys, so clients of the original keep working."""
     price = observation.price
-    return {
-        "timestamp": to_wire(captured_at),
-        "image_path": image_path,
-        "name": observation.name,
-        "ticker": observation.ticker or "",
-        "price": format_price(price) if price is not None else "",
-        "price_value": float(price) if price is not None else None,
-        "trend": observation.trend.value,
-        "confidence": observation.confidence,
-        "kind": observation.kind,
-        "reason": observation.reason,
-    }
+    return LastResult(
+        timestamp=to_wire(captured_at),
+        image_path=image_path,
+        name=observation.name,
+        ticker=observation.ticker or "",
+        price=format_price(price) if price is not None else "",
+        price_value=float(price) if price is not None else None,
+        trend=observation.trend.value,
+        confidence=observation.confidence,
+        kind=observation.kind,
+        reason=observation.reason,
+    )
 
 
 class CaptureWorker:
@@ -130,7 +131,7 @@ class CaptureWorker:
         self.successful_captures = 0
         self.failed_captures = 0
         self.max_lag_seconds = 0.0
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: LastResult | None = None
         self.thumbnail_jpeg: bytes | None = None
         self.thumbnail_version = 0
         self._signature: tuple[str, bytes] | None = None
@@ -175,36 +176,30 @@ class CaptureWorker:
             self._config = replace(self._config, **changes)
             self._signature = None  # a new crop or reading must be read afresh
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> WorkerStatus:
         """The seed's status fields, and what this implementation adds."""
         config = self._config
         ends = self._stopped_at if self._stopped_at is not None else time.monotonic()
         runtime = ends - self._started_at if self._started_at is not None else 0.0
-        crop = config.analysis.crop
-        return {
-            "is_running": self.is_running,
-            "target_window": {"hwnd": self.hwnd, "title": self.title},
-            "interval": config.interval,
-            "total_captures": self.total_captures,
-            "successful_captures": self.successful_captures,
-            "failed_captures": self.failed_captures,
-            "runtime_seconds": round(runtime, 3),
-            "output_folder": str(config.output_folder),
-            "keep_last_n": config.keep_last_n,
-            "last_result": self.last_result,
-            "bring_to_foreground": config.bring_to_foreground,
-            "state": self.state,
-            "capture_method": self.method,
-            "last_error": self.last_error,
-            "max_lag_seconds": round(self.max_lag_seconds, 3),
-            "line_detect": config.analysis.line_detect,
-            "crop": {
-                "left": crop.left,
-                "right": crop.right,
-                "top": crop.top,
-                "bottom": crop.bottom,
-            },
-        }
+        return WorkerStatus(
+            is_running=self.is_running,
+            target_window=TargetWindow(hwnd=self.hwnd, title=self.title),
+            interval=config.interval,
+            total_captures=self.total_captures,
+            successful_captures=self.successful_captures,
+            failed_captures=self.failed_captures,
+            runtime_seconds=round(runtime, 3),
+            output_folder=str(config.output_folder),
+            keep_last_n=config.keep_last_n,
+            last_result=self.last_result,
+            bring_to_foreground=config.bring_to_foreground,
+            state=self.state,
+            capture_method=self.method,
+            last_error=self.last_error,
+            max_lag_seconds=round(self.max_lag_seconds, 3),
+            line_detect=config.analysis.line_detect,
+            crop=CropRequest.from_crop(config.analysis.crop),
+        )
 
     # -- the thread ------------------------------------------------------------
 

@@ -10,13 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
-    MAX_HWND,
     BotPublic,
     BotSettingsPublic,
     BotSettingsRequest,
     Deleted,
 )
-from trade_analysis.capture.agent import AgentUnavailable
+from trade_analysis.capture import commands
+from trade_analysis.capture.errors import AgentUnavailable
+from trade_analysis.capture.schemas import MAX_HWND, StopRequest
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
 
@@ -82,5 +83,6 @@ async def save_settings(
     if window is not None:
         # Saved either way; a window being captured reads titles the new way at once.
         with contextlib.suppress(AgentUnavailable):
-            applied = await services.capture.reload_bot_settings(window)
+            window_ref = StopRequest(hwnd=window)
+            applied = await services.capture.run(commands.reload_bot_settings, window_ref)
     return BotSettingsPublic(bot=hwnd, meta=saved, applied_to_running_worker=applied)

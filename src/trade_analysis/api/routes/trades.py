@@ -9,7 +9,6 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import queries
 from trade_analysis.domain import utcnow
-from trade_analysis.live_state import publish_trade
 
 router = APIRouter(tags=["trades"])
 
@@ -39,5 +38,5 @@ async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> Manu
         bot=order.bot,
         meta=order.meta,
     )
-    entry = await publish_trade(services, recorded.trade_id, recorded.trade)
+    entry = await services.publish_trade(recorded.trade_id, recorded.trade)
     return ManualTradeResult(trade=entry)

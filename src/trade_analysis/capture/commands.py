@@ -1,0 +1,147 @@
+"""Every capture command, declared once: its name, its arguments' model, its handler.
+
+`COMMANDS` is the one dispatcher table, `{name: Command(model, handler, result)}`.
+In this process `LocalCapture.run` calls the handler on the capture manager (in
+a thread: handlers block); over the bus `RemoteCapture.run` sends the name and
+the arguments as JSON, and the agent looks the command up in the same table,
+validates the arguments with its model and runs the same handler. The result
+type validates the agent's JSON answer back into what the handler returned.
+
+Adding a command: its arguments' model (capture/schemas.py), a handler here,
+and the route that calls it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.schemas import (
+    CropRequest,
+    EnabledRequest,
+    NoArguments,
+    ReadingPublic,
+    StartRequest,
+    StopRequest,
+    WorkerCropRequest,
+    WorkerStatus,
+)
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
+
+
+@dataclass(frozen=True)
+class Command(Generic[RequestT, ResultT]):
+    name: str
+    model: type[RequestT]
+    handler: Callable[[CaptureManager, RequestT], ResultT]
+    result: TypeAdapter[ResultT]
+
+    def run(self, manager: CaptureManager, arguments: RequestT) -> ResultT:
+        """Blocking: call from a thread."""
+        return self.handler(manager, arguments)
+
+
+COMMANDS: dict[str, Command[Any, Any]] = {}
+
+
+def command(
+    name: str, model: type[RequestT], result: Any
+) -> Callable[[Callable[[CaptureManager, RequestT], ResultT]], Command[RequestT, ResultT]]:
+    """Declare a handler as the command `name`, taking `model`, answering `result`."""
+
+    def declare(
+        handler: Callable[[CaptureManager, RequestT], ResultT],
+    ) -> Command[RequestT, ResultT]:
+        declared = Command(name, model, handler, TypeAdapter(result))
+        COMMANDS[name] = declared
+        return declared
+
+    return declare
+
+
+@command("list_windows", NoArguments, list[WindowInfo])
+def list_windows(manager: CaptureManager, _: NoArguments) -> list[WindowInfo]:
+    return manager.list_windows()
+
+
+def _start(manager: CaptureManager, request: StartRequest, legacy: bool) -> WorkerStatus:
+    return manager.start(
+        request.hwnd,
+        interval=request.interval,
+        keep_last_n=request.keep_last_n,
+        bring_to_foreground=request.bring_to_foreground,
+        legacy=legacy,
+    )
+
+
+@command("start", StartRequest, WorkerStatus)
+def start(manager: CaptureManager, request: StartRequest) -> WorkerStatus:
+    return _start(manager, request, legacy=False)
+
+
+@command("start_legacy", StartRequest, WorkerStatus)
+def start_legacy(manager: CaptureManager, request: StartRequest) -> WorkerStatus:
+    """The seed's single capture (`/start`): the window `/status` and `/stop` mean."""
+    return _start(manager, request, legacy=True)
+
+
+@command("stop", StopRequest, WorkerStatus)
+def stop(manager: CaptureManager, request: StopRequest) -> WorkerStatus:
+    return manager.stop(request.hwnd)
+
+
+@command("stop_legacy", NoArguments, WorkerStatus | None)
+def stop_legacy(manager: CaptureManager, _: NoArguments) -> WorkerStatus | None:
+    return manager.stop_legacy()
+
+
+@command("stop_all", NoArguments, int)
+def stop_all(manager: CaptureManager, _: NoArguments) -> int:
+    return manager.stop_all()
+
+
+@command("set_line_detect", EnabledRequest, None)
+def set_line_detect(manager: CaptureManager, request: EnabledRequest) -> None:
+    manager.set_line_detect(request.enabled)
+
+
+@command("set_bring_to_foreground", EnabledRequest, None)
+def set_bring_to_foreground(manager: CaptureManager, request: EnabledRequest) -> None:
+    manager.set_bring_to_foreground(request.enabled)
+
+
+@command("set_global_crop", CropRequest, None)
+def set_global_crop(manager: CaptureManager, request: CropRequest) -> None:
+    manager.set_global_crop(request.to_crop())
+
+
+@command("set_worker_crop", WorkerCropRequest, bool)
+def set_worker_crop(manager: CaptureManager, request: WorkerCropRequest) -> bool:
+    """True when the window is being captured (applied now), else saved for its next start."""
+    return manager.set_worker_crop(request.hwnd, request.crop.to_crop())
+
+
+@command("reload_bot_settings", StopRequest, bool)
+def reload_bot_settings(manager: CaptureManager, request: StopRequest) -> bool:
+    """True when the window is being captured and took its bot's saved settings."""
+    return manager.reload_bot_settings(request.hwnd)
+
+
+@command("reading", StopRequest, ReadingPublic)
+def reading(manager: CaptureManager, request: StopRequest) -> ReadingPublic:
+    """Re-read the window's last changed frame, with the series traced on it."""
+    return ReadingPublic.model_validate(manager.reading(request.hwnd))
+
+
+@command("frame_png", StopRequest, str)
+def frame_png(manager: CaptureManager, request: StopRequest) -> str:
+    """The window's last changed frame as PNG, base64 (JSON carries it over the bus)."""
+    return base64.b64encode(manager.frame_png(request.hwnd)).decode()
