@@ -257,7 +257,7 @@ def test_the_last_changed_frame_is_re_read_on_request_in_frame_pixels(manager, d
     manager.start(12, interval=0.5)
     worker = manager.worker(12)
     wait_until(lambda: worker.last_result is not None)
-    assert worker.last_result["kind"] == "line" and worker.last_result["reason"]
+    assert worker.last_result.kind == "line" and worker.last_result.reason
     reading = manager.reading(12)
     assert (reading["hwnd"], reading["kind"], reading["trend"]) == (12, "line", "up")
     assert (reading["width"], reading["height"]) == (400, 240)
