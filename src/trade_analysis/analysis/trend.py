@@ -1,4 +1,4 @@
-"""Read the direction of a line chart from its pixels, without trusting its colour.
+"""Read the direction of a chart (line, area, candles, OHLC bars) from its pixels.
 
 Brokers colour the price line by the *day's* change, so a green line can be
 falling at its end and an orange one rising: colour only tells us which pixels
@@ -13,19 +13,24 @@ its colour is the block's *average*, which keeps the line's colour direction
 1. estimate the background colour (light or dark themes alike);
 2. keep "strong" cells, those far from the background compared to the
    strongest structure in the frame: this drops grids, translucent fills and
-   JPEG noise, which are all faint next to the line;
-3. group strong cells by their colour *direction* from the background (an
+   JPEG noise, which are all faint next to the line; clear solid blocks wider
+   than a candle (infobars, toolbars, banners: chrome, never the series);
+3. look for candles or bars: colour groups made of narrow upright pieces (or
+   clumps of them) side by side; if found, read one close per piece (see
+   `_close_series`) and skip to 5;
+4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
    grids and dotted reference lines are horizontal, the price line is not;
-4. keep the widest connected piece of that colour (text glyphs are compact),
+   keep the widest connected piece of that colour (text glyphs are compact),
    read one y per column, drop outliers, and keep the longest run of columns;
-5. normalise to 0-100, find the last turning point with a zigzag whose
-   minimum swing is relative to the range, and score the segment after it.
+5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
+   find the last turning point with a zigzag whose minimum swing is relative
+   to the range, and score the segment after it.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
-notes (a 640x400 frame takes about 1 ms): frame-sized temporaries are avoided
+notes (a 640x400 frame takes about 3 ms): frame-sized temporaries are avoided
 (fresh memory costs a page fault per 4 KiB, more than the arithmetic), a BGR
 view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 """
