@@ -56,7 +56,7 @@ def _broker_header(dark: bool) -> tuple[np.ndarray, Decimal]:
     draw.text((16, 34), "$185.07", fill=ink, font=ImageFont.load_default(size=44))
     draw.text((210, 52), "+1.24 (0.67%) Today", fill=green, font=ImageFont.load_default(size=16))
     xs = np.linspace(10, 700, 80)
-    ys = 380 - np.cumsum(_rng("broker", dark).normal(0.8, 3.0, 80))
+    ys = 380 - np.cumsum(_rng("broker", dark).normal(2.5, 2.0, 80))  # rising to the end
     draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=green, width=2)
     bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
     return bgr, Decimal("185.07")

@@ -134,7 +134,10 @@ def _draw(
         ([(10, 50), (530, 350)], Trend.DOWN),
         ([(10, 100), (300, 350), (530, 60)], Trend.UP),  # V: the last leg decides
         ([(10, 300), (300, 40), (530, 330)], Trend.DOWN),
-        ([(10, 300), (400, 40), (530, 70)], Trend.UP),  # small pull-back after a long rise
+        # A slow drift after a long rise: under half the average pace, so flat now.
+        ([(10, 300), (400, 40), (530, 70)], Trend.NONE),
+        ([(10, 300), (460, 40), (530, 45)], Trend.NONE),  # the rise stopped
+        ([(10, 60), (470, 300), (530, 240)], Trend.UP),  # a fresh bounce still counts
         ([(10, 200), (530, 201)], Trend.NONE),
     ],
 )

@@ -148,10 +148,18 @@ async def test_a_remote_error_is_an_agent_error_with_the_status_it_carried(captu
     assert raised.value.status == 404
 
 
+async def test_a_reading_through_the_agent_names_the_window_it_lacks(captures) -> None:
+    _, remote = captures
+    for command in (commands.reading, commands.frame_png):
+        with pytest.raises(AgentError, match="window 4") as raised:
+            await remote.run(command, StopRequest(hwnd=4))
+        assert raised.value.status == 404
+
+
 def test_every_command_is_in_the_one_table_under_its_name() -> None:
     declared = [value for value in vars(commands).values() if isinstance(value, commands.Command)]
     assert {command.name: command for command in declared} == commands.COMMANDS
-    assert len(commands.COMMANDS) == 12
+    assert len(commands.COMMANDS) == 14
 
 
 def test_command_models_read_query_parameters_as_text() -> None:

@@ -330,3 +330,38 @@ def test_screenshots_beyond_keep_last_n_go_across_restarts(manager, desktop) -> 
         assert len(list(folder.glob("*.jpg"))) == 2
     assert folder is not None
     assert sorted(folder.glob("*.jpg"))[-1].name.startswith(str(utcnow().year))
+
+
+def test_the_last_changed_frame_is_re_read_on_request_in_frame_pixels(manager, desktop) -> None:
+    with pytest.raises(UnknownWorker, match="12"):
+        manager.reading(12)
+    pixels = chart(rising=True, width=400, height=240)
+    desktop.show(12, "AAPL $175.23 - Robinhood", pixels)
+    manager.set_worker_crop(12, Crop(left=0.1, right=0.1, top=0.1, bottom=0.0))
+    manager.start(12, interval=0.5)
+    worker = manager.worker(12)
+    wait_until(lambda: worker.last_result is not None)
+    assert worker.last_result.kind == "line" and worker.last_result.reason
+    reading = manager.reading(12)
+    assert (reading["hwnd"], reading["kind"], reading["trend"]) == (12, "line", "up")
+    assert (reading["width"], reading["height"]) == (400, 240)
+    assert reading["crop"] == {"left": 0.1, "right": 0.1, "top": 0.1, "bottom": 0.0}
+    points = np.array(reading["points"])
+    # Whole-frame coordinates: inside the cropped region, on the line's own pixels.
+    assert points[:, 0].min() >= 40 and points[:, 0].max() <= 360 and points[:, 1].min() >= 24
+    ink = (pixels.min(axis=2) < 200).astype(np.uint8)
+    near = cv2.dilate(ink, np.ones((5, 5), np.uint8))
+    assert near[points[:, 1].astype(int), points[:, 0].astype(int)].mean() > 0.95
+    png = cv2.imdecode(np.frombuffer(manager.frame_png(12), np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(png, pixels)
+
+
+def test_a_worker_without_a_frame_yet_says_so(manager, desktop) -> None:
+    from trade_analysis.capture.errors import NoFrameYet
+
+    desktop.show(13, "AAPL $175.23 - Robinhood", chart(rising=True))
+    manager.start(13, interval=0.5)
+    manager.worker(13).stop()
+    manager.worker(13).last_frame = None
+    with pytest.raises(NoFrameYet, match="13"):
+        manager.frame_png(13)

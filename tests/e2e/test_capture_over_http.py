@@ -16,9 +16,12 @@ import numpy as np
 import pytest
 import websockets
 
+from tests.analysis.market import Market, decode_png, make_market, svg_page
+from tests.analysis.test_chart_kinds import clean
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
 from tests.support.windows import WindowLauncher
+from trade_analysis.domain import Trend
 
 pytestmark = [pytest.mark.x11]
 
@@ -254,3 +257,51 @@ def test_a_new_live_client_gets_every_window_thumbnail_in_hello(
     assert message["type"] == "hello"
     jpeg = base64.b64decode(message["data"]["frames"][str(window.hwnd)])
     assert jpeg.startswith(b"\xff\xd8")  # a window that never changes again still shows
+
+
+def _chart_page(market: Market, title: str) -> str:
+    return svg_page(market).replace(
+        "<head>", f'<head><meta charset="utf-8"><title>{title}</title>', 1
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", ["candles", "bars"])
+def test_a_chromium_candle_chart_is_read_and_its_trace_served(
+    api: httpx.Client, chart_windows: WindowLauncher, kind: str
+) -> None:
+    """A real Chromium window (infobar and all) over a page we render: kind, trend and trace."""
+    market = clean(make_market(2, kind, Trend.DOWN), width=760, height=520)
+    title = f"NVDA $900.10 | {kind}"
+    window = chart_windows.chromium(_chart_page(market, title), title, width=800, height=600)
+    hwnd = window.hwnd
+    missing = api.get(f"/api/v1/workers/{hwnd}/reading")
+    assert missing.status_code == 404 and str(hwnd) in missing.json()["detail"]
+    api.post("/start_multi", json={"hwnd": hwnd, "interval": 0.5})
+    result = readings(api, [hwnd])[hwnd]
+    assert (result["trend"], result["kind"]) == ("down", kind), result
+    assert result["reason"]
+
+    reading = api.get(f"/api/v1/workers/{hwnd}/reading").json()
+    assert api.get(f"/workers/{hwnd}/reading").status_code == 200  # the seed path too
+    assert (reading["hwnd"], reading["kind"], reading["trend"]) == (hwnd, kind, "down")
+    frame = api.get(f"/api/v1/workers/{hwnd}/frame")
+    assert frame.headers["content-type"] == "image/png"
+    pixels = decode_png(frame.content)
+    assert pixels.shape[:2] == (reading["height"], reading["width"])
+    # The trace lies on the candles: near each point is ink, not the page's background.
+    background = np.array(market.background[::-1], np.int16)
+    ink = np.abs(pixels.astype(np.int16) - background).max(axis=2) > 40
+    # (between two candles the trace is interpolated: allow half a candle's step)
+    step = round(market.width / market.closes.size)
+    near = cv2.dilate(ink.astype(np.uint8), np.ones((7, step), np.uint8))
+    points = np.array(reading["points"])
+    assert len(points) > 50
+    xs, ys = points[:, 0].astype(int), points[:, 1].astype(int)
+    assert near[ys, xs].mean() > 0.8
+    # Full-frame coordinates: the crop's offset is added back, and nothing falls outside it.
+    crop = reading["crop"]
+    assert xs.max() <= reading["width"] * (1 - crop["right"])
+    turning = reading["turning_point"]
+    assert turning is not None and xs.min() <= turning[0] <= xs.max()
+    assert api.get("/api/v1/workers/1/frame").status_code == 404

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from trade_analysis.analysis.crop import Crop, CropSettings, InvalidCrop
-from trade_analysis.analysis.observation import AnalysisSettings, Observation, analyze
+from trade_analysis.analysis.observation import (
+    AnalysisSettings,
+    Observation,
+    analyze,
+    read_trace,
+)
 from trade_analysis.analysis.ocr import ocr_available, read_price_from_image
 from trade_analysis.analysis.title import (
     InvalidTitlePattern,
@@ -28,5 +33,6 @@ __all__ = [
     "opencv_view",
     "read_price_from_image",
     "read_title",
+    "read_trace",
     "read_trend",
 ]

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.ocr import read_price_from_image
 from trade_analysis.analysis.title import compile_title_pattern, read_title
-from trade_analysis.analysis.trend import read_trend
+from trade_analysis.analysis.trend import TrendReading, read_trend
 from trade_analysis.domain import Trend
 
 
@@ -23,6 +23,7 @@ class Observation:
     trend: Trend
     confidence: float
     reason: str
+    kind: str = "line"  # line (area charts too), candles or bars
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,9 @@ def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) ->
     """
     reading = read_title(title, settings.title_pattern)
     if settings.line_detect:
-        trend = read_trend(settings.crop.apply(pixels))
-        direction, confidence, reason = trend.trend, trend.confidence, trend.reason
+        chart = read_trend(settings.crop.apply(pixels))
     else:
-        direction, confidence, reason = Trend.NONE, 0.0, "line detection off"
+        chart = TrendReading(Trend.NONE, 0.0, "line detection off")
     price = reading.price
     if price is None and settings.ocr:
         price = read_price_from_image(settings.crop.apply(pixels))
@@ -62,7 +62,34 @@ def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) ->
         name=reading.name,
         ticker=reading.ticker,
         price=price,
-        trend=direction,
-        confidence=confidence,
-        reason=reason,
+        trend=chart.trend,
+        confidence=chart.confidence,
+        reason=chart.reason,
+        kind=chart.kind,
     )
+
+
+def read_trace(pixels: npt.NDArray[Any], crop: Crop) -> dict[str, Any]:
+    """The chart reading of a whole frame with the series it traced, for a dashboard.
+
+    Points are (x, y) pixels of the whole frame (the crop's offset added back).
+    """
+    height, width = pixels.shape[:2]
+    reading = read_trend(crop.apply(pixels))
+    left, top = round(width * crop.left), round(height * crop.top)
+
+    def shifted(point: tuple[float, float]) -> list[float]:
+        return [round(point[0] + left, 1), round(point[1] + top, 1)]
+
+    turning = reading.turning_point
+    return {
+        "width": width,
+        "height": height,
+        "crop": {"left": crop.left, "right": crop.right, "top": crop.top, "bottom": crop.bottom},
+        "kind": reading.kind,
+        "trend": reading.trend.value,
+        "confidence": reading.confidence,
+        "reason": reading.reason,
+        "points": [shifted(point) for point in reading.points],
+        "turning_point": shifted(turning) if turning is not None else None,
+    }

@@ -1,4 +1,4 @@
-"""Read the direction of a line chart from its pixels, without trusting its colour.
+"""Read the direction of a chart (line, area, candles, OHLC bars) from its pixels.
 
 Brokers colour the price line by the *day's* change, so a green line can be
 falling at its end and an orange one rising: colour only tells us which pixels
@@ -13,26 +13,32 @@ its colour is the block's *average*, which keeps the line's colour direction
 1. estimate the background colour (light or dark themes alike);
 2. keep "strong" cells, those far from the background compared to the
    strongest structure in the frame: this drops grids, translucent fills and
-   JPEG noise, which are all faint next to the line;
-3. group strong cells by their colour *direction* from the background (an
+   JPEG noise, which are all faint next to the line; clear solid blocks wider
+   than a candle (infobars, toolbars, banners: chrome, never the series);
+3. look for candles or bars: colour groups made of narrow upright pieces (or
+   clumps of them) side by side; if found, read one close per piece (see
+   `_close_series`) and skip to 5;
+4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
    grids and dotted reference lines are horizontal, the price line is not;
-4. keep the widest connected piece of that colour (text glyphs are compact),
+   keep the widest connected piece of that colour (text glyphs are compact),
    read one y per column, drop outliers, and keep the longest run of columns;
-5. normalise to 0-100, find the last turning point with a zigzag whose
-   minimum swing is relative to the range, and score the segment after it.
+5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
+   find the last turning point with a zigzag whose minimum swing is relative
+   to the range, and score the segment after it.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
-notes (a 640x400 frame takes about 1 ms): frame-sized temporaries are avoided
+notes (a 640x400 frame takes about 3 ms): frame-sized temporaries are avoided
 (fresh memory costs a page fault per 4 KiB, more than the arithmetic), a BGR
 view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -60,6 +66,8 @@ _STRONG_SHARE = 0.45
 _HORIZONTAL_ROW_SHARE = 0.25
 # A row broken into this many pieces is dotted or dashed.
 _DOTS_PER_ROW = 6
+# A solid rule spans at least this share of the width (grids run edge to edge).
+_RULE_SPAN = 0.9
 # The price line spans at least this share of the columns.
 _MIN_LINE_WIDTH = 0.3
 # Pixels whose colour direction is this close (cosine) to the line's belong to it.
@@ -74,31 +82,92 @@ _FLAT_SHARE = 0.03
 _MIN_SWING = 15.0
 # Score (0-100 units) under which the final segment counts as flat.
 _FLAT_SCORE = 6.0
+# Flat now: the last `_FLAT_TAIL` of the width (the issue's "last tenth") within a band
+# `_FLAT_BAND` of the range (0-100). A straight line across the whole range moves 10
+# per tenth of the width; a tail moving at under half that pace has stopped.
+_FLAT_TAIL = 0.1
+_FLAT_BAND = 5.0
+# A square this many cells on a side fits in no part of a line up to 4 cells thick.
+_SOLID_KERNEL = np.ones((5, 5), np.uint8)
+# Solid blocks at least this share of the width and filling this share of their
+# box are chrome: a candle body is narrower than a twentieth of the chart.
+_CHROME_MIN_WIDTH = 0.05
+_SOLID_FILL = 0.8
+# Candles and bars: pieces at most this share of the width, at least this many of
+# them, in colour groups covering at least this share of the columns (up and down
+# candles each cover part), their middles spread over this share of the height.
+_MAX_CANDLE_WIDTH = 0.05
+_MIN_CANDLES = 10
+_CANDLE_GROUP_COVERAGE = 0.1
+_MAX_CANDLE_GROUPS = 4
+_MIN_CANDLE_SPREAD = 0.05
+# The candles hold at least this share of the strong cells (an average or a volume
+# histogram may hold the rest), and more than any line: a line chart's header
+# glyphs and specks are upright too, but fewer than the line's own cells.
+_CANDLE_SHARE = 0.4
+# Share of a clump's columns more than three times as tall as a neighbour (plus two
+# cells) above which it is candles or bars side by side; a line's columns change
+# height gradually (at most 6% such columns in the tuning charts, bars 20-60%).
+_SPIKY_SHARE = 0.08
+
+
+Point = tuple[float, float]
 
 
 @dataclass(frozen=True)
 class TrendReading:
+    """A chart's direction, what kind of chart it is, and the series it was read from.
+
+    `points` is the traced close series and `turning_point` the start of the
+    last leg, both (x, y) in pixels of the image that was read (empty / None
+    when no series was found).
+    """
+
     trend: Trend
     confidence: float
     reason: str
+    kind: str = "line"
+    points: tuple[Point, ...] = ()
+    turning_point: Point | None = None
+
+
+@dataclass(frozen=True)
+class _Series:
+    """The close series on the pooled grid: one y per column from `first` on."""
+
+    kind: str
+    first: int
+    ys: Floats
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
-    """Trend of the chart line in an HxWx3 BGR uint8 image (any strides).
+    """Trend of the chart in an HxWx3 BGR uint8 image (any strides).
 
     HxW grey and HxWx4 BGRA are accepted too; anything else raises ValueError.
     """
     image, factor = _prepare(pixels)
-    trace = _trace_line(image, factor)
-    if isinstance(trace, str):
-        return TrendReading(Trend.NONE, 0.0, trace)
+    series = _trace_series(image, factor)
+    if isinstance(series, str):
+        return TrendReading(Trend.NONE, 0.0, series)
+    trace = series.ys
+    points = _in_pixels(series, np.arange(trace.size), factor)
     span = float(np.max(trace) - np.min(trace))
     height = image.shape[0] // factor
     if span < max(2.0 / factor, _FLAT_SHARE * height):
-        return TrendReading(Trend.NONE, 0.6, f"line is flat (moves {span * factor:.0f} px)")
+        reason = f"{series.kind} is flat (moves {span * factor:.0f} px)"
+        return TrendReading(Trend.NONE, 0.6, reason, series.kind, points)
     # Image rows grow downwards; prices grow upwards.
     values = (np.max(trace) - trace) / span * 100.0
-    return _score(values)
+    reading, pivot = _score(values)
+    turning = _in_pixels(series, np.array([pivot]), factor)[0]
+    return replace(reading, kind=series.kind, points=points, turning_point=turning)
+
+
+def _in_pixels(series: _Series, indices: npt.NDArray[np.intp], factor: int) -> tuple[Point, ...]:
+    """Pooled-grid positions of the series as (x, y) pixels of the image read (cell centres)."""
+    xs = (series.first + indices + 0.5) * factor
+    ys = (series.ys[indices] + 0.5) * factor
+    return tuple(zip(np.round(xs, 1).tolist(), np.round(ys, 1).tolist(), strict=True))
 
 
 def _prepare(pixels: npt.NDArray[Any]) -> tuple[Pixels, int]:
@@ -152,11 +221,21 @@ def _with_padding_byte(pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 def _background(image: Pixels) -> Floats:
-    """Most common colour of the top band (the chart's fill may dominate lower down)."""
+    """The chart's background: the most common colour of the top band or of the whole frame.
+
+    The top band first (an opaque fill may dominate lower down), unless an
+    infobar or toolbar fills that band: then the whole frame's mode covers more.
+    """
     band = image[: max(2, image.shape[0] // 20)]
     colour, share = modal_colour(band)
     if share < 0.5:
-        colour, _ = modal_colour(image)
+        return modal_colour(image)[0]
+    overall, overall_share = modal_colour(image)
+    if overall_share > 0.3 and np.abs(overall - colour).max() > 16:
+        sample = image[::4, ::4].reshape(-1, 3).astype(np.float32)
+        near_band = np.count_nonzero(np.abs(sample - colour.astype(np.float32)).max(axis=1) < 16)
+        if near_band < overall_share * sample.shape[0]:
+            return overall
     return colour
 
 
@@ -204,8 +283,8 @@ def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
     return pooled
 
 
-def _trace_line(image: Pixels, factor: int) -> Floats | str:
-    """One y per pooled column along the price line, or the reason there is none."""
+def _trace_series(image: Pixels, factor: int) -> _Series | str:
+    """The close series on the pooled grid, or the reason there is none."""
     height, width = image.shape[0] // factor, image.shape[1] // factor
     small = image
     if factor > 1:
@@ -224,8 +303,10 @@ def _trace_line(image: Pixels, factor: int) -> Floats | str:
     if line_contrast < _MIN_LINE_CONTRAST:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
-    # An int threshold keeps the compare in uint8; findNonZero is 3x faster than numpy's.
-    found = cv2.findNonZero((contrast >= threshold).view(np.uint8))
+    strong = (contrast >= threshold).view(np.uint8)
+    _clear_solid_blocks(strong)
+    # findNonZero is 3x faster than numpy's.
+    found = cv2.findNonZero(strong)
     if found is None:
         return "no chart line found (blank or low-contrast image)"
     # (x, y) rows, in row-major order.
@@ -234,13 +315,47 @@ def _trace_line(image: Pixels, factor: int) -> Floats | str:
     diffs = small[ys, xs].astype(np.float32) - background.astype(np.float32)
     norms = np.sqrt(np.einsum("ij,ij->i", diffs, diffs))[:, np.newaxis]
     directions: Floats32 = diffs / np.maximum(norms, np.float32(1e-6))
-    colour = _line_colour(ys, xs, directions, height, width)
+    groups, count = _colour_groups(directions)
+    candles = _read_candles(ys, xs, groups, count, (height, width))
+    if candles is not None:
+        return candles
+    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
     if colour is None:
         return "no chart line found (nothing spans the chart)"
     member = directions @ colour >= _SAME_COLOUR_COS
     mask = np.zeros((height, width), np.uint8)
     mask[ys[member], xs[member]] = 1
     return _column_trace(mask)
+
+
+def _clear_solid_blocks(strong: Pixels) -> None:
+    """Clear solid filled rectangles wider than any candle: infobars, toolbars, banners.
+
+    A price line is thin one way or the other wherever it is (flat: a few rows
+    tall; steep: a few columns wide), so a square of `_SOLID_KERNEL` cells fits
+    in no part of it; a candle body is solid but narrow. What is both solid and
+    wide is chrome, and so is the text on it: its whole bounding box goes.
+    """
+    width = strong.shape[1]
+    solid = cv2.erode(strong, _SOLID_KERNEL)
+    if not solid.any():
+        return
+    solid = cv2.dilate(solid, _SOLID_KERNEL)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
+    for left, top, span, tall, area in stats[1:count].tolist():
+        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall:
+            strong[max(0, top - 1) : top + tall + 1, max(0, left - 1) : left + span + 1] = 0
+
+
+def _colour_groups(directions: Floats32) -> tuple[npt.NDArray[np.intp], int]:
+    """Each strong cell's colour group (5 levels a channel of its direction), numbered 0..n-1."""
+    levels = np.rint((directions + 1.0) * 2.0).astype(np.intp)
+    groups = levels[:, 0] * 25 + levels[:, 1] * 5 + levels[:, 2]
+    # Renumber the groups present 0..n-1: the tables that follow stay small.
+    used = np.zeros(125, np.bool_)
+    used[groups] = True
+    renumbered: npt.NDArray[np.intp] = (np.cumsum(used) - 1)[groups]
+    return renumbered, int(np.count_nonzero(used))
 
 
 def _percentile(values: Pixels, share: float) -> float:
@@ -256,17 +371,12 @@ def _line_colour(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
     directions: Floats32,
-    height: int,
-    width: int,
+    groups: npt.NDArray[np.intp],
+    count: int,
+    shape: tuple[int, int],
 ) -> Floats32 | None:
     """Unit colour direction of the group covering most columns outside horizontal rows."""
-    levels = np.rint((directions + 1.0) * 2.0).astype(np.intp)  # 5 levels per channel
-    groups = levels[:, 0] * 25 + levels[:, 1] * 5 + levels[:, 2]
-    # Renumber the groups present 0..n-1: the tables below stay small.
-    used = np.zeros(125, np.bool_)
-    used[groups] = True
-    count = int(np.count_nonzero(used))
-    groups = (np.cumsum(used) - 1)[groups]
+    height, width = shape
     per_row = np.bincount(ys * count + groups, minlength=height * count)
     keep = per_row[ys * count + groups] <= _HORIZONTAL_ROW_SHARE * width
     coverage = _columns_covered(groups[keep], xs[keep], count, width)
@@ -292,6 +402,198 @@ def _columns_covered(
     seen[groups, xs] = True
     covered: npt.NDArray[np.intp] = np.count_nonzero(seen, axis=1)
     return covered
+
+
+def _read_candles(
+    ys: npt.NDArray[np.intp],
+    xs: npt.NDArray[np.intp],
+    groups: npt.NDArray[np.intp],
+    count: int,
+    shape: tuple[int, int],
+) -> _Series | None:
+    """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
+
+    Candles and bars are narrow upright pieces side by side, each colour group
+    (up, down, or one for a monochrome chart) holding most of its cells in
+    them; a line group holds its cells in one wide piece, and moving averages
+    or other lines drawn over the candles stay out of it. Pieces standing on one
+    common baseline low in the frame are a volume histogram and are left out.
+    """
+    height, width = shape
+    coverage = _columns_covered(groups, xs, count, width)
+    candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
+    if candidates.size == 0:
+        return None
+    boxes: list[list[int]] = []
+    union = np.zeros((height, width), np.uint8)
+    line_cells = 0  # the largest piece of a line (price or average) seen
+    for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
+        member = groups == group
+        mask = np.zeros((height, width), np.uint8)
+        mask[ys[member], xs[member]] = 1
+        _drop_horizontal_lines(mask)
+        found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
+        # grid) whose columns jump in height where a line's change smoothly.
+        candle_cells = 0
+        taken: list[list[int]] = []
+        for label in range(1, found):
+            left, top, span, tall, area = (int(v) for v in stats[label])
+            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
+            # line broken up by JPEG noise are not.
+            piece = labels[top : top + tall, left : left + span] == label
+            if span > 2 and tall <= 2 * span and _looks_like_text(piece):
+                continue  # a glyph (8, 0, $): about as tall as wide, crossing columns twice
+            upright = span <= _MAX_CANDLE_WIDTH * width and tall >= span
+            if upright or (span > _MAX_CANDLE_WIDTH * width and _spiky(piece)):
+                candle_cells += area
+                taken.append([left, top, span, tall, area])
+            elif span > _MAX_CANDLE_WIDTH * width:
+                line_cells = max(line_cells, area)
+        cells = int(stats[1:found, cv2.CC_STAT_AREA].sum())
+        if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
+            continue
+        for left, top, span, tall, _ in taken:
+            box = labels[top : top + tall, left : left + span] > 0
+            union[top : top + tall, left : left + span] |= box.view(np.uint8)
+        boxes += taken
+    boxes = _without_volume(boxes, height)
+    pieces = _side_by_side(_merge_columns(boxes))
+    if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
+        return None
+    # Candles are what the chart is made of; specks along a line or a row of labels are not.
+    first, last = pieces[0][0], pieces[-1][1]
+    cells = sum(box[4] for box in boxes if first <= box[0] <= last)
+    if cells < max(_CANDLE_SHARE * ys.size, line_cells):
+        return None
+    present = union.any(axis=0)
+    tops = np.where(present, np.argmax(union, axis=0), -1)
+    bottoms = height - 1 - np.argmax(union[::-1], axis=0)
+    middles = [(tops[a : b + 1].min() + bottoms[a : b + 1].max()) / 2.0 for a, b in pieces]
+    if np.ptp(middles) < _MIN_CANDLE_SPREAD * height:
+        return None  # a row of glyphs, or ticks of an axis
+    usual = float(np.median([box[2] for box in boxes]))
+    return _close_series(pieces, tops, bottoms, usual)
+
+
+def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
+    """Columns much taller than a neighbour (a wick or stem beside a body edge or a tick)."""
+    height = piece.shape[0]
+    present = piece.any(axis=0)
+    extent = np.where(
+        present, height - np.argmax(piece[::-1], axis=0) - np.argmax(piece, axis=0), 0
+    )
+    neighbour = np.minimum(np.roll(extent, 1), np.roll(extent, -1))
+    return bool(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2) >= _SPIKY_SHARE)
+
+
+def _without_volume(boxes: list[list[int]], height: int) -> list[list[int]]:
+    """Drop the pieces that share the commonest bottom row low in the frame (a volume histogram)."""
+    if not boxes:
+        return boxes
+    bottoms = np.array([box[1] + box[3] for box in boxes])
+    counts = np.bincount(bottoms)
+    common = int(np.argmax(np.convolve(counts, np.ones(3), mode="same")))
+    on_base = np.abs(bottoms - common) <= 1
+    if common < 0.6 * height or on_base.mean() < 0.3:
+        return boxes
+    return [box for box, base in zip(boxes, on_base, strict=True) if not base]
+
+
+def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The widest run of pieces standing side by side: candles leave narrow, even gaps.
+
+    A gap over three times the usual one (and over two cells) ends a run: price
+    labels, a side panel or a header stand apart from the candles.
+    """
+    if len(pieces) < 2:
+        return pieces
+    gaps = np.array([b[0] - a[1] - 1 for a, b in itertools.pairwise(pieces)])
+    wide = np.flatnonzero(gaps > max(2.0, 3.0 * float(np.median(gaps))))
+    starts = np.concatenate(([0], wide + 1))
+    ends = np.concatenate((wide, [len(pieces) - 1]))
+    spans = [pieces[end][1] - pieces[start][0] for start, end in zip(starts, ends, strict=True)]
+    best = int(np.argmax(spans))
+    return pieces[int(starts[best]) : int(ends[best]) + 1]
+
+
+def _merge_columns(boxes: list[list[int]]) -> list[tuple[int, int]]:
+    """Column ranges (first, last) of pieces, pieces sharing columns merged (a line cut one)."""
+    merged: list[tuple[int, int]] = []
+    for left, _, span, *_ in sorted(boxes):
+        right = left + span - 1
+        if merged and left <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], right))
+        else:
+            merged.append((left, right))
+    return merged
+
+
+def _split_clumps(pieces: list[tuple[int, int]], usual: float) -> list[tuple[int, int]]:
+    """Pieces, with clumps (candles the pooled grid joined) cut into single columns.
+
+    Dense candles touch once pooled; their columns' middles still follow the price.
+    """
+    split: list[tuple[int, int]] = []
+    for first, last in pieces:
+        if last - first + 1 > 2.5 * usual + 1:
+            split += [(column, column) for column in range(first, last + 1)]
+        else:
+            split.append((first, last))
+    return split
+
+
+def _close_series(
+    pieces: list[tuple[int, int]],
+    tops: npt.NDArray[np.intp],
+    bottoms: npt.NDArray[np.intp],
+    usual: float,
+) -> _Series:
+    """Closes, interpolated between the pieces' centre columns.
+
+    A piece whose first and last columns cover the same rows is a candle (the
+    body's edges are its open and close); otherwise it is an OHLC bar (open on
+    the left tick, close on the right). Which body edge is the close is told by
+    the next candle, which opens where this one closed (colour is never used:
+    palettes are inverted, hollow or single-coloured). The last candle closes
+    at the edge away from the previous close.
+    """
+    bars = candles = 0
+    opens: list[tuple[float, ...]] = []  # the rows the piece may open at
+    closes: list[float | None] = []
+    centres: list[float] = []
+    for first, last in _split_clumps(pieces, usual):
+        centres.append((first + last) / 2.0)
+        left = (float(tops[first]), float(bottoms[first]))
+        right = (float(tops[last]), float(bottoms[last]))
+        if last - first < 2:  # too thin to tell a body from its wick: the middle
+            middle = (tops[first : last + 1].min() + bottoms[first : last + 1].max()) / 2.0
+            opens.append((float(middle),))
+            closes.append(float(middle))
+        elif abs(left[0] - right[0]) <= 1 and abs(left[1] - right[1]) <= 1:
+            candles += 1
+            opens.append(((left[0] + right[0]) / 2, (left[1] + right[1]) / 2))
+            closes.append(None)
+        else:
+            bars += 1
+            opens.append((sum(left) / 2,))
+            closes.append(sum(right) / 2)
+    for index, close in enumerate(closes):
+        if close is not None:
+            continue
+        edges = opens[index]
+        if index + 1 < len(opens):
+            following = opens[index + 1]
+            closes[index] = min(edges, key=lambda e: min(abs(e - o) for o in following))
+        elif index > 0:
+            previous = closes[index - 1]
+            assert previous is not None
+            closes[index] = max(edges, key=lambda e: abs(e - previous))
+        else:
+            closes[index] = sum(edges) / 2
+    columns = np.arange(int(np.ceil(centres[0])), int(centres[-1]) + 1)
+    values: Floats = np.interp(columns, centres, np.array(closes, np.float64))
+    return _Series("bars" if bars > candles else "candles", int(columns[0]), values)
 
 
 def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
@@ -337,6 +639,8 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     Done before pieces are joined, or a dotted line would join everything it
     crosses. Only pixels with nothing two rows above or below count: a thick or
     wiggling price line crosses some rows many times, but never as a thin rule.
+    A rule runs edge to edge or is broken into dots; a solid run that stops
+    short is the price line gone flat, and stays.
     """
     height, width = mask.shape
     near = np.zeros_like(mask)
@@ -346,17 +650,20 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     rows = np.flatnonzero(rules)
     if rows.size == 0:
         return
+    # Gaps count only if the rows next door have them too: a flat line that
+    # wobbles by a pixel leaves gaps in each row but none in the band.
+    band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
+    dotted = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1) >= _DOTS_PER_ROW
     if mask[rows].sum() > 0.7 * mask.sum():
-        # Little but solid rules: the price line itself is flat, keep those.
-        # Gaps count only if the rows next door have them too: a flat line that
-        # wobbles by a pixel leaves gaps in each row but none in the band.
-        band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
-        pieces = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1)
-        rows = rows[pieces >= _DOTS_PER_ROW]
+        rows = rows[dotted]  # little but solid rules: the price line itself is flat
+    else:
+        first = np.argmax(mask[rows], axis=1)
+        last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
+        rows = rows[dotted | (last - first >= _RULE_SPAN * width)]
     mask[rows] = 0
 
 
-def _column_trace(mask: Pixels) -> Floats | str:
+def _column_trace(mask: Pixels) -> _Series | str:
     height, width = mask.shape
     _drop_horizontal_lines(mask)
     line = _line_components(mask)
@@ -393,7 +700,7 @@ def _drop_outliers(trace: Floats, height: int) -> Floats:
     return cleaned
 
 
-def _longest_run(trace: Floats, detached: npt.NDArray[np.bool_], width: int) -> Floats | str:
+def _longest_run(trace: Floats, detached: npt.NDArray[np.bool_], width: int) -> _Series | str:
     """The longest connected stretch of columns (small gaps interpolated).
 
     `detached[i]` says column i+1 does not touch column i.
@@ -414,7 +721,7 @@ def _longest_run(trace: Floats, detached: npt.NDArray[np.bool_], width: int) -> 
     columns = np.arange(first, last + 1)
     keep = valid[starts[best] : ends[best] + 1]
     filled: Floats = np.interp(columns, keep, trace[keep])
-    return filled
+    return _Series("line", first, filled)
 
 
 def _pad_edges(values: Floats, count: int) -> Floats:
@@ -450,9 +757,29 @@ def _last_turning_point(values: Floats, swing: float) -> int:
     return pivot
 
 
-def _score(values: Floats) -> TrendReading:
+def _flat_tail(values: Floats) -> int:
+    """How many of the last values stay inside a band `_FLAT_BAND` wide (0-100 scale)."""
+    backwards = values[::-1]
+    spread = np.maximum.accumulate(backwards) - np.minimum.accumulate(backwards)
+    return int(np.argmax(spread > _FLAT_BAND)) if spread[-1] > _FLAT_BAND else values.size
+
+
+def _score(values: Floats) -> tuple[TrendReading, int]:
+    """The direction at the right edge, and where the last leg starts.
+
+    Flat now means none: when the most recent stretch of the series, at least
+    `_FLAT_TAIL` of the visible width, stays inside a band `_FLAT_BAND` of the
+    visible range (the series is scaled 0-100), the market has stopped moving
+    and the reading is `none`, whatever came before. A leg that is still
+    moving leaves that band within the last tenth and is scored as a whole.
+    """
     smoothed = _smooth(values)
     pivot = _last_turning_point(smoothed, _MIN_SWING)
+    tail = _flat_tail(smoothed)
+    if tail >= _FLAT_TAIL * smoothed.size:
+        share = round(100 * tail / smoothed.size)
+        reason = f"flat for the last {share}% of the chart (within {_FLAT_BAND:.0f}% of its range)"
+        return TrendReading(Trend.NONE, 0.5, reason), smoothed.size - tail
     segment = smoothed[pivot:]
     if segment.size < 3:
         segment = smoothed[-3:]
@@ -469,10 +796,10 @@ def _score(values: Floats) -> TrendReading:
     where = round(100 * pivot / max(1, len(values) - 1))
     figures = f"change {delta:+.0f}, fit {fitted:+.0f}, momentum {momentum:+.0f} (0-100 scale)"
     if abs(score) < _FLAT_SCORE:
-        return TrendReading(Trend.NONE, 0.5, f"flat since turning point at {where}%: {figures}")
+        reading = TrendReading(Trend.NONE, 0.5, f"flat since turning point at {where}%: {figures}")
+        return reading, pivot
     trend = Trend.UP if score > 0 else Trend.DOWN
     agreeing = sum(1 for part in (delta, fitted, momentum) if part * score > 0)
     confidence = min(1.0, abs(score) / 40.0) * (0.4 + 0.2 * agreeing)
-    return TrendReading(
-        trend, round(confidence, 3), f"{trend} since turning point at {where}%: {figures}"
-    )
+    reason = f"{trend} since turning point at {where}%: {figures}"
+    return TrendReading(trend, round(confidence, 3), reason), pivot

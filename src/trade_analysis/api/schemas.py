@@ -17,7 +17,7 @@ from pydantic import (
     PlainSerializer,
 )
 
-from trade_analysis.capture.schemas import LastResult, WorkerStatus
+from trade_analysis.capture.schemas import ChartReading, LastResult, WorkerStatus
 from trade_analysis.db import models
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
 from trade_analysis.trading import valuation
@@ -233,6 +233,10 @@ class IngestResult(BaseModel):
     observation_id: int
     image_url: str | None
     trade: TradeEntry | None
+    reading: ChartReading | None = Field(
+        None,
+        description="the chart as read from the image (when trend, ticker or price was left out)",
+    )
 
 
 class OpenPosition(BaseModel):

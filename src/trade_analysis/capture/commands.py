@@ -26,6 +26,7 @@ from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
     EnabledRequest,
     NoArguments,
+    ReadingPublic,
     StartRequest,
     StopRequest,
     WorkerCropRequest,
@@ -138,3 +139,15 @@ def set_worker_crop(manager: CaptureManager, request: WorkerCropRequest) -> bool
 def reload_bot_settings(manager: CaptureManager, request: StopRequest) -> bool:
     """True when the window is being captured and took its bot's saved settings."""
     return manager.reload_bot_settings(request.hwnd)
+
+
+@command("reading", StopRequest, ReadingPublic)
+def reading(manager: CaptureManager, request: StopRequest) -> ReadingPublic:
+    """Re-read the window's last changed frame, with the series traced on it."""
+    return ReadingPublic.model_validate(manager.reading(request.hwnd))
+
+
+@command("frame_png", StopRequest, str)
+def frame_png(manager: CaptureManager, request: StopRequest) -> str:
+    """The window's last changed frame as PNG, base64 (JSON carries it over the bus)."""
+    return base64.b64encode(manager.frame_png(request.hwnd)).decode()

@@ -41,6 +41,13 @@ class UnknownWorker(CaptureError, LookupError):
         super().__init__(f"no capture worker for window {hwnd}; start one with /start_multi")
 
 
+class NoFrameYet(CaptureError, LookupError):
+    http_status = 404
+
+    def __init__(self, hwnd: int) -> None:
+        super().__init__(f"window {hwnd} has no changed frame yet; try again in a second")
+
+
 class InvalidWindow(CaptureError, ValueError):
     http_status = 400
 

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trade_analysis.analysis import AnalysisSettings, Crop, CropSettings
-from trade_analysis.capture.errors import InvalidWindow, UnknownWorker
-from trade_analysis.capture.frame import WindowInfo
+import cv2
+import numpy as np
+
+from trade_analysis.analysis import AnalysisSettings, Crop, CropSettings, read_trace
+from trade_analysis.capture.errors import InvalidWindow, NoFrameYet, UnknownWorker
+from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
@@ -28,6 +31,7 @@ from trade_analysis.capture.worker import (
     WorkerConfig,
     encode_thumbnail,
 )
+from trade_analysis.domain import to_wire
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
 from trade_analysis.trading.simulator import TradeEvent
@@ -179,6 +183,29 @@ class CaptureManager:
             raise UnknownWorker(hwnd)
         return worker
 
+    def last_frame(self, hwnd: int) -> tuple[Frame, Crop]:
+        """The window's last changed frame and the crop it was read with."""
+        kept = self.worker(hwnd).last_frame
+        if kept is None:
+            raise NoFrameYet(hwnd)
+        return kept
+
+    def reading(self, hwnd: int) -> dict[str, Any]:
+        """Re-read the last changed frame on request (never on the capture path)."""
+        frame, crop = self.last_frame(hwnd)
+        return {
+            "hwnd": hwnd,
+            "timestamp": to_wire(frame.captured_at),
+            **read_trace(frame.pixels, crop),
+        }
+
+    def frame_png(self, hwnd: int) -> bytes:
+        frame, _ = self.last_frame(hwnd)
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(frame.pixels))
+        if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
+            raise RuntimeError("PNG encoding failed")
+        return png.tobytes()
+
     # -- settings --------------------------------------------------------------
 
     def set_line_detect(self, enabled: bool) -> None:
@@ -258,7 +285,11 @@ class CaptureManager:
                 price=observation.price,
                 trend=observation.trend,
                 confidence=observation.confidence,
-                meta={"title": reading.title, "reason": observation.reason},
+                meta={
+                    "title": reading.title,
+                    "reason": observation.reason,
+                    "kind": observation.kind,
+                },
             ),
             as_history=False,
         )

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trade_analysis.analysis.crop import Crop, CropSettings, Fraction
+from trade_analysis.domain import Trend
 
 # Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
 MAX_HWND = 2**63 - 1
@@ -70,6 +71,8 @@ class LastResult(BaseModel):
     price_value: float | None
     trend: str
     confidence: float | None
+    kind: str = "line"  # line (area too), candles or bars
+    reason: str = ""
 
 
 class WorkerStatus(BaseModel):
@@ -104,3 +107,36 @@ class Idle(NotRunning):
     """The seed's status when no legacy capture runs."""
 
     target_window: None = None
+
+
+class ChartReading(BaseModel):
+    """What the chart reader made of an image: kind, direction and why."""
+
+    kind: Literal["line", "candles", "bars"]
+    trend: Trend
+    confidence: float
+    reason: str
+
+
+class CropEdges(BaseModel):
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+class ReadingPublic(ChartReading):
+    """A worker's last changed frame re-read, with the series it traced.
+
+    `points` (the close series) and `turning_point` (where the last leg starts)
+    are [x, y] pixels of the whole frame `GET /workers/{hwnd}/frame` serves,
+    the crop's offset added.
+    """
+
+    hwnd: int
+    timestamp: str
+    width: int
+    height: int
+    crop: CropEdges
+    points: list[tuple[float, float]]
+    turning_point: tuple[float, float] | None

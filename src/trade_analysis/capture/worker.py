@@ -23,6 +23,7 @@ import numpy as np
 
 from trade_analysis.analysis import (
     AnalysisSettings,
+    Crop,
     CropSettings,
     Observation,
     analyze,
@@ -118,6 +119,8 @@ def last_result(observation: Observation, captured_at: datetime, image_path: str
         price_value=float(price) if price is not None else None,
         trend=observation.trend.value,
         confidence=observation.confidence,
+        kind=observation.kind,
+        reason=observation.reason,
     )
 
 
@@ -158,6 +161,9 @@ class CaptureWorker:
         self._signature: tuple[str, bytes] | None = None
         # A changed frame's reading that could not be stored yet (see `_deliver`).
         self._pending: Reading | None = None
+        # The last changed frame (sources hand out a fresh buffer per capture, so
+        # keeping it costs no copy) and the crop it was read with: re-read on request.
+        self.last_frame: tuple[Frame, Crop] | None = None
         self._screenshots: list[Path] | None = None  # read from the folder on first use
 
     # -- control (any thread) --------------------------------------------------
@@ -299,6 +305,7 @@ class CaptureWorker:
             self._set_state("error", f"{type(exc).__name__}: {exc}")
             return
         self.last_result = reading.last_result
+        self.last_frame = (frame, config.analysis.crop)
         self.thumbnail_jpeg = reading.thumbnail_jpeg
         self.thumbnail_version += 1
         self._deliver(reading)

@@ -105,6 +105,7 @@ def analyze(
                 "trend": observation.trend.value,
                 "confidence": round(observation.confidence, 4),
                 "reason": observation.reason,
+                "kind": observation.kind,
             }
         )
     )

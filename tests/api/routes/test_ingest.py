@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -237,3 +239,78 @@ def test_a_malformed_idempotency_key_is_a_422_naming_the_header(
     assert response.status_code == 422, response.text
     assert "idempotency-key" in json.dumps(response.json()["detail"]).lower()
     assert history(client) == [] and stored_files(settings) == []
+
+
+def _chart_png(rising: bool) -> bytes:
+    """A line chart whose last leg rises or falls (its right 16% is cut by the default crop)."""
+    canvas = np.full((400, 640, 3), 255, np.uint8)
+    xs = np.linspace(10, 520, 120)
+    ys = np.concatenate((np.linspace(300, 100, 60), np.linspace(100, 350, 60)))
+    if rising:
+        ys = 400 - ys
+    points = np.stack((xs, ys), axis=1).round().astype(np.int32)
+    cv2.polylines(canvas, [points], False, (30, 160, 30), 2, cv2.LINE_AA)
+    ok, png = cv2.imencode(".png", canvas)
+    assert ok
+    return png.tobytes()
+
+
+def test_an_upload_without_a_trend_is_read_and_traded(client: TestClient) -> None:
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", _chart_png(rising=True), "image/png")},
+        data={"name": "AAPL $175.23 - Robinhood"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["reading"]["kind"] == "line" and body["reading"]["trend"] == "up"
+    assert body["reading"]["reason"] and body["reading"]["confidence"] > 0
+    assert body["trade"]["direction"] == "buy" and body["trade"]["ticker"] == "AAPL"
+    assert body["trade"]["price"] == 175.23
+    record = next(r for r in history(client) if r["kind"] == "observation")
+    assert record["trend"] == "up" and record["meta"]["reading"] == body["reading"]
+
+
+def test_fields_sent_win_over_what_is_read(client: TestClient) -> None:
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", _chart_png(rising=True), "image/png")},
+        data={"name": "AAPL $175.23 - Robinhood", "ticker": "MSFT", "trend": "none"},
+    )
+    body = response.json()
+    assert body["reading"]["trend"] == "up"  # what was read, reported
+    assert body["trade"] is None  # the trend sent (none) decided
+    record = next(r for r in history(client) if r["kind"] == "observation")
+    assert (record["ticker"], record["trend"], record["price"]) == ("MSFT", "none", 175.23)
+
+
+def test_an_upload_with_every_field_is_not_read(client: TestClient) -> None:
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", _chart_png(rising=False), "image/png")},
+        data={"ticker": "TSLA", "price": "250", "trend": "up"},
+    )
+    assert response.json()["reading"] is None and response.json()["trade"]["direction"] == "buy"
+
+
+def test_the_crop_field_decides_what_is_read(client: TestClient) -> None:
+    """Cropping away the last leg leaves the rise before it."""
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", _chart_png(rising=False), "image/png")},
+        data={"name": "AAPL 175.23", "crop": "0,0.55,0,0"},
+    )
+    assert response.json()["reading"]["trend"] == "up", response.text
+
+
+@pytest.mark.parametrize("crop", ["0,1,0,0", "wide", "0,0.2,0"])
+def test_a_bad_crop_is_422_naming_it_and_nothing_is_written(
+    client: TestClient, settings: Settings, crop: str
+) -> None:
+    response = client.post(
+        "/ingest",
+        files={"file": ("chart.png", _chart_png(rising=True), "image/png")},
+        data={"name": "AAPL 175.23", "crop": crop},
+    )
+    assert response.status_code == 422 and "crop" in response.text
+    assert stored_files(settings) == [] and history(client) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.analysis import CropSettings
@@ -22,6 +22,7 @@ from trade_analysis.capture.schemas import (
     Idle,
     NoArguments,
     NotRunning,
+    ReadingPublic,
     StartRequest,
     StopRequest,
     WorkerCropRequest,
@@ -148,3 +149,28 @@ async def worker_crop(hwnd: Hwnd, request: CropSettings, services: ServicesDep) 
     crop = WorkerCropRequest(hwnd=hwnd, crop=request)
     applied = await services.capture.run(commands.set_worker_crop, crop)
     return Ok(detail="crop applied" if applied else "crop saved; applied when capture starts")
+
+
+@router.get(
+    "/workers/{hwnd}/reading",
+    response_model=ReadingPublic,
+    summary="Re-read the window's last changed frame, with the traced series",
+    responses={404: {"description": "no worker for the window, or no frame yet"}},
+)
+async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
+    return await services.capture.run(commands.reading, StopRequest(hwnd=hwnd))
+
+
+@router.get(
+    "/workers/{hwnd}/frame",
+    response_class=Response,
+    summary="The window's last changed frame, as PNG (the image /reading's points are on)",
+    responses={
+        200: {"content": {"image/png": {}}},
+        404: {"description": "no worker for the window, or no frame yet"},
+    },
+)
+async def worker_frame(hwnd: Hwnd, services: ServicesDep) -> Response:
+    encoded: str = await services.capture.run(commands.frame_png, StopRequest(hwnd=hwnd))
+    png = base64.b64decode(encoded)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -6,12 +6,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import cv2
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trade_analysis.analysis import AnalysisSettings, Crop, InvalidCrop, Observation, analyze
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import (
@@ -21,8 +24,10 @@ from trade_analysis.api.schemas import (
     IngestResult,
     check_storable_json,
 )
+from trade_analysis.capture.schemas import ChartReading
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live.payloads import trade_entry
+from trade_analysis.services import Services
 from trade_analysis.storage import IncompleteImage, check_complete, sniff_image, upload_url
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
@@ -69,10 +74,10 @@ def _parse_price(text: str | None) -> Decimal | None:
         raise HTTPException(422, str(exc)) from exc
 
 
-def _parse_trend(text: str | None) -> Trend:
+def _parse_trend(text: str | None) -> Trend | None:
     cleaned = (text or "").strip().lower()
     if not cleaned:
-        return Trend.NONE
+        return None
     try:
         return Trend(cleaned)
     except ValueError as exc:
@@ -106,6 +111,12 @@ class IngestForm(BaseModel):
     meta: str | None = Field(None, max_length=65536)
     bot: str | None = Field(None, pattern=BOT_PATTERN)
     ts: ClientTime | None = Field(None, description="capture time; now if omitted")
+    crop: str | None = Field(
+        None,
+        max_length=64,
+        description="left,right,top,bottom fractions cut before the chart is read "
+        "(default 0,0.16,0,0)",
+    )
 
 
 _IDEMPOTENCY_HEADER = {
@@ -223,14 +234,29 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
 async def ingest(services: ServicesDep, request: Request) -> Response:
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
+    bot = form.bot or DEFAULT_INGEST_BOT
+    ticker = (form.ticker or "").strip().upper() or None
+    price, trend, meta = _parse_price(form.price), _parse_trend(form.trend), _parse_meta(form.meta)
+    crop = _parse_crop(form.crop)
+    read = None
+    if image is not None and None in (ticker, price, trend):
+        read = await asyncio.to_thread(_read_upload, services, image[0], form.name or "", crop, bot)
+    confidence = None
+    if read is not None:
+        # What was sent wins over what was read.
+        ticker, price = ticker or read.ticker, price if price is not None else read.price
+        if trend is None:
+            trend, confidence = read.trend, read.confidence
+        meta = {**meta, "reading": _reading(read).model_dump(mode="json")}
     observation = ObservationInput(
-        bot=form.bot or DEFAULT_INGEST_BOT,
+        bot=bot,
         at=form.ts or utcnow(),
         name=form.name,
-        ticker=(form.ticker or "").strip().upper() or None,
-        price=_parse_price(form.price),
-        trend=_parse_trend(form.trend),
-        meta=_parse_meta(form.meta),
+        ticker=ticker,
+        price=price,
+        trend=trend or Trend.NONE,
+        confidence=confidence,
+        meta=meta,
         idempotency_key=_idempotency_key(request),
     )
     _require_something(form, image)
@@ -258,10 +284,43 @@ async def ingest(services: ServicesDep, request: Request) -> Response:
         observation_id=stored.observation_id,
         image_url=upload_url(stored.image_path),
         trade=entry,
+        reading=_reading(read) if read is not None else None,
     )
     # A response of our own: FastAPI would validate the model it was just built from again.
     return Response(
         result.model_dump_json(),
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if stored.replayed else None,
+    )
+
+
+def _parse_crop(text: str | None) -> Crop:
+    if text is None:
+        return Crop()
+    try:
+        return Crop.from_text(text)
+    except InvalidCrop as exc:
+        raise _invalid("crop", str(exc)) from None
+
+
+def _read_upload(services: Services, data: bytes, title: str, crop: Crop, bot: str) -> Observation:
+    """The same reading a capture gets (title, chart, OCR per the bot's setting); in a thread."""
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise _invalid("file", "file could not be decoded as an image")
+    ocr = services.ledger.bot_settings(bot).ocr is True
+    try:
+        return analyze(pixels, title, AnalysisSettings(crop=crop, ocr=ocr))
+    except InvalidCrop as exc:
+        raise _invalid("crop", str(exc)) from None
+
+
+def _reading(observation: Observation) -> ChartReading:
+    return ChartReading.model_validate(
+        {
+            "kind": observation.kind,
+            "trend": observation.trend,
+            "confidence": observation.confidence,
+            "reason": observation.reason,
+        }
     )
