@@ -115,7 +115,9 @@ def worker_of(api: httpx.Client, hwnd: int) -> dict[str, Any]:
 
 
 def read_by_worker(api: httpx.Client, hwnd: int) -> dict[str, Any]:
-    return poll(lambda: worker_of(api, hwnd), lambda w: bool((w.get("last_result") or {}).get("trend")))
+    return poll(
+        lambda: worker_of(api, hwnd), lambda w: bool((w.get("last_result") or {}).get("trend"))
+    )
 
 
 def named_in_detail(response: httpx.Response, name: str) -> bool:
@@ -174,8 +176,13 @@ def test_capture_routes_with_query_parameters(
         again = api.post("/settings/crop", json={"left": 0.0, "right": 0.16, "top": 0, "bottom": 0})
         assert again.status_code == 200 and again.json()["right"] == 0.16
 
-        assert api.post("/settings/line_detect", params={"enabled": "false"}).json()["enabled"] is False
-        assert api.post("/settings/line_detect", params={"enabled": "true"}).json()["enabled"] is True
+        assert (
+            api.post("/settings/line_detect", params={"enabled": "false"}).json()["enabled"]
+            is False
+        )
+        assert (
+            api.post("/settings/line_detect", params={"enabled": "true"}).json()["enabled"] is True
+        )
         fg = api.post("/settings/bring_to_foreground", params={"enabled": "false"}).json()
         assert fg["bring_to_foreground"] is False
 
@@ -333,7 +340,9 @@ def test_ledger_routes_speak_the_original_keys(headless: ServerProcess) -> None:
             "/manual_trade", json={"ticker": "MSFT", "price": "410.00", "direction": "buy"}
         )
         assert bought_msft.status_code == 200 and bought_msft.json()["ok"] is True
-        sold = api.post("/manual_trade", json={"ticker": "MSFT", "price": 412.5, "direction": "sell"})
+        sold = api.post(
+            "/manual_trade", json={"ticker": "MSFT", "price": 412.5, "direction": "sell"}
+        )
         assert sold.status_code == 200 and sold.json()["ok"] is True
         # `down` while long is a signal the simulator acts on: AAPL bought at 189.23 sells.
         signal = api.post(
