@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from trade_analysis.cli import capture, service, trading
+from trade_analysis.cli import capture, original, service, trading
 from trade_analysis.cli.common import serve_command
 
 __all__ = ["app", "main", "serve_command"]
@@ -24,6 +24,7 @@ for command in (
     capture.analyze,
     capture.agent,
     capture.demo,
+    original.import_original,
 ):
     app.command()(command)
 
