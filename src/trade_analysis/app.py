@@ -11,14 +11,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis import __version__
 from trade_analysis.aio import cancel_and_wait
+from trade_analysis.api import seed
 from trade_analysis.api.deps import require_api_key
 from trade_analysis.api.errors import install_error_handlers
 from trade_analysis.api.limits import BodySizeLimit
@@ -29,7 +31,7 @@ from trade_analysis.db.migrate import upgrade
 from trade_analysis.domain import utcnow
 from trade_analysis.live_state import seed_snapshot
 from trade_analysis.services import Services
-from trade_analysis.snapshots import SnapshotStream, ThumbnailTracker
+from trade_analysis.snapshots import SnapshotStream, ThumbnailCache
 from trade_analysis.storage import remove_data_file
 
 logger = logging.getLogger(__name__)
@@ -37,8 +39,11 @@ logger = logging.getLogger(__name__)
 API_V1 = "/api/v1"
 
 
-def include_routes(app: FastAPI, prefix: str = "") -> None:
-    """The seed's routes: `/ping` open, everything else behind the key.
+PROTECTED = (ingest, history, trades, bots, capture)
+
+
+def include_routes(app: FastAPI, prefix: str = API_V1) -> None:
+    """The typed API: `/ping` open, everything else behind the key.
 
     Each module's router is included straight into the app (not through an
     intermediate router): every level of nesting is matched again per request.
@@ -46,8 +51,48 @@ def include_routes(app: FastAPI, prefix: str = "") -> None:
     app.include_router(health.router, prefix=prefix)
     app.include_router(history.files_router, prefix=prefix)
     # Ingest first: the busiest route is matched before the others are tried.
-    for module in (ingest, history, trades, bots, capture):
+    for module in PROTECTED:
         app.include_router(module.router, prefix=prefix, dependencies=[Depends(require_api_key)])
+
+
+def include_seed_face(app: FastAPI) -> None:
+    """The seed paths: the original's contract (api/seed.py), else the typed route as it is."""
+    protected = [Depends(require_api_key)]
+    app.include_router(seed.router, dependencies=protected)
+    adapted = {
+        (method, route.path)
+        for route in seed.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    app.include_router(_seed_copy(health.router, adapted))
+    app.include_router(_seed_copy(history.files_router, adapted))
+    for module in PROTECTED:
+        app.include_router(_seed_copy(module.router, adapted), dependencies=protected)
+
+
+def _seed_copy(router: APIRouter, adapted: set[tuple[str, str]]) -> APIRouter:
+    """The router's routes the seed face serves unchanged, documented under its tag."""
+    copy = APIRouter()
+    for route in router.routes:
+        methods = sorted(route.methods or ()) if isinstance(route, APIRoute) else []
+        if not isinstance(route, APIRoute) or {(m, route.path) for m in methods} & adapted:
+            continue
+        copy.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=methods,
+            response_model=route.response_model,
+            response_class=route.response_class,
+            summary=route.summary,
+            description=route.description,
+            dependencies=route.dependencies,
+            responses=route.responses,
+            openapi_extra=route.openapi_extra,
+            name=route.name,
+            tags=["seed"],
+        )
+    return copy
 
 
 def prune_once(services: Services) -> int:
@@ -92,8 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         services.writer.start()
         await services.start_live()
-        tracker = ThumbnailTracker()
-        app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, tracker))
+        thumbnails = ThumbnailCache()
+        app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, thumbnails))
         await app.state.snapshots.start()
         pruning = asyncio.create_task(_retention_loop(services), name="retention")
         try:
@@ -122,8 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
     install_error_handlers(app)
+    include_seed_face(app)
     include_routes(app)
-    include_routes(app, prefix=API_V1)
     app.include_router(live.router)
     mount_dashboard(app)
     return app

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         le=60,
         validation_alias=AliasChoices("SUMMARY_INTERVAL_SECONDS", "summary_interval_seconds"),
     )
+    history_max_rows: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("HISTORY_MAX_ROWS", "history_max_rows"),
+    )
     max_upload_bytes: int = Field(
         10 * 1024 * 1024,
         gt=0,

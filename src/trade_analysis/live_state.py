@@ -10,12 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.schemas import TradeEntry, TradeSummary
 from trade_analysis.capture.agent import AgentUnavailable
+from trade_analysis.capture.worker import seed_status
 from trade_analysis.db import queries
 from trade_analysis.db.session import Database
 from trade_analysis.domain import to_wire, utcnow
 from trade_analysis.live import Event, EventType
 from trade_analysis.services import Services
-from trade_analysis.snapshots import ThumbnailTracker
+from trade_analysis.snapshots import Snapshot, ThumbnailCache
 from trade_analysis.trading.simulator import TradeEvent
 
 SNAPSHOT_TRADES = 50
@@ -107,44 +108,40 @@ async def hello_event(services: Services) -> Event:
     )
 
 
-async def seed_snapshot(
-    services: Services, tracker: ThumbnailTracker, full: bool
-) -> dict[str, Any]:
+async def seed_snapshot(services: Services, thumbnails: ThumbnailCache) -> Snapshot:
     """The seed's `{timestamp, status, workers, trade_summary, screenshot_b64}`.
 
-    Thumbnails ride along only when they changed since the last tick (or for a
-    new client, `full`), each base64-encoded once whatever the number of clients.
+    `status` is the single (legacy) capture's `get_status()`, idle or running,
+    as the original sent it. Thumbnails are attached per client (`Snapshot`).
     """
     try:
         views = await services.capture.workers()
         legacy = await services.capture.legacy_status()
     except AgentUnavailable:
         views, legacy = [], None
-    legacy_hwnd = legacy["target_window"]["hwnd"] if legacy else None
-    workers: list[dict[str, Any]] = []
-    legacy_shot = None
-    for view in views:
-        send = full or tracker.changed(view.hwnd, view.thumbnail_version)
-        shot = (
-            tracker.encoded(view.hwnd, view.thumbnail_version, view.thumbnail_jpeg)
-            if send
-            else None
-        )
-        if view.hwnd == legacy_hwnd:
-            legacy_shot = shot
-        workers.append(
-            {
-                "hwnd": view.hwnd,
-                "status": view.status,
-                "screenshot_b64": shot,
-                "last_result": view.last_result,
-            }
-        )
+    workers = [
+        {
+            "hwnd": view.hwnd,
+            "status": seed_status(view.status),
+            "screenshot_b64": None,
+            "last_result": view.last_result or {},
+        }
+        for view in views
+    ]
     summary = await run_in_threadpool(summary_payload, services.database, SNAPSHOT_TRADES)
-    return {
+    payload = {
         "timestamp": to_wire(utcnow()),
-        "status": "running" if any(w["status"].get("is_running") for w in workers) else "idle",
+        "status": seed_status(legacy),
         "workers": workers,
         "trade_summary": summary,
-        "screenshot_b64": legacy_shot,
+        "screenshot_b64": None,
     }
+    return Snapshot(
+        payload,
+        {
+            view.hwnd: thumbnails.encoded(view.hwnd, view.thumbnail_version, view.thumbnail_jpeg)
+            for view in views
+            if view.thumbnail_jpeg is not None
+        },
+        legacy_hwnd=legacy["target_window"]["hwnd"] if legacy else None,
+    )

@@ -16,7 +16,6 @@ from pydantic import (
     field_validator,
 )
 
-from trade_analysis.analysis.crop import Crop
 from trade_analysis.analysis.title import compile_title_pattern
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire
 from trade_analysis.trading.rules import RulesSettings
@@ -46,8 +45,10 @@ TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
 
 
 class Ping(BaseModel):
+    ok: Literal[True] = True
     status: Literal["ok"] = "ok"
     version: str
+    ts: WireTime
 
 
 class RecordPublic(BaseModel):
@@ -62,6 +63,8 @@ class RecordPublic(BaseModel):
     name: str | None
     ticker: str | None
     price: Money | None
+    # As it came in ("$189.23"): the seed face answers with it; the typed face has `price`.
+    price_text: str | None = Field(None, exclude=True)
     trend: str | None
     buy_price: Money | None
     sell_price: Money | None
@@ -111,7 +114,10 @@ class ManualTradeRequest(BaseModel):
 
     ticker: str = Field(pattern=TICKER_PATTERN, description="symbol, e.g. AAPL")
     price: PriceInput = Field(description="189.23, or text such as '$1,234.56'")
-    direction: Side
+    direction: Side | Literal["up", "down"] = Field(
+        description="buy or sell: an order; up or down: a signal the simulator acts on, "
+        "as a capture's would be (it may trade or not)"
+    )
     ts: UtcTime | None = Field(None, description="when it happened; now if omitted")
     meta: dict[str, Any] | None = None
     bot: str | None = Field(
@@ -123,7 +129,7 @@ class ManualTradeRequest(BaseModel):
 
 class ManualTradeResult(BaseModel):
     ok: Literal[True] = True
-    trade: TradeEntry
+    trade: TradeEntry | None = Field(description="null when a signal did not trade")
 
 
 class IngestResult(BaseModel):
@@ -131,6 +137,7 @@ class IngestResult(BaseModel):
     record_id: int | None
     observation_id: int
     image_url: str | None
+    ts: WireTime
     trade: TradeEntry | None
 
 
@@ -194,15 +201,15 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class CropRequest(BaseModel):
-    """Fractions of the window cut from each edge."""
+    """Fractions of the window cut from each edge; edges left out stay as they were."""
 
-    left: Fraction = 0.0
-    right: Fraction = 0.16
-    top: Fraction = 0.0
-    bottom: Fraction = 0.0
+    left: Fraction | None = None
+    right: Fraction | None = None
+    top: Fraction | None = None
+    bottom: Fraction | None = None
 
-    def to_crop(self) -> Crop:
-        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
+    def edges(self) -> dict[str, float]:
+        return {edge: value for edge, value in self.model_dump().items() if value is not None}
 
 
 class CropFactorRequest(BaseModel):

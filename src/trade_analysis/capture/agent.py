@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +107,12 @@ def _crop_from(data: object) -> Crop:
     return crop
 
 
+def _edges_from(data: object) -> dict[str, float]:
+    if not isinstance(data, dict):
+        raise ValueError(f"not crop edges: {data!r}")
+    return {str(edge): float(value) for edge, value in data.items()}
+
+
 class Agent:
     """Runs capture workers here; serves commands and publishes state over the bus."""
 
@@ -134,12 +140,19 @@ class Agent:
             "set_bring_to_foreground": lambda a: self.local.set_bring_to_foreground(
                 bool(a["enabled"])
             ),
-            "set_global_crop": lambda a: self.local.set_global_crop(_crop_from(a["crop"])),
-            "set_worker_crop": lambda a: self.local.set_worker_crop(
-                int(a["hwnd"]), _crop_from(a["crop"])
-            ),
+            "edit_global_crop": self._edit_global_crop,
+            "edit_worker_crop": self._edit_worker_crop,
             "reload_bot_settings": lambda a: self.local.reload_bot_settings(int(a["hwnd"])),
         }
+
+    async def _edit_global_crop(self, args: dict[str, Any]) -> dict[str, float]:
+        return crop_json(await self.local.edit_global_crop(_edges_from(args["edges"])))
+
+    async def _edit_worker_crop(self, args: dict[str, Any]) -> dict[str, Any]:
+        crop, applied = await self.local.edit_worker_crop(
+            int(args["hwnd"]), _edges_from(args["edges"])
+        )
+        return {"crop": crop_json(crop), "applied": applied}
 
     async def run(self) -> None:
         async with self.bus.subscribe(self.channels.commands) as commands:
@@ -345,8 +358,8 @@ class RemoteCapture:
         result: dict[str, Any] | None = await self._call("stop_legacy")
         return result
 
-    async def stop_all(self) -> int:
-        return int(await self._call("stop_all"))
+    async def stop_all(self) -> list[int]:
+        return [int(hwnd) for hwnd in await self._call("stop_all")]
 
     async def legacy_status(self) -> dict[str, Any] | None:
         if not self.agent_connected:
@@ -364,11 +377,12 @@ class RemoteCapture:
     async def set_bring_to_foreground(self, enabled: bool) -> None:
         await self._call("set_bring_to_foreground", enabled=enabled)
 
-    async def set_global_crop(self, crop: Crop) -> None:
-        await self._call("set_global_crop", crop=crop_json(crop))
+    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
+        return _crop_from(await self._call("edit_global_crop", edges=dict(edges)))
 
-    async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
-        return bool(await self._call("set_worker_crop", hwnd=hwnd, crop=crop_json(crop)))
+    async def edit_worker_crop(self, hwnd: int, edges: Mapping[str, float]) -> tuple[Crop, bool]:
+        result = await self._call("edit_worker_crop", hwnd=hwnd, edges=dict(edges))
+        return _crop_from(result["crop"]), bool(result["applied"])
 
     async def reload_bot_settings(self, hwnd: int) -> bool:
         return bool(await self._call("reload_bot_settings", hwnd=hwnd))

@@ -8,6 +8,7 @@ that owns the workers when several API processes run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -50,7 +51,7 @@ class CaptureControl(Protocol):
 
     async def stop_legacy(self) -> dict[str, Any] | None: ...
 
-    async def stop_all(self) -> int: ...
+    async def stop_all(self) -> list[int]: ...
 
     async def legacy_status(self) -> dict[str, Any] | None: ...
 
@@ -60,9 +61,11 @@ class CaptureControl(Protocol):
 
     async def set_bring_to_foreground(self, enabled: bool) -> None: ...
 
-    async def set_global_crop(self, crop: Crop) -> None: ...
+    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop: ...
 
-    async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool: ...
+    async def edit_worker_crop(
+        self, hwnd: int, edges: Mapping[str, float]
+    ) -> tuple[Crop, bool]: ...
 
     async def reload_bot_settings(self, hwnd: int) -> bool: ...
 
@@ -115,7 +118,7 @@ class LocalCapture:
     async def stop_legacy(self) -> dict[str, Any] | None:
         return await run_in_threadpool(self.manager.stop_legacy)
 
-    async def stop_all(self) -> int:
+    async def stop_all(self) -> list[int]:
         return await run_in_threadpool(self.manager.stop_all)
 
     async def legacy_status(self) -> dict[str, Any] | None:
@@ -130,11 +133,11 @@ class LocalCapture:
     async def set_bring_to_foreground(self, enabled: bool) -> None:
         self.manager.set_bring_to_foreground(enabled)
 
-    async def set_global_crop(self, crop: Crop) -> None:
-        await run_in_threadpool(self.manager.set_global_crop, crop)
+    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
+        return await run_in_threadpool(self.manager.edit_global_crop, edges)
 
-    async def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
-        return await run_in_threadpool(self.manager.set_worker_crop, hwnd, crop)
+    async def edit_worker_crop(self, hwnd: int, edges: Mapping[str, float]) -> tuple[Crop, bool]:
+        return await run_in_threadpool(self.manager.edit_worker_crop, hwnd, edges)
 
     async def reload_bot_settings(self, hwnd: int) -> bool:
         return await run_in_threadpool(self.manager.reload_bot_settings, hwnd)

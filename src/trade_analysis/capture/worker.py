@@ -100,6 +100,30 @@ def last_result(observation: Observation, captured_at: datetime, image_path: str
     }
 
 
+# What the original's `get_status()` said before anything was started.
+IDLE_STATUS: dict[str, Any] = {
+    "is_running": False,
+    "target_window": None,
+    "interval": WorkerConfig.interval,
+    "total_captures": 0,
+    "successful_captures": 0,
+    "failed_captures": 0,
+    "runtime_seconds": 0.0,
+    "output_folder": None,
+    "keep_last_n": WorkerConfig.keep_last_n,
+    "last_result": {},
+    "bring_to_foreground": WorkerConfig.bring_to_foreground,
+}
+
+
+def seed_status(status: dict[str, Any] | None) -> dict[str, Any]:
+    """A status as the original's `get_status()` gave it: every key, idle or running,
+    and `last_result` `{}` (not null) before the first frame."""
+    if not status:
+        return dict(IDLE_STATUS)
+    return {**IDLE_STATUS, **status, "last_result": status.get("last_result") or {}}
+
+
 RESULTS_FILE = "results.csv"
 RESULTS_COLUMNS = ("timestamp", "image_path", "name", "ticker", "price", "trend")
 

@@ -132,6 +132,8 @@ class ObservationInput:
     image_path: str | None = None
     hwnd: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The price as the client wrote it ("$189.23"), kept on the history record.
+    price_text: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The columns an observation and its history record share."""
@@ -202,7 +204,9 @@ class Ledger:
                 seen = observation.row()
                 observation_rows.append(seen | {"confidence": observation.confidence})
                 if as_history:
-                    history.append(seen | {"kind": "observation"})
+                    history.append(
+                        seen | {"kind": "observation", "price_text": observation.price_text}
+                    )
             observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
             history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
             stored = []
@@ -240,6 +244,35 @@ class Ledger:
             trade_id = _write_trade(rows, rows.bot(bot_key), position_row, trade, meta or {})
             rows.write_back()
             return RecordedTrade(trade_id, trade)
+
+    def manual_signal(
+        self,
+        *,
+        ticker: str,
+        trend: Trend,
+        price: Decimal,
+        at: datetime,
+        bot: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> StoredObservation:
+        """A signal given by hand (the original's `up`/`down` to /manual_trade).
+
+        The simulator decides, as for a capture: it may trade or not. Without a
+        bot, a `down` goes to the bot holding the ticker (as a sell order would).
+        """
+        if bot is None:
+            side = Side.SELL if trend is Trend.DOWN else Side.BUY
+            with self._db.reading() as session:
+                bot = _bot_for_manual(session.connection(), ticker, side)
+        signal = ObservationInput(
+            bot=bot,
+            at=at,
+            ticker=ticker,
+            price=price,
+            trend=trend,
+            meta={"source": "manual_trade", **(meta or {})},
+        )
+        return self.record_observation(signal, as_history=False)
 
     def save_bot_settings(
         self, bot: str, hwnd: int | None, settings: dict[str, Any]

@@ -17,6 +17,7 @@ from trade_analysis.api.schemas import (
     Deleted,
 )
 from trade_analysis.capture.agent import AgentUnavailable
+from trade_analysis.capture.manager import UnknownWorker
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
 
@@ -39,12 +40,14 @@ async def delete_bot(
     hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
     services: ServicesDep,
 ) -> Deleted:
-    def remove() -> Deleted:
+    def find() -> tuple[str, int | None]:
         with services.database.reading() as session:
             row = queries.find_bot(session, hwnd)
             if row is None:
                 raise HTTPException(404, f"no bot {hwnd!r}")
-            key, window = row.bot, row.hwnd
+            return row.bot, row.hwnd
+
+    def remove(key: str, window: int | None) -> Deleted:
         services.ledger.delete_bot(key)
         removed = False
         if window is not None:
@@ -54,7 +57,12 @@ async def delete_bot(
             shutil.rmtree(folder, ignore_errors=True)
         return Deleted(deleted=key, screenshots_removed=removed)
 
-    result = await run_in_threadpool(remove)
+    key, window = await run_in_threadpool(find)
+    if window is not None:
+        # Its worker first: a running one would write the folder and the row again.
+        with contextlib.suppress(UnknownWorker, AgentUnavailable):
+            await services.capture.stop(window)
+    result = await run_in_threadpool(remove, key, window)
     await services.publish(Event(EventType.BOT, {"bot": result.deleted, "deleted": True}))
     return result
 

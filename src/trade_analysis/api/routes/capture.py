@@ -23,7 +23,7 @@ from trade_analysis.api.schemas import (
     WorkerPublic,
 )
 from trade_analysis.capture.control import WorkerView
-from trade_analysis.capture.manager import bot_key
+from trade_analysis.capture.manager import bot_key, crop_json
 from trade_analysis.db import queries
 from trade_analysis.services import Services
 
@@ -59,7 +59,7 @@ async def stop_multi(request: StopRequest, services: ServicesDep) -> Status:
 
 @router.post("/stop_all_workers", response_model=Ok, summary="Stop every capture worker")
 async def stop_all_workers(services: ServicesDep) -> Ok:
-    return Ok(detail=f"stopped {await services.capture.stop_all()} worker(s)")
+    return Ok(detail=f"stopped {len(await services.capture.stop_all())} worker(s)")
 
 
 @router.post("/start", summary="The seed's single capture: start it on a window")
@@ -111,17 +111,17 @@ async def bring_to_foreground(request: EnabledRequest, services: ServicesDep) ->
 
 @router.post("/settings/crop", response_model=Ok, summary="The default crop for every window")
 async def global_crop(request: CropRequest, services: ServicesDep) -> Ok:
-    await services.capture.set_global_crop(request.to_crop())
+    await services.capture.edit_global_crop(request.edges())
     return Ok(detail="default crop saved")
 
 
 @router.post("/settings/crop_factor", response_model=Ok, summary="Crop all four edges alike")
 async def crop_factor(request: CropFactorRequest, services: ServicesDep) -> Ok:
-    await services.capture.set_global_crop(Crop.uniform(request.factor))
+    await services.capture.edit_global_crop(crop_json(Crop.uniform(request.factor)))
     return Ok(detail=f"default crop {request.factor} on every edge")
 
 
 @router.post("/workers/{hwnd}/crop", response_model=Ok, summary="A window's own crop")
 async def worker_crop(hwnd: Hwnd, request: CropRequest, services: ServicesDep) -> Ok:
-    applied = await services.capture.set_worker_crop(hwnd, request.to_crop())
+    _, applied = await services.capture.edit_worker_crop(hwnd, request.edges())
     return Ok(detail="crop applied" if applied else "crop saved; applied when capture starts")

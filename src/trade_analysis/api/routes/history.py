@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -10,6 +10,7 @@ from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.db import models, queries
 from trade_analysis.domain import Trend, utcnow
+from trade_analysis.services import Services
 
 router = APIRouter(tags=["history"])
 files_router = APIRouter(tags=["history"])
@@ -45,18 +46,36 @@ def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[RecordPublic]:
+    filters = history_filter(days, ticker, start_ts, end_ts, trend, limit, offset)
+    return history_page(services, response, filters)
+
+
+def history_filter(
+    days: float,
+    ticker: str | None,
+    start_ts: datetime | None,
+    end_ts: datetime | None,
+    trend: Trend | None,
+    limit: int,
+    offset: int,
+) -> queries.HistoryFilter:
     since = start_ts or utcnow() - timedelta(days=days)
-    until = end_ts
-    if until is not None and until < since:
+    if end_ts is not None and end_ts < since:
         raise HTTPException(422, "end_ts is before the start of the window (start_ts or days)")
-    filters = queries.HistoryFilter(
+    return queries.HistoryFilter(
         since=since,
-        until=until,
+        until=end_ts,
         ticker=ticker.upper() if ticker else None,
         trend=trend.value if trend else None,
         limit=limit,
         offset=offset,
     )
+
+
+def history_page(
+    services: Services, response: Response, filters: queries.HistoryFilter
+) -> list[RecordPublic]:
+    """One page of history, newest first; `X-Total-Count` says how many match in all."""
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         response.headers["X-Total-Count"] = str(total)

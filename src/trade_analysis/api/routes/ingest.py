@@ -81,7 +81,7 @@ class IngestForm(BaseModel):
     ts: UtcTime | None = Field(None, description="capture time; now if omitted")
 
 
-def _form_schema() -> dict[str, Any]:
+def form_schema() -> dict[str, Any]:
     schema = IngestForm.model_json_schema()
     schema["properties"]["file"] = {
         "type": "string",
@@ -144,7 +144,7 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
     response_model=IngestResult,
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
     responses={413: {"description": "file too large"}, 415: {"description": "not an image"}},
-    openapi_extra={"requestBody": _form_schema()},
+    openapi_extra={"requestBody": form_schema()},
 )
 async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     form, image = await _read_form(request, services.settings.max_upload_bytes)
@@ -157,6 +157,7 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         price=_parse_price(form.price),
         trend=_parse_trend(form.trend),
         meta=_parse_meta(form.meta),
+        price_text=form.price.strip() if form.price else None,
     )
     upload = None
     if image is not None:
@@ -174,5 +175,6 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
         record_id=stored.record_id,
         observation_id=stored.observation_id,
         image_url=f"/uploads/{upload.name}" if upload else None,
+        ts=observation.at,
         trade=entry,
     )
