@@ -26,7 +26,10 @@ def test_nothing_running_means_empty_workers_and_an_idle_legacy_capture(client: 
     assert client.get("/api/v1/workers").json() == []
     assert client.get("/api/v1/status").json() == {"is_running": False, "target_window": None}
     assert client.post("/api/v1/stop").json() == {"is_running": False}
-    assert client.post("/api/v1/stop_all_workers").json() == {"ok": True, "detail": "stopped 0 worker(s)"}
+    assert client.post("/api/v1/stop_all_workers").json() == {
+        "ok": True,
+        "detail": "stopped 0 worker(s)",
+    }
 
 
 def test_stopping_an_unknown_worker_is_404(client: TestClient) -> None:
@@ -72,5 +75,8 @@ def test_a_crop_for_a_window_not_running_is_saved_on_its_bot(client: TestClient)
 
 def test_settings_switches_answer_ok(client: TestClient) -> None:
     assert client.post("/api/v1/settings/line_detect", json={"enabled": False}).json()["ok"] is True
-    assert client.post("/api/v1/settings/bring_to_foreground", json={"enabled": True}).json()["ok"] is True
+    assert (
+        client.post("/api/v1/settings/bring_to_foreground", json={"enabled": True}).json()["ok"]
+        is True
+    )
     assert client.post("/api/v1/settings/crop_factor", json={"factor": 0.05}).json()["ok"] is True
