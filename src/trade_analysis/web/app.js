@@ -138,8 +138,9 @@ function connect() {
   };
 }
 
+// The typed API: the dashboard is a new client, not one of the original's.
 async function control(path, body) {
-  const response = await fetch(path, {
+  const response = await fetch(`/api/v1${path}`, {
     method: body === undefined ? "GET" : "POST",
     headers: { Authorization: `Bearer ${state.key}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -16,10 +16,11 @@ from trade_analysis.api.schemas import (
     BotSettingsRequest,
     Deleted,
 )
-from trade_analysis.capture.agent import AgentUnavailable
+from trade_analysis.capture.agent import AgentError, AgentUnavailable
 from trade_analysis.capture.manager import UnknownWorker
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
+from trade_analysis.services import Services
 
 router = APIRouter(tags=["bots"])
 
@@ -60,11 +61,21 @@ async def delete_bot(
     key, window = await run_in_threadpool(find)
     if window is not None:
         # Its worker first: a running one would write the folder and the row again.
-        with contextlib.suppress(UnknownWorker, AgentUnavailable):
-            await services.capture.stop(window)
+        await _stop_capture(services, window)
     result = await run_in_threadpool(remove, key, window)
     await services.publish(Event(EventType.BOT, {"bot": result.deleted, "deleted": True}))
     return result
+
+
+async def _stop_capture(services: Services, hwnd: int) -> None:
+    """Stop the window's worker if one runs (here or in the agent); none running is fine."""
+    try:
+        await services.capture.stop(hwnd)
+    except (UnknownWorker, AgentUnavailable):
+        pass
+    except AgentError as exc:
+        if exc.status != 404:
+            raise
 
 
 @router.put(
