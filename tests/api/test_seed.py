@@ -148,3 +148,15 @@ def test_both_faces_are_in_the_openapi_document(client: TestClient) -> None:
         for op in ops.values()
     ]
     assert seed_ops and all(op["tags"] == ["seed"] for op in seed_ops)
+
+
+def test_history_filters_trade_records_by_buy_and_sell(client: TestClient) -> None:
+    client.post("/ingest", data={"ticker": "FLT", "price": "10", "trend": "up"})
+    client.post("/ingest", data={"ticker": "GLD", "price": "20", "trend": "up"})
+    client.post("/ingest", data={"ticker": "GLD", "price": "21", "trend": "down"})
+    bought = client.get("/history", params={"trend": "buy"}).json()
+    sold = client.get("/history", params={"trend": "sell"}).json()
+    assert [(r["ticker"], r["trend"], r["price"]) for r in bought] == [("FLT", "buy", "$10.00")]
+    assert [(r["ticker"], r["trend"], r["sell_price"]) for r in sold] == [("GLD", "sell", 21)]
+    assert {r["trend"] for r in client.get("/history", params={"trend": "up"}).json()} == {"up"}
+    assert client.get("/history", params={"trend": "sideways"}).status_code == 422

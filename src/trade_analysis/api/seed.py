@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -33,7 +34,6 @@ from trade_analysis.api.schemas import (
     StartRequest,
     StopRequest,
     TickerSummary,
-    TradeEntry,
     TradeSummary,
     UtcTime,
     WorkerPublic,
@@ -237,21 +237,24 @@ def history_records(
     ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
     start_ts: UtcTime | None = None,
     end_ts: UtcTime | None = None,
-    trend: Trend | None = None,
+    trend: Annotated[
+        Trend | Side | None, Query(description="up, down, none; or buy, sell for trade records")
+    ] = None,
     limit: Annotated[
         int | None, Query(ge=1, description="at most HISTORY_MAX_ROWS; every match if omitted")
     ] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[Json]:
     cap = services.settings.history_max_rows
+    signal = trend if isinstance(trend, Trend) else None
     filters = history.history_filter(
-        days, ticker, start_ts, end_ts, trend, min(limit or cap, cap), offset
+        days, ticker, start_ts, end_ts, signal, min(limit or cap, cap), offset
     )
+    if isinstance(trend, Side):
+        filters = replace(filters, trade_side=trend.value)
+    elif trend is not None:  # trade records read buy/sell here, so up/down/none are the others
+        filters = replace(filters, kind="observation")
     return [seed_record(record) for record in history.history_page(services, response, filters)]
-
-
-def seed_trade(entry: TradeEntry | None) -> Json | None:
-    return entry.model_dump(mode="json") if entry is not None else None
 
 
 def seed_ticker(summary: TickerSummary) -> Json:

@@ -23,6 +23,9 @@ class HistoryFilter:
     trend: str | None = None
     limit: int = 100
     offset: int = 0
+    # "buy": trade records still open; "sell": those a sell completed (the seed's trends).
+    trade_side: str | None = None
+    kind: str | None = None  # "observation" | "trade"
 
 
 def _history_query(filters: HistoryFilter) -> Select[models.Record]:
@@ -35,6 +38,13 @@ def _history_query(filters: HistoryFilter) -> Select[models.Record]:
         query = query.where(models.Record.ticker == filters.ticker)
     if filters.trend:
         query = query.where(models.Record.trend == filters.trend)
+    if filters.kind is not None:
+        query = query.where(models.Record.kind == filters.kind)
+    if filters.trade_side is not None:
+        sold = models.Record.sell_price.is_not(None)
+        query = query.where(
+            models.Record.kind == "trade", sold if filters.trade_side == "sell" else ~sold
+        )
     return query
 
 
