@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +13,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from trade_analysis import __version__
-from trade_analysis.aio import cancel_and_wait
 from trade_analysis.api import seed
 from trade_analysis.api.deps import require_api_key
 from trade_analysis.api.errors import install_error_handlers
 from trade_analysis.api.limits import BodySizeLimit
 from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
 from trade_analysis.config import Settings
-from trade_analysis.db import retention
-from trade_analysis.db.migrate import upgrade
-from trade_analysis.domain import utcnow
-from trade_analysis.live_state import seed_snapshot
-from trade_analysis.services import Services
-from trade_analysis.snapshots import SnapshotStream, ThumbnailCache
-from trade_analysis.storage import remove_data_file
+from trade_analysis.services import Role, open_services
 
 logger = logging.getLogger(__name__)
 
@@ -95,59 +84,14 @@ def _seed_copy(router: APIRouter, adapted: set[tuple[str, str]]) -> APIRouter:
     return copy
 
 
-def prune_once(services: Services) -> int:
-    """One retention pass; returns how many rows went."""
-    cutoff = utcnow() - timedelta(days=services.settings.retention_days)
-    removed = 0
-    while True:
-        with services.database.session() as session:
-            count, images = retention.prune_batch(session, cutoff)
-        for image in images:
-            remove_data_file(services.settings.data_dir, image)
-        removed += count
-        if count < retention.BATCH:
-            return removed
-
-
-async def _retention_loop(services: Services) -> None:
-    while True:
-        try:
-            removed = await run_in_threadpool(prune_once, services)
-            if removed:
-                logger.info(
-                    "retention removed %d observations older than %s days",
-                    removed,
-                    services.settings.retention_days,
-                )
-        except Exception:  # keep pruning on later passes; one failure must not stop it
-            logger.exception("retention pass failed")
-        await asyncio.sleep(services.settings.retention_interval_seconds)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.from_settings(settings)
-        await run_in_threadpool(upgrade, services.database.url)
-        services.uploads.ensure()
-        services.uploads.sweep_incomplete()
-        settings.screenshots_dir.mkdir(parents=True, exist_ok=True)
-        app.state.services = services
-        services.writer.start()
-        await services.start_live()
-        thumbnails = ThumbnailCache()
-        app.state.snapshots = SnapshotStream(partial(seed_snapshot, services, thumbnails))
-        await app.state.snapshots.start()
-        pruning = asyncio.create_task(_retention_loop(services), name="retention")
-        try:
+        async with open_services(settings, Role.for_server(settings)) as services:
+            app.state.services = services
             yield
-        finally:
-            await cancel_and_wait(pruning)
-            await app.state.snapshots.stop()
-            await services.stop_live()
-            services.close()
 
     app = FastAPI(
         title="trade-analysis",

@@ -130,11 +130,11 @@ def manager(
 
 def test_a_changed_frame_is_read_stored_and_traded(manager, desktop, events) -> None:
     desktop.show(11, "AAPL $175.23 - Robinhood", chart(rising=True))
-    status = manager.start(11, interval=0.5)
+    status = manager.start(11, interval=0.5).model_dump()
     assert status["target_window"]["hwnd"] == 11 and status["interval"] == 0.5
     worker = manager.worker(11)
     wait_until(lambda: worker.last_result is not None)
-    result = worker.last_result
+    result = worker.last_result.model_dump()
     assert result["ticker"] == "AAPL" and result["price"] == "$175.23"
     assert result["price_value"] == 175.23 and result["trend"] == "up"
     assert result["timestamp"].endswith("Z") and Path(result["image_path"]).is_file()
@@ -150,7 +150,7 @@ def test_an_unchanged_frame_is_not_read_again(manager, desktop) -> None:
     assert worker.thumbnail_version == 1
     desktop.show(12, "TSLA 251.00 - Feed", chart(rising=False))
     wait_until(lambda: worker.thumbnail_version == 2)
-    assert worker.last_result["price_value"] == 251.0
+    assert worker.last_result.price_value == 251.0
 
 
 def test_starting_a_running_window_again_keeps_one_loop(manager, desktop) -> None:
@@ -169,7 +169,7 @@ def test_stop_is_prompt_even_with_a_long_interval(manager, desktop) -> None:
     manager.start(14, interval=60)
     wait_until(lambda: desktop.captures.get(14, 0) >= 1)
     started = time.monotonic()
-    status = manager.stop(14)
+    status = manager.stop(14).model_dump()
     assert time.monotonic() - started < 2
     assert status["is_running"] is False
     with pytest.raises(UnknownWorker):
@@ -186,7 +186,7 @@ def test_a_vanished_window_marks_its_worker_and_spares_the_others(manager, deskt
     before = desktop.captures[16]
     wait_until(lambda: desktop.captures[16] > before + 1)
     assert manager.worker(16).state == "running"
-    assert manager.worker(15).status()["failed_captures"] >= 1
+    assert manager.worker(15).status().failed_captures >= 1
 
 
 def test_an_unknown_window_is_refused(manager) -> None:
@@ -201,14 +201,14 @@ def test_only_the_newest_screenshots_are_kept(manager, desktop) -> None:
     for shift in range(1, 5):
         desktop.show(17, f"AAPL {shift + 1} - A", chart(rising=True, shift=shift))
         wait_until(lambda s=shift: worker.thumbnail_version >= s + 1)
-    folder = Path(worker.status()["output_folder"])
+    folder = Path(worker.status().output_folder)
     assert len(list(folder.glob("*.jpg"))) == 2
 
 
 def test_a_crop_saved_for_a_stopped_window_applies_when_it_starts(manager, desktop, ledger) -> None:
     desktop.show(18, "AAPL 1 - A", chart(rising=True))
     assert manager.set_worker_crop(18, Crop(left=0.1, right=0.2, top=0.05, bottom=0.0)) is False
-    status = manager.start(18, interval=0.5)
+    status = manager.start(18, interval=0.5).model_dump()
     assert status["crop"] == {"left": 0.1, "right": 0.2, "top": 0.05, "bottom": 0.0}
     wait_until(lambda: manager.worker(18).last_result is not None)
     # Trading on the window's signals rewrote its bot row but kept the saved crop.
@@ -222,8 +222,8 @@ def test_global_crop_reaches_running_workers_without_their_own(manager, desktop)
     manager.start(19, interval=0.5)
     manager.start(20, interval=0.5)
     manager.set_global_crop(Crop.uniform(0.05))
-    assert manager.worker(19).status()["crop"]["left"] == 0.05
-    assert manager.worker(20).status()["crop"]["right"] == 0.3
+    assert manager.worker(19).status().crop.left == 0.05
+    assert manager.worker(20).status().crop.right == 0.3
 
 
 def test_saved_analysis_settings_reach_the_worker(manager, desktop, ledger) -> None:
@@ -233,7 +233,7 @@ def test_saved_analysis_settings_reach_the_worker(manager, desktop, ledger) -> N
     analysis = manager.worker(21).config.analysis
     assert analysis.ocr is True and analysis.title_pattern == r"(?P<ticker>[A-Z]+):"
     wait_until(lambda: manager.worker(21).last_result is not None)
-    assert manager.worker(21).last_result["ticker"] == "XYZ"
+    assert manager.worker(21).last_result.ticker == "XYZ"
 
 
 def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop, ledger) -> None:
@@ -241,10 +241,10 @@ def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop,
     manager.start(22, interval=0.5)
     worker = manager.worker(22)
     wait_until(lambda: worker.last_result is not None)
-    assert worker.last_result["ticker"] == ""
+    assert worker.last_result.ticker == ""
     ledger.save_bot_settings("22", 22, {"title_pattern": r"feed: (?P<ticker>[a-z]+) at"})
     assert manager.reload_bot_settings(22) is True
-    wait_until(lambda: worker.last_result["ticker"].upper() == "XYZ")
+    wait_until(lambda: worker.last_result.ticker.upper() == "XYZ")
     assert manager.reload_bot_settings(99) is False
 
 

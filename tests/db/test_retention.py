@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.images import image_bytes
-from trade_analysis.app import prune_once
 from trade_analysis.config import Settings
 from trade_analysis.db import models
 from trade_analysis.domain import Side, utcnow
+from trade_analysis.services import prune_once
 
 
 def test_old_observations_go_and_trades_stay(client: TestClient, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from live_fakes import GatedClient, RecordingClient, wait_until
 
-from trade_analysis.snapshots import Snapshot, SnapshotStream, ThumbnailCache
+from trade_analysis.live.snapshots import Snapshot, SnapshotStream, ThumbnailCache
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,8 @@
-"""Domain errors mapped to HTTP: one place decides the status code and the `detail`."""
+"""Domain errors mapped to HTTP: one place decides the status code and the `detail`.
+
+Capture's errors carry their own status (capture/errors.py), so an error the
+agent reports over the bus answers exactly as the same error raised here.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
-from trade_analysis.capture.agent import AgentError, AgentUnavailable
-from trade_analysis.capture.manager import InvalidWindow, UnknownWorker
-from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
+from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
 from trade_analysis.trading.simulator import TradingError
@@ -21,22 +23,17 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidPrice, 422),
     (InvalidCrop, 422),
     (InvalidTitlePattern, 422),
-    (UnknownWorker, 404),
-    (InvalidWindow, 400),
-    (WindowGone, 400),
-    (CaptureUnavailable, 503),
-    (AgentUnavailable, 503),
 ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
     for error_type, status in _STATUS:
         app.add_exception_handler(error_type, _responder(status))
-    app.add_exception_handler(AgentError, _agent_error)
+    app.add_exception_handler(CaptureError, _capture_error)
 
 
-async def _agent_error(_request: Request, exc: Exception) -> JSONResponse:
-    status = exc.status if isinstance(exc, AgentError) else 500
+async def _capture_error(_request: Request, exc: Exception) -> JSONResponse:
+    status = http_status(exc) if isinstance(exc, CaptureError) else 500
     return JSONResponse(status_code=status, content={"detail": str(exc)})
 
 

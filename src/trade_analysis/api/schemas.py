@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from trade_analysis.analysis.title import compile_title_pattern
+from trade_analysis.capture.schemas import LastResult, WorkerStatus
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire
 from trade_analysis.trading.rules import RulesSettings
 
@@ -89,18 +90,30 @@ class BotPosition(BaseModel):
     entry_price: Money | None
 
 
-class TickerSummary(BaseModel):
+class TickerTotals(BaseModel):
+    """A ticker's position and running P&L, without its trades."""
+
     position: Literal["long", "flat"]
     entry_price: Money | None
     first_cycle_done: bool
     last_direction: str | None
-    last_trade: TradeEntry | None
     total_pnl: Money
     wins: int
     losses: int
     win_rate: float
-    trade_history: list[TradeEntry]
     bots: dict[str, BotPosition]
+
+
+class TickerSummary(TickerTotals):
+    last_trade: TradeEntry | None
+    trade_history: list[TradeEntry]
+
+
+class CompactSummary(BaseModel):
+    """Totals per ticker without the trade lists: small enough to send after every trade."""
+
+    tickers: dict[str, TickerTotals]
+    total_pnl_all_tickers: Money
 
 
 class TradeSummary(BaseModel):
@@ -167,59 +180,10 @@ class Ok(BaseModel):
     detail: str
 
 
-class WindowPublic(BaseModel):
-    hwnd: int
-    title: str
-    process: str | None
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-# Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
-MAX_HWND = 2**63 - 1
-WindowId = Annotated[int, Field(ge=0, le=MAX_HWND, description="a window id from /windows")]
-
-
-class StartRequest(BaseModel):
-    hwnd: WindowId
-    interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
-    keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
-    bring_to_foreground: bool | None = None
-
-
-class StopRequest(BaseModel):
-    hwnd: WindowId
-
-
-class EnabledRequest(BaseModel):
-    enabled: bool
-
-
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
-
-class CropRequest(BaseModel):
-    """Fractions of the window cut from each edge; edges left out stay as they were."""
-
-    left: Fraction | None = None
-    right: Fraction | None = None
-    top: Fraction | None = None
-    bottom: Fraction | None = None
-
-    def edges(self) -> dict[str, float]:
-        return {edge: value for edge, value in self.model_dump().items() if value is not None}
-
-
-class CropFactorRequest(BaseModel):
-    factor: Fraction
-
-
 class WorkerPublic(BaseModel):
     hwnd: int
-    status: dict[str, Any]
-    last_result: dict[str, Any] | None
+    status: WorkerStatus
+    last_result: LastResult | None
     screenshot_b64: str | None
     bot: BotPublic | None
 

@@ -21,25 +21,28 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from trade_analysis.analysis import Crop
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes import bots, capture, history, ingest, trades
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     TICKER_PATTERN,
-    CropFactorRequest,
-    CropRequest,
-    EnabledRequest,
     RecordPublic,
-    StartRequest,
-    StopRequest,
     TickerSummary,
     TradeSummary,
     UtcTime,
     WorkerPublic,
 )
-from trade_analysis.capture.manager import crop_json
-from trade_analysis.capture.worker import seed_status
+from trade_analysis.capture import commands
+from trade_analysis.capture.schemas import (
+    CropEdges,
+    CropFactorRequest,
+    EnabledRequest,
+    NoArguments,
+    StartRequest,
+    StopRequest,
+    WorkerCropEdges,
+    seed_status,
+)
 from trade_analysis.domain import Side, Trend, format_price
 
 router = APIRouter(tags=["seed"])
@@ -119,7 +122,8 @@ async def start(request: Start, services: ServicesDep) -> Json:
 
 @router.post("/stop", summary="Stop the single (legacy) capture")
 async def stop(services: ServicesDep) -> Json:
-    return {**seed_status(await services.capture.stop_legacy()), "stopped": True}
+    stopped = await services.capture.run(commands.stop_legacy, NoArguments())
+    return {**seed_status(stopped), "stopped": True}
 
 
 @router.get("/status", summary="The single (legacy) capture's get_status(), idle or running")
@@ -143,13 +147,13 @@ async def stop_multi(
 
 @router.post("/stop_all_workers", summary="Stop every worker; lists the windows stopped")
 async def stop_all_workers(services: ServicesDep) -> Json:
-    stopped = await services.capture.stop_all()
+    stopped = await services.capture.run(commands.stop_all, NoArguments())
     return {"stopped": stopped, "count": len(stopped)}
 
 
 def seed_worker(worker: WorkerPublic) -> Json:
     shaped = worker.model_dump(mode="json")
-    shaped["status"] = seed_status(shaped["status"])
+    shaped["status"] = seed_status(worker.status)
     shaped["last_result"] = shaped["last_result"] or {}
     return shaped
 
@@ -162,7 +166,7 @@ async def workers(services: ServicesDep) -> list[Json]:
 # -- capture settings ----------------------------------------------------------------------
 
 Enabled = Annotated[EnabledRequest, seed_request(EnabledRequest)]
-Edges = Annotated[CropRequest, seed_request(CropRequest)]
+Edges = Annotated[CropEdges, seed_request(CropEdges)]
 
 
 @_post("/settings/line_detect", EnabledRequest, summary="Trend reading on or off")
@@ -177,24 +181,25 @@ async def bring_to_foreground(request: Enabled, services: ServicesDep) -> Json:
     return {**answer.model_dump(), "bring_to_foreground": request.enabled}
 
 
-@_post("/settings/crop", CropRequest, summary="The default crop; edges left out stay as they were")
+@_post("/settings/crop", CropEdges, summary="The default crop; edges left out stay as they were")
 async def global_crop(request: Edges, services: ServicesDep) -> Json:
-    return crop_json(await services.capture.edit_global_crop(request.edges()))
+    return (await services.capture.run(commands.edit_global_crop, request)).model_dump()
 
 
 @_post("/settings/crop_factor", CropFactorRequest, summary="The same crop on all four edges")
 async def crop_factor(
     request: Annotated[CropFactorRequest, seed_request(CropFactorRequest)], services: ServicesDep
 ) -> Json:
-    edges = crop_json(Crop.uniform(request.factor))
-    return crop_json(await services.capture.edit_global_crop(edges))
+    uniform = capture.uniform_crop(request)
+    return (await services.capture.run(commands.edit_global_crop, uniform)).model_dump()
 
 
-@_post("/workers/{hwnd}/crop", CropRequest, summary="A window's own crop; edges left out stay")
+@_post("/workers/{hwnd}/crop", CropEdges, summary="A window's own crop; edges left out stay")
 async def worker_crop(hwnd: capture.Hwnd, request: Edges, services: ServicesDep) -> Json:
-    crop, applied = await services.capture.edit_worker_crop(hwnd, request.edges())
-    shaped: Json = {"hwnd": hwnd, **crop_json(crop)}
-    if not applied:
+    edit = WorkerCropEdges(hwnd=hwnd, edges=request)
+    edited = await services.capture.run(commands.edit_worker_crop, edit)
+    shaped: Json = {"hwnd": hwnd, **edited.crop.model_dump()}
+    if not edited.applied:
         shaped["applied"] = "persisted"
     return shaped
 

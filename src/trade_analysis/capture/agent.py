@@ -4,12 +4,16 @@ With several API processes, each holding its own workers would split the
 registry, so capture runs in exactly one `trade-analysis agent`, on the
 desktop. It reaches the server only through the bus and the database:
 
-* commands: `{id, reply_to, command, args}` on `Channels.commands`; the agent answers
-  `{id, ok, result}` or `{id, ok: false, status, detail}` on `reply_to`;
-* state: every second the agent publishes its workers on `Channels.state` (thumbnails
-  when they changed, and all of them every few seconds for late joiners);
-* events (`trade`, `observation`, `frame`, `worker`) go on the hub's channel,
+* commands: a `CommandMessage` `{id, reply_to, command, args}` on `Channels.commands`,
+  `command` a name from capture/commands.py and `args` its model as JSON; the agent
+  answers a `CommandReply` `{id, ok, result}` or `{id, ok: false, status, detail}` on
+  `reply_to`, `status` being the HTTP status the error carries (capture/errors.py);
+* state: every second the agent publishes an `AgentState` on `Channels.state`
+  (thumbnails when they changed, and all of them every few seconds for late joiners);
+* events (`trade`, `observation`, `frame`, `worker`, `summary`) go on the hub's channel,
   so every client of every API process sees them; the ledger is shared SQL.
+
+Every message is a model, validated with `model_validate_json` where it arrives.
 """
 
 from __future__ import annotations
@@ -17,29 +21,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
 
 from trade_analysis.aio import cancel_and_wait
-from trade_analysis.analysis import Crop
-from trade_analysis.analysis.crop import InvalidCrop
-from trade_analysis.capture.control import LocalCapture, WorkerView
-from trade_analysis.capture.manager import (
-    CaptureManager,
-    InvalidWindow,
-    UnknownWorker,
-    crop_from_json,
-    crop_json,
-)
-from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone
-from trade_analysis.live import Bus, BusUnavailable, Event, EventType
+from trade_analysis.capture.commands import COMMANDS, Command
+from trade_analysis.capture.control import CaptureControl, WorkerView
+from trade_analysis.capture.errors import AgentError, AgentUnavailable, CaptureError, http_status
+from trade_analysis.capture.schemas import WorkerStatus
+from trade_analysis.live import Bus, BusUnavailable
 
 logger = logging.getLogger(__name__)
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 
 @dataclass(frozen=True)
@@ -68,91 +69,49 @@ HEARTBEAT_SECONDS = 1.0
 FULL_STATE_EVERY = 5
 AGENT_TIMEOUT_SECONDS = 4.0
 COMMAND_TIMEOUT_SECONDS = 10.0
+INVALID_ARGUMENTS = 422
 
 
-class AgentUnavailable(RuntimeError):
-    def __init__(self) -> None:
-        super().__init__(
-            "no capture agent is connected: run `trade-analysis agent` on the desktop "
-            "with the same BUS_URL and DATABASE_URL"
-        )
+class CommandMessage(BaseModel):
+    id: str
+    reply_to: str
+    command: str
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
-class AgentError(RuntimeError):
-    """An error the agent reported, with the HTTP status it maps to."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-
-
-_ERROR_STATUS: list[tuple[type[Exception], int]] = [
-    (UnknownWorker, 404),
-    (InvalidWindow, 400),
-    (WindowGone, 400),
-    (InvalidCrop, 422),
-    (ValueError, 422),
-    (CaptureUnavailable, 503),
-]
+class CommandReply(BaseModel):
+    id: str
+    ok: bool
+    result: Any = None
+    status: int = 500
+    detail: str = ""
 
 
-def _status_of(error: Exception) -> int:
-    return next((status for kind, status in _ERROR_STATUS if isinstance(error, kind)), 500)
+class WorkerState(BaseModel):
+    hwnd: int
+    status: WorkerStatus
+    thumbnail_version: int
+    thumbnail_b64: str | None
 
 
-def _crop_from(data: object) -> Crop:
-    crop = crop_from_json(data)
-    if crop is None:
-        raise ValueError(f"not a crop: {data!r}")
-    return crop
-
-
-def _edges_from(data: object) -> dict[str, float]:
-    if not isinstance(data, dict):
-        raise ValueError(f"not crop edges: {data!r}")
-    return {str(edge): float(value) for edge, value in data.items()}
+class AgentState(BaseModel):
+    agent: str
+    workers: list[WorkerState]
+    legacy: WorkerStatus | None
 
 
 class Agent:
     """Runs capture workers here; serves commands and publishes state over the bus."""
 
-    def __init__(self, bus: Bus, manager: CaptureManager, channels: Channels = Channels()) -> None:
+    def __init__(self, bus: Bus, local: CaptureControl, channels: Channels = Channels()) -> None:
+        """`local` is this process's capture; its owner closes it, after `run` returns."""
         self.bus = bus
         self.channels = channels
-        self.local = LocalCapture(manager)
+        self.local = local
         self.agent_id = uuid.uuid4().hex[:12]
         self._sent_versions: dict[int, int] = {}
         self._beats = 0
         self._serving: set[asyncio.Task[None]] = set()
-        self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
-            "list_windows": lambda a: self.local.list_windows(),
-            "start": lambda a: self.local.start(
-                int(a["hwnd"]),
-                interval=float(a["interval"]),
-                keep_last_n=int(a["keep_last_n"]),
-                bring_to_foreground=a.get("bring_to_foreground"),
-                legacy=bool(a.get("legacy", False)),
-            ),
-            "stop": lambda a: self.local.stop(int(a["hwnd"])),
-            "stop_legacy": lambda a: self.local.stop_legacy(),
-            "stop_all": lambda a: self.local.stop_all(),
-            "set_line_detect": lambda a: self.local.set_line_detect(bool(a["enabled"])),
-            "set_bring_to_foreground": lambda a: self.local.set_bring_to_foreground(
-                bool(a["enabled"])
-            ),
-            "edit_global_crop": self._edit_global_crop,
-            "edit_worker_crop": self._edit_worker_crop,
-            "reload_bot_settings": lambda a: self.local.reload_bot_settings(int(a["hwnd"])),
-        }
-
-    async def _edit_global_crop(self, args: dict[str, Any]) -> dict[str, float]:
-        return crop_json(await self.local.edit_global_crop(_edges_from(args["edges"])))
-
-    async def _edit_worker_crop(self, args: dict[str, Any]) -> dict[str, Any]:
-        crop, applied = await self.local.edit_worker_crop(
-            int(args["hwnd"]), _edges_from(args["edges"])
-        )
-        return {"crop": crop_json(crop), "applied": applied}
 
     async def run(self) -> None:
         async with self.bus.subscribe(self.channels.commands) as commands:
@@ -165,35 +124,42 @@ class Agent:
                     task.add_done_callback(self._serving.discard)
             finally:
                 await cancel_and_wait(beating)
-                await self.local.close()
 
     async def _serve(self, text: str) -> None:
         try:
-            request = json.loads(text)
-            request_id, reply_to = str(request["id"]), str(request["reply_to"])
-            command = self._commands[str(request["command"])]
-        except (ValueError, KeyError, TypeError):
+            message = CommandMessage.model_validate_json(text)
+            command = COMMANDS[message.command]
+        except (ValidationError, KeyError):
             logger.warning("agent: ignoring malformed command %.200r", text)
             return
-        try:
-            result = await command(request.get("args") or {})
-            reply: dict[str, Any] = {"id": request_id, "ok": True, "result": result}
-        except Exception as exc:
-            status = _status_of(exc)
-            if status == 500:
-                logger.exception("agent: command %s failed", request.get("command"))
-            reply = {"id": request_id, "ok": False, "status": status, "detail": str(exc)}
+        reply = await self._answer(message, command)
         with contextlib.suppress(BusUnavailable):
-            await self.bus.publish(reply_to, json.dumps(reply, default=str))
+            await self.bus.publish(message.reply_to, reply.model_dump_json())
+
+    async def _answer(self, message: CommandMessage, command: Command[Any, Any]) -> CommandReply:
+        try:
+            arguments = command.model.model_validate(message.args)
+        except ValidationError as exc:
+            detail = f"invalid arguments for {command.name}: {exc}"
+            return CommandReply(id=message.id, ok=False, status=INVALID_ARGUMENTS, detail=detail)
+        try:
+            result = await self.local.run(command, arguments)
+        except CaptureError as exc:
+            return CommandReply(id=message.id, ok=False, status=http_status(exc), detail=str(exc))
+        except Exception as exc:
+            logger.exception("agent: command %s failed", command.name)
+            return CommandReply(id=message.id, ok=False, status=500, detail=str(exc))
+        answer = command.result.dump_python(result, mode="json")
+        return CommandReply(id=message.id, ok=True, result=answer)
 
     async def _heartbeat(self) -> None:
         while True:
             with contextlib.suppress(BusUnavailable):
-                state = json.dumps(await self._state(), default=str)
-                await self.bus.publish(self.channels.state, state)
+                state = await self._state()
+                await self.bus.publish(self.channels.state, state.model_dump_json())
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    async def _state(self) -> dict[str, Any]:
+    async def _state(self) -> AgentState:
         self._beats += 1
         full = self._beats % FULL_STATE_EVERY == 1
         workers = []
@@ -202,55 +168,34 @@ class Agent:
             send = (full or changed) and view.thumbnail_jpeg is not None
             self._sent_versions[view.hwnd] = view.thumbnail_version
             workers.append(
-                {
-                    "hwnd": view.hwnd,
-                    "status": view.status,
-                    "thumbnail_version": view.thumbnail_version,
-                    "thumbnail_b64": (
+                WorkerState(
+                    hwnd=view.hwnd,
+                    status=view.status,
+                    thumbnail_version=view.thumbnail_version,
+                    thumbnail_b64=(
                         base64.b64encode(view.thumbnail_jpeg).decode()
                         if send and view.thumbnail_jpeg
                         else None
                     ),
-                }
+                )
             )
-        return {
-            "agent": self.agent_id,
-            "workers": workers,
-            "legacy": await self.local.legacy_status(),
-        }
-
-
-def publish_from_thread(
-    bus: Bus, loop: asyncio.AbstractEventLoop, channel: str
-) -> Callable[[Event], None]:
-    """For capture threads: put an event on the hub's channel without waiting."""
-
-    def publish(event: Event) -> None:
-        asyncio.run_coroutine_threadsafe(_publish_quietly(bus, channel, event.to_json()), loop)
-
-    return publish
-
-
-async def _publish_quietly(bus: Bus, channel: str, text: str) -> None:
-    try:
-        await bus.publish(channel, text)
-    except BusUnavailable as exc:
-        logger.warning("agent: event dropped, bus unavailable: %s", exc)
+        return AgentState(
+            agent=self.agent_id, workers=workers, legacy=await self.local.legacy_status()
+        )
 
 
 class RemoteCapture:
-    """The API side: the same calls as LocalCapture, answered by the agent."""
+    """The API side: the same `CaptureControl` as LocalCapture, answered by the agent."""
 
     def __init__(self, bus: Bus, channels: Channels = Channels()) -> None:
         self.bus = bus
         self.channels = channels
         self.reply_channel = channels.replies(uuid.uuid4().hex)
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[str, asyncio.Future[CommandReply]] = {}
         self._views: dict[int, WorkerView] = {}
-        self._legacy: dict[str, Any] | None = None
+        self._legacy: WorkerStatus | None = None
         self._last_heartbeat = 0.0
         self._tasks: list[asyncio.Task[None]] = []
-        self._ready = asyncio.Event()
 
     async def connect(self) -> None:
         """Listen for replies and agent state; returns once replies can arrive."""
@@ -270,98 +215,62 @@ class RemoteCapture:
         return time.monotonic() - self._last_heartbeat < AGENT_TIMEOUT_SECONDS
 
     async def _listen(
-        self, channel: str, handle: Callable[[dict[str, Any]], None], started: asyncio.Event | None
+        self, channel: str, handle: Callable[[str], None], started: asyncio.Event | None
     ) -> None:
         async with self.bus.subscribe(channel) as subscription:
             if started is not None:
                 started.set()
             async for text in subscription:
                 try:
-                    handle(json.loads(text))
-                except (ValueError, KeyError, TypeError):
+                    handle(text)
+                except ValidationError:
                     logger.warning("remote capture: malformed message on %s", channel)
 
-    def _on_reply(self, reply: dict[str, Any]) -> None:
-        future = self._pending.pop(str(reply["id"]), None)
+    def _on_reply(self, text: str) -> None:
+        reply = CommandReply.model_validate_json(text)
+        future = self._pending.pop(reply.id, None)
         if future is not None and not future.done():
             future.set_result(reply)
 
-    def _on_state(self, state: dict[str, Any]) -> None:
+    def _on_state(self, text: str) -> None:
+        state = AgentState.model_validate_json(text)
         self._last_heartbeat = time.monotonic()
         views: dict[int, WorkerView] = {}
-        for item in state["workers"]:
-            hwnd = int(item["hwnd"])
-            previous = self._views.get(hwnd)
+        for item in state.workers:
+            previous = self._views.get(item.hwnd)
             thumbnail = (
-                base64.b64decode(item["thumbnail_b64"])
-                if item.get("thumbnail_b64")
+                base64.b64decode(item.thumbnail_b64)
+                if item.thumbnail_b64
                 else (previous.thumbnail_jpeg if previous else None)
             )
-            views[hwnd] = WorkerView(
-                hwnd, item["status"], thumbnail, int(item["thumbnail_version"])
-            )
+            views[item.hwnd] = WorkerView(item.hwnd, item.status, thumbnail, item.thumbnail_version)
         self._views = views
-        self._legacy = state.get("legacy")
+        self._legacy = state.legacy
 
-    async def _call(self, command: str, **args: Any) -> Any:
+    async def run(self, command: Command[RequestT, ResultT], arguments: RequestT) -> ResultT:
         if not self.agent_connected:
             raise AgentUnavailable()
-        request_id = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        message = {
-            "id": request_id,
-            "reply_to": self.reply_channel,
-            "command": command,
-            "args": args,
-        }
+        message = CommandMessage(
+            id=uuid.uuid4().hex,
+            reply_to=self.reply_channel,
+            command=command.name,
+            args=arguments.model_dump(mode="json"),
+        )
+        future: asyncio.Future[CommandReply] = asyncio.get_running_loop().create_future()
+        self._pending[message.id] = future
         try:
-            await self.bus.publish(self.channels.commands, json.dumps(message))
+            await self.bus.publish(self.channels.commands, message.model_dump_json())
             async with asyncio.timeout(COMMAND_TIMEOUT_SECONDS):
                 reply = await future
         except (TimeoutError, BusUnavailable) as exc:
             raise AgentUnavailable() from exc
         finally:
-            self._pending.pop(request_id, None)
-        if not reply.get("ok"):
-            raise AgentError(int(reply.get("status", 500)), str(reply.get("detail", "")))
-        return reply.get("result")
+            self._pending.pop(message.id, None)
+        if not reply.ok:
+            raise AgentError(reply.status, reply.detail)
+        return command.result.validate_python(reply.result)
 
-    async def list_windows(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._call("list_windows")
-        return result
-
-    async def start(
-        self,
-        hwnd: int,
-        *,
-        interval: float,
-        keep_last_n: int,
-        bring_to_foreground: bool | None,
-        legacy: bool = False,
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call(
-            "start",
-            hwnd=hwnd,
-            interval=interval,
-            keep_last_n=keep_last_n,
-            bring_to_foreground=bring_to_foreground,
-            legacy=legacy,
-        )
-        return result
-
-    async def stop(self, hwnd: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("stop", hwnd=hwnd)
-        return result
-
-    async def stop_legacy(self) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = await self._call("stop_legacy")
-        return result
-
-    async def stop_all(self) -> list[int]:
-        return [int(hwnd) for hwnd in await self._call("stop_all")]
-
-    async def legacy_status(self) -> dict[str, Any] | None:
+    async def legacy_status(self) -> WorkerStatus | None:
         if not self.agent_connected:
             raise AgentUnavailable()
         return self._legacy
@@ -370,23 +279,3 @@ class RemoteCapture:
         if not self.agent_connected:
             raise AgentUnavailable()
         return list(self._views.values())
-
-    async def set_line_detect(self, enabled: bool) -> None:
-        await self._call("set_line_detect", enabled=enabled)
-
-    async def set_bring_to_foreground(self, enabled: bool) -> None:
-        await self._call("set_bring_to_foreground", enabled=enabled)
-
-    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
-        return _crop_from(await self._call("edit_global_crop", edges=dict(edges)))
-
-    async def edit_worker_crop(self, hwnd: int, edges: Mapping[str, float]) -> tuple[Crop, bool]:
-        result = await self._call("edit_worker_crop", hwnd=hwnd, edges=dict(edges))
-        return _crop_from(result["crop"]), bool(result["applied"])
-
-    async def reload_bot_settings(self, hwnd: int) -> bool:
-        return bool(await self._call("reload_bot_settings", hwnd=hwnd))
-
-
-def event_from_thread(publish: Callable[[Event], None]) -> Callable[[str, dict[str, Any]], None]:
-    return lambda kind, data: publish(Event(EventType(kind), data))

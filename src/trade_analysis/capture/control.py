@@ -1,22 +1,27 @@
 """How the API controls capture: in this process, or through an agent over the bus.
 
-Routes and live streams speak to a `CaptureControl`; `LocalCapture` wraps this
-process's `CaptureManager` (blocking work in threads), `RemoteCapture`
-(capture/agent.py) forwards the same calls to the one `trade-analysis agent`
-that owns the workers when several API processes run.
+Routes and live streams speak to a `CaptureControl`: `run(command, arguments)`
+for the commands of capture/commands.py, and `workers()` / `legacy_status()`
+for what the workers report. `LocalCapture` runs the commands on this
+process's `CaptureManager` (in threads: they block); `RemoteCapture`
+(capture/agent.py) sends them to the one `trade-analysis agent` that owns the
+workers when several API processes run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from trade_analysis.analysis import Crop
-from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.commands import Command
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.schemas import LastResult, WorkerStatus
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResultT = TypeVar("ResultT")
 
 
 @dataclass(frozen=True)
@@ -24,56 +29,23 @@ class WorkerView:
     """A worker as the API shows it: status, last result and its newest thumbnail."""
 
     hwnd: int
-    status: dict[str, Any]
+    status: WorkerStatus
     thumbnail_jpeg: bytes | None
     thumbnail_version: int
 
     @property
-    def last_result(self) -> dict[str, Any] | None:
-        result = self.status.get("last_result")
-        return result if isinstance(result, dict) else None
+    def last_result(self) -> LastResult | None:
+        return self.status.last_result
 
 
 class CaptureControl(Protocol):
-    async def list_windows(self) -> list[dict[str, Any]]: ...
-
-    async def start(
-        self,
-        hwnd: int,
-        *,
-        interval: float,
-        keep_last_n: int,
-        bring_to_foreground: bool | None,
-        legacy: bool = False,
-    ) -> dict[str, Any]: ...
-
-    async def stop(self, hwnd: int) -> dict[str, Any]: ...
-
-    async def stop_legacy(self) -> dict[str, Any] | None: ...
-
-    async def stop_all(self) -> list[int]: ...
-
-    async def legacy_status(self) -> dict[str, Any] | None: ...
+    async def run(self, command: Command[RequestT, ResultT], arguments: RequestT) -> ResultT: ...
 
     async def workers(self) -> list[WorkerView]: ...
 
-    async def set_line_detect(self, enabled: bool) -> None: ...
-
-    async def set_bring_to_foreground(self, enabled: bool) -> None: ...
-
-    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop: ...
-
-    async def edit_worker_crop(
-        self, hwnd: int, edges: Mapping[str, float]
-    ) -> tuple[Crop, bool]: ...
-
-    async def reload_bot_settings(self, hwnd: int) -> bool: ...
+    async def legacy_status(self) -> WorkerStatus | None: ...
 
     async def close(self) -> None: ...
-
-
-def window_json(window: WindowInfo) -> dict[str, Any]:
-    return asdict(window)
 
 
 def worker_views(manager: CaptureManager) -> list[WorkerView]:
@@ -89,58 +61,14 @@ class LocalCapture:
     def __init__(self, manager: CaptureManager) -> None:
         self.manager = manager
 
-    async def list_windows(self) -> list[dict[str, Any]]:
-        windows = await run_in_threadpool(self.manager.list_windows)
-        return [window_json(window) for window in windows]
+    async def run(self, command: Command[RequestT, ResultT], arguments: RequestT) -> ResultT:
+        return await run_in_threadpool(command.run, self.manager, arguments)
 
-    async def start(
-        self,
-        hwnd: int,
-        *,
-        interval: float,
-        keep_last_n: int,
-        bring_to_foreground: bool | None,
-        legacy: bool = False,
-    ) -> dict[str, Any]:
-        return await run_in_threadpool(
-            lambda: self.manager.start(
-                hwnd,
-                interval=interval,
-                keep_last_n=keep_last_n,
-                bring_to_foreground=bring_to_foreground,
-                legacy=legacy,
-            )
-        )
-
-    async def stop(self, hwnd: int) -> dict[str, Any]:
-        return await run_in_threadpool(self.manager.stop, hwnd)
-
-    async def stop_legacy(self) -> dict[str, Any] | None:
-        return await run_in_threadpool(self.manager.stop_legacy)
-
-    async def stop_all(self) -> list[int]:
-        return await run_in_threadpool(self.manager.stop_all)
-
-    async def legacy_status(self) -> dict[str, Any] | None:
+    async def legacy_status(self) -> WorkerStatus | None:
         return self.manager.legacy_status()
 
     async def workers(self) -> list[WorkerView]:
         return worker_views(self.manager)
-
-    async def set_line_detect(self, enabled: bool) -> None:
-        self.manager.set_line_detect(enabled)
-
-    async def set_bring_to_foreground(self, enabled: bool) -> None:
-        self.manager.set_bring_to_foreground(enabled)
-
-    async def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
-        return await run_in_threadpool(self.manager.edit_global_crop, edges)
-
-    async def edit_worker_crop(self, hwnd: int, edges: Mapping[str, float]) -> tuple[Crop, bool]:
-        return await run_in_threadpool(self.manager.edit_worker_crop, hwnd, edges)
-
-    async def reload_bot_settings(self, hwnd: int) -> bool:
-        return await run_in_threadpool(self.manager.reload_bot_settings, hwnd)
 
     async def close(self) -> None:
         await run_in_threadpool(self.manager.stop_all)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from trade_analysis.analysis import AnalysisSettings, Crop
+from trade_analysis.capture.errors import InvalidWindow, UnknownWorker
 from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import CaptureWorker, Reading, WorkerConfig
@@ -27,18 +29,6 @@ logger = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
 OnTrade = Callable[[int, TradeEvent], None]
-
-
-class UnknownWorker(LookupError):
-    def __init__(self, hwnd: int) -> None:
-        super().__init__(f"no capture worker for window {hwnd}; start one with /start_multi")
-
-
-class InvalidWindow(ValueError):
-    def __init__(self, hwnd: int) -> None:
-        super().__init__(
-            f"window {hwnd} is not a visible, titled window on this desktop; see /windows"
-        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +102,7 @@ class CaptureManager:
         keep_last_n: int = 5,
         bring_to_foreground: bool | None = None,
         legacy: bool = False,
-    ) -> dict[str, Any]:
+    ) -> WorkerStatus:
         """Start capturing a window; starting a running window changes only its interval."""
         with self._lock:
             running = self._workers.get(hwnd)
@@ -136,7 +126,7 @@ class CaptureManager:
         logger.info("capture started hwnd=%#x interval=%.2fs", hwnd, interval)
         return worker.status()
 
-    def stop(self, hwnd: int) -> dict[str, Any]:
+    def stop(self, hwnd: int) -> WorkerStatus:
         with self._lock:
             worker = self._workers.pop(hwnd, None)
             if self._legacy_hwnd == hwnd:
@@ -148,7 +138,7 @@ class CaptureManager:
         self._notify("worker", {"hwnd": hwnd, "stopped": True})
         return worker.status()
 
-    def stop_legacy(self) -> dict[str, Any] | None:
+    def stop_legacy(self) -> WorkerStatus | None:
         hwnd = self._legacy_hwnd
         return self.stop(hwnd) if hwnd is not None else None
 
@@ -162,7 +152,7 @@ class CaptureManager:
             worker.stop()
         return [worker.hwnd for worker in workers]
 
-    def legacy_status(self) -> dict[str, Any] | None:
+    def legacy_status(self) -> WorkerStatus | None:
         worker = self._workers.get(self._legacy_hwnd) if self._legacy_hwnd is not None else None
         return worker.status() if worker else None
 
@@ -281,7 +271,10 @@ class CaptureManager:
             ),
             as_history=False,
         )
-        self._notify("observation", {"hwnd": worker.hwnd, "last_result": reading.last_result})
+        self._notify(
+            "observation",
+            {"hwnd": worker.hwnd, "last_result": reading.last_result.model_dump(mode="json")},
+        )
         self._notify(
             "frame",
             {"hwnd": worker.hwnd, "jpeg_b64": base64.b64encode(reading.thumbnail_jpeg).decode()},
@@ -290,4 +283,4 @@ class CaptureManager:
             self._on_trade(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:
-        self._notify("worker", {"hwnd": worker.hwnd, **worker.status()})
+        self._notify("worker", {"hwnd": worker.hwnd, **worker.status().model_dump(mode="json")})

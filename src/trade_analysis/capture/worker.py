@@ -24,6 +24,7 @@ import numpy as np
 
 from trade_analysis.analysis import AnalysisSettings, Observation, analyze, opencv_view
 from trade_analysis.capture.frame import Frame
+from trade_analysis.capture.schemas import CropRequest, LastResult, TargetWindow, WorkerStatus
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
 
@@ -56,7 +57,7 @@ class Reading:
     captured_at: datetime
     image_path: str
     thumbnail_jpeg: bytes
-    last_result: dict[str, Any]
+    last_result: LastResult
 
 
 OnReading = Callable[["CaptureWorker", Reading], None]
@@ -85,43 +86,19 @@ def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     return encoded.tobytes()
 
 
-def last_result(observation: Observation, captured_at: datetime, image_path: str) -> dict[str, Any]:
+def last_result(observation: Observation, captured_at: datetime, image_path: str) -> LastResult:
     """The seed's `last_result` keys, so clients of the original keep working."""
     price = observation.price
-    return {
-        "timestamp": to_wire(captured_at),
-        "image_path": image_path,
-        "name": observation.name,
-        "ticker": observation.ticker or "",
-        "price": format_price(price) if price is not None else "",
-        "price_value": float(price) if price is not None else None,
-        "trend": observation.trend.value,
-        "confidence": observation.confidence,
-    }
-
-
-# What the original's `get_status()` said before anything was started.
-IDLE_STATUS: dict[str, Any] = {
-    "is_running": False,
-    "target_window": None,
-    "interval": WorkerConfig.interval,
-    "total_captures": 0,
-    "successful_captures": 0,
-    "failed_captures": 0,
-    "runtime_seconds": 0.0,
-    "output_folder": None,
-    "keep_last_n": WorkerConfig.keep_last_n,
-    "last_result": {},
-    "bring_to_foreground": WorkerConfig.bring_to_foreground,
-}
-
-
-def seed_status(status: dict[str, Any] | None) -> dict[str, Any]:
-    """A status as the original's `get_status()` gave it: every key, idle or running,
-    and `last_result` `{}` (not null) before the first frame."""
-    if not status:
-        return dict(IDLE_STATUS)
-    return {**IDLE_STATUS, **status, "last_result": status.get("last_result") or {}}
+    return LastResult(
+        timestamp=to_wire(captured_at),
+        image_path=image_path,
+        name=observation.name,
+        ticker=observation.ticker or "",
+        price=format_price(price) if price is not None else "",
+        price_value=float(price) if price is not None else None,
+        trend=observation.trend.value,
+        confidence=observation.confidence,
+    )
 
 
 RESULTS_FILE = "results.csv"
@@ -140,7 +117,7 @@ class ResultsLog:
         self._writer: Any = None
         self._path: Path | None = None
 
-    def append(self, folder: Path, result: dict[str, Any]) -> None:
+    def append(self, folder: Path, result: LastResult) -> None:
         path = folder / RESULTS_FILE
         if self._path != path or not path.exists():  # first row, or the folder was removed
             self.close()
@@ -149,8 +126,9 @@ class ResultsLog:
             self._path = path
             if self._stream.tell() == 0:
                 self._writer.writerow(RESULTS_COLUMNS)
+        values = result.model_dump()
         # csv's writer hands each row to one write(): a reader never sees half a row.
-        self._writer.writerow(["" if result.get(c) is None else result[c] for c in RESULTS_COLUMNS])
+        self._writer.writerow(["" if values[c] is None else values[c] for c in RESULTS_COLUMNS])
 
     def close(self) -> None:
         if self._stream is not None:
@@ -187,7 +165,7 @@ class CaptureWorker:
         self.successful_captures = 0
         self.failed_captures = 0
         self.max_lag_seconds = 0.0
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: LastResult | None = None
         self.thumbnail_jpeg: bytes | None = None
         self.thumbnail_version = 0
         self._signature: tuple[str, bytes] | None = None
@@ -230,36 +208,30 @@ class CaptureWorker:
             self._config = replace(self._config, **changes)
             self._signature = None  # a new crop or reading must be read afresh
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> WorkerStatus:
         """The seed's status fields, and what this implementation adds."""
         config = self._config
         ends = self._stopped_at if self._stopped_at is not None else time.monotonic()
         runtime = ends - self._started_at if self._started_at is not None else 0.0
-        crop = config.analysis.crop
-        return {
-            "is_running": self.is_running,
-            "target_window": {"hwnd": self.hwnd, "title": self.title},
-            "interval": config.interval,
-            "total_captures": self.total_captures,
-            "successful_captures": self.successful_captures,
-            "failed_captures": self.failed_captures,
-            "runtime_seconds": round(runtime, 3),
-            "output_folder": str(config.output_folder),
-            "keep_last_n": config.keep_last_n,
-            "last_result": self.last_result,
-            "bring_to_foreground": config.bring_to_foreground,
-            "state": self.state,
-            "capture_method": self.method,
-            "last_error": self.last_error,
-            "max_lag_seconds": round(self.max_lag_seconds, 3),
-            "line_detect": config.analysis.line_detect,
-            "crop": {
-                "left": crop.left,
-                "right": crop.right,
-                "top": crop.top,
-                "bottom": crop.bottom,
-            },
-        }
+        return WorkerStatus(
+            is_running=self.is_running,
+            target_window=TargetWindow(hwnd=self.hwnd, title=self.title),
+            interval=config.interval,
+            total_captures=self.total_captures,
+            successful_captures=self.successful_captures,
+            failed_captures=self.failed_captures,
+            runtime_seconds=round(runtime, 3),
+            output_folder=str(config.output_folder),
+            keep_last_n=config.keep_last_n,
+            last_result=self.last_result,
+            bring_to_foreground=config.bring_to_foreground,
+            state=self.state,
+            capture_method=self.method,
+            last_error=self.last_error,
+            max_lag_seconds=round(self.max_lag_seconds, 3),
+            line_detect=config.analysis.line_detect,
+            crop=CropRequest.from_crop(config.analysis.crop),
+        )
 
     # -- the thread ------------------------------------------------------------
 

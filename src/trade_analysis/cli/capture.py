@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +22,6 @@ from trade_analysis.config import Settings
 
 def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List the windows that can be captured, as /windows does."""
-    from trade_analysis.capture.control import window_json
     from trade_analysis.capture.sources import CaptureUnavailable, open_source
 
     try:
@@ -30,7 +30,7 @@ def windows(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] 
         fail(str(exc))
         return
     try:
-        listed = [window_json(window) for window in source.list_windows()]
+        listed = [asdict(window) for window in source.list_windows()]
     finally:
         source.close()
     if as_json:
@@ -128,42 +128,11 @@ def agent(
 
 
 async def _run_agent(settings: Settings) -> None:
-    from trade_analysis.capture.agent import (
-        Agent,
-        Channels,
-        event_from_thread,
-        publish_from_thread,
-    )
-    from trade_analysis.capture.manager import CaptureManager
-    from trade_analysis.db.migrate import upgrade
-    from trade_analysis.db.session import Database
-    from trade_analysis.live import bus_from_url
-    from trade_analysis.live_state import trade_events
-    from trade_analysis.trading.ledger import Ledger
-    from trade_analysis.trading.simulator import TradeEvent
+    from trade_analysis.capture.agent import Agent
+    from trade_analysis.services import Role, open_services
 
-    await asyncio.to_thread(upgrade, settings.resolved_database_url)
-    database = Database(settings.resolved_database_url)
-    bus = bus_from_url(settings.bus_url)
-    await bus.connect()
-    channels = Channels(settings.bus_channel_prefix)
-    publish = publish_from_thread(bus, asyncio.get_running_loop(), channels.events)
-
-    def on_trade(trade_id: int, trade: TradeEvent) -> None:
-        for event in trade_events(database, trade_id, trade):
-            publish(event)
-
-    manager = CaptureManager(
-        Ledger(database),
-        settings.screenshots_dir,
-        notify=event_from_thread(publish),
-        on_trade=on_trade,
-    )
-    try:
-        await Agent(bus, manager, channels).run()
-    finally:
-        await bus.disconnect()
-        database.dispose()
+    async with open_services(settings, Role.AGENT) as services:
+        await Agent(services.hub.bus, services.capture, services.channels).run()
 
 
 DEMO_WINDOWS = [

@@ -10,14 +10,19 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
-    MAX_HWND,
     BotPublic,
     BotSettingsPublic,
     BotSettingsRequest,
     Deleted,
 )
-from trade_analysis.capture.agent import AgentError, AgentUnavailable
-from trade_analysis.capture.manager import UnknownWorker
+from trade_analysis.capture import commands
+from trade_analysis.capture.errors import (
+    AgentUnavailable,
+    CaptureError,
+    UnknownWorker,
+    http_status,
+)
+from trade_analysis.capture.schemas import MAX_HWND, StopRequest
 from trade_analysis.db import queries
 from trade_analysis.live import Event, EventType
 from trade_analysis.services import Services
@@ -70,11 +75,11 @@ async def delete_bot(
 async def _stop_capture(services: Services, hwnd: int) -> None:
     """Stop the window's worker if one runs (here or in the agent); none running is fine."""
     try:
-        await services.capture.stop(hwnd)
-    except (UnknownWorker, AgentUnavailable):
+        await services.capture.run(commands.stop, StopRequest(hwnd=hwnd))
+    except AgentUnavailable:
         pass
-    except AgentError as exc:
-        if exc.status != 404:
+    except CaptureError as exc:
+        if http_status(exc) != UnknownWorker.http_status:
             raise
 
 
@@ -101,5 +106,6 @@ async def save_settings(
     if window is not None:
         # Saved either way; a window being captured reads titles the new way at once.
         with contextlib.suppress(AgentUnavailable):
-            applied = await services.capture.reload_bot_settings(window)
+            window_ref = StopRequest(hwnd=window)
+            applied = await services.capture.run(commands.reload_bot_settings, window_ref)
     return BotSettingsPublic(bot=hwnd, meta=saved, applied_to_running_worker=applied)

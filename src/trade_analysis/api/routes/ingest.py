@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BOT_PATTERN, IngestResult, UtcTime
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
-from trade_analysis.live_state import publish_trade
 from trade_analysis.storage import sniff_image
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed
@@ -170,7 +169,7 @@ async def ingest(services: ServicesDep, request: Request) -> IngestResult:
     stored = await asyncio.wrap_future(pending)
     entry = None
     if stored.trade is not None and stored.trade_id is not None:
-        entry = await publish_trade(services, stored.trade_id, stored.trade)
+        entry = await services.publish_trade(stored.trade_id, stored.trade)
     return IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,

@@ -6,11 +6,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from trade_analysis.api.deps import key_matches, require_api_key
+from trade_analysis.api.deps import ServicesDep, key_matches, require_api_key
 from trade_analysis.live import ClientHandle, Event, EventType, InvalidEvent, parse_topics
-from trade_analysis.live_state import hello_event
 from trade_analysis.services import Services
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ async def snapshot_stream(websocket: WebSocket) -> None:
     services = await _accept_authorised(websocket)
     if services is None:
         return
-    stream = websocket.app.state.snapshots
+    stream = services.snapshots
     client_id = await stream.add(websocket)
     try:
         await _drain(websocket)
@@ -82,15 +81,12 @@ async def snapshot_stream(websocket: WebSocket) -> None:
     dependencies=[Depends(require_api_key)],
     summary="Live clients connected to this process (typed and snapshot streams)",
 )
-async def live_stats(request: Request) -> dict[str, int]:
-    services: Services = request.app.state.services
-    hub = services.hub
-    snapshots = request.app.state.snapshots
+async def live_stats(services: ServicesDep) -> dict[str, int]:
     return {
-        "clients": hub.client_count if hub is not None else 0,
-        "client_tasks": hub.background_tasks if hub is not None else 0,
-        "snapshot_clients": snapshots.client_count,
-        "snapshot_tasks": snapshots.background_tasks,
+        "clients": services.hub.client_count,
+        "client_tasks": services.hub.background_tasks,
+        "snapshot_clients": services.snapshots.client_count,
+        "snapshot_tasks": services.snapshots.background_tasks,
     }
 
 
@@ -102,9 +98,9 @@ router.add_api_websocket_route("/", snapshot_stream, name="snapshot_stream_root"
 async def event_stream(websocket: WebSocket) -> None:
     """`hello` with the whole state first, then `{type, data}` events as they happen."""
     services = await _accept_authorised(websocket)
-    if services is None or services.hub is None:
+    if services is None:
         return
-    handle = await services.hub.add_client(websocket, hello=lambda: hello_event(services))
+    handle = await services.hub.add_client(websocket, hello=services.hello)
     try:
         async for text in _messages(websocket):
             reply = _handle_message(text, handle)

@@ -10,7 +10,6 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import queries
 from trade_analysis.domain import Side, Trend, utcnow
-from trade_analysis.live_state import publish_trade
 
 router = APIRouter(tags=["trades"])
 
@@ -50,4 +49,4 @@ async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> Manu
         if stored.trade is None or stored.trade_id is None:
             return ManualTradeResult(trade=None)
         trade_id, trade = stored.trade_id, stored.trade
-    return ManualTradeResult(trade=await publish_trade(services, trade_id, trade))
+    return ManualTradeResult(trade=await services.publish_trade(trade_id, trade))

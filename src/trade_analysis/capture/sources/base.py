@@ -9,23 +9,10 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from trade_analysis.capture.errors import CaptureUnavailable, WindowGone
 from trade_analysis.capture.frame import Frame, WindowInfo
 
-
-class CaptureUnavailable(RuntimeError):
-    """Capture cannot work here at all (no display, unsupported platform, server refused).
-
-    The message says what is missing, e.g. ``no X display: set DISPLAY, ...``.
-    """
-
-
-class WindowGone(LookupError):
-    """The window was closed, or is no longer viewable (unmapped, minimised)."""
-
-    def __init__(self, hwnd: int, reason: str = "window is closed or not viewable") -> None:
-        super().__init__(f"window {hwnd:#x}: {reason}")
-        self.hwnd = hwnd
-        self.reason = reason
+__all__ = ["CaptureFailed", "CaptureUnavailable", "WindowGone", "WindowSource"]
 
 
 class CaptureFailed(RuntimeError):

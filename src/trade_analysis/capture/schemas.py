@@ -1,0 +1,173 @@
+"""Capture's messages: a model per command's arguments, and what a worker reports.
+
+The same models are the HTTP request bodies, the arguments of the commands
+the agent receives over the bus (validated with `model_validate` where they
+arrive), and could be read from query parameters as well: they hold plain
+fields with lax (string-friendly) validation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trade_analysis.analysis.crop import Crop
+
+# Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
+MAX_HWND = 2**63 - 1
+WindowId = Annotated[int, Field(ge=0, le=MAX_HWND, description="a window id from /windows")]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class NoArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartRequest(BaseModel):
+    hwnd: WindowId
+    interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
+    keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
+    bring_to_foreground: bool | None = None
+
+
+class StopRequest(BaseModel):
+    """A window, by its id."""
+
+    hwnd: WindowId
+
+
+class EnabledRequest(BaseModel):
+    enabled: bool
+
+
+class CropRequest(BaseModel):
+    """Fractions of the window cut from each edge."""
+
+    left: Fraction = 0.0
+    right: Fraction = 0.16
+    top: Fraction = 0.0
+    bottom: Fraction = 0.0
+
+    @model_validator(mode="after")
+    def _leaves_pixels(self) -> CropRequest:
+        self.to_crop()  # InvalidCrop is a ValueError: a 422 saying why
+        return self
+
+    def to_crop(self) -> Crop:
+        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
+
+    @classmethod
+    def from_crop(cls, crop: Crop) -> CropRequest:
+        return cls(left=crop.left, right=crop.right, top=crop.top, bottom=crop.bottom)
+
+
+class CropEdges(BaseModel):
+    """Fractions cut from the edges given; edges left out stay as they were."""
+
+    left: Fraction | None = None
+    right: Fraction | None = None
+    top: Fraction | None = None
+    bottom: Fraction | None = None
+
+    def edges(self) -> dict[str, float]:
+        return {edge: value for edge, value in self.model_dump().items() if value is not None}
+
+
+class WorkerCropEdges(BaseModel):
+    hwnd: WindowId
+    edges: CropEdges
+
+
+class CropEdited(BaseModel):
+    """A window's whole crop after an edit, and whether its running worker took it at once."""
+
+    crop: CropRequest
+    applied: bool
+
+
+class CropFactorRequest(BaseModel):
+    factor: Fraction
+
+    @model_validator(mode="after")
+    def _leaves_pixels(self) -> CropFactorRequest:
+        Crop.uniform(self.factor)
+        return self
+
+
+class TargetWindow(BaseModel):
+    hwnd: int
+    title: str
+
+
+class LastResult(BaseModel):
+    """The seed's `last_result`: what the newest changed frame read."""
+
+    timestamp: str
+    image_path: str
+    name: str | None
+    ticker: str
+    price: str
+    price_value: float | None
+    trend: str
+    confidence: float | None
+
+
+class WorkerStatus(BaseModel):
+    """The seed's worker status fields, then what this implementation adds."""
+
+    is_running: bool
+    target_window: TargetWindow
+    interval: float
+    total_captures: int
+    successful_captures: int
+    failed_captures: int
+    runtime_seconds: float
+    output_folder: str
+    keep_last_n: int
+    last_result: LastResult | None
+    bring_to_foreground: bool
+    state: str
+    capture_method: str | None
+    last_error: str | None
+    max_lag_seconds: float
+    line_detect: bool
+    crop: CropRequest
+
+
+class NotRunning(BaseModel):
+    """The seed's answer when there is no (legacy) capture to stop."""
+
+    is_running: Literal[False] = False
+
+
+class Idle(NotRunning):
+    """The seed's status when no legacy capture runs."""
+
+    target_window: None = None
+
+
+# What the original's `get_status()` said before anything was started.
+IDLE_STATUS: dict[str, Any] = {
+    "is_running": False,
+    "target_window": None,
+    "interval": StartRequest.model_fields["interval"].default,
+    "total_captures": 0,
+    "successful_captures": 0,
+    "failed_captures": 0,
+    "runtime_seconds": 0.0,
+    "output_folder": None,
+    "keep_last_n": StartRequest.model_fields["keep_last_n"].default,
+    "last_result": {},
+    "bring_to_foreground": False,
+}
+
+
+def seed_status(status: WorkerStatus | None) -> dict[str, Any]:
+    """A status as the original's `get_status()` gave it (the seed face): every key, idle
+    or running, and `last_result` `{}` rather than null before the first frame."""
+    if status is None:
+        return {**IDLE_STATUS, "last_result": {}}
+    shaped = status.model_dump(mode="json")
+    shaped["last_result"] = shaped["last_result"] or {}
+    return shaped

@@ -1,0 +1,58 @@
+"""What the service tells live clients: events through the hub, and summaries after trades.
+
+A `summary` follows trades at most every `interval` seconds (one read of the
+totals for a burst of trades, `Coalescer`), the same in the API process and
+in the capture agent. Trades themselves are published one by one, never merged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from trade_analysis.api.schemas import TradeEntry
+from trade_analysis.live.coalesce import Coalescer
+from trade_analysis.live.events import Event, EventType
+from trade_analysis.live.hub import Hub
+from trade_analysis.live.payloads import trade_entry, trade_event
+from trade_analysis.trading.simulator import TradeEvent
+
+
+class LiveFeed:
+    """Publishes on a running hub; `start` runs the summary coalescer, `stop` ends it."""
+
+    def __init__(self, hub: Hub, read_summary: Callable[[], Event], interval: float) -> None:
+        """`read_summary` is blocking (a database read): it runs in a thread."""
+        self.hub = hub
+        self._read_summary = read_summary
+        self._summaries = Coalescer(self._publish_summary, interval)
+
+    def start(self) -> None:
+        self._summaries.start()
+
+    async def stop(self) -> None:
+        await self._summaries.stop()
+
+    async def publish(self, event: Event) -> None:
+        """To every live client of every process."""
+        await self.hub.publish(event)
+
+    def notify_threadsafe(self, event_type: str, data: dict[str, Any]) -> None:
+        """`publish` from a capture thread, without waiting for delivery."""
+        self.hub.publish_threadsafe(Event(EventType(event_type), data))
+
+    async def trade(self, trade_id: int, trade: TradeEvent) -> TradeEntry:
+        """Stream a committed trade; the summary follows (coalesced with other trades')."""
+        entry = trade_entry(trade_id, trade)
+        await self.publish(trade_event(entry))
+        self._summaries.poke()
+        return entry
+
+    def trade_threadsafe(self, trade_id: int, trade: TradeEvent) -> None:
+        """`trade` from a capture thread."""
+        self.hub.publish_threadsafe(trade_event(trade_entry(trade_id, trade)))
+        self._summaries.poke_threadsafe()
+
+    async def _publish_summary(self) -> None:
+        await self.publish(await asyncio.to_thread(self._read_summary))

@@ -1,0 +1,150 @@
+"""Capture commands answer alike in this process and through the agent over the bus:
+one table, the same models validating the arguments where they arrive, the same errors
+with the same HTTP status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+
+import pytest
+
+from trade_analysis.capture import commands
+from trade_analysis.capture.agent import Agent, Channels, CommandMessage, RemoteCapture
+from trade_analysis.capture.control import LocalCapture
+from trade_analysis.capture.errors import AgentError, CaptureError, http_status
+from trade_analysis.capture.frame import WindowInfo
+from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.schemas import (
+    CropEdges,
+    CropRequest,
+    NoArguments,
+    StartRequest,
+    StopRequest,
+    WorkerCropEdges,
+)
+from trade_analysis.db.migrate import upgrade
+from trade_analysis.db.session import Database
+from trade_analysis.live import MemoryBus
+from trade_analysis.trading.ledger import Ledger
+
+pytestmark = pytest.mark.anyio
+NONE = NoArguments()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class EmptyDesktop:
+    """A desktop with one window that is not the one asked for."""
+
+    def list_windows(self) -> list[WindowInfo]:
+        return [WindowInfo(1, "AAPL 1 - chart", "demo", 0, 0, 100, 100)]
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def captures(
+    database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[LocalCapture, RemoteCapture]]:
+    """This process's capture, and the same capture reached through an agent on a bus."""
+    upgrade(database_url)
+    database = Database(database_url)
+    manager = CaptureManager(
+        Ledger(database),
+        tmp_path / "screenshots",
+        notify=lambda kind, data: None,
+        on_trade=lambda trade_id, trade: None,
+        source_factory=EmptyDesktop,  # type: ignore[arg-type]
+    )
+    local = LocalCapture(manager)
+    async with MemoryBus() as bus:
+        channels = Channels("commands-test")
+        serving = asyncio.create_task(Agent(bus, local, channels).run())
+        remote = RemoteCapture(bus, channels)
+        await remote.connect()
+        for _ in range(250):  # the agent's first heartbeat, within five seconds
+            if remote.agent_connected:
+                break
+            await asyncio.sleep(0.02)
+        try:
+            yield local, remote
+        finally:
+            await remote.close()
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+            await local.close()
+    database.dispose()
+
+
+async def failure(run: Awaitable[object]) -> tuple[int, str]:
+    try:
+        await run
+    except CaptureError as exc:
+        return http_status(exc), str(exc)
+    raise AssertionError("the command did not fail")
+
+
+async def test_results_are_the_same_in_process_and_through_the_agent(captures) -> None:
+    local, remote = captures
+    for capture in (local, remote):
+        (window,) = await capture.run(commands.list_windows, NONE)
+        assert (window.hwnd, window.title) == (1, "AAPL 1 - chart")
+        assert await capture.run(commands.stop_all, NONE) == []
+        assert await capture.run(commands.stop_legacy, NONE) is None
+        edit = WorkerCropEdges(hwnd=7, edges=CropEdges(left=0.1))
+        edited = await capture.run(commands.edit_worker_crop, edit)
+        assert (edited.applied, edited.crop.left, edited.crop.right) == (False, 0.1, 0.16)
+        assert await capture.run(commands.reload_bot_settings, StopRequest(hwnd=7)) is False
+
+
+async def test_errors_carry_the_same_status_and_detail_both_ways(captures) -> None:
+    local, remote = captures
+    for run, status in (
+        (lambda capture: capture.run(commands.stop, StopRequest(hwnd=12345)), 404),
+        (lambda capture: capture.run(commands.start, StartRequest(hwnd=99)), 400),
+        # Each edge is in range, but together they leave no pixels.
+        (lambda capture: capture.run(commands.edit_global_crop, CropEdges(left=0.9)), 422),
+    ):
+        here = await failure(run(local))
+        there = await failure(run(remote))
+        assert here == there
+        assert here[0] == status
+
+
+async def test_the_agent_validates_arguments_with_the_commands_model(captures) -> None:
+    _, remote = captures
+    reply_to = remote.channels.replies("raw-test")
+    async with remote.bus.subscribe(reply_to) as replies:
+        message = CommandMessage(id="1", reply_to=reply_to, command="stop", args={"hwnd": -5})
+        await remote.bus.publish(remote.channels.commands, message.model_dump_json())
+        async with asyncio.timeout(5):
+            reply = json.loads(await replies.get())
+    assert (reply["ok"], reply["status"]) == (False, 422)
+    assert "hwnd" in reply["detail"]
+
+
+async def test_a_remote_error_is_an_agent_error_with_the_status_it_carried(captures) -> None:
+    _, remote = captures
+    with pytest.raises(AgentError) as raised:
+        await remote.run(commands.stop, StopRequest(hwnd=4))
+    assert raised.value.status == 404
+
+
+def test_every_command_is_in_the_one_table_under_its_name() -> None:
+    declared = [value for value in vars(commands).values() if isinstance(value, commands.Command)]
+    assert {command.name: command for command in declared} == commands.COMMANDS
+    assert len(commands.COMMANDS) == 11
+
+
+def test_command_models_read_query_parameters_as_text() -> None:
+    """So `POST /start_multi?hwnd=1&interval=1` can be parsed into the same models."""
+    start = StartRequest.model_validate({"hwnd": "1", "interval": "1", "bring_to_foreground": "1"})
+    assert (start.hwnd, start.interval, start.bring_to_foreground) == (1, 1.0, True)
+    assert CropRequest.model_validate({"left": "0.1", "right": "0.2"}).to_crop().right == 0.2
