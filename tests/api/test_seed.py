@@ -44,6 +44,7 @@ def test_capture_routes_take_query_parameters_or_a_json_body(
     # Before its first frame a worker's last_result is {}, as the original's was.
     (worker,) = client.get("/workers").json()
     assert worker["last_result"] == {} and worker["status"]["last_result"] == {}
+    held_desktop[1].set()  # the first grab goes ahead
     by_body = client.post("/start_multi", json={"hwnd": 501, "interval": 1})
     assert by_body.status_code == 200 and by_body.json()["interval"] == 1.0
     assert client.post("/stop_multi?hwnd=501").json()["stopped"] is True
