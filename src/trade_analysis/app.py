@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis import __version__, logs
 from trade_analysis.aio import running
+from trade_analysis.api import seed
 from trade_analysis.api.credentials import issue_token
 from trade_analysis.api.deps import ServicesDep, require_api_key, require_api_key_or_token
 from trade_analysis.api.errors import install_error_handlers
@@ -35,8 +37,11 @@ logger = logging.getLogger(__name__)
 API_V1 = "/api/v1"
 
 
-def include_routes(app: FastAPI, prefix: str = "") -> None:
-    """The seed's routes: `/ping` open, everything else behind the key.
+PROTECTED = (bots, capture, history, ingest, trades)
+
+
+def include_routes(app: FastAPI, prefix: str = API_V1) -> None:
+    """The typed API: `/ping` open, everything else behind the key.
 
     One protected router carries the key check for every feature's routes.
     (Including `/ingest` first, straight into the app, measured no faster: see
@@ -45,9 +50,49 @@ def include_routes(app: FastAPI, prefix: str = "") -> None:
     app.include_router(health.router, prefix=prefix)
     app.include_router(history.files_router, prefix=prefix)
     protected = APIRouter(dependencies=[Depends(require_api_key)])
-    for module in (bots, capture, history, ingest, trades):
+    for module in PROTECTED:
         protected.include_router(module.router)
     app.include_router(protected, prefix=prefix)
+
+
+def include_seed_face(app: FastAPI) -> None:
+    """The seed paths: the original's contract (api/seed.py), else the typed route as it is."""
+    protected = [Depends(require_api_key)]
+    app.include_router(seed.router, dependencies=protected)
+    adapted = {
+        (method, route.path)
+        for route in seed.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    app.include_router(_seed_copy(health.router, adapted))
+    app.include_router(_seed_copy(history.files_router, adapted))
+    for module in PROTECTED:
+        app.include_router(_seed_copy(module.router, adapted), dependencies=protected)
+
+
+def _seed_copy(router: APIRouter, adapted: set[tuple[str, str]]) -> APIRouter:
+    """The router's routes the seed face serves unchanged, documented under its tag."""
+    copy = APIRouter()
+    for route in router.routes:
+        methods = sorted(route.methods or ()) if isinstance(route, APIRoute) else []
+        if not isinstance(route, APIRoute) or {(m, route.path) for m in methods} & adapted:
+            continue
+        copy.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=methods,
+            response_model=route.response_model,
+            response_class=route.response_class,
+            summary=route.summary,
+            description=route.description,
+            dependencies=route.dependencies,
+            responses=route.responses,
+            openapi_extra=route.openapi_extra,
+            name=route.name,
+            tags=["seed"],
+        )
+    return copy
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -94,8 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if guard is not None:
         app.add_middleware(LoopbackGuardMiddleware, guard=guard)
     install_error_handlers(app)
+    include_seed_face(app)
     include_routes(app)
-    include_routes(app, prefix=API_V1)
     app.include_router(live.router)
     include_docs(app)
     if settings.metrics_enabled:

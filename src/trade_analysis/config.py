@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", validation_alias=AliasChoices("LOG_FORMAT", "log_format")
     )
+    history_max_rows: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("HISTORY_MAX_ROWS", "history_max_rows"),
+    )
     max_upload_bytes: int = Field(
         10 * 1024 * 1024,
         gt=0,

@@ -48,7 +48,7 @@ from trade_analysis.live.payloads import (
     seed_snapshot,
     summary_json,
 )
-from trade_analysis.live.snapshots import SnapshotStream, ThumbnailTracker
+from trade_analysis.live.snapshots import Snapshot, SnapshotStream, ThumbnailCache
 from trade_analysis.metrics import CaptureMetrics, Metrics
 from trade_analysis.storage import FileStore, remove_data_file, remove_files_older_than
 from trade_analysis.trading.ledger import Ledger
@@ -140,7 +140,7 @@ async def open_services(
         capture = await _open_capture(
             stack, role, settings, ledger, writer, feed, channels, metrics
         )
-        snapshots = SnapshotStream(partial(_seed_snapshot, capture, database, ThumbnailTracker()))
+        snapshots = SnapshotStream(partial(_seed_snapshot, capture, database, ThumbnailCache()))
         await snapshots.start()
         stack.push_async_callback(snapshots.stop)
         services = Services(
@@ -217,16 +217,15 @@ def _compact_summary(database: Database) -> Event:
 
 
 async def _seed_snapshot(
-    capture: CaptureControl, database: Database, tracker: ThumbnailTracker, full: bool
-) -> dict[str, Any]:
+    capture: CaptureControl, database: Database, thumbnails: ThumbnailCache
+) -> Snapshot:
     try:
         views = await capture.workers()
         legacy = await capture.legacy_status()
     except AgentUnavailable:
         views, legacy = [], None
-    legacy_hwnd = legacy.target_window.hwnd if legacy else None
     summary = await run_in_threadpool(_summary_json, database, SNAPSHOT_TRADES)
-    return seed_snapshot(utcnow(), views, legacy_hwnd, summary, tracker, full)
+    return seed_snapshot(utcnow(), views, legacy, summary, thumbnails)
 
 
 # -- retention -------------------------------------------------------------------

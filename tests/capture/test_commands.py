@@ -23,10 +23,11 @@ from trade_analysis.capture.errors import AgentError, CaptureError, WindowGone, 
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
+    CropEdges,
     NoArguments,
     StartRequest,
     StopRequest,
-    WorkerCropRequest,
+    WorkerCropEdges,
 )
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
@@ -106,10 +107,11 @@ async def test_results_are_the_same_in_process_and_through_the_agent(captures) -
     for capture in (local, remote):
         (window,) = await capture.run(commands.list_windows, NONE)
         assert (window.hwnd, window.title) == (1, "AAPL 1 - chart")
-        assert await capture.run(commands.stop_all, NONE) == 0
+        assert await capture.run(commands.stop_all, NONE) == []
         assert await capture.run(commands.stop_legacy, NONE) is None
-        crop = WorkerCropRequest(hwnd=7, crop=CropSettings(left=0.1))
-        assert await capture.run(commands.set_worker_crop, crop) is False
+        edit = WorkerCropEdges(hwnd=7, edges=CropEdges(left=0.1))
+        edited = await capture.run(commands.edit_worker_crop, edit)
+        assert (edited.applied, edited.crop.left, edited.crop.right) == (False, 0.1, 0.16)
         assert await capture.run(commands.reload_bot_settings, StopRequest(hwnd=7)) is False
         preview = base64.b64decode(await capture.run(commands.preview_window, StopRequest(hwnd=1)))
         shown = cv2.imdecode(np.frombuffer(preview, np.uint8), cv2.IMREAD_COLOR)
@@ -122,6 +124,8 @@ async def test_errors_carry_the_same_status_and_detail_both_ways(captures) -> No
         (lambda capture: capture.run(commands.stop, StopRequest(hwnd=12345)), 404),
         (lambda capture: capture.run(commands.start, StartRequest(hwnd=99)), 400),
         (lambda capture: capture.run(commands.preview_window, StopRequest(hwnd=99)), 400),
+        # Each edge is in range, but together they leave no pixels.
+        (lambda capture: capture.run(commands.edit_global_crop, CropEdges(left=0.9)), 422),
     ):
         here = await failure(run(local))
         there = await failure(run(remote))

@@ -129,6 +129,9 @@ class FakeWin32:
         self._window(hwnd)
         self.foreground = hwnd
 
+    def GetForegroundWindow(self) -> int:
+        return self.foreground or 0
+
     def assert_all_released(self) -> None:
         assert self.live_dcs == set(), f"device contexts leaked: {self.live_dcs}"
         assert self.live_bitmaps == set(), f"bitmaps leaked: {self.live_bitmaps}"
@@ -258,3 +261,15 @@ def test_bring_to_front_restores_a_minimised_window() -> None:
     assert ("ShowWindow", 1, 9) in api.calls
     with pytest.raises(WindowGone):
         source.bring_to_front(2)
+
+
+def test_the_focus_goes_back_to_the_window_that_had_it() -> None:
+    api = FakeWin32({1: chart_window(), 2: chart_window()})
+    api.foreground = 2
+    source = Win32Source(api)
+    previous = source.bring_to_front(1)
+    assert (previous, api.foreground) == (2, 1)
+    source.give_focus_back(2)
+    assert api.foreground == 2
+    del api.windows[2]
+    source.give_focus_back(2)  # closed meanwhile: nothing to give back to, no error

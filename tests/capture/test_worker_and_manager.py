@@ -258,7 +258,7 @@ def test_stop_all_tells_live_clients_each_worker_stopped(manager, desktop, event
     for hwnd in (21, 22):
         desktop.show(hwnd, f"T{hwnd} $1.00 - Robinhood", chart(rising=True))
         manager.start(hwnd, interval=0.5)
-    assert manager.stop_all() == 2
+    assert sorted(manager.stop_all()) == [21, 22]
     stopped = {data["hwnd"] for kind, data in events if kind == "worker" and data.get("stopped")}
     assert stopped == {21, 22}
 
@@ -365,3 +365,62 @@ def test_a_worker_without_a_frame_yet_says_so(manager, desktop) -> None:
     manager.worker(13).last_frame = None
     with pytest.raises(NoFrameYet, match="13"):
         manager.frame_png(13)
+
+
+def test_each_changed_frame_appends_one_row_to_results_csv(manager, desktop) -> None:
+    desktop.show(31, "AAPL $175.23 - Robinhood", chart(rising=True))
+    manager.start(31, interval=0.5)
+    worker = manager.worker(31)
+    results = worker.config.output_folder / "results.csv"
+    wait_until(lambda: results.exists() and len(results.read_text().splitlines()) == 2)
+    captures = desktop.captures[31]
+    wait_until(lambda: desktop.captures[31] >= captures + 2)  # unchanged frames: no rows
+    assert len(results.read_text().splitlines()) == 2
+
+    desktop.show(31, "AAPL $176.00 - Robinhood", chart(rising=False))
+    wait_until(lambda: len(results.read_text().splitlines()) == 3)
+    header, first, second = (line.split(",") for line in results.read_text().splitlines())
+    assert header == ["timestamp", "image_path", "name", "ticker", "price", "trend"]
+    assert first[3:] == ["AAPL", "$175.23", "up"] and second[3:] == ["AAPL", "$176.00", "down"]
+    assert first[0].endswith("Z") and Path(first[1]).parent == worker.config.output_folder
+
+
+class FocusTrackingSource(ScriptedSource):
+    """Records focus changes, as a window manager would apply them."""
+
+    def __init__(self, desktop: ScriptedDesktop, focus: list[int]) -> None:
+        super().__init__(desktop)
+        self.focus = focus
+
+    def bring_to_front(self, hwnd: int) -> int | None:
+        previous = self.focus[-1]
+        self.focus.append(hwnd)
+        return previous
+
+    def capture(self, hwnd: int) -> Frame:
+        assert self.focus[-1] == hwnd, "grabbed before the window was brought forward"
+        return super().capture(hwnd)
+
+    def give_focus_back(self, hwnd: int) -> None:
+        self.focus.append(hwnd)
+
+
+def test_bringing_a_window_forward_gives_the_focus_back_after_the_grab(
+    ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path
+) -> None:
+    focus = [99]  # the trader's own window has the focus
+    capture = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        notify=lambda kind, data: None,
+        on_trade=lambda trade_id, trade: None,
+        source_factory=lambda: FocusTrackingSource(desktop, focus),
+    )
+    desktop.show(41, "AAPL $175.23 - Robinhood", chart(rising=True))
+    desktop.show(99, "Notes", chart(rising=False))
+    try:
+        capture.start(41, interval=0.5, bring_to_foreground=True)
+        wait_until(lambda: capture.worker(41).successful_captures >= 2)
+    finally:
+        capture.stop_all()
+    assert focus[:5] == [99, 41, 99, 41, 99] and focus[-1] == 99

@@ -6,6 +6,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import closing
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,10 @@ from tests.support.xvfb import require_program, wait_until
 from Xlib import Xatom
 from Xlib.display import Display
 
+from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources import open_source
+from trade_analysis.capture.sources.x11 import X11Source
+from trade_analysis.capture.worker import CaptureWorker, WorkerConfig
 
 pytestmark = pytest.mark.x11
 
@@ -125,3 +129,34 @@ def test_tree_walk_finds_the_same_clients_as_the_ewmh_list(wm_windows: WindowLau
         via_walk = {w.hwnd: w for w in source.list_windows()}
     assert chart.hwnd in via_walk
     assert via_walk == via_ewmh
+
+
+def test_a_worker_bringing_its_window_forward_gives_the_focus_back(
+    wm_windows: WindowLauncher, tmp_path: Path
+) -> None:
+    """The original raised the chart for the grab and then handed the focus back."""
+    captured = wm_windows.chart("FOCA 10.00 - App", x=50, y=50, width=400, height=300)
+    trader = wm_windows.chart("Notes - Editor", x=500, y=50, width=400, height=300)
+    display = wm_windows.display
+    with closing(open_source(display)) as source:
+        source.bring_to_front(trader.hwnd)
+    wait_until(lambda: active_window(display) == trader.hwnd, 10, "the trader's window active")
+
+    active_during_grab: list[int | None] = []
+
+    class WatchedSource(X11Source):
+        def capture(self, hwnd: int) -> Frame:
+            active_during_grab.append(active_window(display))
+            return super().capture(hwnd)
+
+    config = WorkerConfig(
+        hwnd=captured.hwnd, interval=0.5, bring_to_foreground=True, output_folder=tmp_path
+    )
+    worker = CaptureWorker(config, lambda: WatchedSource(display), lambda _w, _r: None)
+    worker.start()
+    try:
+        wait_until(lambda: worker.successful_captures >= 2, 10, "two grabs")
+    finally:
+        worker.stop()
+    assert active_during_grab[:2] == [captured.hwnd, captured.hwnd]
+    wait_until(lambda: active_window(display) == trader.hwnd, 10, "the focus given back")

@@ -23,7 +23,7 @@ def test_old_observations_go_and_trades_stay(client: TestClient, settings: Setti
     old = utcnow() - timedelta(days=settings.retention_days + 1)
     for index, trend in enumerate(["up", "none"]):
         client.post(
-            "/ingest",
+            "/api/v1/ingest",
             files={"file": ("a.png", image_bytes(seed=index), "image/png")},
             data={
                 "ticker": "AAPL",
@@ -34,7 +34,7 @@ def test_old_observations_go_and_trades_stay(client: TestClient, settings: Setti
         )
     services.ledger.manual_trade(ticker="MSFT", side=Side.BUY, price=Decimal(5), at=old)
     client.post(
-        "/ingest",
+        "/api/v1/ingest",
         files={"file": ("b.png", image_bytes(seed=9), "image/png")},
         data={"ticker": "AAPL", "price": "12"},
     )
@@ -50,7 +50,7 @@ def test_old_observations_go_and_trades_stay(client: TestClient, settings: Setti
     images_after = set(settings.uploads_dir.iterdir())
     # The unrecorded observation's image went; the traded one's and the recent one stay.
     assert len(images_before - images_after) == 1
-    for record in client.get("/history", params={"days": 3650}).json():
+    for record in client.get("/api/v1/history", params={"days": 3650}).json():
         if record["image_url"]:
             assert client.get(record["image_url"]).status_code == 200
 

@@ -149,22 +149,22 @@ def test_a_window_that_disappears_marks_its_worker_and_spares_the_others(
 
 def test_capture_control_through_http(api: httpx.Client, chart_windows: WindowLauncher) -> None:
     window = chart_windows.chart("AMD 160.00 - App", trend="up", x=10, y=10)
-    saved = api.post(f"/workers/{window.hwnd}/crop", json={"left": 0.05, "right": 0.2})
+    saved = api.post(f"/api/v1/workers/{window.hwnd}/crop", json={"left": 0.05, "right": 0.2})
     assert saved.json()["detail"] == "crop saved; applied when capture starts"
 
-    first = api.post("/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
-    again = api.post("/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
+    first = api.post("/api/v1/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
+    again = api.post("/api/v1/start", json={"hwnd": window.hwnd, "interval": 0.5}).json()
     assert first["crop"]["left"] == 0.05 and again["is_running"] is True
-    assert len(api.get("/workers").json()) == 1
-    assert api.get("/status").json()["target_window"]["hwnd"] == window.hwnd
-    applied = api.post(f"/workers/{window.hwnd}/crop", json={"left": 0.0, "right": 0.1})
+    assert len(api.get("/api/v1/workers").json()) == 1
+    assert api.get("/api/v1/status").json()["target_window"]["hwnd"] == window.hwnd
+    applied = api.post(f"/api/v1/workers/{window.hwnd}/crop", json={"left": 0.0, "right": 0.1})
     assert applied.json()["detail"] == "crop applied"
 
-    assert api.post("/start_multi", json={"hwnd": 999_999_999}).status_code == 400
-    stopped = api.post("/stop").json()
+    assert api.post("/api/v1/start_multi", json={"hwnd": 999_999_999}).status_code == 400
+    stopped = api.post("/api/v1/stop").json()
     assert stopped["is_running"] is False
-    assert api.get("/workers").json() == []
-    assert api.post("/stop_multi", json={"hwnd": window.hwnd}).status_code == 404
+    assert api.get("/api/v1/workers").json() == []
+    assert api.post("/api/v1/stop_multi", json={"hwnd": window.hwnd}).status_code == 404
 
 
 def test_a_window_preview_is_a_small_jpeg_of_it_and_a_closed_one_is_400(

@@ -161,7 +161,7 @@ async def test_the_seed_snapshot_stream_sends_the_seed_keys_about_once_a_second(
             arrivals.append(time.monotonic())
     for snapshot in snapshots:
         assert set(snapshot) == SEED_KEYS
-        assert snapshot["status"] in {"idle", "running"}
+        assert snapshot["status"]["is_running"] is False  # the legacy capture's get_status()
         assert isinstance(snapshot["workers"], list)
         assert {"tickers", "total_pnl_all_tickers"} <= set(snapshot["trade_summary"])
     # The first comes on connect, the next at the stream's next tick, then one a second.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Annotated, Any
 
 import numpy.typing as npt
@@ -48,6 +49,13 @@ class Crop:
             raise InvalidCrop(
                 f"crop leaves no pixels: top + bottom = {self.top + self.bottom:g} >= 1"
             )
+
+    def with_edges(self, edges: Mapping[str, float]) -> Crop:
+        """This crop with the edges given changed; the others stay as they are."""
+        unknown = set(edges) - set(_EDGES)
+        if unknown:
+            raise InvalidCrop(f"crop has no edge {sorted(unknown)[0]!r}; edges are {_EDGES}")
+        return replace(self, **edges)
 
     @classmethod
     def uniform(cls, fraction: float) -> Crop:

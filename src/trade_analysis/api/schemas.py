@@ -101,8 +101,10 @@ TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
 
 
 class Ping(BaseModel):
+    ok: Literal[True] = True
     status: Literal["ok"] = "ok"
     version: str
+    ts: WireTime
 
 
 class BrowserToken(BaseModel):
@@ -124,6 +126,8 @@ class RecordPublic(BaseModel):
     name: str | None
     ticker: str | None
     price: Money | None
+    # As it came in ("$189.23"): the seed face answers with it; the typed face has `price`.
+    price_text: str | None = Field(None, exclude=True)
     trend: str | None
     buy_price: Money | None
     sell_price: Money | None
@@ -212,7 +216,10 @@ class ManualTradeRequest(BaseModel):
 
     ticker: str = Field(pattern=TICKER_PATTERN, description="symbol, e.g. AAPL")
     price: PriceInput = Field(description="189.23, or text such as '$1,234.56'")
-    direction: Side
+    direction: Side | Literal["up", "down"] = Field(
+        description="buy or sell: an order; up or down: a signal the simulator acts on, "
+        "as a capture's would be (it may trade or not)"
+    )
     ts: ClientTime | None = Field(None, description="when it happened; now if omitted")
     meta: StorableJson | None = None
     bot: str | None = Field(
@@ -224,7 +231,7 @@ class ManualTradeRequest(BaseModel):
 
 class ManualTradeResult(BaseModel):
     ok: Literal[True] = True
-    trade: TradeEntry
+    trade: TradeEntry | None = Field(description="null when a signal did not trade")
 
 
 class IngestResult(BaseModel):
@@ -232,6 +239,7 @@ class IngestResult(BaseModel):
     record_id: int | None
     observation_id: int
     image_url: str | None
+    ts: WireTime
     trade: TradeEntry | None
     reading: ChartReading | None = Field(
         None,

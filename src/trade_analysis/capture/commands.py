@@ -14,22 +14,26 @@ and the route that calls it.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
-from trade_analysis.analysis import CropSettings
+from trade_analysis.analysis.crop import CropSettings, InvalidCrop
+from trade_analysis.capture.errors import CropRefused
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
+    CropEdges,
+    CropEdited,
     EnabledRequest,
     NoArguments,
     ReadingPublic,
     StartRequest,
     StopRequest,
-    WorkerCropRequest,
+    WorkerCropEdges,
     WorkerStatus,
 )
 
@@ -109,8 +113,9 @@ def stop_legacy(manager: CaptureManager, _: NoArguments) -> WorkerStatus | None:
     return manager.stop_legacy()
 
 
-@command("stop_all", NoArguments, int)
-def stop_all(manager: CaptureManager, _: NoArguments) -> int:
+@command("stop_all", NoArguments, list[int])
+def stop_all(manager: CaptureManager, _: NoArguments) -> list[int]:
+    """The windows that were being captured."""
     return manager.stop_all()
 
 
@@ -124,15 +129,28 @@ def set_bring_to_foreground(manager: CaptureManager, request: EnabledRequest) ->
     manager.set_bring_to_foreground(request.enabled)
 
 
-@command("set_global_crop", CropSettings, None)
-def set_global_crop(manager: CaptureManager, request: CropSettings) -> None:
-    manager.set_global_crop(request.to_crop())
+@command("edit_global_crop", CropEdges, CropSettings)
+def edit_global_crop(manager: CaptureManager, request: CropEdges) -> CropSettings:
+    """Change the edges given of the default crop; answers the whole crop."""
+    with _crop_refusals():
+        return CropSettings.from_crop(manager.edit_global_crop(request.edges()))
 
 
-@command("set_worker_crop", WorkerCropRequest, bool)
-def set_worker_crop(manager: CaptureManager, request: WorkerCropRequest) -> bool:
-    """True when the window is being captured (applied now), else saved for its next start."""
-    return manager.set_worker_crop(request.hwnd, request.crop.to_crop())
+@command("edit_worker_crop", WorkerCropEdges, CropEdited)
+def edit_worker_crop(manager: CaptureManager, request: WorkerCropEdges) -> CropEdited:
+    """Change the edges given of a window's crop (its own, else the default it used)."""
+    with _crop_refusals():
+        crop, applied = manager.edit_worker_crop(request.hwnd, request.edges.edges())
+    return CropEdited(crop=CropSettings.from_crop(crop), applied=applied)
+
+
+@contextmanager
+def _crop_refusals() -> Iterator[None]:
+    """A merged crop that leaves no pixels answers 422, here or from the agent."""
+    try:
+        yield
+    except InvalidCrop as exc:
+        raise CropRefused(str(exc)) from exc
 
 
 @command("reload_bot_settings", StopRequest, bool)

@@ -57,6 +57,12 @@ class InvalidWindow(CaptureError, ValueError):
         )
 
 
+class CropRefused(CaptureError, ValueError):
+    """An edit that would leave a crop with no pixels (each edge alone was in range)."""
+
+    http_status = 422
+
+
 class AgentUnavailable(CaptureError):
     http_status = 503
 

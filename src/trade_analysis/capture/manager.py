@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,8 @@ class CaptureManager:
         self._workers: dict[int, CaptureWorker] = {}
         self._legacy_hwnd: int | None = None
         self._lock = threading.Lock()
+        # Crop edits read, merge and write the settings: one at a time.
+        self._settings_lock = threading.Lock()
         self.settings = CaptureSettings()
 
     # -- windows ---------------------------------------------------------------
@@ -156,7 +158,8 @@ class CaptureManager:
         hwnd = self._legacy_hwnd
         return self.stop(hwnd) if hwnd is not None else None
 
-    def stop_all(self) -> int:
+    def stop_all(self) -> list[int]:
+        """Stop every worker; returns the windows that were being captured."""
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
@@ -167,7 +170,7 @@ class CaptureManager:
         for worker in workers:
             worker.stop()
             self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
-        return len(workers)
+        return [worker.hwnd for worker in workers]
 
     def legacy_status(self) -> WorkerStatus | None:
         worker = self._workers.get(self._legacy_hwnd) if self._legacy_hwnd is not None else None
@@ -225,6 +228,23 @@ class CaptureManager:
         for worker in self.workers():
             if not self._has_own_crop(worker.hwnd):
                 worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
+
+    def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
+        """Change the edges given of the default crop (the others stay); returns the result."""
+        with self._settings_lock:
+            crop = self.settings.crop.with_edges(edges)
+            self.set_global_crop(crop)
+        return crop
+
+    def edit_worker_crop(self, hwnd: int, edges: Mapping[str, float]) -> tuple[Crop, bool]:
+        """Change the edges given of a window's crop (its own, else the default it used).
+
+        Returns the whole crop and whether a running worker took it at once.
+        """
+        with self._settings_lock:
+            saved = self._ledger.bot_settings(bot_key(hwnd)).crop
+            crop = (saved.to_crop() if saved is not None else self.settings.crop).with_edges(edges)
+            return crop, self.set_worker_crop(hwnd, crop)
 
     def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
         """Save a window's own crop in its bot row; apply it now if it is being captured."""

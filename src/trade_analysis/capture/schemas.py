@@ -8,7 +8,7 @@ fields with lax (string-friendly) validation.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,6 +41,30 @@ class EnabledRequest(BaseModel):
     enabled: bool
 
 
+class CropEdges(BaseModel):
+    """Fractions cut from the edges given; edges left out stay as they were."""
+
+    left: Fraction | None = None
+    right: Fraction | None = None
+    top: Fraction | None = None
+    bottom: Fraction | None = None
+
+    def edges(self) -> dict[str, float]:
+        return {edge: value for edge, value in self.model_dump().items() if value is not None}
+
+
+class WorkerCropEdges(BaseModel):
+    hwnd: WindowId
+    edges: CropEdges
+
+
+class CropEdited(BaseModel):
+    """A window's whole crop after an edit, and whether its running worker took it at once."""
+
+    crop: CropSettings
+    applied: bool
+
+
 class CropFactorRequest(BaseModel):
     factor: Fraction
 
@@ -48,11 +72,6 @@ class CropFactorRequest(BaseModel):
     def _leaves_pixels(self) -> CropFactorRequest:
         Crop.uniform(self.factor)
         return self
-
-
-class WorkerCropRequest(BaseModel):
-    hwnd: WindowId
-    crop: CropSettings
 
 
 class TargetWindow(BaseModel):
@@ -118,7 +137,9 @@ class ChartReading(BaseModel):
     reason: str
 
 
-class CropEdges(BaseModel):
+class ReadingCrop(BaseModel):
+    """The crop a reading was made with: fractions cut from each edge."""
+
     left: float
     right: float
     top: float
@@ -137,6 +158,32 @@ class ReadingPublic(ChartReading):
     timestamp: str
     width: int
     height: int
-    crop: CropEdges
+    crop: ReadingCrop
     points: list[tuple[float, float]]
     turning_point: tuple[float, float] | None
+
+
+# What the original's `get_status()` said before anything was started.
+IDLE_STATUS: dict[str, Any] = {
+    "is_running": False,
+    "target_window": None,
+    "interval": StartRequest.model_fields["interval"].default,
+    "total_captures": 0,
+    "successful_captures": 0,
+    "failed_captures": 0,
+    "runtime_seconds": 0.0,
+    "output_folder": None,
+    "keep_last_n": StartRequest.model_fields["keep_last_n"].default,
+    "last_result": {},
+    "bring_to_foreground": False,
+}
+
+
+def seed_status(status: WorkerStatus | None) -> dict[str, Any]:
+    """A status as the original's `get_status()` gave it (the seed face): every key, idle
+    or running, and `last_result` `{}` rather than null before the first frame."""
+    if status is None:
+        return {**IDLE_STATUS, "last_result": {}}
+    shaped = status.model_dump(mode="json")
+    shaped["last_result"] = shaped["last_result"] or {}
+    return shaped

@@ -9,6 +9,7 @@ read (analysis), shown (a small JPEG thumbnail, encoded once), kept (the newest
 from __future__ import annotations
 
 import contextlib
+import csv
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -124,6 +125,41 @@ def last_result(observation: Observation, captured_at: datetime, image_path: str
     )
 
 
+RESULTS_FILE = "results.csv"
+RESULTS_COLUMNS = ("timestamp", "image_path", "name", "ticker", "price", "trend")
+
+
+class ResultsLog:
+    """`results.csv` in a worker's folder: one row per changed frame, as the original wrote.
+
+    Opened once, appended to, and flushed after every row (line-buffered), so a
+    spreadsheet or `trade-analysis replay` can read it while capture runs.
+    """
+
+    def __init__(self) -> None:
+        self._stream: IO[str] | None = None
+        self._writer: Any = None
+        self._path: Path | None = None
+
+    def append(self, folder: Path, result: LastResult) -> None:
+        path = folder / RESULTS_FILE
+        if self._path != path or not path.exists():  # first row, or the folder was removed
+            self.close()
+            self._stream = path.open("a", newline="", encoding="utf-8", buffering=1)
+            self._writer = csv.writer(self._stream, lineterminator="\n")
+            self._path = path
+            if self._stream.tell() == 0:
+                self._writer.writerow(RESULTS_COLUMNS)
+        values = result.model_dump()
+        # csv's writer hands each row to one write(): a reader never sees half a row.
+        self._writer.writerow(["" if values[c] is None else values[c] for c in RESULTS_COLUMNS])
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = self._writer = self._path = None
+
+
 class CaptureWorker:
     """Captures one window on its own thread until stopped; never raises into the caller."""
 
@@ -165,6 +201,7 @@ class CaptureWorker:
         # keeping it costs no copy) and the crop it was read with: re-read on request.
         self.last_frame: tuple[Frame, Crop] | None = None
         self._screenshots: list[Path] | None = None  # read from the folder on first use
+        self._results = ResultsLog()
 
     # -- control (any thread) --------------------------------------------------
 
@@ -243,6 +280,7 @@ class CaptureWorker:
         try:
             self._loop(source)
         finally:
+            self._results.close()
             with contextlib.suppress(Exception):
                 source.close()
             self._stopped_at = time.monotonic()
@@ -267,9 +305,7 @@ class CaptureWorker:
         self.total_captures += 1
         config = self._config
         try:
-            if config.bring_to_foreground:
-                source.bring_to_front(self.hwnd)
-            frame = source.capture(self.hwnd)
+            frame = self._grab(source, config)
         except WindowGone as exc:
             self.failed_captures += 1
             self._probe.failed(self.method or "unknown")
@@ -308,6 +344,10 @@ class CaptureWorker:
         self.last_frame = (frame, config.analysis.crop)
         self.thumbnail_jpeg = reading.thumbnail_jpeg
         self.thumbnail_version += 1
+        try:
+            self._results.append(config.output_folder, reading.last_result)
+        except OSError as exc:  # a full disk must not stop the ledger
+            logger.warning("results.csv of hwnd=%#x not written: %s", self.hwnd, exc)
         self._deliver(reading)
 
     def _deliver(self, reading: Reading) -> None:
@@ -332,6 +372,17 @@ class CaptureWorker:
             self._pending = reading
         else:
             self._pending = None
+
+    def _grab(self, source: WindowSource, config: WorkerConfig) -> Frame:
+        """The window's frame; brought forward first if asked, and the focus given back after."""
+        if not config.bring_to_foreground:
+            return source.capture(self.hwnd)
+        previous = source.bring_to_front(self.hwnd)
+        try:
+            return source.capture(self.hwnd)
+        finally:
+            if previous is not None:
+                source.give_focus_back(previous)
 
     def _read(self, frame: Frame, config: WorkerConfig) -> Reading:
         observation = analyze(frame.pixels, frame.title, config.analysis)

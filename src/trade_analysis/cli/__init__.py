@@ -6,7 +6,7 @@ import logging.config
 
 import typer
 
-from trade_analysis.cli import capture, data, service, trading
+from trade_analysis.cli import capture, data, original, service, trading
 from trade_analysis.cli.common import log_format_from_environment, serve_command
 from trade_analysis.logs import logging_config
 
@@ -28,6 +28,7 @@ for command in (
     data.export,
     data.backup,
     data.restore,
+    original.import_original,
 ):
     app.command()(command)
 

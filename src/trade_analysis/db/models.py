@@ -36,6 +36,8 @@ class Record(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     ticker: Mapped[str | None] = mapped_column(String(16))
     price: Mapped[Decimal | None]
+    # The price as the client or the title wrote it ("$189.23"), which the seed's clients read.
+    price_text: Mapped[str | None] = mapped_column(String(64))
     trend: Mapped[str | None] = mapped_column(String(8))
     buy_price: Mapped[Decimal | None]
     sell_price: Mapped[Decimal | None]
@@ -162,3 +164,13 @@ class Bot(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     updated_at: Mapped[datetime | None]
+
+
+class OriginalImport(Base):
+    """A row of the original backend's database already imported (`import-original`)."""
+
+    __tablename__ = "original_imports"
+
+    source_table: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    target_id: Mapped[str | None] = mapped_column(String(64))

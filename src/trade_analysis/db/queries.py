@@ -24,6 +24,9 @@ class HistoryFilter:
     trend: str | None = None
     limit: int | None = 100  # None: every matching row (exports)
     offset: int = 0
+    # "buy": trade records still open; "sell": those a sell completed (the seed's trends).
+    trade_side: str | None = None
+    kind: str | None = None  # "observation" | "trade"
 
 
 def history_query(filters: HistoryFilter) -> Select[models.Record]:
@@ -36,6 +39,13 @@ def history_query(filters: HistoryFilter) -> Select[models.Record]:
         query = query.where(models.Record.ticker == filters.ticker)
     if filters.trend:
         query = query.where(models.Record.trend == filters.trend)
+    if filters.kind is not None:
+        query = query.where(models.Record.kind == filters.kind)
+    if filters.trade_side is not None:
+        sold = models.Record.sell_price.is_not(None)
+        query = query.where(
+            models.Record.kind == "trade", sold if filters.trade_side == "sell" else ~sold
+        )
     return query
 
 

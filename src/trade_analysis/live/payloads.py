@@ -14,9 +14,10 @@ from typing import Any
 
 from trade_analysis.api.schemas import CompactSummary, TradeEntry, TradeSummary
 from trade_analysis.capture.control import WorkerView
+from trade_analysis.capture.schemas import WorkerStatus, seed_status
 from trade_analysis.domain import to_wire
 from trade_analysis.live.events import Event, EventType
-from trade_analysis.live.snapshots import ThumbnailTracker
+from trade_analysis.live.snapshots import Snapshot, ThumbnailCache
 from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.trading.valuation import OpenPosition, pnl_totals
 
@@ -94,40 +95,40 @@ def hello_event(
 def seed_snapshot(
     at: datetime,
     views: Sequence[WorkerView],
-    legacy_hwnd: int | None,
+    legacy: WorkerStatus | None,
     summary: dict[str, Any],
-    tracker: ThumbnailTracker,
-    full: bool,
-) -> dict[str, Any]:
+    thumbnails: ThumbnailCache,
+) -> Snapshot:
     """The seed's `{timestamp, status, workers, trade_summary, screenshot_b64}` (`summary`: JSON).
 
-    Thumbnails ride along only when they changed since the last tick (or for a
-    new client, `full`), each base64-encoded once whatever the number of clients.
+    `status` is the single (legacy) capture's `get_status()`, idle or running,
+    as the original sent it. Thumbnails are attached per client (`Snapshot`),
+    each base64-encoded once per version whatever the number of clients.
     """
-    workers: list[dict[str, Any]] = []
-    legacy_shot = None
+    workers = []
     for view in views:
-        send = full or tracker.changed(view.hwnd, view.thumbnail_version)
-        shot = (
-            tracker.encoded(view.hwnd, view.thumbnail_version, view.thumbnail_jpeg)
-            if send
-            else None
-        )
-        if view.hwnd == legacy_hwnd:
-            legacy_shot = shot
-        status = view.status.model_dump(mode="json")
+        status = seed_status(view.status)
         workers.append(
             {
                 "hwnd": view.hwnd,
                 "status": status,
-                "screenshot_b64": shot,
+                "screenshot_b64": None,
                 "last_result": status["last_result"],
             }
         )
-    return {
+    payload = {
         "timestamp": to_wire(at),
-        "status": "running" if any(view.status.is_running for view in views) else "idle",
+        "status": seed_status(legacy),
         "workers": workers,
         "trade_summary": summary,
-        "screenshot_b64": legacy_shot,
+        "screenshot_b64": None,
     }
+    return Snapshot(
+        payload,
+        {
+            view.hwnd: thumbnails.encoded(view.hwnd, view.thumbnail_version, view.thumbnail_jpeg)
+            for view in views
+            if view.thumbnail_jpeg is not None
+        },
+        legacy_hwnd=legacy.target_window.hwnd if legacy is not None else None,
+    )

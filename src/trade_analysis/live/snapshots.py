@@ -1,9 +1,11 @@
 """The seed's once-a-second snapshot stream (`/ws` and `/`), built once per tick for everyone.
 
-A snapshot carries each worker's thumbnail only when it changed since the last
-tick (a new client gets every current thumbnail once, first). Each client has
-a one-message mailbox: a client that cannot keep up skips to the newest
-snapshot instead of building a backlog, and never delays the others.
+A snapshot carries a window's thumbnail only to clients that have not had its
+newest version yet: each client remembers what it was sent, so one that
+skipped snapshots (it was slow) still gets every window's newest thumbnail,
+exactly once. Clients in step receive the same text, encoded once per tick.
+Each client has a one-snapshot mailbox: a client that cannot keep up skips to
+the newest snapshot instead of building a backlog, and never delays the others.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from trade_analysis.aio import cancel_and_wait
@@ -24,21 +27,64 @@ logger = logging.getLogger(__name__)
 SEND_TIMEOUT = 5.0
 
 
+Thumbnail = tuple[int, str]  # a window's thumbnail version and its base64 JPEG
+
+
+@dataclass
+class Snapshot:
+    """One tick's payload without thumbnails, and the thumbnails it may carry.
+
+    `payload["workers"]` entries are sent with `screenshot_b64` filled in only
+    for the windows a client has not had the current thumbnail of.
+    """
+
+    payload: dict[str, Any]
+    thumbnails: dict[int, Thumbnail]
+    legacy_hwnd: int | None = None
+    _texts: dict[frozenset[int], str] = field(default_factory=dict)
+
+    def text_for(self, sent: dict[int, int]) -> str:
+        """The JSON for a client that was sent `sent` (hwnd: version), which it updates."""
+        due = frozenset(
+            hwnd for hwnd, (version, _) in self.thumbnails.items() if sent.get(hwnd) != version
+        )
+        text = self._texts.get(due)
+        if text is None:
+            text = self._texts[due] = json.dumps(
+                self._with(due), separators=(",", ":"), default=str
+            )
+        for hwnd in due:
+            sent[hwnd] = self.thumbnails[hwnd][0]
+        return text
+
+    def _with(self, due: frozenset[int]) -> dict[str, Any]:
+        workers = [
+            {**worker, "screenshot_b64": self.thumbnails[worker["hwnd"]][1]}
+            if worker["hwnd"] in due
+            else worker
+            for worker in self.payload["workers"]
+        ]
+        legacy = self.legacy_hwnd
+        shot = self.thumbnails[legacy][1] if legacy is not None and legacy in due else None
+        return {**self.payload, "workers": workers, "screenshot_b64": shot}
+
+
 class _Mailbox:
     def __init__(self, client: LiveClient) -> None:
         self.client = client
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self.queue: asyncio.Queue[Snapshot] = asyncio.Queue(maxsize=1)
+        self.sent: dict[int, int] = {}  # the thumbnail versions this client has
         self.task: asyncio.Task[None] | None = None
 
-    def offer(self, text: str) -> None:
+    def offer(self, snapshot: Snapshot) -> None:
         if self.queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()  # newest wins
-        self.queue.put_nowait(text)
+        self.queue.put_nowait(snapshot)
 
     async def run(self) -> None:
         while True:
-            text = await self.queue.get()
+            text = (await self.queue.get()).text_for(self.sent)
             try:
                 # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that lands as the
                 # send completes, and this task then waits on the queue forever.
@@ -51,10 +97,8 @@ class _Mailbox:
 
 
 class SnapshotStream:
-    def __init__(
-        self, build: Callable[[bool], Awaitable[dict[str, Any]]], interval: float = 1.0
-    ) -> None:
-        """`build(full)` makes the payload; `full` asks for every thumbnail, not just changed."""
+    def __init__(self, build: Callable[[], Awaitable[Snapshot]], interval: float = 1.0) -> None:
+        """`build()` makes one tick's snapshot."""
         self._build = build
         self._interval = interval
         self._clients: dict[int, _Mailbox] = {}
@@ -81,8 +125,7 @@ class SnapshotStream:
 
     async def add(self, client: LiveClient) -> int:
         mailbox = _Mailbox(client)
-        first = await self._build(True)
-        mailbox.offer(json.dumps(first, separators=(",", ":"), default=str))
+        mailbox.offer(await self._build())  # a new client has no thumbnail: it gets them all
         client_id = next(self._ids)
         self._clients[client_id] = mailbox
         mailbox.task = asyncio.create_task(mailbox.run(), name=f"snapshot-client-{client_id}")
@@ -109,33 +152,22 @@ class SnapshotStream:
             if not self._clients:
                 continue
             try:
-                payload = await self._build(False)
+                snapshot = await self._build()
             except Exception:
                 logger.exception("building the snapshot failed")
                 continue
-            text = json.dumps(payload, separators=(",", ":"), default=str)  # once for all
             for mailbox in list(self._clients.values()):
-                mailbox.offer(text)
+                mailbox.offer(snapshot)
 
 
-class ThumbnailTracker:
-    """Which thumbnails changed since the last tick, so each is base64-encoded once."""
+class ThumbnailCache:
+    """Each window's newest thumbnail in base64, encoded once per version."""
 
     def __init__(self) -> None:
-        self._sent: dict[int, int] = {}
-        self._encoded: dict[int, tuple[int, str]] = {}
+        self._encoded: dict[int, Thumbnail] = {}
 
-    def encoded(self, hwnd: int, version: int, jpeg: bytes | None) -> str | None:
-        if jpeg is None:
-            return None
+    def encoded(self, hwnd: int, version: int, jpeg: bytes) -> Thumbnail:
         cached = self._encoded.get(hwnd)
         if cached is None or cached[0] != version:
-            cached = (version, base64.b64encode(jpeg).decode())
-            self._encoded[hwnd] = cached
-        return cached[1]
-
-    def changed(self, hwnd: int, version: int) -> bool:
-        if self._sent.get(hwnd) == version:
-            return False
-        self._sent[hwnd] = version
-        return True
+            cached = self._encoded[hwnd] = (version, base64.b64encode(jpeg).decode())
+        return cached

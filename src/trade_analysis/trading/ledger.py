@@ -174,6 +174,8 @@ class ObservationInput:
     meta: dict[str, Any] = field(default_factory=dict)
     # A client's key for this upload: a second observation with it is not stored again.
     idempotency_key: str | None = None
+    # The price as the client wrote it ("$189.23"), kept on the history record.
+    price_text: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The columns an observation and its history record share."""
@@ -198,6 +200,8 @@ class StoredObservation:
     # True when an earlier observation with the same idempotency key was stored instead.
     replayed: bool = False
     image_path: str | None = None
+    # When it was seen: a retry is answered with the first one's time.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -356,7 +360,7 @@ class Ledger:
             seen = observation.row()
             observation_rows.append(seen | {"confidence": observation.confidence})
             if as_history:
-                history.append(seen | {"kind": "observation"})
+                history.append(seen | {"kind": "observation", "price_text": observation.price_text})
         observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
         history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
         stored = []
@@ -372,6 +376,7 @@ class Ledger:
                     trade,
                     trade_id,
                     image_path=observation.image_path,
+                    at=observation.at,
                 )
             )
         rows.write_back()
@@ -397,6 +402,35 @@ class Ledger:
             trade_id = _write_trade(rows, rows.bot(bot_key), position_row, trade, meta or {})
             rows.write_back()
             return RecordedTrade(trade_id, trade)
+
+    def manual_signal(
+        self,
+        *,
+        ticker: str,
+        trend: Trend,
+        price: Decimal,
+        at: datetime,
+        bot: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> StoredObservation:
+        """A signal given by hand (the original's `up`/`down` to /manual_trade).
+
+        The simulator decides, as for a capture: it may trade or not. Without a
+        bot, a `down` goes to the bot holding the ticker (as a sell order would).
+        """
+        if bot is None:
+            side = Side.SELL if trend is Trend.DOWN else Side.BUY
+            with self._db.reading() as session:
+                bot = _bot_for_manual(session.connection(), ticker, side)
+        signal = ObservationInput(
+            bot=bot,
+            at=at,
+            ticker=ticker,
+            price=price,
+            trend=trend,
+            meta={"source": "manual_trade", **(meta or {})},
+        )
+        return self.record_observation(signal, as_history=False)
 
     def save_bot_settings(self, bot: str, hwnd: int | None, changes: BotSettings) -> BotSettings:
         """Merge the given settings into what the bot has saved; returns the result."""
@@ -572,6 +606,15 @@ def _earlier_answers(
         )
         for row in connection.execute(select(TRADES).where(TRADES.c.id.in_(trade_ids)))
     }
+    observation_ids = [row.observation_id for row in found]
+    seen_at = {
+        row.id: row.ts
+        for row in connection.execute(
+            select(OBSERVATIONS.c.id, OBSERVATIONS.c.ts).where(
+                OBSERVATIONS.c.id.in_(observation_ids)
+            )
+        )
+    }
     return {
         row.key: StoredObservation(
             row.observation_id,
@@ -580,6 +623,7 @@ def _earlier_answers(
             row.trade_id if row.trade_id in trades else None,
             replayed=True,
             image_path=row.image_path,
+            at=seen_at.get(row.observation_id),
         )
         for row in found
     }

@@ -28,13 +28,15 @@ def test_delete_bot_keeps_its_trades_and_removes_its_screenshots(
     folder = settings.screenshots_dir / "hwnd_4242"
     folder.mkdir(parents=True)
     (folder / "shot.jpg").write_bytes(b"x")
-    client.post("/ingest", data={"bot": "4242", "ticker": "AAPL", "price": "10", "trend": "up"})
+    client.post(
+        "/api/v1/ingest", data={"bot": "4242", "ticker": "AAPL", "price": "10", "trend": "up"}
+    )
 
-    response = client.delete("/bots/4242")
+    response = client.delete("/api/v1/bots/4242")
     assert response.json() == {"ok": True, "deleted": "4242", "screenshots_removed": True}
     assert not folder.exists()
-    assert client.get("/bots").json() == []
-    assert len(client.get("/trades").json()["all_trades"]) == 1
+    assert client.get("/api/v1/bots").json() == []
+    assert len(client.get("/api/v1/trades").json()["all_trades"]) == 1
 
 
 def test_delete_unknown_bot_is_404(client: TestClient) -> None:

@@ -23,10 +23,13 @@ def test_without_a_display_windows_is_503_and_says_what_is_missing(
 
 
 def test_nothing_running_means_empty_workers_and_an_idle_legacy_capture(client: TestClient) -> None:
-    assert client.get("/workers").json() == []
-    assert client.get("/status").json() == {"is_running": False, "target_window": None}
-    assert client.post("/stop").json() == {"is_running": False}
-    assert client.post("/stop_all_workers").json() == {"ok": True, "detail": "stopped 0 worker(s)"}
+    assert client.get("/api/v1/workers").json() == []
+    assert client.get("/api/v1/status").json() == {"is_running": False, "target_window": None}
+    assert client.post("/api/v1/stop").json() == {"is_running": False}
+    assert client.post("/api/v1/stop_all_workers").json() == {
+        "ok": True,
+        "detail": "stopped 0 worker(s)",
+    }
 
 
 def test_stopping_an_unknown_worker_is_404(client: TestClient) -> None:
@@ -62,15 +65,18 @@ def test_bad_capture_settings_are_422_naming_the_field(
 
 def test_a_crop_for_a_window_not_running_is_saved_on_its_bot(client: TestClient) -> None:
     response = client.post(
-        "/workers/77/crop", json={"left": 0.1, "right": 0.2, "top": 0, "bottom": 0}
+        "/api/v1/workers/77/crop", json={"left": 0.1, "right": 0.2, "top": 0, "bottom": 0}
     )
     assert response.json() == {"ok": True, "detail": "crop saved; applied when capture starts"}
-    (bot,) = client.get("/bots").json()
+    (bot,) = client.get("/api/v1/bots").json()
     assert bot["hwnd"] == 77
     assert bot["meta"]["crop"] == {"left": 0.1, "right": 0.2, "top": 0.0, "bottom": 0.0}
 
 
 def test_settings_switches_answer_ok(client: TestClient) -> None:
-    assert client.post("/settings/line_detect", json={"enabled": False}).json()["ok"] is True
-    assert client.post("/settings/bring_to_foreground", json={"enabled": True}).json()["ok"] is True
-    assert client.post("/settings/crop_factor", json={"factor": 0.05}).json()["ok"] is True
+    assert client.post("/api/v1/settings/line_detect", json={"enabled": False}).json()["ok"] is True
+    assert (
+        client.post("/api/v1/settings/bring_to_foreground", json={"enabled": True}).json()["ok"]
+        is True
+    )
+    assert client.post("/api/v1/settings/crop_factor", json={"factor": 0.05}).json()["ok"] is True

@@ -40,7 +40,7 @@ def traded(client: TestClient) -> None:
 
 @pytest.mark.usefixtures("traded")
 def test_trades_csv_has_every_trade_as_trades_lists_them(client: TestClient) -> None:
-    listed = client.get("/trades").json()["all_trades"]
+    listed = client.get("/api/v1/trades").json()["all_trades"]
     exported = rows(client, "/api/v1/trades.csv")
     assert [int(row["id"]) for row in exported] == [trade["id"] for trade in listed]
     assert [row["side"] for row in exported] == ["buy", "buy", "sell", "sell", "buy"]
@@ -60,7 +60,7 @@ def test_trades_csv_has_every_trade_as_trades_lists_them(client: TestClient) -> 
 def test_history_csv_has_the_rows_history_has_with_the_same_filters(
     client: TestClient, params: dict
 ) -> None:
-    listed = client.get("/history", params={"limit": 1000, **params}).json()
+    listed = client.get("/api/v1/history", params={"limit": 1000, **params}).json()
     exported = rows(client, "/api/v1/history.csv", **params)
     assert [int(row["id"]) for row in exported] == [record["id"] for record in listed]
     for row, record in zip(exported, listed, strict=True):

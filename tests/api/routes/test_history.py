@@ -52,14 +52,14 @@ def test_history_is_newest_first_with_filters_and_total_count(
     ingest(client, "TSLA", "none", "12", now - timedelta(hours=1))
     ingest(client, "AAPL", "none", "13", now - timedelta(minutes=1))
 
-    default = client.get("/history")
+    default = client.get("/api/v1/history")
     assert [r["price"] for r in default.json()] == [13, 12, 11]
     assert default.headers["X-Total-Count"] == "3"
 
-    aapl = client.get("/history", params={"ticker": "aapl", "days": 30})
+    aapl = client.get("/api/v1/history", params={"ticker": "aapl", "days": 30})
     assert [r["price"] for r in aapl.json()] == [13, 11, 10]
 
-    page = client.get("/history", params={"days": 30, "limit": 2, "offset": 2})
+    page = client.get("/api/v1/history", params={"days": 30, "limit": 2, "offset": 2})
     assert [r["price"] for r in page.json()] == [11, 10]
     assert page.headers["X-Total-Count"] == "4"
 
@@ -76,12 +76,12 @@ def test_history_is_newest_first_with_filters_and_total_count(
 
 
 def test_trend_filter_and_latest(client: TestClient, now: datetime) -> None:
-    assert client.get("/latest").json() is None
+    assert client.get("/api/v1/latest").json() is None
     ingest(client, "AAPL", "none", "10", now - timedelta(minutes=2))
     ingest(client, "MSFT", "none", "20", now - timedelta(minutes=1))
-    assert client.get("/latest").json()["ticker"] == "MSFT"
-    assert client.get("/history", params={"trend": "up"}).json() == []
-    assert len(client.get("/history", params={"trend": "none"}).json()) == 2
+    assert client.get("/api/v1/latest").json()["ticker"] == "MSFT"
+    assert client.get("/api/v1/history", params={"trend": "up"}).json() == []
+    assert len(client.get("/api/v1/history", params={"trend": "none"}).json()) == 2
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_trend_filter_and_latest(client: TestClient, now: datetime) -> None:
     ],
 )
 def test_bad_history_queries_are_422(client: TestClient, params: dict) -> None:
-    response = client.get("/history", params=params)
+    response = client.get("/api/v1/history", params=params)
     assert response.status_code == 422
     assert response.json()["detail"]
 

@@ -19,7 +19,7 @@ def stored_files(settings: Settings) -> list[Path]:
 
 
 def history(client: TestClient) -> list[dict]:
-    return client.get("/history").json()
+    return client.get("/api/v1/history").json()
 
 
 def test_ingest_with_signal_stores_the_image_and_buys(
@@ -27,7 +27,7 @@ def test_ingest_with_signal_stores_the_image_and_buys(
 ) -> None:
     png = image_bytes(".png")
     response = client.post(
-        "/ingest",
+        "/api/v1/ingest",
         files={"file": ("chart.png", png, "image/png")},
         data={
             "name": "Tesla",
@@ -47,7 +47,7 @@ def test_ingest_with_signal_stores_the_image_and_buys(
     assert {r["kind"] for r in records} == {"observation", "trade"}
     observation = next(r for r in records if r["kind"] == "observation")
     assert observation["meta"] == {"source": "agent-1"} and observation["name"] == "Tesla"
-    assert client.get("/trades").json()["tickers"]["TSLA"]["position"] == "long"
+    assert client.get("/api/v1/trades").json()["tickers"]["TSLA"]["position"] == "long"
 
 
 @pytest.mark.parametrize("extension", [".jpg", ".webp"])

@@ -16,7 +16,7 @@ def test_manual_round_trip_is_recorded_once_with_exact_profit(client: TestClient
     manual(client, ticker="nvda", price="$1,234.56", direction="buy")
     sell = manual(client, ticker="NVDA", price=1240.06, direction="sell", meta={"note": "x"})
     assert sell["profit"] == 5.5 and sell["win_reason"] == "manual"
-    summary = client.get("/trades").json()
+    summary = client.get("/api/v1/trades").json()
     nvda = summary["tickers"]["NVDA"]
     assert [t["direction"] for t in summary["all_trades"]] == ["buy", "sell"]
     assert nvda["position"] == "flat" and nvda["wins"] == 1 and nvda["losses"] == 0
@@ -31,7 +31,7 @@ def test_manual_round_trip_is_recorded_once_with_exact_profit(client: TestClient
         "win_reason",
         "ts",
     }
-    record = client.get("/history").json()[0]
+    record = client.get("/api/v1/history").json()[0]
     assert record["buy_price"] == 1234.56 and record["sell_price"] == 1240.06
     assert record["meta"]["profit"] == "5.50"
 

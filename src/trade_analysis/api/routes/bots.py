@@ -15,11 +15,17 @@ from trade_analysis.api.schemas import (
     Deleted,
 )
 from trade_analysis.capture import commands
-from trade_analysis.capture.errors import AgentUnavailable
+from trade_analysis.capture.errors import (
+    AgentUnavailable,
+    CaptureError,
+    UnknownWorker,
+    http_status,
+)
 from trade_analysis.capture.schemas import MAX_HWND, StopRequest
 from trade_analysis.db import queries
 from trade_analysis.domain import utcnow
 from trade_analysis.live import Event, EventType
+from trade_analysis.services import Services
 from trade_analysis.trading.bot_settings import BotSettings
 
 router = APIRouter(tags=["bots"])
@@ -42,12 +48,14 @@ async def delete_bot(
     hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
     services: ServicesDep,
 ) -> Deleted:
-    def remove() -> Deleted:
+    def find() -> tuple[str, int | None]:
         with services.database.reading() as session:
             row = queries.find_bot(session, hwnd)
             if row is None:
                 raise HTTPException(404, f"no bot {hwnd!r}")
-            key, window = row.bot, row.hwnd
+            return row.bot, row.hwnd
+
+    def remove(key: str, window: int | None) -> Deleted:
         services.ledger.delete_bot(key)
         removed = False
         if window is not None:
@@ -57,9 +65,24 @@ async def delete_bot(
             shutil.rmtree(folder, ignore_errors=True)
         return Deleted(deleted=key, screenshots_removed=removed)
 
-    result = await run_in_threadpool(remove)
+    key, window = await run_in_threadpool(find)
+    if window is not None:
+        # Its worker first: a running one would write the folder and the row again.
+        await _stop_capture(services, window)
+    result = await run_in_threadpool(remove, key, window)
     await services.publish(Event(EventType.BOT, {"bot": result.deleted, "deleted": True}))
     return result
+
+
+async def _stop_capture(services: Services, hwnd: int) -> None:
+    """Stop the window's worker if one runs (here or in the agent); none running is fine."""
+    try:
+        await services.capture.run(commands.stop, StopRequest(hwnd=hwnd))
+    except AgentUnavailable:
+        pass
+    except CaptureError as exc:
+        if http_status(exc) != UnknownWorker.http_status:
+            raise
 
 
 @router.put(

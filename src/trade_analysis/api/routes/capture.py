@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
-from trade_analysis.analysis import CropSettings
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
@@ -17,6 +16,7 @@ from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import bot_key
 from trade_analysis.capture.schemas import (
     MAX_HWND,
+    CropEdges,
     CropFactorRequest,
     EnabledRequest,
     Idle,
@@ -25,7 +25,7 @@ from trade_analysis.capture.schemas import (
     ReadingPublic,
     StartRequest,
     StopRequest,
-    WorkerCropRequest,
+    WorkerCropEdges,
     WorkerStatus,
 )
 from trade_analysis.db import queries
@@ -68,7 +68,7 @@ async def stop_multi(request: StopRequest, services: ServicesDep) -> WorkerStatu
 @router.post("/stop_all_workers", response_model=Ok, summary="Stop every capture worker")
 async def stop_all_workers(services: ServicesDep) -> Ok:
     stopped = await services.capture.run(commands.stop_all, NONE)
-    return Ok(detail=f"stopped {stopped} worker(s)")
+    return Ok(detail=f"stopped {len(stopped)} worker(s)")
 
 
 @router.post(
@@ -130,25 +130,38 @@ async def bring_to_foreground(request: EnabledRequest, services: ServicesDep) ->
     return Ok(detail=f"bring to foreground {'on' if request.enabled else 'off'}")
 
 
-@router.post("/settings/crop", response_model=Ok, summary="The default crop for every window")
-async def global_crop(request: CropSettings, services: ServicesDep) -> Ok:
-    await services.capture.run(commands.set_global_crop, request)
+@router.post(
+    "/settings/crop",
+    response_model=Ok,
+    summary="The default crop for every window; edges left out stay as they were",
+)
+async def global_crop(request: CropEdges, services: ServicesDep) -> Ok:
+    await services.capture.run(commands.edit_global_crop, request)
     return Ok(detail="default crop saved")
 
 
 @router.post("/settings/crop_factor", response_model=Ok, summary="Crop all four edges alike")
 async def crop_factor(request: CropFactorRequest, services: ServicesDep) -> Ok:
-    factor = request.factor
-    uniform = CropSettings(left=factor, right=factor, top=factor, bottom=factor)
-    await services.capture.run(commands.set_global_crop, uniform)
+    await services.capture.run(commands.edit_global_crop, uniform_crop(request))
     return Ok(detail=f"default crop {request.factor} on every edge")
 
 
-@router.post("/workers/{hwnd}/crop", response_model=Ok, summary="A window's own crop")
-async def worker_crop(hwnd: Hwnd, request: CropSettings, services: ServicesDep) -> Ok:
-    crop = WorkerCropRequest(hwnd=hwnd, crop=request)
-    applied = await services.capture.run(commands.set_worker_crop, crop)
-    return Ok(detail="crop applied" if applied else "crop saved; applied when capture starts")
+def uniform_crop(request: CropFactorRequest) -> CropEdges:
+    factor = request.factor
+    return CropEdges(left=factor, right=factor, top=factor, bottom=factor)
+
+
+@router.post(
+    "/workers/{hwnd}/crop",
+    response_model=Ok,
+    summary="A window's own crop; edges left out stay as its crop had them",
+)
+async def worker_crop(hwnd: Hwnd, request: CropEdges, services: ServicesDep) -> Ok:
+    edited = await services.capture.run(
+        commands.edit_worker_crop, WorkerCropEdges(hwnd=hwnd, edges=request)
+    )
+    saved = "crop applied" if edited.applied else "crop saved; applied when capture starts"
+    return Ok(detail=saved)
 
 
 @router.get(

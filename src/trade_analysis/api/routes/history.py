@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -12,6 +12,7 @@ from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.db import export, models, queries
 from trade_analysis.domain import Trend, utcnow
+from trade_analysis.services import Services
 from trade_analysis.storage import upload_url
 
 router = APIRouter(tags=["history"])
@@ -67,6 +68,27 @@ def history(
     offset: Offset = 0,
 ) -> list[RecordPublic]:
     filters = replace(window, limit=limit, offset=offset)
+    return history_page(services, response, filters)
+
+
+def history_filter(
+    days: float,
+    ticker: str | None,
+    start_ts: datetime | None,
+    end_ts: datetime | None,
+    trend: Trend | None,
+    limit: int,
+    offset: int,
+) -> queries.HistoryFilter:
+    """The filters of `/history` from plain values (the seed face's query)."""
+    window = history_window(days, ticker, start_ts, end_ts, trend)
+    return replace(window, limit=limit, offset=offset)
+
+
+def history_page(
+    services: Services, response: Response, filters: queries.HistoryFilter
+) -> list[RecordPublic]:
+    """One page of history, newest first; `X-Total-Count` says how many match in all."""
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         response.headers["X-Total-Count"] = str(total)

@@ -119,7 +119,7 @@ class IngestForm(BaseModel):
     )
 
 
-_IDEMPOTENCY_HEADER = {
+IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
@@ -129,7 +129,7 @@ _IDEMPOTENCY_HEADER = {
 }
 
 
-def _form_schema() -> dict[str, Any]:
+def form_schema() -> dict[str, Any]:
     schema = IngestForm.model_json_schema()
     schema["properties"]["file"] = {
         "type": "string",
@@ -229,9 +229,20 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
         415: {"description": "not an image"},
         503: {"description": "the database is behind, or shutting down; see Retry-After"},
     },
-    openapi_extra={"requestBody": _form_schema(), "parameters": [_IDEMPOTENCY_HEADER]},
+    openapi_extra={"requestBody": form_schema(), "parameters": [IDEMPOTENCY_HEADER]},
 )
 async def ingest(services: ServicesDep, request: Request) -> Response:
+    result, replayed = await store_upload(services, request)
+    # A response of our own: FastAPI would validate the model it was just built from again.
+    return Response(
+        result.model_dump_json(),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
+
+
+async def store_upload(services: Services, request: Request) -> tuple[IngestResult, bool]:
+    """Read, validate and store an upload; the answer, and whether it was a replay."""
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     bot = form.bot or DEFAULT_INGEST_BOT
@@ -258,6 +269,7 @@ async def ingest(services: ServicesDep, request: Request) -> Response:
         confidence=confidence,
         meta=meta,
         idempotency_key=_idempotency_key(request),
+        price_text=form.price.strip() if form.price else None,
     )
     _require_something(form, image)
     upload = None
@@ -283,15 +295,11 @@ async def ingest(services: ServicesDep, request: Request) -> Response:
         record_id=stored.record_id,
         observation_id=stored.observation_id,
         image_url=upload_url(stored.image_path),
+        ts=stored.at or observation.at,
         trade=entry,
         reading=_reading(read) if read is not None else None,
     )
-    # A response of our own: FastAPI would validate the model it was just built from again.
-    return Response(
-        result.model_dump_json(),
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if stored.replayed else None,
-    )
+    return result, stored.replayed
 
 
 def _parse_crop(text: str | None) -> Crop:

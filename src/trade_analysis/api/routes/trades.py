@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -10,7 +11,7 @@ from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes.history import csv_response
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.db import export, queries
-from trade_analysis.domain import utcnow
+from trade_analysis.domain import Side, Trend, utcnow
 
 router = APIRouter(tags=["trades"])
 
@@ -48,14 +49,23 @@ def trades_csv(
     responses={409: {"description": "buy while long, or sell while flat"}},
 )
 async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> ManualTradeResult:
-    recorded = await run_in_threadpool(
-        services.ledger.manual_trade,
-        ticker=order.ticker.upper(),
-        side=order.direction,
-        price=order.price,
-        at=order.ts or utcnow(),
-        bot=order.bot,
-        meta=order.meta,
-    )
-    entry = await services.publish_trade(recorded.trade_id, recorded.trade)
-    return ManualTradeResult(trade=entry)
+    common: dict[str, Any] = {
+        "ticker": order.ticker.upper(),
+        "price": order.price,
+        "at": order.ts or utcnow(),
+        "bot": order.bot,
+        "meta": order.meta,
+    }
+    if isinstance(order.direction, Side):
+        recorded = await run_in_threadpool(
+            partial(services.ledger.manual_trade, side=order.direction, **common)
+        )
+        trade_id, trade = recorded.trade_id, recorded.trade
+    else:
+        stored = await run_in_threadpool(
+            partial(services.ledger.manual_signal, trend=Trend(order.direction), **common)
+        )
+        if stored.trade is None or stored.trade_id is None:
+            return ManualTradeResult(trade=None)
+        trade_id, trade = stored.trade_id, stored.trade
+    return ManualTradeResult(trade=await services.publish_trade(trade_id, trade))

@@ -31,8 +31,15 @@ class WindowSource(Protocol):
         """The window's own pixels now. Raises WindowGone if it is closed or not viewable."""
         ...
 
-    def bring_to_front(self, hwnd: int) -> None:
-        """Raise and activate the window. Raises WindowGone if it is closed."""
+    def bring_to_front(self, hwnd: int) -> int | None:
+        """Raise and activate the window; returns the window that had the focus (if known).
+
+        Raises WindowGone if it is closed.
+        """
+        ...
+
+    def give_focus_back(self, hwnd: int) -> None:
+        """Activate a window `bring_to_front` took the focus from; gone windows are ignored."""
         ...
 
     def close(self) -> None:

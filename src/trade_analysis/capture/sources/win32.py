@@ -52,6 +52,7 @@ class Win32Api(Protocol):
 
     def ShowWindow(self, hwnd: int, command: int) -> None: ...
     def SetForegroundWindow(self, hwnd: int) -> None: ...
+    def GetForegroundWindow(self) -> int: ...
 
 
 class Win32Source:
@@ -178,16 +179,27 @@ class Win32Source:
             logger.debug("PrintWindow(%#x, flags=%d) raised %s", hwnd, flags, exc)
             return False
 
-    def bring_to_front(self, hwnd: int) -> None:
+    def bring_to_front(self, hwnd: int) -> int | None:
         api = self._api
         if not api.IsWindow(hwnd):
             raise WindowGone(hwnd, "closed")
         try:
+            previous = api.GetForegroundWindow() or None
             if api.IsIconic(hwnd):
                 api.ShowWindow(hwnd, SW_RESTORE)
             api.SetForegroundWindow(hwnd)
         except OSError as exc:
             raise self._gone_or_failed(hwnd, exc) from exc
+        return previous
+
+    def give_focus_back(self, hwnd: int) -> None:
+        api = self._api
+        if not api.IsWindow(hwnd):
+            return
+        try:
+            api.SetForegroundWindow(hwnd)
+        except OSError as exc:  # the user may have closed or locked it meanwhile
+            logger.debug("focus back to %#x refused: %s", hwnd, exc)
 
 
 def _process_name(pid: int) -> str | None:
@@ -329,3 +341,6 @@ class PyWin32Api:  # pragma: no cover - needs Windows; the source is tested with
 
     def SetForegroundWindow(self, hwnd: int) -> None:
         self._call("SetForegroundWindow", hwnd)
+
+    def GetForegroundWindow(self) -> int:
+        return int(self._call("GetForegroundWindow"))

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Errors meaning "this window (or the pixmap named from it) no longer exists / is unmapped".
+# How long bring_to_front waits for a window manager to activate the window.
+ACTIVATION_WAIT = 0.25
 _GONE_ERRORS: tuple[type[Exception], ...] = (
     xerror.BadWindow,
     xerror.BadDrawable,
@@ -682,29 +684,22 @@ class X11Source:
 
     # -- focus -------------------------------------------------------------------------
 
-    def bring_to_front(self, hwnd: int) -> None:
+    def bring_to_front(self, hwnd: int) -> int | None:
         """``_NET_ACTIVE_WINDOW`` through an EWMH manager; else map, raise and focus directly.
 
-        Raises WindowGone only when the window no longer exists: a minimised window is
+        Returns the window that had the focus before, for `give_focus_back`. Raises
+        WindowGone only when the window no longer exists: a minimised window is
         brought back (by the manager, or mapped again when there is none).
         """
         with self._exclusive():
             window = self._display.create_resource_object("window", hwnd)
             try:
                 viewable = window.get_attributes().map_state == X.IsViewable  # BadWindow: gone
+                previous = self._active_window()
                 if self._wm_supports("_NET_ACTIVE_WINDOW"):
                     # The manager also restores a minimised (unmapped) window.
-                    message = xevent.ClientMessage(
-                        window=window,
-                        client_type=self._atom("_NET_ACTIVE_WINDOW"),
-                        # source indication 2 = pager: managers honour it without
-                        # focus-stealing prevention.
-                        data=(32, [2, X.CurrentTime, 0, 0, 0]),
-                    )
-                    self._root.send_event(
-                        message,
-                        event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask,
-                    )
+                    self._request_activation(window)
+                    self._wait_active(hwnd)
                 else:
                     top = self._top_level(window)
                     if not viewable:
@@ -715,6 +710,51 @@ class X11Source:
                 self._display.sync()
             except _GONE_ERRORS as exc:
                 raise WindowGone(hwnd, f"closed ({type(exc).__name__})") from exc
+            return previous if previous != hwnd else None
+
+    def give_focus_back(self, hwnd: int) -> None:
+        """Activate ``hwnd`` again (after a grab), as the original did; a gone window is ignored."""
+        with self._exclusive():
+            window = self._display.create_resource_object("window", hwnd)
+            try:
+                if self._wm_supports("_NET_ACTIVE_WINDOW"):
+                    self._request_activation(window)
+                else:
+                    self._top_level(window).configure(stack_mode=X.Above)
+                    window.set_input_focus(X.RevertToParent, X.CurrentTime)
+                self._display.sync()
+            except (*_GONE_ERRORS, xerror.BadMatch) as exc:
+                logger.debug("focus back to %#x refused: %s", hwnd, exc)
+
+    def _active_window(self) -> int | None:
+        """The client window with the focus: the manager's word, else the X input focus."""
+        if self._wm_check() is not None:
+            prop = self._root.get_full_property(self._atom("_NET_ACTIVE_WINDOW"), Xatom.WINDOW)
+            if prop is not None and len(prop.value) and int(prop.value[0]):
+                return int(prop.value[0])
+        focus = self._display.get_input_focus().focus
+        if isinstance(focus, int) or focus is None:  # None, PointerRoot
+            return None
+        return int(focus.id) if int(focus.id) != int(self._root.id) else None
+
+    def _wait_active(self, hwnd: int) -> None:
+        """Until the manager has made ``hwnd`` active (it does so asynchronously), briefly:
+        the grab that follows is meant to see the window in front."""
+        deadline = time.monotonic() + ACTIVATION_WAIT
+        while self._active_window() != hwnd and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _request_activation(self, window: Any) -> None:
+        message = xevent.ClientMessage(
+            window=window,
+            client_type=self._atom("_NET_ACTIVE_WINDOW"),
+            # source indication 2 = pager: managers honour it without
+            # focus-stealing prevention.
+            data=(32, [2, X.CurrentTime, 0, 0, 0]),
+        )
+        self._root.send_event(
+            message, event_mask=X.SubstructureRedirectMask | X.SubstructureNotifyMask
+        )
 
     def _wm_supports(self, name: str) -> bool:
         if self._wm_check() is None:
