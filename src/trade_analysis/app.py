@@ -49,6 +49,7 @@ def include_routes(app: FastAPI, prefix: str = API_V1) -> None:
     """
     app.include_router(health.router, prefix=prefix)
     app.include_router(history.files_router, prefix=prefix)
+    app.include_router(capture.frames_router, prefix=prefix)
     protected = APIRouter(dependencies=[Depends(require_api_key)])
     for module in PROTECTED:
         protected.include_router(module.router)
@@ -67,6 +68,7 @@ def include_seed_face(app: FastAPI) -> None:
     }
     app.include_router(_seed_copy(health.router, adapted))
     app.include_router(_seed_copy(history.files_router, adapted))
+    app.include_router(_seed_copy(capture.frames_router, adapted))
     for module in PROTECTED:
         app.include_router(_seed_copy(module.router, adapted), dependencies=protected)
 

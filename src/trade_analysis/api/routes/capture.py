@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from starlette.concurrency import run_in_threadpool
 
-from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
 from trade_analysis.capture.control import WorkerView
@@ -33,6 +33,8 @@ from trade_analysis.domain import utcnow
 from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
+# What the page loads as `<img src>`: a token from /ws-token in `?token=`, or the key.
+frames_router = APIRouter(tags=["capture"], dependencies=[Depends(require_api_key_or_token)])
 Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /windows lists it")]
 NONE = NoArguments()
 
@@ -174,7 +176,7 @@ async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
     return await services.capture.run(commands.reading, StopRequest(hwnd=hwnd))
 
 
-@router.get(
+@frames_router.get(
     "/workers/{hwnd}/frame",
     response_class=Response,
     summary="The window's last changed frame, as PNG (the image /reading's points are on)",
