@@ -43,7 +43,8 @@ def include_routes(app: FastAPI, prefix: str = "") -> None:
     the README's "Performance departures".)
     """
     app.include_router(health.router, prefix=prefix)
-    app.include_router(history.files_router, prefix=prefix)
+    for files in (history.files_router, capture.files_router):
+        app.include_router(files, prefix=prefix)
     protected = APIRouter(dependencies=[Depends(require_api_key)])
     for module in (bots, capture, history, ingest, trades):
         protected.include_router(module.router)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.analysis import CropSettings
-from trade_analysis.api.deps import ServicesDep
+from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
 from trade_analysis.capture.control import WorkerView
@@ -33,6 +33,8 @@ from trade_analysis.domain import utcnow
 from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
+# Images an <img> tag loads: the key, or a short-lived token in `?token=`.
+files_router = APIRouter(tags=["capture"], dependencies=[Depends(require_api_key_or_token)])
 Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /windows lists it")]
 NONE = NoArguments()
 
@@ -161,7 +163,7 @@ async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
     return await services.capture.run(commands.reading, StopRequest(hwnd=hwnd))
 
 
-@router.get(
+@files_router.get(
     "/workers/{hwnd}/frame",
     response_class=Response,
     summary="The window's last changed frame, as PNG (the image /reading's points are on)",
