@@ -199,7 +199,13 @@ def test_every_worker_process_is_counted_whichever_answers(
                 data={"bot": f"b{index}", "ticker": "AAPL", "price": "1", "trend": "none"},
             )
             assert response.status_code == 200
+        # A request is counted once its response has been sent, so the last ones may land
+        # just after the client read them.
+        deadline = time.monotonic() + 10
         per_process = ingest_counts_per_process(server.data_dir / "metrics")
+        while sum(per_process) < uploads and time.monotonic() < deadline:
+            time.sleep(0.1)
+            per_process = ingest_counts_per_process(server.data_dir / "metrics")
         assert len(per_process) == 2 and all(per_process), per_process  # both workers served
         assert sum(per_process) == uploads
         for _ in range(6):
