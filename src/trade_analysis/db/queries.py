@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -93,14 +94,17 @@ def trade_entry(trade: models.Trade) -> dict[str, Any]:
     }
 
 
-def open_positions(session: Session) -> list[OpenPosition]:
-    """Every long position with its bot's name and the last price read for it."""
-    rows = session.execute(
+def open_positions(session: Session, bots: Collection[str] | None = None) -> list[OpenPosition]:
+    """Every long position (only these bots' when given) with its bot's name and the last
+    price read for it."""
+    query = (
         select(models.Position, models.Bot.name)
         .outerjoin(models.Bot, models.Bot.bot == models.Position.bot)
         .where(models.Position.is_long.is_(True))
-        .order_by(models.Position.bot, models.Position.ticker)
-    ).all()
+    )
+    if bots is not None:
+        query = query.where(models.Position.bot.in_(bots))
+    rows = session.execute(query.order_by(models.Position.bot, models.Position.ticker)).all()
     return [_open_position(position, name) for position, name in rows]
 
 

@@ -109,7 +109,7 @@ def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
     with services.database.reading() as session:
         bot = queries.find_bot(session, bot_key(view.hwnd))
         if bot is not None:
-            bot_row = BotPublic.of(bot, queries.open_positions(session), utcnow())
+            bot_row = BotPublic.of(bot, queries.open_positions(session, [bot.bot]), utcnow())
     jpeg = view.thumbnail_jpeg
     return WorkerPublic(
         hwnd=view.hwnd,
