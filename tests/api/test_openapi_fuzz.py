@@ -15,8 +15,10 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import AUTH, _reset_postgres
+from tests.support.databases import POSTGRES_URL
 from tests.support.xvfb import missing
 from trade_analysis.app import create_app
 from trade_analysis.config import Settings, normalise_database_url
@@ -25,10 +27,11 @@ from trade_analysis.config import Settings, normalise_database_url
 def fuzzed_database(backend: str, tmp_path: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'trade_analysis.db'}"
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_POSTGRES_URL")
-    if not url:
-        missing("no PostgreSQL to fuzz: set TEST_POSTGRES_URL")
-    _reset_postgres(url)
+    url = os.environ.get("TEST_DATABASE_URL") or POSTGRES_URL
+    try:
+        _reset_postgres(url)
+    except OperationalError as error:
+        missing(f"no PostgreSQL to fuzz at {url}: {error.orig}")
     return normalise_database_url(url)
 
 

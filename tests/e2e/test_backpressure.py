@@ -5,7 +5,6 @@ upload committed."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -20,9 +19,9 @@ from sqlalchemy.engine import make_url
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.images import image_bytes
 from tests.server import ServerProcess, free_port
+from tests.support.databases import POSTGRES_URL
 from tests.support.locks import database_held
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 QUEUE = 2  # WRITER_MAX_JOBS in these tests
 UPLOADS = 5
 

@@ -4,7 +4,6 @@ CSV routes serve."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,9 +15,8 @@ import pytest
 
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.server import ServerProcess
+from tests.support.databases import POSTGRES_URL
 from tests.test_cli import run_cli
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 class Trader:

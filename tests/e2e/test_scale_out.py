@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.server import ServerProcess
+from tests.support.databases import POSTGRES_URL
 from tests.support.windows import WindowLauncher
 from tests.support.xvfb import missing
 from trade_analysis.config import normalise_database_url
@@ -32,7 +33,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.timeout(180)]
 # to the server whatever the db number.
 BUS_URL = "redis://127.0.0.1:6379/5"
 # The PostgreSQL the scale-out tests use when TEST_DATABASE_URL is unset.
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _redis_problem() -> str | None:
