@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("DB_LOCK_TIMEOUT_SECONDS", "db_lock_timeout_seconds"),
     )
+    resume_look_seconds: float = Field(
+        3.0,
+        ge=0,
+        description="how often capture looks for the windows of bots waiting for theirs "
+        "(one window listing); 0 looks only at start",
+        validation_alias=AliasChoices("RESUME_LOOK_SECONDS", "resume_look_seconds"),
+    )
     shutdown_timeout_seconds: float = Field(
         20,
         gt=0,

@@ -32,7 +32,7 @@ from trade_analysis.aio import running
 from trade_analysis.api.schemas import TradeEntry
 from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
-from trade_analysis.capture.errors import AgentUnavailable
+from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
 from trade_analysis.db import queries, retention
@@ -192,7 +192,29 @@ async def _open_capture(
         )
     )
     stack.push_async_callback(local.close)
+    # Bots that were capturing when the service stopped resume on their windows; then a
+    # look every few seconds (stopped before `local.close`, which the stack runs after).
+    await asyncio.to_thread(_resume, local.manager)
+    if settings.resume_look_seconds > 0:
+        loop = _resume_loop(local.manager, settings.resume_look_seconds)
+        await stack.enter_async_context(running(loop, "resume"))
     return local
+
+
+def _resume(manager: CaptureManager, periodic: bool = False) -> None:
+    try:
+        manager.look_for_windows() if periodic else manager.resume_saved()
+    except CaptureUnavailable as exc:  # no display (yet): bots wait, capture still answers
+        logger.debug("no windows to resume on: %s", exc)
+
+
+async def _resume_loop(manager: CaptureManager, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(_resume, manager, True)
+        except Exception:  # one failed look must not end the looking
+            logger.exception("looking for the windows of waiting bots failed")
 
 
 def _count_and_publish(metrics: Metrics, feed: LiveFeed, trade_id: int, trade: TradeEvent) -> None:

@@ -12,6 +12,7 @@ from trade_analysis.analysis.title import (
     compile_title_pattern,
     first_price,
     read_title,
+    title_stem,
 )
 
 CASES = [
@@ -134,3 +135,50 @@ def test_lowercase_titles_have_no_ticker(title: str) -> None:
 )
 def test_first_price_in_free_text(text: str, expected: Decimal | None) -> None:
     assert first_price(text) == expected
+
+
+STEMS = [
+    ("TSLA $250.12 +1.30 (+0.52%) | Robinhood", "TSLA | Robinhood"),
+    ("AAPL 175.23 - MyApp", "AAPL - MyApp"),
+    ("175.23 - AAPL", "AAPL"),
+    ("Market open 09:30:05 PM - Feed", "Market open - Feed"),
+    ("AMD 1D 5Y 160.01", "AMD 1D 5Y"),
+    ("Vol 1.2M 3M \u25b2 12", "Vol 3M"),
+    ("S&P 500 4,512.3 \u221212.4 (\u22120.27%)", "S&P"),
+    ("BRK.B $1,412.10", "BRK.B"),
+    ("(3) NVDA  \u00b7  $1,234.56 \u00b7 Brave", "NVDA \u00b7 Brave"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "stem"), STEMS)
+def test_stem_keeps_what_does_not_move(title: str, stem: str) -> None:
+    assert title_stem(title) == stem
+
+
+prices = st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False)
+changes = st.decimals(min_value=-(10**4), max_value=10**4, places=2, allow_nan=False)
+
+
+@given(
+    ticker=st.from_regex(r"[A-Z]{2,5}", fullmatch=True),
+    suffix=st.sampled_from(["Robinhood", "Google Chrome", "MyApp", "Yahoo Finance"]),
+    separator=st.sampled_from([" - ", " | ", " \u00b7 ", " \u2014 "]),
+    ticks=st.lists(st.tuples(prices, changes, st.times()), min_size=2, max_size=5),
+)
+def test_a_title_whose_price_moves_keeps_its_stem(
+    ticker: str, suffix: str, separator: str, ticks: list[tuple[Decimal, Decimal, object]]
+) -> None:
+    titles = [
+        f"{ticker} ${price:,} {change:+} ({change / 10:+.2f}%) {at}{separator}{suffix}"
+        for price, change, at in ticks
+    ]
+    assert len({title_stem(title) for title in titles}) == 1
+    assert title_stem(titles[0]) == f"{ticker}{separator}{suffix}".replace("  ", " ")
+
+
+@given(st.text())
+def test_stem_is_idempotent_and_never_raises(title: str) -> None:
+    stem = title_stem(title)
+    assert title_stem(stem) == stem
+    assert stem == stem.strip() and "  " not in stem

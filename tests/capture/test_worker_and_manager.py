@@ -218,7 +218,7 @@ def test_a_crop_saved_for_a_stopped_window_applies_when_it_starts(manager, deskt
     assert status["crop"] == {"left": 0.1, "right": 0.2, "top": 0.05, "bottom": 0.0}
     wait_until(lambda: manager.worker(18).last_result is not None)
     # Trading on the window's signals rewrote its bot row but kept the saved crop.
-    assert ledger.bot_settings("18").crop.left == 0.1
+    assert ledger.bot_settings(manager.bot_for(18)).crop.left == 0.1
 
 
 def test_global_crop_reaches_running_workers_without_their_own(manager, desktop) -> None:
@@ -248,7 +248,9 @@ def test_a_title_pattern_saved_while_capturing_applies_at_once(manager, desktop,
     worker = manager.worker(22)
     wait_until(lambda: worker.last_result is not None)
     assert worker.last_result.ticker == ""
-    ledger.save_bot_settings("22", 22, BotSettings(title_pattern=r"feed: (?P<ticker>[a-z]+) at"))
+    ledger.save_bot_settings(
+        manager.bot_for(22), 22, BotSettings(title_pattern=r"feed: (?P<ticker>[a-z]+) at")
+    )
     assert manager.reload_bot_settings(22) is True
     wait_until(lambda: worker.last_result.ticker.upper() == "XYZ")
     assert manager.reload_bot_settings(99) is False

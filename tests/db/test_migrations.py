@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, column, create_engine, insert, inspect, select, table
+from sqlalchemy import JSON, Connection, column, create_engine, insert, inspect, select, table
 
 from trade_analysis.db import models
 from trade_analysis.db.migrate import alembic_config, upgrade
@@ -144,3 +144,99 @@ def test_downgrading_0003_puts_back_the_newest_open_position(database_url: str) 
         row = connection.execute(select(BOTS_AT_0002)).one()
     engine.dispose()
     assert (row.open_direction, row.open_price, row.open_time) == ("long", Decimal(5), T0)
+
+
+BOTS_AT_0005 = table(
+    "bots",
+    column("bot"),
+    column("hwnd"),
+    column("name"),
+    column("ticker"),
+    column("total_pnl", Money()),
+    column("meta", JSON()),
+    column("updated_at", UTCDateTime()),
+)
+HOUR = timedelta(hours=1)
+
+
+def _populate_0005(connection: Connection) -> None:
+    bots = [
+        ("101", 101, "Apple", "2", T0, {"ocr": True}),
+        ("202", 202, None, "3", T0 + HOUR, {"crop": {"right": 0.2}}),
+        ("303", 303, "TSLA", "0", T0, {}),
+        ("w9", None, "upload", "1", T0, {}),
+    ]
+    for key, hwnd, name, pnl, updated, meta in bots:
+        connection.execute(
+            insert(BOTS_AT_0005).values(
+                bot=key, hwnd=hwnd, name=name, ticker="AAPL", total_pnl=Decimal(pnl),
+                meta=meta, updated_at=updated,
+            )
+        )  # fmt: skip
+    for key, title in [("101", "AAPL 175.23 - MyApp"), ("202", "AAPL 180.00 - MyApp")]:
+        connection.execute(
+            insert(models.Observation.__table__).values(
+                ts=T0, bot=key, name="AAPL", trend="up", meta={"title": title}
+            )
+        )
+        connection.execute(
+            insert(models.Trade.__table__).values(
+                ts=T0, bot=key, ticker="AAPL", side="buy", price=Decimal(1), reason="signal",
+                meta={},
+            )
+        )  # fmt: skip
+        connection.execute(
+            insert(models.Record.__table__).values(ts=T0, kind="trade", bot=key, meta={})
+        )
+    connection.execute(
+        insert(models.Position.__table__),
+        [
+            _position("101", "AAPL", True, "10"),
+            {**_position("202", "AAPL", True, "12"), "entry_time": T0 + HOUR},
+            _position("202", "MSFT", True, "300"),
+        ],
+    )
+
+
+def test_window_bots_are_named_from_their_last_title_and_merged(database_url: str) -> None:
+    upgrade(database_url, "0005")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        _populate_0005(connection)
+    upgrade(database_url)
+    with engine.connect() as connection:
+        bots = {row.bot: row for row in connection.execute(select(models.Bot.__table__))}
+        held = connection.execute(
+            select(
+                models.Position.bot, models.Position.ticker, models.Position.entry_price
+            ).order_by(models.Position.bot, models.Position.ticker)
+        ).all()
+        owners = {
+            name: sorted(connection.execute(select(model.bot).distinct()).scalars())
+            for name, model in [
+                ("trades", models.Trade),
+                ("records", models.Record),
+                ("observations", models.Observation),
+            ]
+        }
+    assert sorted(bots) == ["aapl-myapp", "tsla", "w9"]
+    merged = bots["aapl-myapp"]
+    assert (merged.name, merged.stem, merged.total_pnl) == ("AAPL - MyApp", "AAPL - MyApp", 5)
+    # The most recently updated bot gives the merged one its settings and its window.
+    assert (merged.meta, merged.hwnd, merged.capturing) == ({"crop": {"right": 0.2}}, 202, False)
+    assert (bots["tsla"].name, bots["tsla"].hwnd, bots["w9"].stem) == ("TSLA", 303, None)
+    # Both held AAPL: the newer position is kept.
+    assert [tuple(row) for row in held] == [
+        ("aapl-myapp", "AAPL", Decimal(12)),
+        ("aapl-myapp", "MSFT", Decimal(300)),
+    ]
+    assert owners == {name: ["aapl-myapp"] for name in owners}
+
+    command.downgrade(alembic_config(database_url), "0005")
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("bots")}
+        keys = sorted(connection.execute(select(BOTS_AT_0005.c.bot)).scalars())
+    engine.dispose()
+    assert not columns & {"process", "stem", "interval", "capturing", "paused"}
+    assert keys == ["aapl-myapp", "tsla", "w9"]
+    upgrade(database_url)  # and up again

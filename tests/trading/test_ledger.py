@@ -14,7 +14,9 @@ from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend
-from trade_analysis.trading.ledger import Ledger, ObservationInput
+from trade_analysis.trading.binding import WindowIdentity
+from trade_analysis.trading.ledger import CaptureWish, Ledger, ObservationInput, UnknownBot
+from trade_analysis.trading.simulator import NoOpenPosition, Reason
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -159,4 +161,85 @@ def test_retries_in_one_group_store_the_observation_once(database_url: str) -> N
     with database.reading() as session:
         assert len(session.scalars(select(models.Observation)).all()) == 1
         assert len(session.scalars(select(models.Trade)).all()) == 1
+    database.dispose()
+
+
+# -- lasting bots: binding, capture wishes, closing by hand ------------------------------
+
+
+def chart(price: str) -> WindowIdentity:
+    return WindowIdentity.of("chrome", f"AAPL ${price} +1.2 (+0.5%) - Robinhood")
+
+
+def test_a_window_whose_price_moves_binds_to_the_same_bot_across_window_ids(
+    database_url: str,
+) -> None:
+    database, ledger = open_ledger(database_url)
+    first = ledger.bind_window(101, chart("175.20"), capture=CaptureWish(2.0))
+    assert first.created and first.name == "AAPL - Robinhood (chrome)"
+    again = ledger.bind_window(202, chart("180.00"))
+    assert (again.bot, again.created) == (first.bot, False)
+    with database.reading() as session:
+        (row,) = session.scalars(select(models.Bot)).all()
+    assert (row.hwnd, row.interval, row.capturing, row.stem) == (202, 2.0, True, "AAPL - Robinhood")
+    database.dispose()
+
+
+def test_two_running_windows_on_one_chart_are_two_bots_and_one_window_one_bot(
+    database_url: str,
+) -> None:
+    database, ledger = open_ledger(database_url)
+    first = ledger.bind_window(1, chart("1"))
+    second = ledger.bind_window(2, chart("2"), busy={first.bot})
+    assert second.bot != first.bot and second.name == f"{first.name} #2"
+    # Moving the first bot onto the second's window unbinds the second.
+    ledger.bind_window(2, chart("2"), bot=first.bot)
+    assert ledger.bot_for_window(2) == first.bot and ledger.bot_for_window(1) is None
+    with pytest.raises(UnknownBot):
+        ledger.bind_window(3, chart("3"), bot="nobody")
+    database.dispose()
+
+
+def test_a_rebound_bot_sells_what_it_bought_and_renames_stick(database_url: str) -> None:
+    database, ledger = open_ledger(database_url)
+    bot = ledger.bind_window(1, chart("100")).bot
+    assert observe(ledger, "up", "100", 0, bot=bot).trade.side is Side.BUY
+    assert ledger.rename_bot(bot, "My Apple") and not ledger.rename_bot("nobody", "x")
+    assert ledger.bind_window(2, chart("104")).bot == bot  # a new window, after a restart
+    sold = observe(ledger, "down", "104", 1, bot=bot).trade
+    assert sold.side is Side.SELL and sold.profit == Decimal(4)
+    with database.reading() as session:
+        assert session.get(models.Bot, bot).name == "My Apple"
+    database.dispose()
+
+
+def test_closing_by_hand_sells_at_the_last_price_read(database_url: str) -> None:
+    database, ledger = open_ledger(database_url)
+    observe(ledger, "up", "100", 0)
+    observe(ledger, "up", "103.5", 1)  # no trade; the last price read moves
+    (closed,) = ledger.close_positions("w1", T0 + timedelta(minutes=2))
+    trade = closed.trade
+    assert (trade.side, trade.price, trade.profit) == (Side.SELL, Decimal("103.5"), Decimal("3.5"))
+    assert trade.reason is Reason.MANUAL_CLOSE and trade.reason.value == "manual close"
+    with database.reading() as session:
+        (record,) = session.scalars(select(models.Record)).all()
+        stored = session.get(models.Trade, closed.trade_id)
+    assert record.sell_price == Decimal("103.5") and record.meta["sell_reason"] == "manual close"
+    assert stored.record_id == record.id
+    with pytest.raises(NoOpenPosition):
+        ledger.close_positions("w1", T0 + timedelta(minutes=3))
+    database.dispose()
+
+
+def test_capture_wishes_say_which_bots_resume(database_url: str) -> None:
+    database, ledger = open_ledger(database_url)
+    capturing = ledger.bind_window(1, chart("1"), capture=CaptureWish(1.5)).bot
+    paused = ledger.bind_window(2, WindowIdentity.of("x", "MSFT 1"), capture=CaptureWish(1)).bot
+    ledger.bind_window(3, WindowIdentity.of("x", "NVDA 1"))  # bound, never captured
+    assert ledger.set_capture_state(paused, paused=True)
+    assert ledger.set_capture_state(capturing, unbind=True)
+    (waiting,) = ledger.bots_to_resume()
+    assert (waiting.bot, waiting.interval, waiting.state) == (capturing, 1.5, "waiting_for_window")
+    assert ledger.bot_capture(paused).state == "paused"
+    assert not ledger.set_capture_state("nobody", paused=True)
     database.dispose()

@@ -10,6 +10,9 @@ override any part of it):
   `USD`, `NEW`, ...) are skipped, and mixed case (`New Tab`) never counts;
 - name: what is left once the browser and app suffixes (` - Google Chrome`,
   ` | Robinhood`), the ticker, the price and punctuation are removed.
+
+`title_stem` is what stays of a title while its numbers move: a bot recognises
+its window by it (with the process name), across restarts and new window ids.
 """
 
 from __future__ import annotations
@@ -57,6 +60,48 @@ _BROWSERS = re.compile(
 )
 _PUNCTUATION = re.compile(r"[^\w\s&'.]+")
 _KNOWN_GROUPS = ("ticker", "price", "name")
+
+
+# What moves in a title while the chart ticks: times (`09:30:05 PM`), then amounts with
+# their signs, currency and percent or magnitude (`-$1,234.56`, `+0.5%`, `1.2M`), and the
+# arrows some sites put before a change. A number glued to a letter (`1D`, `H4`, `3M`) is
+# part of a name or a timeframe and stays.
+_MOVING = re.compile(
+    r"(?<![\w.])\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?(?!\w))?"
+    r"|(?<![\w.])[+\-\u2212\u00b1]?(?:[$\u20ac\u00a3\u00a5]\s?)?[+\-\u2212]?"
+    r"(?P<amount>\.?\d(?:[\d,.]*\d)?)(?:\s?%|(?P<magnitude>[KMBT])?(?!\w))"
+    r"|[\u25b2\u25bc\u25b4\u25be\u2191\u2193\u2b06\u2b07\U0001f53a\U0001f53b]"
+)
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}")
+_SEPARATOR_TOKEN = re.compile(r"^[-|/,:;+\u2013\u2014\u00b7\u2022]+$")
+
+
+def title_stem(title: str) -> str:
+    """The title without prices, percentages, signed numbers, times and other numbers,
+    with empty brackets and doubled separators dropped and whitespace collapsed.
+
+    `TSLA $250.12 +1.30 (+0.52%) | Robinhood` and `TSLA $251.02 -0.10 (-0.04%) | Robinhood`
+    share the stem `TSLA | Robinhood`. Pure and idempotent.
+    """
+    text = _MOVING.sub(_blank_moving, title)
+    previous = None
+    while previous != text:  # `(( ))` empties in two passes
+        previous, text = text, _EMPTY_BRACKETS.sub(" ", text)
+    tokens: list[str] = []
+    for token in text.split():
+        if _SEPARATOR_TOKEN.match(token) and (not tokens or _SEPARATOR_TOKEN.match(tokens[-1])):
+            continue  # a separator with nothing left before it
+        tokens.append(token)
+    while tokens and _SEPARATOR_TOKEN.match(tokens[-1]):
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def _blank_moving(match: re.Match[str]) -> str:
+    # `1.2M` is a volume that moves; `3M` is a name.
+    if match.group("magnitude") and not set(".,") & set(match.group("amount")):
+        return match.group(0)
+    return " "
 
 
 def compile_title_pattern(text: str) -> re.Pattern[str]:

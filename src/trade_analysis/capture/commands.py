@@ -26,9 +26,12 @@ from trade_analysis.capture.errors import CropRefused
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
+    BotCaptureState,
+    BotRequest,
     CropEdges,
     CropEdited,
     EnabledRequest,
+    MoveBotRequest,
     NoArguments,
     ReadingPublic,
     StartRequest,
@@ -169,3 +172,27 @@ def reading(manager: CaptureManager, request: StopRequest) -> ReadingPublic:
 def frame_png(manager: CaptureManager, request: StopRequest) -> str:
     """The window's last changed frame as PNG, base64 (JSON carries it over the bus)."""
     return base64.b64encode(manager.frame_png(request.hwnd)).decode()
+
+
+@command("bot_for_window", StopRequest, str)
+def bot_for_window(manager: CaptureManager, request: StopRequest) -> str:
+    """The bot a window's settings go to: the one bound to it (binding it if need be)."""
+    return manager.bot_for(request.hwnd)
+
+
+@command("pause_bot", BotRequest, BotCaptureState)
+def pause_bot(manager: CaptureManager, request: BotRequest) -> BotCaptureState:
+    """Stop the bot's capture; it does not resume by itself until resumed."""
+    return manager.pause(request.bot)
+
+
+@command("resume_bot", BotRequest, BotCaptureState)
+def resume_bot(manager: CaptureManager, request: BotRequest) -> BotCaptureState:
+    """Capture again: now if a matching window is open, else when one appears."""
+    return manager.resume(request.bot)
+
+
+@command("move_bot", MoveBotRequest, BotCaptureState)
+def move_bot(manager: CaptureManager, request: MoveBotRequest) -> BotCaptureState:
+    """Bind the bot to another window; it captures there if it was capturing."""
+    return manager.move(request.bot, request.hwnd)

@@ -71,4 +71,5 @@ class LocalCapture:
         return worker_views(self.manager)
 
     async def close(self) -> None:
-        await run_in_threadpool(self.manager.stop_all)
+        # Not `stop_all`: the bots that were capturing resume at the next start.
+        await run_in_threadpool(self.manager.shutdown)

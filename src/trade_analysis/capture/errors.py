@@ -57,6 +57,22 @@ class InvalidWindow(CaptureError, ValueError):
         )
 
 
+class BotNotFound(CaptureError, LookupError):
+    http_status = 404
+
+    def __init__(self, bot: str) -> None:
+        super().__init__(f"no bot {bot!r}; see /bots")
+
+
+class WindowTaken(CaptureError):
+    """Another running bot captures that window."""
+
+    http_status = 409
+
+    def __init__(self, hwnd: int, bot: str) -> None:
+        super().__init__(f"window {hwnd} is captured by bot {bot!r}; pause or move it first")
+
+
 class CropRefused(CaptureError, ValueError):
     """An edit that would leave a crop with no pixels (each edge alone was in range)."""
 

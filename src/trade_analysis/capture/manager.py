@@ -3,11 +3,18 @@
 It owns workers (one per window, never two), global capture settings, and the
 path from a worker's reading to the ledger and the live stream. It knows
 nothing of HTTP: routes call it, and it raises precise errors they map.
+
+Each worker reads for a bot (trading/binding.py says which): starting a window
+binds it. A bot whose window is gone, or that was capturing when the service
+stopped, waits: `look_for_windows` (run every few seconds, and once at start by
+`resume_saved`) lists the windows once and restarts each waiting bot on the
+first free window with its identity, at its saved interval, with its saved crop.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -19,9 +26,16 @@ import cv2
 import numpy as np
 
 from trade_analysis.analysis import AnalysisSettings, Crop, CropSettings, read_trace
-from trade_analysis.capture.errors import InvalidWindow, NoFrameYet, UnknownWorker
+from trade_analysis.capture.errors import (
+    BotNotFound,
+    CaptureError,
+    InvalidWindow,
+    NoFrameYet,
+    UnknownWorker,
+    WindowTaken,
+)
 from trade_analysis.capture.frame import Frame, WindowInfo
-from trade_analysis.capture.schemas import WorkerStatus
+from trade_analysis.capture.schemas import BotCaptureState, WorkerStatus
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import (
@@ -32,8 +46,16 @@ from trade_analysis.capture.worker import (
     encode_thumbnail,
 )
 from trade_analysis.domain import to_wire
+from trade_analysis.trading.binding import WindowIdentity
 from trade_analysis.trading.bot_settings import BotSettings
-from trade_analysis.trading.ledger import Ledger, ObservationInput, ObservationSink
+from trade_analysis.trading.ledger import (
+    BotCapture,
+    CaptureWish,
+    Ledger,
+    ObservationInput,
+    ObservationSink,
+    UnknownBot,
+)
 from trade_analysis.trading.simulator import TradeEvent
 
 logger = logging.getLogger(__name__)
@@ -52,8 +74,12 @@ class CaptureSettings:
 
 
 def bot_key(hwnd: int) -> str:
-    """A window's bot: the window itself."""
+    """The key of a bot made for a window no bot could be bound to (not on this desktop)."""
     return str(hwnd)
+
+
+# Titles repeat from one look to the next: each is reduced to its stem once.
+_stem_of = functools.lru_cache(maxsize=4096)(WindowIdentity.of)
 
 
 # Window picker previews: enough to recognise a chart, small enough to list many.
@@ -80,6 +106,10 @@ class CaptureManager:
         self._on_trade = on_trade
         self._source_factory = source_factory
         self._workers: dict[int, CaptureWorker] = {}
+        # Bots that should capture but have no window yet, by key.
+        self._waiting: dict[str, BotCapture] = {}
+        # A waiting bot's stopped worker, listed under its old window until it resumes.
+        self._parked: dict[str, int] = {}
         self._legacy_hwnd: int | None = None
         self._lock = threading.Lock()
         # Crop edits read, merge and write the settings: one at a time.
@@ -114,8 +144,12 @@ class CaptureManager:
         keep_last_n: int = 5,
         bring_to_foreground: bool | None = None,
         legacy: bool = False,
+        bot: str | None = None,
+        window: WindowInfo | None = None,
     ) -> WorkerStatus:
-        """Start capturing a window; starting a running window changes only its interval."""
+        """Start capturing a window for its bot (`bot`, else the one binding chooses);
+        starting a running window changes only its interval. `window`: the window as
+        just listed, when the caller has it."""
         with self._lock:
             running = self._workers.get(hwnd)
             if running is not None and running.is_running:
@@ -123,9 +157,9 @@ class CaptureManager:
                 if legacy:
                     self._legacy_hwnd = hwnd
                 return running.status()
-        if hwnd not in {window.hwnd for window in self.list_windows()}:
-            raise InvalidWindow(hwnd)
-        config = self._config_for(hwnd, interval, keep_last_n, bring_to_foreground)
+        window = window if window is not None and window.hwnd == hwnd else self._window(hwnd)
+        binding = self._bind(window, bot, CaptureWish(interval))
+        config = self._config_for(hwnd, binding, interval, keep_last_n, bring_to_foreground)
         worker = CaptureWorker(
             config, self._source_factory, self._store, self._status_changed, self._probe
         )
@@ -134,22 +168,36 @@ class CaptureManager:
             if existing is not None and existing.is_running:
                 return existing.status()  # another request won the race
             self._workers[hwnd] = worker
+            self._waiting.pop(binding, None)
+            parked = self._parked.pop(binding, None)
+            if parked is not None and parked != hwnd:
+                self._workers.pop(parked, None)
             if legacy:
                 self._legacy_hwnd = hwnd
             worker.start()
         logger.info(
-            "capture started hwnd=%#x interval=%.2fs", hwnd, interval, extra={"window": hwnd}
+            "capture started hwnd=%#x bot=%s interval=%.2fs",
+            hwnd,
+            binding,
+            interval,
+            extra={"window": hwnd, "bot": binding},
         )
         return worker.status()
 
     def stop(self, hwnd: int) -> WorkerStatus:
+        """Stop capturing a window; its bot no longer wants capture (nor resumes)."""
         with self._lock:
             worker = self._workers.pop(hwnd, None)
             if self._legacy_hwnd == hwnd:
                 self._legacy_hwnd = None
+            if worker is not None and worker.config.bot is not None:
+                self._waiting.pop(worker.config.bot, None)
+                self._parked.pop(worker.config.bot, None)
         if worker is None:
             raise UnknownWorker(hwnd)
         worker.stop()
+        if worker.config.bot is not None:
+            self._ledger.set_capture_state(worker.config.bot, capturing=False)
         logger.info("capture stopped hwnd=%#x", hwnd, extra={"window": hwnd})
         self._notify("worker", {"hwnd": hwnd, "stopped": True})
         return worker.status()
@@ -159,7 +207,19 @@ class CaptureManager:
         return self.stop(hwnd) if hwnd is not None else None
 
     def stop_all(self) -> list[int]:
-        """Stop every worker; returns the windows that were being captured."""
+        """Stop every worker, and no bot resumes; returns the windows that were captured."""
+        with self._lock:
+            bots = {w.config.bot for w in self._workers.values()} | self._waiting.keys()
+            self._waiting.clear()
+            self._parked.clear()
+        stopped = self.shutdown()
+        for bot in sorted(bot for bot in bots if bot is not None):
+            self._ledger.set_capture_state(bot, capturing=False)
+        return stopped
+
+    def shutdown(self) -> list[int]:
+        """Stop every worker as the service stops: bots that were capturing resume at the
+        next start. Returns the windows that were being captured."""
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
@@ -209,6 +269,173 @@ class CaptureManager:
             raise RuntimeError("PNG encoding failed")
         return png.tobytes()
 
+    # -- bots ------------------------------------------------------------------
+
+    def bot_for(self, hwnd: int) -> str:
+        """The bot a window's settings belong to: the one reading it or bound to it, else
+        the one binding chooses for it (a window not on this desktop keeps its id as key)."""
+        worker = self._workers.get(hwnd)
+        if worker is not None and worker.config.bot is not None:
+            return worker.config.bot
+        bound = self._ledger.bot_for_window(hwnd)
+        if bound is not None:
+            return bound
+        try:
+            return self._bind(self._window(hwnd), None, None)
+        except CaptureError:
+            return bot_key(hwnd)
+
+    def pause(self, bot: str) -> BotCaptureState:
+        """Stop the bot's capture; it does not resume until `resume`."""
+        if not self._ledger.set_capture_state(bot, paused=True):
+            raise BotNotFound(bot)
+        with self._lock:
+            self._waiting.pop(bot, None)
+            parked = self._parked.pop(bot, None)
+            if parked is not None:
+                self._workers.pop(parked, None)
+            running = [w for w in self._workers.values() if w.config.bot == bot]
+            for worker in running:
+                self._workers.pop(worker.hwnd, None)
+        for worker in running:
+            worker.stop()
+            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
+        return self.bot_state(bot)
+
+    def resume(self, bot: str) -> BotCaptureState:
+        """The bot captures again: at once if its window (or a matching one) is open, else
+        when one appears."""
+        if not self._ledger.set_capture_state(bot, paused=False, capturing=True):
+            raise BotNotFound(bot)
+        wanted = self._ledger.bot_capture(bot)
+        if wanted is not None and wanted.identity is not None and not self._running(bot):
+            with self._lock:
+                self._waiting[bot] = wanted
+            self.look_for_windows()
+        return self.bot_state(bot)
+
+    def move(self, bot: str, hwnd: int) -> BotCaptureState:
+        """Bind the bot to another window (it now recognises that one); a bot that was
+        capturing or waiting captures there at once."""
+        wanted = self._ledger.bot_capture(bot)
+        if wanted is None:
+            raise BotNotFound(bot)
+        holder = self._workers.get(hwnd)
+        if holder is not None and holder.is_running and holder.config.bot != bot:
+            raise WindowTaken(hwnd, holder.config.bot or str(hwnd))
+        window = self._window(hwnd)
+        elsewhere = [
+            w for w in self.workers() if w.config.bot == bot and w.hwnd != hwnd and w.is_running
+        ]
+        for worker in elsewhere:
+            with self._lock:
+                self._workers.pop(worker.hwnd, None)
+            worker.stop()
+        capture = (wanted.capturing or bool(elsewhere)) and not wanted.paused
+        if capture:
+            self.start(hwnd, interval=wanted.interval, bot=bot)
+        else:
+            self._bind(window, bot, None)
+        return self.bot_state(bot)
+
+    def bot_state(self, bot: str) -> BotCaptureState:
+        wanted = self._ledger.bot_capture(bot)
+        if wanted is None:
+            raise BotNotFound(bot)
+        return BotCaptureState(bot=bot, hwnd=wanted.hwnd, state=wanted.state)
+
+    def resume_saved(self) -> list[str]:
+        """At start: the bots that were capturing wait for their windows, and those open
+        now resume. Returns the bots resumed."""
+        wanted = self._ledger.bots_to_resume()
+        with self._lock:
+            self._waiting.update({bot.bot: bot for bot in wanted if not self._running(bot.bot)})
+        if wanted:
+            logger.info("%d bot(s) to resume when their windows appear", len(wanted))
+        return self.look_for_windows(release_missing=True)
+
+    def look_for_windows(self, *, release_missing: bool = False) -> list[str]:
+        """Park workers whose window is gone; restart waiting bots on matching windows.
+
+        One window listing when some bot waits, none otherwise. With `release_missing`,
+        a waiting bot's binding to a window that is not listed is let go.
+        """
+        self._park_vanished()
+        with self._lock:
+            waiting = list(self._waiting.values())
+            busy = {hwnd for hwnd, worker in self._workers.items() if worker.is_running}
+        if not waiting:
+            return []
+        windows = self.list_windows()
+        if release_missing:
+            listed = {window.hwnd for window in windows}
+            for stale in waiting:
+                if stale.hwnd is not None and stale.hwnd not in listed:
+                    self._ledger.set_capture_state(stale.bot, unbind=True)
+        wanted = _by_identity(waiting)
+        resumed = []
+        for window in windows:
+            if window.hwnd in busy:
+                continue
+            identity = _stem_of(window.process, window.title)
+            bot = _take_match(wanted, identity)
+            if bot is None:
+                continue
+            try:
+                self.start(window.hwnd, interval=bot.interval, bot=bot.bot, window=window)
+            except CaptureError as exc:
+                logger.warning("bot=%s could not resume on %#x: %s", bot.bot, window.hwnd, exc)
+                continue
+            resumed.append(bot.bot)
+            logger.info("bot=%s resumed on window %#x", bot.bot, window.hwnd)
+        return resumed
+
+    def _park_vanished(self) -> None:
+        """Workers whose window is gone stop; their bots wait for a matching window."""
+        gone = [w for w in self.workers() if w.state == "window_gone" and w.config.bot]
+        for worker in gone:
+            bot = worker.config.bot
+            assert bot is not None
+            worker.stop()
+            self._ledger.set_capture_state(bot, unbind=True)
+            wanted = self._ledger.bot_capture(bot)
+            worker.mark_waiting()
+            with self._lock:
+                if wanted is not None and wanted.identity is not None:
+                    self._waiting[bot] = wanted
+                    self._parked[bot] = worker.hwnd
+            logger.info(
+                "window %#x is gone; bot=%s waits for its window",
+                worker.hwnd,
+                bot,
+                extra={"bot": bot},
+            )
+
+    def _running(self, bot: str) -> bool:
+        return any(w.config.bot == bot and w.is_running for w in self._workers.values())
+
+    def _window(self, hwnd: int) -> WindowInfo:
+        for window in self.list_windows():
+            if window.hwnd == hwnd:
+                return window
+        raise InvalidWindow(hwnd)
+
+    def _bind(self, window: WindowInfo, bot: str | None, capture: CaptureWish | None) -> str:
+        with self._lock:
+            busy = {
+                w.config.bot
+                for w in self._workers.values()
+                if w.is_running and w.hwnd != window.hwnd and w.config.bot is not None
+            }
+        identity = WindowIdentity.of(window.process, window.title)
+        try:
+            bound = self._ledger.bind_window(
+                window.hwnd, identity, busy=busy, bot=bot, capture=capture
+            )
+        except UnknownBot as exc:
+            raise BotNotFound(exc.bot) from None
+        return bound.bot
+
     # -- settings --------------------------------------------------------------
 
     def set_line_detect(self, enabled: bool) -> None:
@@ -226,7 +453,7 @@ class CaptureManager:
         """The default crop; running workers without a crop of their own take it at once."""
         self.settings = replace(self.settings, crop=crop)
         for worker in self.workers():
-            if not self._has_own_crop(worker.hwnd):
+            if not self._has_own_crop(worker):
                 worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
 
     def edit_global_crop(self, edges: Mapping[str, float]) -> Crop:
@@ -242,14 +469,15 @@ class CaptureManager:
         Returns the whole crop and whether a running worker took it at once.
         """
         with self._settings_lock:
-            saved = self._ledger.bot_settings(bot_key(hwnd)).crop
+            saved = self._ledger.bot_settings(self.bot_for(hwnd)).crop
             crop = (saved.to_crop() if saved is not None else self.settings.crop).with_edges(edges)
             return crop, self.set_worker_crop(hwnd, crop)
 
     def set_worker_crop(self, hwnd: int, crop: Crop) -> bool:
         """Save a window's own crop in its bot row; apply it now if it is being captured."""
         own_crop = BotSettings(crop=CropSettings.from_crop(crop))
-        self._ledger.save_bot_settings(bot_key(hwnd), hwnd, own_crop)
+        bot = self.bot_for(hwnd)
+        self._ledger.save_bot_settings(bot, hwnd if bot == bot_key(hwnd) else None, own_crop)
         worker = self._workers.get(hwnd)
         if worker is not None:
             worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
@@ -258,13 +486,13 @@ class CaptureManager:
     def reload_bot_settings(self, hwnd: int) -> bool:
         """Apply the bot's saved settings (crop, title pattern, OCR) to its running worker."""
         worker = self._workers.get(hwnd)
-        if worker is None:
+        if worker is None or worker.config.bot is None:
             return False
-        worker.reconfigure(analysis=self._analysis_for(hwnd))
+        worker.reconfigure(analysis=self._analysis_for(worker.config.bot))
         return True
 
-    def _analysis_for(self, hwnd: int) -> AnalysisSettings:
-        saved = self._ledger.bot_settings(bot_key(hwnd))
+    def _analysis_for(self, bot: str) -> AnalysisSettings:
+        saved = self._ledger.bot_settings(bot)
         return AnalysisSettings(
             crop=saved.crop.to_crop() if saved.crop is not None else self.settings.crop,
             line_detect=self.settings.line_detect,
@@ -272,14 +500,21 @@ class CaptureManager:
             ocr=saved.ocr is True,
         )
 
-    def _has_own_crop(self, hwnd: int) -> bool:
-        return self._ledger.bot_settings(bot_key(hwnd)).crop is not None
+    def _has_own_crop(self, worker: CaptureWorker) -> bool:
+        bot = worker.config.bot
+        return bot is not None and self._ledger.bot_settings(bot).crop is not None
 
     def _config_for(
-        self, hwnd: int, interval: float, keep_last_n: int, bring_to_foreground: bool | None
+        self,
+        hwnd: int,
+        bot: str,
+        interval: float,
+        keep_last_n: int,
+        bring_to_foreground: bool | None,
     ) -> WorkerConfig:
         return WorkerConfig(
             hwnd=hwnd,
+            bot=bot,
             interval=interval,
             keep_last_n=keep_last_n,
             bring_to_foreground=(
@@ -287,7 +522,7 @@ class CaptureManager:
                 if bring_to_foreground is None
                 else bring_to_foreground
             ),
-            analysis=self._analysis_for(hwnd),
+            analysis=self._analysis_for(bot),
             output_folder=self._screenshots_dir / f"hwnd_{hwnd}",
         )
 
@@ -297,8 +532,7 @@ class CaptureManager:
         observation = reading.observation
         stored = self._observations.record_observation(
             ObservationInput(
-                bot=bot_key(worker.hwnd),
-                hwnd=worker.hwnd,
+                bot=worker.config.bot or bot_key(worker.hwnd),
                 at=reading.captured_at,
                 name=observation.name,
                 ticker=observation.ticker,
@@ -326,3 +560,23 @@ class CaptureManager:
 
     def _status_changed(self, worker: CaptureWorker) -> None:
         self._notify("worker", {"hwnd": worker.hwnd, **worker.status().model_dump(mode="json")})
+
+
+def _by_identity(waiting: list[BotCapture]) -> dict[tuple[str | None, str], list[BotCapture]]:
+    """Waiting bots by (process, stem); a bot that knows no process under (None, stem)."""
+    wanted: dict[tuple[str | None, str], list[BotCapture]] = {}
+    for bot in waiting:
+        if bot.identity is not None:
+            wanted.setdefault((bot.identity.process, bot.identity.stem), []).append(bot)
+    return wanted
+
+
+def _take_match(
+    wanted: dict[tuple[str | None, str], list[BotCapture]], identity: WindowIdentity
+) -> BotCapture | None:
+    """The first waiting bot this window suits (same process first), taken off the list."""
+    for key in ((identity.process, identity.stem), (None, identity.stem)):
+        bots = wanted.get(key)
+        if bots:
+            return bots.pop(0)
+    return None

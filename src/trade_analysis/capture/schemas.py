@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trade_analysis.analysis.crop import Crop, CropSettings, Fraction
 from trade_analysis.domain import Trend
+from trade_analysis.trading.binding import BotState
 
 # Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
 MAX_HWND = 2**63 - 1
@@ -35,6 +36,30 @@ class StopRequest(BaseModel):
     """A window, by its id."""
 
     hwnd: WindowId
+
+
+BotKey = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="a bot's key")
+]
+
+
+class BotRequest(BaseModel):
+    """A bot, by its key."""
+
+    bot: BotKey
+
+
+class MoveBotRequest(BaseModel):
+    bot: BotKey
+    hwnd: WindowId
+
+
+class BotCaptureState(BaseModel):
+    """Where a bot reads from now and what capture does for it."""
+
+    bot: str
+    hwnd: int | None
+    state: BotState
 
 
 class EnabledRequest(BaseModel):
@@ -114,6 +139,7 @@ class WorkerStatus(BaseModel):
     max_lag_seconds: float
     line_detect: bool
     crop: CropSettings
+    bot: str | None = Field(None, description="the bot this window is bound to")
 
 
 class NotRunning(BaseModel):

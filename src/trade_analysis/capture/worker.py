@@ -49,6 +49,8 @@ SCREENSHOT_PATTERN = "[0-9]*T[0-9]*Z.jpg"
 @dataclass(frozen=True)
 class WorkerConfig:
     hwnd: int
+    # The bot the window is bound to: its readings are stored and traded under it.
+    bot: str | None = None
     interval: float = 1.0
     keep_last_n: int = 5
     bring_to_foreground: bool = False
@@ -237,6 +239,10 @@ class CaptureWorker:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def mark_waiting(self) -> None:
+        """Its window is gone and its bot waits for a matching one (the thread has ended)."""
+        self._set_state("waiting_for_window", self.last_error)
+
     def reconfigure(self, **changes: Any) -> None:
         """Change interval, crop or other settings; the next tick uses them."""
         with self._lock:
@@ -266,6 +272,7 @@ class CaptureWorker:
             max_lag_seconds=round(self.max_lag_seconds, 3),
             line_detect=config.analysis.line_detect,
             crop=CropSettings.from_crop(config.analysis.crop),
+            bot=config.bot,
         )
 
     # -- the thread ------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from trade_analysis.db.types import Money, UTCDateTime
@@ -150,12 +150,19 @@ class Position(Base):
 
 
 class Bot(Base):
-    """One watched window (or upload source): its saved settings and its running P&L."""
+    """A lasting bot: its name, the window it reads from now, its settings and its P&L.
+
+    `bot` is its key, which trades, positions, observations and records reference and
+    which never changes. A captured window is recognised by `process` and `stem` (the
+    title without its moving numbers); `hwnd` is the window it is bound to now (NULL
+    when that window is gone; never two bots on one window). `capturing` says capture
+    should run (it resumes when a matching window appears), unless `paused`.
+    """
 
     __tablename__ = "bots"
 
     bot: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hwnd: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    hwnd: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
     ticker: Mapped[str | None] = mapped_column(String(16))
     total_pnl: Mapped[Decimal] = mapped_column(default=Decimal(0))
@@ -164,6 +171,11 @@ class Bot(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_signal: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     updated_at: Mapped[datetime | None]
+    process: Mapped[str | None] = mapped_column(String(255))
+    stem: Mapped[str | None] = mapped_column(String(255), index=True)
+    interval: Mapped[float | None] = mapped_column(Float)
+    capturing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OriginalImport(Base):

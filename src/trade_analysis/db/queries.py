@@ -73,11 +73,12 @@ def all_bots(session: Session) -> list[models.Bot]:
 
 
 def find_bot(session: Session, key: str) -> models.Bot | None:
-    """A bot by its key, or by its window handle when the key is a number."""
-    row = session.get(models.Bot, key)
-    if row is None and key.isascii() and key.isdigit() and int(key) < 2**63:
-        row = session.scalars(select(models.Bot).where(models.Bot.hwnd == int(key))).first()
-    return row
+    """A bot by its key; a number is first the window a bot is bound to now."""
+    if key.isascii() and key.isdigit() and int(key) < 2**63:
+        bound = session.scalars(select(models.Bot).where(models.Bot.hwnd == int(key))).first()
+        if bound is not None:
+            return bound
+    return session.get(models.Bot, key)
 
 
 def trade_entry(trade: models.Trade) -> dict[str, Any]:

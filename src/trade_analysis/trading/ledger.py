@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -31,6 +31,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -42,6 +43,14 @@ from sqlalchemy.sql.elements import BindParameter
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend, utcnow
+from trade_analysis.trading.binding import (
+    BotCandidate,
+    BotState,
+    WindowIdentity,
+    choose_bot,
+    new_bot_key,
+    unique_name,
+)
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.simulator import (
@@ -50,6 +59,7 @@ from trade_analysis.trading.simulator import (
     Reason,
     Signal,
     TradeEvent,
+    close_position,
     decide,
     manual_order,
 )
@@ -65,8 +75,8 @@ TICKER_TOTALS: Table = models.TickerTotal.__table__  # type: ignore[assignment]
 IDEMPOTENCY_KEYS: Table = models.IdempotencyKey.__table__  # type: ignore[assignment]
 
 # What a transaction may change on a bot or a position; written back in one statement each.
+# Not `hwnd`: which window a bot reads from is written only by binding (`bind_window`).
 _BOT_STATE = (
-    "hwnd",
     "name",
     "ticker",
     "updated_at",
@@ -158,6 +168,63 @@ class AmbiguousPosition(NoOpenPosition):
     """A sell without a bot matches open positions of several bots."""
 
 
+class UnknownBot(LookupError):
+    def __init__(self, bot: str) -> None:
+        super().__init__(f"no bot {bot!r}; see /bots")
+        self.bot = bot
+
+
+@dataclass(frozen=True)
+class CaptureWish:
+    """That a bot should capture, and how often."""
+
+    interval: float
+
+
+@dataclass(frozen=True)
+class BoundBot:
+    bot: str
+    name: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class BotCapture:
+    """What a bot wants of capture: the window it looks for, how often, whether at all."""
+
+    bot: str
+    identity: WindowIdentity | None  # None: it never read from a window
+    interval: float
+    capturing: bool
+    paused: bool
+    hwnd: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> BotCapture:
+        identity = WindowIdentity(row.process, row.stem) if row.stem is not None else None
+        return cls(row.bot, identity, row.interval or 1.0, row.capturing, row.paused, row.hwnd)
+
+    @property
+    def state(self) -> BotState:
+        """What capture does for it, as /bots and /workers say it."""
+        if self.paused:
+            return "paused"
+        if not self.capturing:
+            return "stopped"
+        return "capturing" if self.hwnd is not None else "waiting_for_window"
+
+
+_BOT_CAPTURE = select(
+    BOTS.c.bot,
+    BOTS.c.process,
+    BOTS.c.stem,
+    BOTS.c.interval,
+    BOTS.c.capturing,
+    BOTS.c.paused,
+    BOTS.c.hwnd,
+)
+
+
 @dataclass(frozen=True)
 class ObservationInput:
     """What a capture or an upload read, ready to store and to trade on."""
@@ -222,10 +289,13 @@ class BotRow:
     last_signal: dict[str, Any] | None
     total_pnl: Decimal
     meta: dict[str, Any]
+    # A captured window's bot keeps the name it was given; an upload's takes what it read.
+    named: bool = False
 
     @classmethod
     def from_row(cls, row: RowMapping) -> BotRow:
         return cls(
+            named=row["stem"] is not None,
             bot=row["bot"],
             hwnd=row["hwnd"],
             name=row["name"],
@@ -237,7 +307,8 @@ class BotRow:
         )
 
     def saw(self, observation: ObservationInput) -> None:
-        self.name = observation.name or self.name
+        if not self.named:
+            self.name = observation.name or self.name
         self.ticker = observation.ticker or self.ticker
         self.updated_at = observation.at
 
@@ -436,7 +507,12 @@ class Ledger:
         """Merge the given settings into what the bot has saved; returns the result."""
         with self._db.transaction() as connection:
             rows = _working_set(connection)
-            rows.lock_bots({bot: hwnd})
+            rows.lock_bots({bot: None})
+            if hwnd is not None and rows.bot(bot).hwnd is None:
+                # A bot made for a window no other bot is bound to is bound to it.
+                bound = connection.execute(select(BOTS.c.bot).where(BOTS.c.hwnd == hwnd)).first()
+                if bound is None:
+                    connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(hwnd=hwnd))
             saved = rows.bot(bot).settings().merge(changes)
             connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(meta=saved.to_meta()))
             rows.write_back()
@@ -447,6 +523,133 @@ class Ledger:
         with self._db.reading() as session:
             row = session.get(models.Bot, bot)
             return BotSettings.load(row.meta if row is not None else None)
+
+    # -- bots: the window each reads from, and whether it should capture ------------
+
+    def bind_window(
+        self,
+        hwnd: int,
+        identity: WindowIdentity,
+        *,
+        busy: Collection[str] = (),
+        bot: str | None = None,
+        capture: CaptureWish | None = None,
+    ) -> BoundBot:
+        """Bind a window to `bot`, or to the bot binding rules choose (trading/binding.py),
+        creating one when none matches; the window's earlier bot lets go of it.
+
+        With `capture`, the bot is to capture (at that interval) and is no longer paused.
+        Raises UnknownBot for a `bot` that does not exist.
+        """
+        with self._db.transaction() as connection:
+            if bot is None:
+                bot = choose_bot(_candidates(connection, hwnd, identity), hwnd, identity, busy)
+            row = (
+                connection.execute(
+                    select(BOTS.c.name, BOTS.c.stem).where(BOTS.c.bot == bot).with_for_update()
+                ).first()
+                if bot is not None
+                else None
+            )
+            if bot is not None and row is None:
+                raise UnknownBot(bot)
+            created = bot is None
+            values: dict[str, Any] = {"hwnd": hwnd, "stem": identity.stem}
+            if identity.process is not None:
+                values["process"] = identity.process
+            if row is None or row.stem is None or row.name is None:
+                # A new bot, or one that knew no window: named after this one.
+                values["name"] = unique_name(identity.default_name(), _names(connection))
+            if capture is not None:
+                values |= {"capturing": True, "paused": False, "interval": capture.interval}
+            if bot is None:
+                bot = new_bot_key(values["name"], _keys(connection))
+                connection.execute(insert(BOTS).values(bot=bot, total_pnl=Decimal(0), meta={}))
+            connection.execute(
+                update(BOTS).where(BOTS.c.hwnd == hwnd, BOTS.c.bot != bot).values(hwnd=None)
+            )
+            connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(values))
+            name = connection.execute(select(BOTS.c.name).where(BOTS.c.bot == bot)).scalar_one()
+            logger.info("window %#x bound to bot=%s (%s)", hwnd, bot, name, extra={"bot": bot})
+            return BoundBot(bot=bot, name=name, created=created)
+
+    def bot_for_window(self, hwnd: int) -> str | None:
+        """The bot bound to this window now, if any."""
+        with self._db.reading() as session:
+            return session.scalar(select(BOTS.c.bot).where(BOTS.c.hwnd == hwnd))
+
+    def set_capture_state(
+        self,
+        bot: str,
+        *,
+        capturing: bool | None = None,
+        paused: bool | None = None,
+        unbind: bool = False,
+    ) -> bool:
+        """Change what the bot wants (capture, pause) or let go of its window; False when
+        there is no such bot."""
+        values: dict[str, Any] = {}
+        if capturing is not None:
+            values["capturing"] = capturing
+        if paused is not None:
+            values["paused"] = paused
+        if unbind:
+            values["hwnd"] = None
+        with self._db.transaction() as connection:
+            result = connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(values))
+            return bool(result.rowcount)
+
+    def bots_to_resume(self) -> list[BotCapture]:
+        """Bots that should capture (and are not paused) and know which window they want."""
+        with self._db.reading() as session:
+            rows = session.execute(
+                _BOT_CAPTURE.where(
+                    BOTS.c.capturing.is_(True), BOTS.c.paused.is_(False), BOTS.c.stem.is_not(None)
+                )
+            ).all()
+        return [BotCapture.from_row(row) for row in rows]
+
+    def bot_capture(self, bot: str) -> BotCapture | None:
+        """What the bot wants of capture; None for an unknown bot."""
+        with self._db.reading() as session:
+            row = session.execute(_BOT_CAPTURE.where(BOTS.c.bot == bot)).first()
+        return BotCapture.from_row(row) if row is not None else None
+
+    def rename_bot(self, bot: str, name: str) -> bool:
+        with self._db.transaction() as connection:
+            result = connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(name=name))
+            return bool(result.rowcount)
+
+    def close_positions(self, bot: str, at: datetime) -> list[RecordedTrade]:
+        """Sell every open position of the bot at the last price it read (`manual close`),
+        in one transaction; NoOpenPosition when it holds none."""
+        with self._db.transaction() as connection:
+            tickers = (
+                connection.execute(
+                    select(POSITIONS.c.ticker)
+                    .where(POSITIONS.c.bot == bot, POSITIONS.c.is_long.is_(True))
+                    .order_by(POSITIONS.c.ticker)
+                )
+                .scalars()
+                .all()
+            )
+            if not tickers:
+                raise NoOpenPosition(f"bot {bot!r} holds no open position")
+            rows = _working_set(connection)
+            rows.lock_bots({bot: None})
+            rows.load_positions((bot, ticker) for ticker in tickers)
+            closed = []
+            for ticker in tickers:
+                position_row = rows.position((bot, ticker))
+                position_row.position, trade = close_position(position_row.position, at)
+                meta = {"source": "close"}
+                closed.append(
+                    RecordedTrade(
+                        _write_trade(rows, rows.bot(bot), position_row, trade, meta), trade
+                    )
+                )
+            rows.write_back()
+            return closed
 
     def delete_bot(self, bot: str) -> bool:
         """Remove the bot's row; its trades, records and positions stay in the ledger."""
@@ -810,6 +1013,24 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
     return record_id
 
 
+def _candidates(connection: Connection, hwnd: int, identity: WindowIdentity) -> list[BotCandidate]:
+    """The bots a window could bind to: the one bound to it, those with its stem."""
+    rows = connection.execute(
+        select(BOTS.c.bot, BOTS.c.process, BOTS.c.stem, BOTS.c.hwnd, BOTS.c.updated_at).where(
+            or_(BOTS.c.hwnd == hwnd, BOTS.c.stem == identity.stem)
+        )
+    )
+    return [BotCandidate(row.bot, row.process, row.stem, row.hwnd, row.updated_at) for row in rows]
+
+
+def _names(connection: Connection) -> set[str]:
+    return {name for name in connection.execute(select(BOTS.c.name)).scalars() if name}
+
+
+def _keys(connection: Connection) -> set[str]:
+    return set(connection.execute(select(BOTS.c.bot)).scalars())
+
+
 def _bot_for_manual(connection: Connection, ticker: str, side: Side) -> str:
     """Which bot a manual order without one belongs to."""
     if side is Side.BUY:
@@ -833,7 +1054,10 @@ def _bot_for_manual(connection: Connection, ticker: str, side: Side) -> str:
 
 __all__ = [
     "AmbiguousPosition",
+    "BotCapture",
     "BotRow",
+    "BoundBot",
+    "CaptureWish",
     "Ledger",
     "ObservationInput",
     "ObservationSink",
@@ -841,4 +1065,5 @@ __all__ = [
     "Reason",
     "RecordedTrade",
     "StoredObservation",
+    "UnknownBot",
 ]

@@ -25,6 +25,8 @@ class Reason(StrEnum):
     CONSECUTIVE_DROPS = "consecutive_drops"
     REVERSAL = "reversal"
     MANUAL = "manual"
+    # A bot's positions closed by hand at the last price it read (its window may be gone).
+    MANUAL_CLOSE = "manual close"
 
 
 class TradingError(Exception):
@@ -246,3 +248,13 @@ def manual_order(
     else:
         trade = _sell(taken_over, price, at, Reason.MANUAL)
     return apply_trade(taken_over, trade), trade
+
+
+def close_position(position: Position, at: datetime) -> tuple[Position, TradeEvent]:
+    """Sell an open position at the last price its bot read (`manual close`)."""
+    if not position.is_long:
+        raise NoOpenPosition(f"{position.ticker} has no open position for bot {position.bot!r}")
+    price = position.last_price if position.last_price is not None else position.entry_price
+    assert price is not None, "a long position always has an entry price"
+    trade = _sell(position, price, at, Reason.MANUAL_CLOSE)
+    return apply_trade(replace(position, first_cycle_done=True, waiting=False), trade), trade
