@@ -15,12 +15,20 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    model_validator,
 )
 
-from trade_analysis.capture.schemas import ChartReading, LastResult, WorkerStatus
+from trade_analysis.capture.schemas import (
+    ChartReading,
+    LastResult,
+    WindowId,
+    WorkerStatus,
+)
 from trade_analysis.db import models
 from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
 from trade_analysis.trading import valuation
+from trade_analysis.trading.binding import BotState
+from trade_analysis.trading.ledger import BotCapture
 
 # Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -270,6 +278,14 @@ class BotPublic(BaseModel):
     updated_at: WireTime | None
     unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
     open_positions: list[OpenPositionPublic] = []
+    process: str | None = Field(None, description="the process of the window it recognises")
+    stem: str | None = Field(None, description="the title it recognises, numbers left out")
+    interval: float | None = Field(None, description="seconds between captures, as saved")
+    state: BotState = Field(
+        "stopped",
+        description="capturing; waiting_for_window (resumes when a matching window "
+        "appears); paused (does not resume); stopped",
+    )
 
     @classmethod
     def of(
@@ -301,11 +317,35 @@ class BotPublic(BaseModel):
             open_positions=[
                 OpenPositionPublic.model_validate(position.marked(now)) for position in mine
             ],
+            process=bot.process,
+            stem=bot.stem,
+            interval=bot.interval,
+            state=BotCapture.from_row(bot).state,
         )
 
 
 def _entry_order(position: OpenPosition | valuation.OpenPosition) -> datetime:
     return position.entry_time or datetime.min.replace(tzinfo=UTC)
+
+
+class BotUpdate(BaseModel):
+    """A new name, or another window to read from (`/windows` lists them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=255, pattern=r"^[^\x00]*\S[^\x00]*$")
+    hwnd: WindowId | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> BotUpdate:
+        if self.name is None and self.hwnd is None:
+            raise ValueError("give a new 'name' or a window 'hwnd'")
+        return self
+
+
+class ClosedPositions(BaseModel):
+    bot: str
+    trades: list[TradeEntry] = Field(description="the sells, one per position closed")
 
 
 class Deleted(BaseModel):

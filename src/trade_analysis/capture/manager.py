@@ -311,7 +311,10 @@ class CaptureManager:
         if wanted is not None and wanted.identity is not None and not self._running(bot):
             with self._lock:
                 self._waiting[bot] = wanted
-            self.look_for_windows()
+            try:
+                self.look_for_windows()
+            except CaptureError as exc:  # no windows to look at now: the periodic look will
+                logger.info("bot=%s waits: %s", bot, exc)
         return self.bot_state(bot)
 
     def move(self, bot: str, hwnd: int) -> BotCaptureState:

@@ -289,13 +289,10 @@ class BotRow:
     last_signal: dict[str, Any] | None
     total_pnl: Decimal
     meta: dict[str, Any]
-    # A captured window's bot keeps the name it was given; an upload's takes what it read.
-    named: bool = False
 
     @classmethod
     def from_row(cls, row: RowMapping) -> BotRow:
         return cls(
-            named=row["stem"] is not None,
             bot=row["bot"],
             hwnd=row["hwnd"],
             name=row["name"],
@@ -307,8 +304,8 @@ class BotRow:
         )
 
     def saw(self, observation: ObservationInput) -> None:
-        if not self.named:
-            self.name = observation.name or self.name
+        # A bot keeps its name once it has one (binding or a rename gives it).
+        self.name = self.name or observation.name
         self.ticker = observation.ticker or self.ticker
         self.updated_at = observation.at
 

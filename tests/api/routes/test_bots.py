@@ -157,3 +157,80 @@ def test_an_open_position_is_marked_to_the_last_price_its_bot_read(client: TestC
     client.post("/ingest", data={"bot": "w1", "ticker": "AAPL", "price": "140", "trend": "down"})
     (bot,) = client.get("/bots").json()
     assert bot["total_pnl"] == 40 and bot["unrealised_pnl"] == 0 and bot["open_positions"] == []
+
+
+def buy_then_mark(client: TestClient, bot: str = "w1") -> None:
+    """A buy at 10, then the chart reads 12 (no trade: still going up)."""
+    for price in ("10", "12"):
+        client.post("/ingest", data={"bot": bot, "ticker": "AAPL", "price": price, "trend": "up"})
+
+
+def test_a_bot_is_renamed_and_keeps_its_name(client: TestClient) -> None:
+    buy_then_mark(client)
+    renamed = client.put("/api/v1/bots/w1", json={"name": "  My Apple  "})
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["bot"], renamed.json()["name"]) == ("w1", "My Apple")
+    client.post("/ingest", data={"bot": "w1", "name": "Apple", "ticker": "AAPL", "price": "13"})
+    (bot,) = client.get("/api/v1/bots").json()
+    assert (bot["name"], bot["state"], bot["hwnd"]) == ("My Apple", "stopped", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"hwnd": -1}, "hwnd"),
+        ({"hwnd": "window"}, "hwnd"),
+        ({"name": "x", "colour": "red"}, "colour"),
+    ],
+)
+def test_a_bad_bot_update_is_422_naming_the_field(
+    client: TestClient, body: dict, field: str
+) -> None:
+    buy_then_mark(client)
+    response = client.put("/api/v1/bots/w1", json=body)
+    assert response.status_code == 422 and field in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("put", "/api/v1/bots/nobody", {"name": "x"}),
+        ("post", "/api/v1/bots/nobody/pause", None),
+        ("post", "/api/v1/bots/nobody/resume", None),
+        ("post", "/api/v1/bots/nobody/close", None),
+    ],
+)
+def test_an_unknown_bot_is_404(client: TestClient, method: str, path: str, body: dict) -> None:
+    response = client.request(method, path, json=body)
+    assert response.status_code == 404 and "nobody" in response.json()["detail"]
+
+
+def test_a_paused_bot_says_so_until_resumed(client: TestClient) -> None:
+    buy_then_mark(client)
+    paused = client.post("/api/v1/bots/w1/pause")
+    assert paused.json() == {"bot": "w1", "hwnd": None, "state": "paused"}
+    assert client.get("/bots").json()[0]["state"] == "paused"
+    # It knows no window yet: resumed, it waits for one.
+    resumed = client.post("/api/v1/bots/w1/resume").json()
+    assert resumed["state"] == "waiting_for_window"
+
+
+def test_closing_a_bot_sells_at_the_last_price_read_into_ledger_and_history(
+    client: TestClient,
+) -> None:
+    buy_then_mark(client)
+    closed = client.post("/api/v1/bots/w1/close")
+    assert closed.status_code == 200, closed.text
+    (sold,) = closed.json()["trades"]
+    assert (sold["direction"], sold["price"], sold["profit"]) == ("sell", 12, 2)
+    assert sold["win_reason"] == "manual close"
+    (record,) = [r for r in client.get("/api/v1/history").json() if r["kind"] == "trade"]
+    assert (record["buy_price"], record["sell_price"]) == (10, 12)
+    trades = client.get("/trades").json()
+    assert trades["tickers"]["AAPL"]["total_pnl"] == 2
+    assert [t["win_reason"] for t in trades["all_trades"]] == ["signal", "manual close"]
+    again = client.post("/api/v1/bots/w1/close")
+    assert again.status_code == 409 and "no open position" in again.json()["detail"]

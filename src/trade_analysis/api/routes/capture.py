@@ -107,7 +107,7 @@ async def workers(services: ServicesDep) -> list[WorkerPublic]:
 def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
     bot_row = None
     with services.database.reading() as session:
-        bot = queries.find_bot(session, bot_key(view.hwnd))
+        bot = queries.find_bot(session, view.status.bot or bot_key(view.hwnd))
         if bot is not None:
             bot_row = BotPublic.of(bot, queries.open_positions(session, [bot.bot]), utcnow())
     jpeg = view.thumbnail_jpeg
