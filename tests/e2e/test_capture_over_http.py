@@ -119,7 +119,7 @@ def test_chart_windows_are_read_even_when_covered_or_off_screen(
     # Each window is its own bot, and its first `up` bought.
     trades = api.get("/trades").json()
     (held,) = trades["tickers"]["AAPL"]["bots"].items()
-    assert held[0] == str(rising.hwnd)
+    assert held[0] == workers[rising.hwnd]["bot"]["bot"] == workers[rising.hwnd]["status"]["bot"]
     assert (held[1]["position"], held[1]["entry_price"]) == ("long", 175.23)
     assert held[1]["last_price"] == 175.23 and held[1]["unrealised_pnl"] == 0
 
@@ -136,7 +136,8 @@ def test_a_window_that_disappears_marks_its_worker_and_spares_the_others(
 
     gone = poll(
         lambda: workers_by_hwnd(api)[doomed.hwnd]["status"],
-        lambda status: status["state"] == "window_gone",
+        # Gone, then parked: its bot waits for a matching window.
+        lambda status: status["state"] in {"window_gone", "waiting_for_window"},
     )
     assert gone["failed_captures"] >= 1 and "window" in gone["last_error"]
     before = workers_by_hwnd(api)[survivor.hwnd]["status"]["successful_captures"]

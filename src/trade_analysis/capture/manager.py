@@ -110,6 +110,10 @@ class CaptureManager:
         self._waiting: dict[str, BotCapture] = {}
         # A waiting bot's stopped worker, listed under its old window until it resumes.
         self._parked: dict[str, int] = {}
+        # The looks' own window source, kept open between looks (opening one costs
+        # about as much as the listing); one look at a time uses it.
+        self._look_source: WindowSource | None = None
+        self._look_lock = threading.Lock()
         self._legacy_hwnd: int | None = None
         self._lock = threading.Lock()
         # Crop edits read, merge and write the settings: one at a time.
@@ -220,6 +224,8 @@ class CaptureManager:
     def shutdown(self) -> list[int]:
         """Stop every worker as the service stops: bots that were capturing resume at the
         next start. Returns the windows that were being captured."""
+        with self._look_lock:
+            self._close_look_source()
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
@@ -369,7 +375,7 @@ class CaptureManager:
             busy = {hwnd for hwnd, worker in self._workers.items() if worker.is_running}
         if not waiting:
             return []
-        windows = self.list_windows()
+        windows = self._list_for_look()
         if release_missing:
             listed = {window.hwnd for window in windows}
             for stale in waiting:
@@ -392,6 +398,22 @@ class CaptureManager:
             resumed.append(bot.bot)
             logger.info("bot=%s resumed on window %#x", bot.bot, window.hwnd)
         return resumed
+
+    def _list_for_look(self) -> list[WindowInfo]:
+        with self._look_lock:
+            if self._look_source is None:
+                self._look_source = self._source_factory()
+            try:
+                return self._look_source.list_windows()
+            except Exception:
+                # A broken connection (the X server restarted): a new one next time.
+                self._close_look_source()
+                raise
+
+    def _close_look_source(self) -> None:
+        source, self._look_source = self._look_source, None
+        if source is not None:
+            source.close()
 
     def _park_vanished(self) -> None:
         """Workers whose window is gone stop; their bots wait for a matching window."""
