@@ -203,7 +203,10 @@ async def _open_capture(
 
 def _resume(manager: CaptureManager, periodic: bool = False) -> None:
     try:
-        manager.look_for_windows() if periodic else manager.resume_saved()
+        if periodic:
+            manager.look_for_windows()
+        else:
+            manager.resume_saved()
     except CaptureUnavailable as exc:  # no display (yet): bots wait, capture still answers
         logger.debug("no windows to resume on: %s", exc)
 

@@ -295,11 +295,8 @@ class CaptureManager:
         """Stop the bot's capture; it does not resume until `resume`."""
         if not self._ledger.set_capture_state(bot, paused=True):
             raise BotNotFound(bot)
+        self._forget(bot)
         with self._lock:
-            self._waiting.pop(bot, None)
-            parked = self._parked.pop(bot, None)
-            if parked is not None:
-                self._workers.pop(parked, None)
             running = [w for w in self._workers.values() if w.config.bot == bot]
             for worker in running:
                 self._workers.pop(worker.hwnd, None)
@@ -392,6 +389,9 @@ class CaptureManager:
                 continue
             try:
                 self.start(window.hwnd, interval=bot.interval, bot=bot.bot, window=window)
+            except BotNotFound:  # deleted while it waited
+                self._forget(bot.bot)
+                continue
             except CaptureError as exc:
                 logger.warning("bot=%s could not resume on %#x: %s", bot.bot, window.hwnd, exc)
                 continue
@@ -435,6 +435,13 @@ class CaptureManager:
                 bot,
                 extra={"bot": bot},
             )
+
+    def _forget(self, bot: str) -> None:
+        with self._lock:
+            self._waiting.pop(bot, None)
+            parked = self._parked.pop(bot, None)
+            if parked is not None:
+                self._workers.pop(parked, None)
 
     def _running(self, bot: str) -> bool:
         return any(w.config.bot == bot and w.is_running for w in self._workers.values())
