@@ -75,6 +75,7 @@ def test_a_bot_whose_window_goes_waits_and_resumes_on_a_matching_window(
     desktop.show(11, "AAPL $175.23 - Robinhood", chart(rising=True))
     manager.start(11, interval=0.7)
     bot = running_bot(manager, 11)
+    manager.start(11, interval=0.9)  # a running window takes the new interval, and keeps it
     desktop.close(11)
     wait_until(lambda: manager.worker(11).state == "window_gone")
     assert manager.look_for_windows() == []
@@ -87,7 +88,7 @@ def test_a_bot_whose_window_goes_waits_and_resumes_on_a_matching_window(
     desktop.show(12, "AAPL $180.01 - Robinhood", chart(rising=False))
     assert manager.look_for_windows() == [bot]
     assert [w.hwnd for w in manager.workers()] == [12]  # the parked entry is gone
-    assert running_bot(manager, 12) == bot and manager.worker(12).config.interval == 0.7
+    assert running_bot(manager, 12) == bot and manager.worker(12).config.interval == 0.9
 
 
 def test_after_a_restart_capturing_bots_resume_and_stopped_or_paused_ones_do_not(

@@ -154,13 +154,18 @@ class CaptureManager:
         """Start capturing a window for its bot (`bot`, else the one binding chooses);
         starting a running window changes only its interval. `window`: the window as
         just listed, when the caller has it."""
+        status = None
         with self._lock:
             running = self._workers.get(hwnd)
             if running is not None and running.is_running:
                 running.reconfigure(interval=interval, keep_last_n=keep_last_n)
                 if legacy:
                     self._legacy_hwnd = hwnd
-                return running.status()
+                status = running.status()
+        if status is not None:
+            if status.bot is not None:  # resumed at this interval next time
+                self._ledger.set_capture_state(status.bot, interval=interval)
+            return status
         window = window if window is not None and window.hwnd == hwnd else self._window(hwnd)
         binding = self._bind(window, bot, CaptureWish(interval))
         config = self._config_for(hwnd, binding, interval, keep_last_n, bring_to_foreground)

@@ -582,10 +582,11 @@ class Ledger:
         capturing: bool | None = None,
         paused: bool | None = None,
         unbind: bool = False,
+        interval: float | None = None,
     ) -> bool:
-        """Change what the bot wants (capture, pause) or let go of its window; False when
-        there is no such bot."""
-        values: dict[str, Any] = {}
+        """Change what the bot wants (capture, pause, how often) or let go of its window;
+        False when there is no such bot."""
+        values: dict[str, Any] = {} if interval is None else {"interval": interval}
         if capturing is not None:
             values["capturing"] = capturing
         if paused is not None:
