@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from tests.capture.test_worker_and_manager import ScriptedDesktop, chart, wait_until
+from tests.support.locks import database_held
 
 from trade_analysis.capture.errors import BotNotFound, WindowTaken
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.db.migrate import upgrade
-from trade_analysis.db.session import Database
+from trade_analysis.db.session import Database, DatabaseTimeouts
+from trade_analysis.storage import FileStore
 from trade_analysis.trading.ledger import Ledger
+from trade_analysis.trading.writer import LedgerWriter
 
 
 class CountingDesktop(ScriptedDesktop):
@@ -146,3 +149,36 @@ def test_two_windows_on_one_chart_are_two_bots_and_a_window_is_never_shared(
     moved = manager.move(first, 3)
     assert (moved.hwnd, moved.state) == (3, "capturing")
     assert running_bot(manager, 3) == first and 1 not in {w.hwnd for w in manager.workers()}
+
+
+def test_a_window_started_while_the_database_is_held_is_bound_once_it_is_back(
+    tmp_path: Path, desktop: CountingDesktop
+) -> None:
+    """SQLite's write lock is what capture meets when another process writes for long."""
+    url = f"sqlite:///{tmp_path / 'held.db'}"
+    upgrade(url)
+    database = Database(url, DatabaseTimeouts(lock=0.2, statement=5))
+    ledger = Ledger(database)
+    writer = LedgerWriter(ledger, FileStore(tmp_path / "uploads"))
+    writer.start()
+    manager = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        notify=lambda kind, data: None,
+        on_trade=lambda trade_id, trade: None,
+        source_factory=desktop.source,
+        observations=writer,
+    )
+    try:
+        desktop.show(7, "AAPL 100.00 - Feed", chart(rising=True))
+        with database_held(url):
+            status = manager.start(7, interval=0.5)
+            assert status.bot == "aapl-feed-chart" and ledger.bot_capture(status.bot) is None
+        wait_until(lambda: ledger.bot_capture("aapl-feed-chart") is not None)  # the reading
+        manager.look_for_windows()
+        stored = ledger.bot_capture("aapl-feed-chart")
+        assert stored is not None and (stored.hwnd, stored.state) == (7, "capturing")
+    finally:
+        manager.shutdown()
+        writer.close()
+        database.dispose()

@@ -24,6 +24,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from sqlalchemy.exc import OperationalError
 
 from trade_analysis.analysis import AnalysisSettings, Crop, CropSettings, read_trace
 from trade_analysis.capture.errors import (
@@ -114,6 +115,8 @@ class CaptureManager:
         # about as much as the listing); one look at a time uses it.
         self._look_source: WindowSource | None = None
         self._look_lock = threading.Lock()
+        # Bindings made while the database could not be written, by bot: the look writes them.
+        self._pending_binds: dict[str, tuple[WindowInfo, CaptureWish]] = {}
         self._legacy_hwnd: int | None = None
         self._lock = threading.Lock()
         # Crop edits read, merge and write the settings: one at a time.
@@ -371,6 +374,7 @@ class CaptureManager:
         One window listing when some bot waits, none otherwise. With `release_missing`,
         a waiting bot's binding to a window that is not listed is let go.
         """
+        self._write_pending_binds()
         self._park_vanished()
         with self._lock:
             waiting = list(self._waiting.values())
@@ -471,7 +475,38 @@ class CaptureManager:
             )
         except UnknownBot as exc:
             raise BotNotFound(exc.bot) from None
+        except OperationalError as exc:
+            if capture is None:
+                raise
+            # The database is held: capture starts now for the bot binding would choose
+            # (read, not written); its readings wait in the writer, and the next look
+            # writes the binding once the database is back.
+            planned = self._ledger.plan_binding(window.hwnd, identity, busy=busy, bot=bot)
+            with self._lock:
+                self._pending_binds[planned] = (window, capture)
+            logger.warning(
+                "bot=%s bound to %#x once the database is back: %s",
+                planned,
+                window.hwnd,
+                exc,
+                extra={"bot": planned},
+            )
+            return planned
         return bound.bot
+
+    def _write_pending_binds(self) -> None:
+        with self._lock:
+            pending = list(self._pending_binds.items())
+        for bot, (window, capture) in pending:
+            identity = WindowIdentity.of(window.process, window.title)
+            try:
+                self._ledger.bind_window(
+                    window.hwnd, identity, bot=bot, capture=capture, create=True
+                )
+            except OperationalError:
+                return  # still held: the next look tries again
+            with self._lock:
+                self._pending_binds.pop(bot, None)
 
     # -- settings --------------------------------------------------------------
 

@@ -531,44 +531,50 @@ class Ledger:
         busy: Collection[str] = (),
         bot: str | None = None,
         capture: CaptureWish | None = None,
+        create: bool = False,
     ) -> BoundBot:
         """Bind a window to `bot`, or to the bot binding rules choose (trading/binding.py),
         creating one when none matches; the window's earlier bot lets go of it.
 
         With `capture`, the bot is to capture (at that interval) and is no longer paused.
-        Raises UnknownBot for a `bot` that does not exist.
+        Raises UnknownBot for a `bot` that does not exist, unless `create` (a key
+        `plan_binding` gave while the database could not be written).
         """
         with self._db.transaction() as connection:
-            if bot is None:
-                bot = choose_bot(_candidates(connection, hwnd, identity), hwnd, identity, busy)
-            row = (
-                connection.execute(
-                    select(BOTS.c.name, BOTS.c.stem).where(BOTS.c.bot == bot).with_for_update()
-                ).first()
-                if bot is not None
-                else None
-            )
-            if bot is not None and row is None:
-                raise UnknownBot(bot)
-            created = bot is None
+            plan = _plan_binding(connection, hwnd, identity, busy, bot, create)
             values: dict[str, Any] = {"hwnd": hwnd, "stem": identity.stem}
             if identity.process is not None:
                 values["process"] = identity.process
-            if row is None or row.stem is None or row.name is None:
-                # A new bot, or one that knew no window: named after this one.
-                values["name"] = unique_name(identity.default_name(), _names(connection))
+            if plan.name is not None:
+                values["name"] = plan.name
             if capture is not None:
                 values |= {"capturing": True, "paused": False, "interval": capture.interval}
-            if bot is None:
-                bot = new_bot_key(values["name"], _keys(connection))
-                connection.execute(insert(BOTS).values(bot=bot, total_pnl=Decimal(0), meta={}))
+            if not plan.exists:
+                connection.execute(insert(BOTS).values(bot=plan.bot, total_pnl=Decimal(0), meta={}))
             connection.execute(
-                update(BOTS).where(BOTS.c.hwnd == hwnd, BOTS.c.bot != bot).values(hwnd=None)
+                update(BOTS).where(BOTS.c.hwnd == hwnd, BOTS.c.bot != plan.bot).values(hwnd=None)
             )
-            connection.execute(update(BOTS).where(BOTS.c.bot == bot).values(values))
-            name = connection.execute(select(BOTS.c.name).where(BOTS.c.bot == bot)).scalar_one()
-            logger.info("window %#x bound to bot=%s (%s)", hwnd, bot, name, extra={"bot": bot})
-            return BoundBot(bot=bot, name=name, created=created)
+            connection.execute(update(BOTS).where(BOTS.c.bot == plan.bot).values(values))
+            name = connection.execute(
+                select(BOTS.c.name).where(BOTS.c.bot == plan.bot)
+            ).scalar_one()
+            logger.info(
+                "window %#x bound to bot=%s (%s)", hwnd, plan.bot, name, extra={"bot": plan.bot}
+            )
+            return BoundBot(bot=plan.bot, name=name, created=not plan.exists)
+
+    def plan_binding(
+        self,
+        hwnd: int,
+        identity: WindowIdentity,
+        *,
+        busy: Collection[str] = (),
+        bot: str | None = None,
+    ) -> str:
+        """The bot `bind_window` would bind, by reading only (a new key when it would make
+        one): capture can start while the database cannot be written, and bind later."""
+        with self._db.reading() as session:
+            return _plan_binding(session.connection(), hwnd, identity, busy, bot, False).bot
 
     def bot_for_window(self, hwnd: int) -> str | None:
         """The bot bound to this window now, if any."""
@@ -1009,6 +1015,36 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
     )
     assert record_id is not None
     return record_id
+
+
+@dataclass(frozen=True)
+class _BindingPlan:
+    bot: str
+    name: str | None  # a name to give it: a new bot, or one that knew no window
+    exists: bool
+
+
+def _plan_binding(
+    connection: Connection,
+    hwnd: int,
+    identity: WindowIdentity,
+    busy: Collection[str],
+    bot: str | None,
+    create: bool,
+) -> _BindingPlan:
+    if bot is None:
+        bot = choose_bot(_candidates(connection, hwnd, identity), hwnd, identity, busy)
+    row = None
+    if bot is not None:
+        row = connection.execute(select(BOTS.c.name, BOTS.c.stem).where(BOTS.c.bot == bot)).first()
+        if row is None and not create:
+            raise UnknownBot(bot)
+    name = None
+    if row is None or row.stem is None or row.name is None:
+        name = unique_name(identity.default_name(), _names(connection))
+    if bot is None:
+        bot = new_bot_key(name or identity.default_name(), _keys(connection))
+    return _BindingPlan(bot, name, row is not None)
 
 
 def _candidates(connection: Connection, hwnd: int, identity: WindowIdentity) -> list[BotCandidate]:
