@@ -315,9 +315,13 @@ class CaptureManager:
 
     def resume(self, bot: str) -> BotCaptureState:
         """The bot captures again: at once if its window (or a matching one) is open, else
-        when one appears."""
-        if not self._ledger.set_capture_state(bot, paused=False, capturing=True):
+        when one appears. A bot that never read from a window (an upload's) is only
+        unpaused: there is no window to wait for."""
+        known = self._ledger.bot_capture(bot)
+        if known is None:
             raise BotNotFound(bot)
+        capturing = True if known.identity is not None else None
+        self._ledger.set_capture_state(bot, paused=False, capturing=capturing)
         wanted = self._ledger.bot_capture(bot)
         if wanted is not None and wanted.identity is not None and not self._running(bot):
             with self._lock:

@@ -213,9 +213,9 @@ def test_a_paused_bot_says_so_until_resumed(client: TestClient) -> None:
     paused = client.post("/api/v1/bots/w1/pause")
     assert paused.json() == {"bot": "w1", "hwnd": None, "state": "paused"}
     assert client.get("/bots").json()[0]["state"] == "paused"
-    # It knows no window yet: resumed, it waits for one.
+    # An upload's bot reads from no window: resumed, it has none to wait for.
     resumed = client.post("/api/v1/bots/w1/resume").json()
-    assert resumed["state"] == "waiting_for_window"
+    assert resumed == {"bot": "w1", "hwnd": None, "state": "stopped"}
 
 
 def test_closing_a_bot_sells_at_the_last_price_read_into_ledger_and_history(
