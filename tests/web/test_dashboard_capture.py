@@ -27,6 +27,17 @@ def start_worker(dashboard: Dashboard, hwnd: int) -> None:
     assert response.status_code == 200, response.text
 
 
+def card_of(dashboard: Dashboard, hwnd: int) -> Any:
+    """The card of the bot bound to a window (cards are keyed by bot, not by window)."""
+
+    def bot_key() -> str | None:
+        bots = dashboard.api("GET", "/api/v1/bots").json()
+        return next((bot["bot"] for bot in bots if bot["hwnd"] == hwnd), None)
+
+    wait_until(lambda: bot_key() is not None, timeout=20, what=f"a bot bound to {hwnd}")
+    return dashboard.page.locator(f"#cards .card[data-bot='{bot_key()}']")
+
+
 def worker_status(dashboard: Dashboard, hwnd: int) -> dict[str, Any]:
     workers = dashboard.api("GET", "/api/v1/workers").json()
     (status,) = [w["status"] for w in workers if w["hwnd"] == hwnd]
@@ -48,7 +59,7 @@ def test_start_from_the_picker_the_card_follows_the_chart_then_stop_all(
     page.fill("#picker-interval", "0.5")
     page.click("#watch-selected")
 
-    card = page.locator(f"#cards .card[data-bot='{window.hwnd}']")
+    card = card_of(dashboard, window.hwnd)
     expect(card).to_contain_text("AAPL")
     expect(card.locator(".fact-state dd")).to_have_text("running")
     expect(card.locator("img.thumb")).to_have_attribute("src", re.compile("^data:image/jpeg"))
@@ -69,7 +80,9 @@ def test_start_from_the_picker_the_card_follows_the_chart_then_stop_all(
     card.locator("button.toggle").click()
     expect(card.locator(".fact-state dd")).to_have_text("running")
     chart_windows.kill(window)
-    expect(card.locator(".fact-state dd")).to_have_text("window gone", timeout=20_000)
+    # Gone, then its bot waits for a matching window.
+    gone = re.compile("window gone|waiting for window")
+    expect(card.locator(".fact-state dd")).to_have_text(gone, timeout=20_000)
     dashboard.shot("window-gone")
 
 
@@ -103,7 +116,7 @@ def test_a_dragged_crop_applies_and_survives_a_reload_and_a_server_restart(
     window = chart_windows.chart(TITLE, trend="up")
     start_worker(dashboard, window.hwnd)
     dashboard.signed_in()
-    card = page.locator(f"#cards .card[data-bot='{window.hwnd}']")
+    card = card_of(dashboard, window.hwnd)
     expect(card.locator(".fact-state dd")).to_have_text("running")
     card.locator("button.open-panel").click()
     expect(page.locator("#bot-dialog")).to_be_visible()
@@ -135,11 +148,15 @@ def test_a_dragged_crop_applies_and_survives_a_reload_and_a_server_restart(
     expect(page.locator("#state")).to_have_text("live", timeout=20_000)
     page.reload()
     expect(page.locator("#state")).to_have_text("live")
-    # No worker after a restart: the card is the bot's, stopped, its crop kept.
-    expect(card.locator(".fact-state dd")).to_have_text("stopped")
+    # The bot was capturing: after the restart it resumes by itself, with its crop.
+    expect(card.locator(".fact-state dd")).to_have_text("running", timeout=15_000)
+    assert_close(worker_status(dashboard, window.hwnd)["crop"], wanted)
     card.locator("button.open-panel").click()
     assert_close(shown_crop(page), wanted)
     page.click("#bot-dialog [data-close]")
+    # Stopped by hand, it stays stopped, its crop kept for the next start.
+    card.locator("button.toggle").click()
+    expect(card.locator(".fact-state dd")).to_have_text("stopped")
     card.locator("button.toggle").click()
     expect(card.locator(".fact-state dd")).to_have_text("running")
     assert_close(worker_status(dashboard, window.hwnd)["crop"], wanted)
@@ -157,7 +174,7 @@ def test_why_this_reading_says_no_frame_yet_before_the_first_capture(
     )
     assert saved.status_code == 200, saved.text
     dashboard.signed_in()
-    card = page.locator(f"#cards .card[data-bot='{window.hwnd}']")
+    card = card_of(dashboard, window.hwnd)
     card.locator("button.open-panel").click()
     expect(page.locator("#reading-summary")).to_have_text("No frame yet.")
     assert_close(shown_crop(page), {"left": 0, "right": 0.2, "top": 0, "bottom": 0})
@@ -217,7 +234,7 @@ def test_why_this_reading_draws_what_the_reader_saw_by_the_contract(
     )
     page.route(f"**/api/v1/workers/{window.hwnd}/frame*", lambda route: route.fulfill(path=frame))
     dashboard.signed_in()
-    page.locator(f"#cards .card[data-bot='{window.hwnd}'] button.open-panel").click()
+    card_of(dashboard, window.hwnd).locator("button.open-panel").click()
     expect(page.locator("#reading-reason")).to_have_text(reading["reason"])
     expect(page.locator("#reading-summary")).to_have_text("\u25b2 up · line chart · confidence 93%")
     image = page.locator("#reading-frame")
@@ -255,7 +272,7 @@ def test_why_this_reading_on_the_servers_own_routes(
     )
     reading = dashboard.api("GET", f"/api/v1/workers/{window.hwnd}/reading").json()
     dashboard.signed_in()
-    page.locator(f"#cards .card[data-bot='{window.hwnd}'] button.open-panel").click()
+    card_of(dashboard, window.hwnd).locator("button.open-panel").click()
     expect(page.locator("#reading-frame")).to_have_js_property("naturalWidth", reading["width"])
     expect(page.locator("#reading-summary")).to_contain_text(reading["trend"])
     if reading["reason"]:

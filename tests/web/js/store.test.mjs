@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { boardKeys, initialState, openPositionsOf, reduce } from "../../../src/trade_analysis/web/js/store.js";
+import { boardKeys, frameOf, hwndOf, initialState, openPositionsOf, reduce, workerOf } from "../../../src/trade_analysis/web/js/store.js";
 
 const trade = (id, extra = {}) => ({ id, bot: "w1", ticker: "AAPL", direction: "buy", price: 1, profit: null, ts: "2026-03-02T10:00:00Z", ...extra });
 const apply = (events, state = initialState()) => events.reduce(reduce, state);
@@ -80,4 +80,22 @@ test("summaries replace totals; bots come and go; unknown events change nothing"
   assert.deepEqual(Object.keys(state.bots), ["42"]);
   assert.equal(reduce(state, { type: "nonsense", data: {} }), state);
   assert.equal(reduce(state, null), state);
+});
+
+test("a card is a bot: its worker, window and frame are found through the worker's bot", () => {
+  let state = apply([
+    { type: "hello", data: { workers: [{ hwnd: 7, bot: "aapl-feed", state: "running" }], frames: { 7: "AAAA" }, summary: {} } },
+    { type: "bots", data: [{ bot: "aapl-feed", hwnd: 7 }, { bot: "tsla-feed", hwnd: null, state: "waiting_for_window" }] },
+  ]);
+  assert.deepEqual(boardKeys(state), ["aapl-feed", "tsla-feed"]);
+  assert.equal(hwndOf(state, "aapl-feed"), "7");
+  assert.equal(workerOf(state, "aapl-feed").state, "running");
+  assert.equal(frameOf(state, "aapl-feed").jpeg, "AAAA");
+  assert.equal(workerOf(state, "tsla-feed"), undefined);
+  assert.equal(hwndOf(state, "tsla-feed"), null);
+  // The bot moves to another window: its card follows the worker there.
+  state = reduce(state, { type: "worker", data: { hwnd: 7, stopped: true } });
+  state = reduce(state, { type: "worker", data: { hwnd: 9, bot: "aapl-feed", state: "running" } });
+  assert.equal(hwndOf(state, "aapl-feed"), "9");
+  assert.deepEqual(boardKeys(state), ["aapl-feed", "tsla-feed"]);
 });

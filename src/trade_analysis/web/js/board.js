@@ -4,7 +4,7 @@ import { $, el, setClass, setText } from "./dom.js";
 import {
   botName, money, pnlClass, signedMoney, signedPercent, duration, trendLabel, workerState,
 } from "./format.js";
-import { boardKeys, openPositionsOf } from "./store.js";
+import { boardKeys, frameOf, hwndOf, openPositionsOf, workerOf } from "./store.js";
 
 const FACTS = [
   ["ticker", "Ticker"],
@@ -95,7 +95,7 @@ export class BoardView {
 
   fillCard(card, key, state) {
     const { parts } = card;
-    const worker = state.workers[key];
+    const worker = workerOf(state, key);
     const bot = state.bots[key];
     const result = worker?.last_result;
     const name = botName(key, bot, worker);
@@ -103,7 +103,7 @@ export class BoardView {
     parts.thumb.alt = `Newest frame of ${name}`;
     parts.toggle.setAttribute("aria-label", `${worker ? "Stop" : "Start"} capturing ${name}`);
     parts.open.setAttribute("aria-label", `Why this reading, crop and rules of ${name}`);
-    const frame = state.frames[key];
+    const frame = frameOf(state, key);
     if (frame && frame.version !== card.frameVersion) {
       card.frameVersion = frame.version; // a new image only when the window changed
       parts.thumb.src = `data:image/jpeg;base64,${frame.jpeg}`;
@@ -132,11 +132,12 @@ export class BoardView {
     const realised = bot?.total_pnl ?? 0;
     setText(parts.realised, signedMoney(realised));
     setClass(parts.realised, pnlClass(realised));
-    const words = worker ? workerState(worker) : bot?.hwnd != null ? "stopped" : "upload source";
+    const waits = bot?.state === "waiting_for_window" || bot?.state === "paused";
+    const words = worker ? workerState(worker) : waits ? bot.state.replace(/_/g, " ") : bot?.hwnd != null || bot?.stem ? "stopped" : "upload source";
     setText(parts.state, words);
     setClass(parts.state, `worker-${words.replace(/\s+/g, "-")}`);
     setClass(card.root, `card ${worker ? "watching" : "idle"} worker-${words.replace(/\s+/g, "-")}`);
-    const isWindow = /^\d+$/.test(key);
+    const isWindow = hwndOf(state, key) != null;
     parts.toggle.hidden = !isWindow;
     parts.interval.parentElement.hidden = !isWindow;
     parts.thumb.parentElement.hidden = !isWindow && !frame;
@@ -148,10 +149,11 @@ export class BoardView {
 
   async toggleWorker(key) {
     const card = this.cards.get(key);
-    const running = Boolean(this.app.state.workers[key]);
+    const running = Boolean(workerOf(this.app.state, key));
+    const hwnd = Number(hwndOf(this.app.state, key));
     try {
-      if (running) await this.app.api.post("/stop_multi", { hwnd: Number(key) });
-      else await this.app.api.post("/start_multi", { hwnd: Number(key), interval: Number(card.parts.interval.value) || 1 });
+      if (running) await this.app.api.post("/stop_multi", { hwnd });
+      else await this.app.api.post("/start_multi", { hwnd, interval: Number(card.parts.interval.value) || 1 });
       setText(card.parts.error, "");
     } catch (error) {
       setText(card.parts.error, error.message);
@@ -160,9 +162,9 @@ export class BoardView {
 
   async changeInterval(key, value) {
     const card = this.cards.get(key);
-    if (!this.app.state.workers[key]) return; // used when it starts
+    if (!workerOf(this.app.state, key)) return; // used when it starts
     try {
-      await this.app.api.post("/start_multi", { hwnd: Number(key), interval: Number(value) });
+      await this.app.api.post("/start_multi", { hwnd: Number(hwndOf(this.app.state, key)), interval: Number(value) });
       setText(card.parts.error, "");
     } catch (error) {
       setText(card.parts.error, typeof error.detail === "string" ? error.detail : "interval must be at least 0.5 s");

@@ -4,6 +4,7 @@
 import { ApiError, authedUrl } from "./api.js";
 import { $, setText, showErrors } from "./dom.js";
 import { botName, cropFromDrag, cropRect, dateTime, fieldErrors, trendLabel } from "./format.js";
+import { frameOf, hwndOf, workerOf } from "./store.js";
 
 const RULE_NUMBERS = ["take_profit", "stop_loss", "sell_after_drops", "reversal_minutes"];
 const READING_REFRESH_MS = 2000;
@@ -36,16 +37,16 @@ export class BotPanel {
   }
 
   get hwnd() {
-    return /^\d+$/.test(this.key || "") ? this.key : null;
+    return this.key ? hwndOf(this.app.state, this.key) : null;
   }
 
   open(key) {
     this.key = key;
     this.reading = null;
     this.draft = null;
-    this.frameVersion = this.app.state.frames[key]?.version || 0;
+    this.frameVersion = frameOf(this.app.state, key)?.version || 0;
     const state = this.app.state;
-    setText($("#bot-dialog-title"), botName(key, state.bots[key], state.workers[key]));
+    setText($("#bot-dialog-title"), botName(key, state.bots[key], workerOf(state, key)));
     setText($("#crop-error"), "");
     const button = $("#delete-bot");
     button.dataset.armed = "";
@@ -58,7 +59,7 @@ export class BotPanel {
 
   render(state) {
     if (!this.key || !this.dialog.open) return;
-    const version = state.frames[this.key]?.version || 0;
+    const version = frameOf(state, this.key)?.version || 0;
     if (version !== this.frameVersion && Date.now() - this.fetchedAt > READING_REFRESH_MS) {
       this.frameVersion = version; // the window changed: show the new reading
       this.loadReading();
@@ -69,7 +70,7 @@ export class BotPanel {
 
   currentCrop() {
     if (this.draft) return this.draft;
-    const worker = this.app.state.workers[this.key];
+    const worker = workerOf(this.app.state, this.key);
     return worker?.crop || this.app.state.bots[this.key]?.meta?.crop || this.reading?.crop || null;
   }
 
@@ -241,9 +242,9 @@ export class BotPanel {
       setText($("#reading-status"), `Saved: ${answer.detail}.`);
       this.draft = null;
       // Shown at once; the worker's next status and /bots say the same.
-      const meta = { ...this.app.state.bots[hwnd]?.meta, crop };
-      this.app.dispatch({ type: "bot", data: { bot: hwnd, hwnd: Number(hwnd), meta } });
-      const worker = this.app.state.workers[hwnd];
+      const meta = { ...this.app.state.bots[this.key]?.meta, crop };
+      this.app.dispatch({ type: "bot", data: { bot: this.key, hwnd: Number(hwnd), meta } });
+      const worker = workerOf(this.app.state, this.key);
       if (worker) this.app.dispatch({ type: "worker", data: { hwnd, crop } });
       this.app.refreshBotsSoon();
       this.draw();

@@ -2,6 +2,7 @@
 
 import { $, el, numberCell, setText, showErrors } from "./dom.js";
 import { botName, dateTime, fieldErrors, money, trendLabel } from "./format.js";
+import { workerOf } from "./store.js";
 
 const PAGE_SIZE = 25;
 
@@ -72,7 +73,7 @@ export class HistoryView {
   }
 
   row(record, state) {
-    const name = record.bot ? botName(record.bot, state.bots[record.bot], state.workers[record.bot]) : "";
+    const name = record.bot ? botName(record.bot, state.bots[record.bot], workerOf(state, record.bot)) : "";
     const image = record.image_url
       ? el("button", { type: "button", class: "thumb-button", "aria-label": `Open the image of ${record.ticker || "this record"} at ${dateTime(record.ts)}`, onclick: () => this.open(record) },
         el("img", { src: this.app.api.imageUrl(record.image_url), alt: "", loading: "lazy" }))

@@ -107,16 +107,38 @@ export function reduce(state, event) {
 }
 
 /**
- * The board's cards: one per watched window or upload source, keyed by bot key.
- * A window's bot key is its hwnd as text.
+ * The board's cards: one per bot (a watched window's, or an upload source's), keyed by
+ * bot key. A worker names its bot (`status.bot`); one that names none is keyed by its
+ * window id as text.
  */
 export function boardKeys(state) {
-  const keys = new Set(Object.keys(state.workers));
-  for (const key of Object.keys(state.bots)) keys.add(key);
+  const keys = new Set(Object.keys(state.bots));
+  for (const [hwnd, status] of Object.entries(state.workers)) keys.add(status.bot || hwnd);
   return [...keys].sort((a, b) => {
-    const running = Number(Boolean(state.workers[b])) - Number(Boolean(state.workers[a]));
+    const running = Number(Boolean(workerOf(state, b))) - Number(Boolean(workerOf(state, a)));
     return running || a.localeCompare(b);
   });
+}
+
+/** The window id a bot's worker captures (or the bot is bound to), as text; null if none. */
+export function hwndOf(state, key) {
+  for (const [hwnd, status] of Object.entries(state.workers)) if (status.bot === key) return hwnd;
+  if (state.workers[key] && !state.workers[key].bot) return key;
+  const bound = state.bots[key]?.hwnd;
+  return bound == null ? null : String(bound);
+}
+
+/** The status of the worker reading for a bot, if one does. */
+export function workerOf(state, key) {
+  const hwnd = hwndOf(state, key);
+  const status = hwnd == null ? undefined : state.workers[hwnd];
+  return status && (status.bot || hwnd) === key ? status : undefined;
+}
+
+/** The newest frame of a bot's window, if any. */
+export function frameOf(state, key) {
+  const hwnd = hwndOf(state, key);
+  return hwnd == null ? undefined : state.frames[hwnd];
 }
 
 /** A bot's open positions (marked to market) from the latest summary. */

@@ -6,6 +6,7 @@ import {
   botName, dateTime, duration, equitySeries, fieldErrors, filterTrades, money, pageOf, pnlClass,
   signedMoney, signedPercent, toCsv, winRate,
 } from "./format.js";
+import { workerOf } from "./store.js";
 
 const PAGE_SIZE = 50;
 const CSV_COLUMNS = ["id", "ts", "bot", "name", "ticker", "direction", "price", "profit", "win_reason"];
@@ -49,7 +50,7 @@ export class TradesView {
   }
 
   nameOf(state, key) {
-    return botName(key, state.bots[key], state.workers[key]);
+    return botName(key, state.bots[key], workerOf(state, key));
   }
 
   renderPositions(state) {
