@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -67,6 +67,9 @@ _HORIZONTAL_ROW_SHARE = 0.25
 # A row broken into this many pieces is dotted or dashed.
 _DOTS_PER_ROW = 6
 # A solid rule spans at least this share of the width (grids run edge to edge).
+# A dotted one at least this share: a flat market's bar ticks (a flat tail is at most half
+# the chart, or the whole chart reads flat anyway) line up too, but stop short.
+_DOTTED_SPAN = 0.5
 _RULE_SPAN = 0.9
 # The price line spans at least this share of the columns.
 _MIN_LINE_WIDTH = 0.3
@@ -87,6 +90,9 @@ _FLAT_SCORE = 6.0
 # per tenth of the width; a tail moving at under half that pace has stopped.
 _FLAT_TAIL = 0.1
 _FLAT_BAND = 5.0
+# Candles and bars are looked for on a grid at most this many cells across (pixels
+# themselves up to that width): a candle a few pixels wide still stands apart.
+_MAX_FINE_COLUMNS = 1280
 # A square this many cells on a side fits in no part of a line up to 4 cells thick.
 _SOLID_KERNEL = np.ones((5, 5), np.uint8)
 # Solid blocks at least this share of the width and filling this share of their
@@ -114,6 +120,17 @@ _SPIKY_SHARE = 0.08
 Point = tuple[float, float]
 
 
+class _Piece(NamedTuple):
+    """A connected piece of one colour: its bounding box, cell count and mask within the box."""
+
+    left: int
+    top: int
+    span: int
+    tall: int
+    area: int
+    mask: npt.NDArray[np.bool_]
+
+
 @dataclass(frozen=True)
 class TrendReading:
     """A chart's direction, what kind of chart it is, and the series it was read from.
@@ -138,6 +155,7 @@ class _Series:
     kind: str
     first: int
     ys: Floats
+    factor: int = 1  # pixels per cell of the grid it was read on
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
@@ -149,8 +167,8 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
     series = _trace_series(image, factor)
     if isinstance(series, str):
         return TrendReading(Trend.NONE, 0.0, series)
-    trace = series.ys
-    points = _in_pixels(series, np.arange(trace.size), factor)
+    trace, factor = series.ys, series.factor
+    points = _in_pixels(series, np.arange(trace.size))
     span = float(np.max(trace) - np.min(trace))
     height = image.shape[0] // factor
     if span < max(2.0 / factor, _FLAT_SHARE * height):
@@ -159,14 +177,14 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
     # Image rows grow downwards; prices grow upwards.
     values = (np.max(trace) - trace) / span * 100.0
     reading, pivot = _score(values)
-    turning = _in_pixels(series, np.array([pivot]), factor)[0]
+    turning = _in_pixels(series, np.array([pivot]))[0]
     return replace(reading, kind=series.kind, points=points, turning_point=turning)
 
 
-def _in_pixels(series: _Series, indices: npt.NDArray[np.intp], factor: int) -> tuple[Point, ...]:
-    """Pooled-grid positions of the series as (x, y) pixels of the image read (cell centres)."""
-    xs = (series.first + indices + 0.5) * factor
-    ys = (series.ys[indices] + 0.5) * factor
+def _in_pixels(series: _Series, indices: npt.NDArray[np.intp]) -> tuple[Point, ...]:
+    """Grid positions of the series as (x, y) pixels of the image read (cell centres)."""
+    xs = (series.first + indices + 0.5) * series.factor
+    ys = (series.ys[indices] + 0.5) * series.factor
     return tuple(zip(np.round(xs, 1).tolist(), np.round(ys, 1).tolist(), strict=True))
 
 
@@ -284,17 +302,9 @@ def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
 
 
 def _trace_series(image: Pixels, factor: int) -> _Series | str:
-    """The close series on the pooled grid, or the reason there is none."""
+    """The close series on a grid of the frame, or the reason there is none."""
     height, width = image.shape[0] // factor, image.shape[1] // factor
-    small = image
-    if factor > 1:
-        # Area averages keep each pixel's colour direction from the background
-        # (a thin line's cell mixes line and background, nothing else).
-        small = np.asarray(
-            cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), np.uint8
-        )
-    if small.shape[2] == 4:
-        small = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), np.uint8)
+    small = _averaged(image, factor)
     background = _background(small)
     contrast = _pooled_contrast(image, background, factor)
     # The line crosses every column, text and labels only some: the typical
@@ -304,7 +314,60 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
     strong = (contrast >= threshold).view(np.uint8)
-    _clear_solid_blocks(strong)
+    chrome = _solid_blocks(strong)
+    _clear(strong, chrome, 1)
+    # Candles and bars a few pixels apart touch on the pooled grid: look for them
+    # on a finer one first (at most `_MAX_FINE_COLUMNS` across).
+    fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
+    if fine < factor:
+        cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
+        fine_strong = (_pooled_contrast(cut, background, fine) >= threshold).view(np.uint8)
+        _clear(fine_strong, chrome, factor / fine)
+        colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
+        if isinstance(colours, tuple):
+            fine_ys, fine_xs, fine_groups, _, fine_count = colours
+            candles = _read_candles(fine_ys, fine_xs, (fine_groups, fine_count), fine_strong.shape)
+            if candles is not None:
+                return replace(candles, factor=fine)
+    colours = _strong_colours(strong, small, background)
+    if not isinstance(colours, tuple):
+        return colours
+    ys, xs, groups, directions, count = colours
+    candles = _read_candles(ys, xs, (groups, count), (height, width))
+    if candles is not None:
+        return replace(candles, factor=factor)
+    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
+    if colour is None:
+        return "no chart line found (nothing spans the chart)"
+    member = directions @ colour >= _SAME_COLOUR_COS
+    mask = np.zeros((height, width), np.uint8)
+    mask[ys[member], xs[member]] = 1
+    series = _column_trace(mask)
+    return series if isinstance(series, str) else replace(series, factor=factor)
+
+
+def _averaged(image: Pixels, factor: int) -> Pixels:
+    """The frame's BGR colours averaged over factor x factor blocks.
+
+    Area averages keep each pixel's colour direction from the background (a thin
+    line's cell mixes line and background, nothing else).
+    """
+    small = image
+    if factor > 1:
+        size = (image.shape[1] // factor, image.shape[0] // factor)
+        small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+    if small.shape[2] == 4:
+        small = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), np.uint8)
+    return small
+
+
+_StrongCells = tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], Floats32, int
+]
+
+
+def _strong_colours(strong: Pixels, small: Pixels, background: Floats) -> _StrongCells | str:
+    """Rows, columns, colour groups, colour directions of the strong cells, and the group count."""
     # findNonZero is 3x faster than numpy's.
     found = cv2.findNonZero(strong)
     if found is None:
@@ -316,35 +379,37 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     norms = np.sqrt(np.einsum("ij,ij->i", diffs, diffs))[:, np.newaxis]
     directions: Floats32 = diffs / np.maximum(norms, np.float32(1e-6))
     groups, count = _colour_groups(directions)
-    candles = _read_candles(ys, xs, groups, count, (height, width))
-    if candles is not None:
-        return candles
-    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
-    if colour is None:
-        return "no chart line found (nothing spans the chart)"
-    member = directions @ colour >= _SAME_COLOUR_COS
-    mask = np.zeros((height, width), np.uint8)
-    mask[ys[member], xs[member]] = 1
-    return _column_trace(mask)
+    return ys, xs, groups, directions, count
 
 
-def _clear_solid_blocks(strong: Pixels) -> None:
-    """Clear solid filled rectangles wider than any candle: infobars, toolbars, banners.
+def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
+    """Boxes (left, top, width, height) of solid filled rectangles wider than any candle.
 
-    A price line is thin one way or the other wherever it is (flat: a few rows
-    tall; steep: a few columns wide), so a square of `_SOLID_KERNEL` cells fits
-    in no part of it; a candle body is solid but narrow. What is both solid and
-    wide is chrome, and so is the text on it: its whole bounding box goes.
+    Infobars, toolbars, banners: a price line is thin one way or the other
+    wherever it is (flat: a few rows tall; steep: a few columns wide), so a
+    square of `_SOLID_KERNEL` cells fits in no part of it; a candle body is
+    solid but narrow. What is both solid and wide is chrome, and so is the text
+    on it: its whole bounding box goes.
     """
     width = strong.shape[1]
     solid = cv2.erode(strong, _SOLID_KERNEL)
     if not solid.any():
-        return
+        return []
     solid = cv2.dilate(solid, _SOLID_KERNEL)
     count, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
-    for left, top, span, tall, area in stats[1:count].tolist():
-        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall:
-            strong[max(0, top - 1) : top + tall + 1, max(0, left - 1) : left + span + 1] = 0
+    return [
+        (left, top, span, tall)
+        for left, top, span, tall, area in stats[1:count].tolist()
+        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall
+    ]
+
+
+def _clear(strong: Pixels, boxes: list[tuple[int, int, int, int]], scale: float) -> None:
+    """Clear the boxes (in cells of a grid `scale` times coarser), with a cell's margin."""
+    for left, top, span, tall in boxes:
+        x0, y0 = int((left - 1) * scale), int((top - 1) * scale)
+        x1, y1 = int(np.ceil((left + span + 1) * scale)), int(np.ceil((top + tall + 1) * scale))
+        strong[max(0, y0) : y1, max(0, x0) : x1] = 0
 
 
 def _colour_groups(directions: Floats32) -> tuple[npt.NDArray[np.intp], int]:
@@ -407,8 +472,7 @@ def _columns_covered(
 def _read_candles(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
-    groups: npt.NDArray[np.intp],
-    count: int,
+    grouped: tuple[npt.NDArray[np.intp], int],
     shape: tuple[int, int],
 ) -> _Series | None:
     """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
@@ -420,12 +484,12 @@ def _read_candles(
     common baseline low in the frame are a volume histogram and are left out.
     """
     height, width = shape
+    groups, count = grouped
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
     if candidates.size == 0:
         return None
-    boxes: list[list[int]] = []
-    union = np.zeros((height, width), np.uint8)
+    boxes: list[_Piece] = []
     line_cells = 0  # the largest piece of a line (price or average) seen
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
@@ -435,44 +499,52 @@ def _read_candles(
         found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
         # grid) whose columns jump in height where a line's change smoothly.
-        candle_cells = 0
-        taken: list[list[int]] = []
+        candle_cells = text_cells = 0
+        taken: list[_Piece] = []
+        squat: list[_Piece] = []  # narrow but not upright: a doji, or a bit of a line
         for label in range(1, found):
             left, top, span, tall, area = (int(v) for v in stats[label])
-            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
-            # line broken up by JPEG noise are not.
             piece = labels[top : top + tall, left : left + span] == label
             if span > 2 and tall <= 2 * span and _looks_like_text(piece):
+                text_cells += area
                 continue  # a glyph (8, 0, $): about as tall as wide, crossing columns twice
-            upright = span <= _MAX_CANDLE_WIDTH * width and tall >= span
-            if upright or (span > _MAX_CANDLE_WIDTH * width and _spiky(piece)):
+            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
+            # line broken up by JPEG noise are not.
+            narrow = span <= _MAX_CANDLE_WIDTH * width
+            if (narrow and tall >= span) or (not narrow and _spiky(piece)):
                 candle_cells += area
-                taken.append([left, top, span, tall, area])
-            elif span > _MAX_CANDLE_WIDTH * width:
-                line_cells = max(line_cells, area)
-        cells = int(stats[1:found, cv2.CC_STAT_AREA].sum())
+                taken.append(_Piece(left, top, span, tall, area, piece))
+            else:
+                squat.append(_Piece(left, top, span, tall, area, piece))
+        cells = int(stats[1:found, cv2.CC_STAT_AREA].sum()) - text_cells
         if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
+            wide = [box.area for box in squat if box.span > _MAX_CANDLE_WIDTH * width]
+            line_cells = max(line_cells, *wide, 0)
             continue
-        for left, top, span, tall, _ in taken:
-            box = labels[top : top + tall, left : left + span] > 0
-            union[top : top + tall, left : left + span] |= box.view(np.uint8)
-        boxes += taken
+        # Upright pieces make the group candles; the rest of it is candles too: a quiet
+        # market's dojis, and candles close enough to touch (a clump).
+        boxes += taken + squat
     boxes = _without_volume(boxes, height)
     pieces = _side_by_side(_merge_columns(boxes))
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
         return None
     # Candles are what the chart is made of; specks along a line or a row of labels are not.
     first, last = pieces[0][0], pieces[-1][1]
-    cells = sum(box[4] for box in boxes if first <= box[0] <= last)
-    if cells < max(_CANDLE_SHARE * ys.size, line_cells):
+    inside = [box for box in boxes if first <= box.left <= last]
+    if sum(box.area for box in inside) < max(_CANDLE_SHARE * ys.size, line_cells):
         return None
+    union = np.zeros((height, width), np.uint8)
+    for box in inside:
+        union[box.top : box.top + box.tall, box.left : box.left + box.span] |= box.mask.view(
+            np.uint8
+        )
     present = union.any(axis=0)
     tops = np.where(present, np.argmax(union, axis=0), -1)
     bottoms = height - 1 - np.argmax(union[::-1], axis=0)
     middles = [(tops[a : b + 1].min() + bottoms[a : b + 1].max()) / 2.0 for a, b in pieces]
     if np.ptp(middles) < _MIN_CANDLE_SPREAD * height:
         return None  # a row of glyphs, or ticks of an axis
-    usual = float(np.median([box[2] for box in boxes]))
+    usual = float(np.median([box.span for box in inside]))
     return _close_series(pieces, tops, bottoms, usual)
 
 
@@ -487,17 +559,58 @@ def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     return bool(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2) >= _SPIKY_SHARE)
 
 
-def _without_volume(boxes: list[list[int]], height: int) -> list[list[int]]:
-    """Drop the pieces that share the commonest bottom row low in the frame (a volume histogram)."""
-    if not boxes:
+def _without_volume(boxes: list[_Piece], height: int) -> list[_Piece]:
+    """Drop the pieces standing on one common bottom row below all others (a volume histogram).
+
+    Candles' lows are as random as their prices: a dozen of them never end on
+    one row, and volume bars stand on the chart's floor, under every candle.
+    """
+    if len(boxes) < _MIN_CANDLES:
         return boxes
-    bottoms = np.array([box[1] + box[3] for box in boxes])
+    bottoms = np.array([box.top + box.tall for box in boxes])
     counts = np.bincount(bottoms)
     common = int(np.argmax(np.convolve(counts, np.ones(3), mode="same")))
     on_base = np.abs(bottoms - common) <= 1
-    if common < 0.6 * height or on_base.mean() < 0.3:
+    if common < 0.6 * height or common < bottoms.max() - 1 or on_base.sum() < _MIN_CANDLES:
         return boxes
     return [box for box, base in zip(boxes, on_base, strict=True) if not base]
+
+
+def _without_text_rows(boxes: list[_Piece]) -> list[_Piece]:
+    """Drop glyphs of a label: pieces sharing their top and bottom rows with two close neighbours.
+
+    Digits of one label are equally tall and stand on one baseline; candles'
+    highs and lows are as random as the prices.
+    """
+    if len(boxes) < 3:
+        return boxes
+    lefts, tops, bottoms, talls, spans = np.array(
+        [(b.left, b.top, b.top + b.tall, b.tall, b.span) for b in boxes]
+    ).T
+    same_rows = (np.abs(tops[:, None] - tops) <= 1) & (np.abs(bottoms[:, None] - bottoms) <= 1)
+    close = np.abs(lefts[:, None] - lefts) <= 3 * talls[:, None]
+    squarish = (talls <= 3 * spans)[:, None]  # a digit is under twice as tall as wide
+    glyph = np.count_nonzero(same_rows & close & squarish, axis=1) >= 3  # itself and two more
+    return [box for box, drop in zip(boxes, glyph, strict=True) if not drop]
+
+
+def _alone_in_their_columns(boxes: list[_Piece], height: int) -> list[_Piece]:
+    """Drop pieces sharing columns with a larger piece far above or below (text over candles).
+
+    A candle or bar is alone in its columns; a broken-off bit of its wick stays
+    close to it.
+    """
+    if len(boxes) < 2:
+        return boxes
+    lefts, tops, spans, talls, areas = np.array(
+        [(b.left, b.top, b.span, b.tall, b.area) for b in boxes]
+    ).T
+    rights, bottoms = lefts + spans, tops + talls
+    shared = (lefts[:, None] < rights) & (lefts < rights[:, None])
+    gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
+    far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
+    overshadowed = (shared & far & (areas > areas[:, None])).any(axis=1)
+    return [box for box, drop in zip(boxes, overshadowed, strict=True) if not drop]
 
 
 def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -517,10 +630,10 @@ def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return pieces[int(starts[best]) : int(ends[best]) + 1]
 
 
-def _merge_columns(boxes: list[list[int]]) -> list[tuple[int, int]]:
+def _merge_columns(boxes: list[_Piece]) -> list[tuple[int, int]]:
     """Column ranges (first, last) of pieces, pieces sharing columns merged (a line cut one)."""
     merged: list[tuple[int, int]] = []
-    for left, _, span, *_ in sorted(boxes):
+    for left, span in sorted((box.left, box.span) for box in boxes):
         right = left + span - 1
         if merged and left <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], right))
@@ -654,11 +767,13 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     # wobbles by a pixel leaves gaps in each row but none in the band.
     band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
     dotted = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1) >= _DOTS_PER_ROW
+    first = np.argmax(mask[rows], axis=1)
+    last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
+    # Dotted rules cross the chart; the ticks of quiet OHLC bars stop where the market moved.
+    dotted &= last - first >= _DOTTED_SPAN * width
     if mask[rows].sum() > 0.7 * mask.sum():
         rows = rows[dotted]  # little but solid rules: the price line itself is flat
     else:
-        first = np.argmax(mask[rows], axis=1)
-        last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
         rows = rows[dotted | (last - first >= _RULE_SPAN * width)]
     mask[rows] = 0
 
