@@ -524,14 +524,16 @@ def _read_candles(
         # Upright pieces make the group candles; the rest of it is candles too: a quiet
         # market's dojis, and candles close enough to touch (a clump).
         boxes += taken + squat
-    boxes = _without_volume(boxes, height)
+    standing = _without_volume(boxes, height)
+    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
+    boxes = _alone_in_their_columns(standing, shape)
     pieces = _side_by_side(_merge_columns(boxes))
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
         return None
     # Candles are what the chart is made of; specks along a line or a row of labels are not.
     first, last = pieces[0][0], pieces[-1][1]
     inside = [box for box in boxes if first <= box.left <= last]
-    if sum(box.area for box in inside) < max(_CANDLE_SHARE * ys.size, line_cells):
+    if sum(box.area for box in inside) < max(_CANDLE_SHARE * (ys.size - volume), line_cells):
         return None
     union = np.zeros((height, width), np.uint8)
     for box in inside:
@@ -576,32 +578,17 @@ def _without_volume(boxes: list[_Piece], height: int) -> list[_Piece]:
     return [box for box, base in zip(boxes, on_base, strict=True) if not base]
 
 
-def _without_text_rows(boxes: list[_Piece]) -> list[_Piece]:
-    """Drop glyphs of a label: pieces sharing their top and bottom rows with two close neighbours.
+def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
+    """Drop narrow pieces stacked over one another far apart: price labels, text over candles.
 
-    Digits of one label are equally tall and stand on one baseline; candles'
-    highs and lows are as random as the prices.
-    """
-    if len(boxes) < 3:
-        return boxes
-    lefts, tops, bottoms, talls, spans = np.array(
-        [(b.left, b.top, b.top + b.tall, b.tall, b.span) for b in boxes]
-    ).T
-    same_rows = (np.abs(tops[:, None] - tops) <= 1) & (np.abs(bottoms[:, None] - bottoms) <= 1)
-    close = np.abs(lefts[:, None] - lefts) <= 3 * talls[:, None]
-    squarish = (talls <= 3 * spans)[:, None]  # a digit is under twice as tall as wide
-    glyph = np.count_nonzero(same_rows & close & squarish, axis=1) >= 3  # itself and two more
-    return [box for box, drop in zip(boxes, glyph, strict=True) if not drop]
-
-
-def _alone_in_their_columns(boxes: list[_Piece], height: int) -> list[_Piece]:
-    """Drop pieces sharing columns with a larger piece far above or below (text over candles).
-
-    A candle or bar is alone in its columns; a broken-off bit of its wick stays
-    close to it.
+    A candle or bar is alone in its columns (a broken-off bit of its wick stays
+    close to it); a piece keeps its place only if it is more than twice the size
+    of anything narrow standing far above or below it (a header glyph over a
+    candle goes, a stack of labels goes whole).
     """
     if len(boxes) < 2:
         return boxes
+    height, width = shape
     lefts, tops, spans, talls, areas = np.array(
         [(b.left, b.top, b.span, b.tall, b.area) for b in boxes]
     ).T
@@ -609,20 +596,27 @@ def _alone_in_their_columns(boxes: list[_Piece], height: int) -> list[_Piece]:
     shared = (lefts[:, None] < rights) & (lefts < rights[:, None])
     gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
     far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
-    overshadowed = (shared & far & (areas > areas[:, None])).any(axis=1)
-    return [box for box, drop in zip(boxes, overshadowed, strict=True) if not drop]
+    rivals = (spans <= _MAX_CANDLE_WIDTH * width) & (2 * areas > areas[:, None])
+    crowded = (shared & far & rivals).any(axis=1)
+    return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
 
 
 def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The widest run of pieces standing side by side: candles leave narrow, even gaps.
 
     A gap over three times the usual one (and over two cells) ends a run: price
-    labels, a side panel or a header stand apart from the candles.
+    labels, a side panel or a header stand apart from the candles. One candle
+    missed (too faint, or of a colour seen nowhere else) leaves the next one two
+    pitches away (within a quarter pitch): that does not end a run.
     """
     if len(pieces) < 2:
         return pieces
     gaps = np.array([b[0] - a[1] - 1 for a, b in itertools.pairwise(pieces)])
-    wide = np.flatnonzero(gaps > max(2.0, 3.0 * float(np.median(gaps))))
+    usual = float(np.median(gaps))
+    pitch = float(np.median([b[0] - a[0] for a, b in itertools.pairwise(pieces)]))
+    centres = np.array([(a + b) / 2.0 for a, b in pieces])
+    skipped_one = np.abs(np.diff(centres) - 2.0 * pitch) <= 0.25 * pitch
+    wide = np.flatnonzero((gaps > max(2.0, 3.0 * usual)) & ~skipped_one)
     starts = np.concatenate(([0], wide + 1))
     ends = np.concatenate((wide, [len(pieces) - 1]))
     spans = [pieces[end][1] - pieces[start][0] for start, end in zip(starts, ends, strict=True)]
