@@ -15,9 +15,12 @@ its colour is the block's *average*, which keeps the line's colour direction
    strongest structure in the frame: this drops grids, translucent fills and
    JPEG noise, which are all faint next to the line; clear solid blocks wider
    than a candle (infobars, toolbars, banners: chrome, never the series);
-3. look for candles or bars: colour groups made of narrow upright pieces (or
-   clumps of them) side by side; if found, read one close per piece (see
-   `_close_series`) and skip to 5;
+3. look for candles or bars: colour groups made of narrow upright pieces (and
+   the dojis and touching clumps among them) side by side; if found, read one
+   close per piece (see `_close_series`) and skip to 5. This is done first on
+   a grid of single pixels (up to `_MAX_FINE_COLUMNS` across): a hundred
+   candles on 800 pixels stand 3 pixels apart, and merge on the pooled grid;
+   then on the pooled grid;
 4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
