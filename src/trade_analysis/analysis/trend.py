@@ -138,9 +138,10 @@ class _Piece(NamedTuple):
 class TrendReading:
     """A chart's direction, what kind of chart it is, and the series it was read from.
 
-    `points` is the traced close series and `turning_point` the start of the
-    last leg, both (x, y) in pixels of the image that was read (empty / None
-    when no series was found).
+    `points` is the traced close series (a point per column of a line, one
+    close per candle or bar) and `turning_point` the start of the last leg,
+    both (x, y) in pixels of the image that was read (empty / None when no
+    series was found).
     """
 
     trend: Trend
@@ -159,6 +160,9 @@ class _Series:
     first: int
     ys: Floats
     factor: int = 1  # pixels per cell of the grid it was read on
+    # Where the series was read (indices into ys): every column of a line; one close
+    # per candle or bar, the columns between them interpolated.
+    read_at: tuple[int, ...] | None = None
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
@@ -171,7 +175,8 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
     if isinstance(series, str):
         return TrendReading(Trend.NONE, 0.0, series)
     trace, factor = series.ys, series.factor
-    points = _in_pixels(series, np.arange(trace.size))
+    read_at = np.arange(trace.size) if series.read_at is None else np.array(series.read_at)
+    points = _in_pixels(series, read_at)
     span = float(np.max(trace) - np.min(trace))
     height = image.shape[0] // factor
     if span < max(2.0 / factor, _FLAT_SHARE * height):
@@ -499,6 +504,7 @@ def _read_candles(
         mask = np.zeros((height, width), np.uint8)
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
+        _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
         found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
         # grid) whose columns jump in height where a line's change smoothly.
@@ -530,7 +536,7 @@ def _read_candles(
     standing = _without_volume(boxes, height)
     volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
     boxes = _alone_in_their_columns(standing, shape)
-    pieces = _side_by_side(_merge_columns(boxes))
+    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
         return None
     # Candles are what the chart is made of; specks along a line or a row of labels are not.
@@ -604,27 +610,56 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
 
 
-def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _side_by_side(
+    pieces: list[tuple[int, int]], boxes: list[_Piece], height: int
+) -> list[tuple[int, int]]:
     """The widest run of pieces standing side by side: candles leave narrow, even gaps.
 
-    A gap over three times the usual one (and over two cells) ends a run: price
-    labels, a side panel or a header stand apart from the candles. One candle
-    missed (too faint, or of a colour seen nowhere else) leaves the next one two
-    pitches away (within a quarter pitch): that does not end a run.
+    A gap over three times the usual one (and over two cells and a candle's
+    width) ends a run: price labels, a side panel or a header stand apart from
+    the candles. One candle missed (too faint, or of a colour seen nowhere
+    else) leaves the next one two pitches away (within a quarter pitch): that
+    does not end a run. Each candle opens about where the one before closed,
+    so neighbours share rows; a piece far above or below its neighbour (text
+    in a bar over the chart, a label) starts another run, or is left out if
+    the piece after it follows on.
     """
     if len(pieces) < 2:
         return pieces
     gaps = np.array([b[0] - a[1] - 1 for a, b in itertools.pairwise(pieces)])
-    usual = float(np.median(gaps))
     pitch = float(np.median([b[0] - a[0] for a, b in itertools.pairwise(pieces)]))
-    centres = np.array([(a + b) / 2.0 for a, b in pieces])
-    skipped_one = np.abs(np.diff(centres) - 2.0 * pitch) <= 0.25 * pitch
-    wide = np.flatnonzero((gaps > max(2.0, 3.0 * usual)) & ~skipped_one)
-    starts = np.concatenate(([0], wide + 1))
-    ends = np.concatenate((wide, [len(pieces) - 1]))
-    spans = [pieces[end][1] - pieces[start][0] for start, end in zip(starts, ends, strict=True)]
-    best = int(np.argmax(spans))
-    return pieces[int(starts[best]) : int(ends[best]) + 1]
+    widest_gap = max(2.0, 3.0 * float(np.median(gaps)), float(np.median([b.span for b in boxes])))
+    rows = _row_ranges(pieces, boxes)
+    reach = _MIN_CANDLE_SPREAD * height  # a price gap between sessions, a missed candle
+
+    def follows(a: int, b: int) -> bool:
+        """Piece b stands right after piece a: close by, or one candle further, and attached."""
+        gap = pieces[b][0] - pieces[a][1] - 1
+        skipped_one = abs((sum(pieces[b]) - sum(pieces[a])) / 2 - 2 * pitch) <= 0.25 * pitch
+        attached = rows[b, 0] <= rows[a, 1] + reach and rows[b, 1] >= rows[a, 0] - reach
+        return bool((gap <= widest_gap or skipped_one) and attached)
+
+    runs: list[list[int]] = [[0]]
+    for index in range(1, len(pieces)):
+        last = runs[-1][-1]
+        if follows(last, index):
+            runs[-1].append(index)
+        elif not (index + 1 < len(pieces) and follows(last, index + 1)):
+            runs.append([index])  # else a stray piece between two candles: left out
+    best = max(runs, key=lambda run: pieces[run[-1]][1] - pieces[run[0]][0])
+    return [pieces[index] for index in best]
+
+
+def _row_ranges(pieces: list[tuple[int, int]], boxes: list[_Piece]) -> npt.NDArray[np.intp]:
+    """(top, bottom) row of each column range, over the boxes in it."""
+    lefts = np.array([box.left for box in boxes])
+    tops = np.array([box.top for box in boxes])
+    bottoms = np.array([box.top + box.tall - 1 for box in boxes])
+    rows = np.empty((len(pieces), 2), np.intp)
+    for index, (first, last) in enumerate(pieces):
+        inside = (lefts >= first) & (lefts <= last)
+        rows[index] = tops[inside].min(), bottoms[inside].max()
+    return rows
 
 
 def _merge_columns(boxes: list[_Piece]) -> list[tuple[int, int]]:
@@ -703,7 +738,9 @@ def _close_series(
             closes[index] = sum(edges) / 2
     columns = np.arange(int(np.ceil(centres[0])), int(centres[-1]) + 1)
     values: Floats = np.interp(columns, centres, np.array(closes, np.float64))
-    return _Series("bars" if bars > candles else "candles", int(columns[0]), values)
+    read_at = np.clip(np.round(centres).astype(np.intp) - columns[0], 0, columns.size - 1)
+    kind = "bars" if bars > candles else "candles"
+    return _Series(kind, int(columns[0]), values, read_at=tuple(read_at.tolist()))
 
 
 def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
