@@ -766,11 +766,44 @@ def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
         piece = (labels[top : top + tall, left : left + span] == label) & (
             mask[top : top + tall, left : left + span] > 0
         )
-        if _looks_like_text(piece):
+        if _looks_like_text(piece) or not _continues(line, taken, piece, (left, top)):
             continue
         taken[left : left + span] = True
         line[top : top + tall, left : left + span] |= piece
     return line
+
+
+def _continues(
+    line: npt.NDArray[np.bool_],
+    taken: npt.NDArray[np.bool_],
+    piece: npt.NDArray[np.bool_],
+    corner: tuple[int, int],
+) -> bool:
+    """Whether a piece next to the line so far picks up where it stops (a label beside it does not).
+
+    A line broken by a faint stretch goes on near the row where it stopped; a
+    price label or a side panel's text beside the line's end sits anywhere.
+    At either end of the piece, the nearest column the line spans (within the
+    gap `_longest_run` bridges) must hold line ink within a tenth of the
+    height of the piece's end; one end that does is enough. Pieces with no
+    part of the line nearby are judged later (`_longest_run`).
+    """
+    height, width = line.shape
+    left, top = corner
+    reach = max(3, width // 30)  # the widest gap `_longest_run` bridges
+    near = 0.1 * height  # a steep line broken for a few columns moves less than this
+    verdicts = []
+    for edge, step in ((0, -1), (piece.shape[1] - 1, 1)):
+        column = left + edge
+        rows = np.flatnonzero(piece[:, edge])
+        for neighbour in range(column + step, column + step * (reach + 1), step):
+            if 0 <= neighbour < width and taken[neighbour]:
+                # The line's nearest column: it must hold ink near the piece's end.
+                there = np.flatnonzero(line[:, neighbour])
+                ink = there.size > 0 and rows.size > 0
+                verdicts.append(ink and abs(there.mean() - top - rows.mean()) < near)
+                break
+    return not verdicts or any(verdicts)
 
 
 def _looks_like_text(piece: npt.NDArray[np.bool_]) -> bool:
