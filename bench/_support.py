@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 TRADE_ANALYSIS = Path(sys.executable).with_name("trade-analysis")
 
@@ -99,6 +101,15 @@ def server_process(
             yield base_url, process
         finally:
             stop(process)
+
+
+def child_serving(port: int) -> psutil.Process:
+    """Our own child process started with `port` on its command line (a one-worker server)."""
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if str(port) in child.cmdline():
+                return child
+    raise RuntimeError(f"no server process for port {port}")
 
 
 def verdict(ok: bool) -> str:

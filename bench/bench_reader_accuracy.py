@@ -11,12 +11,15 @@ default here starts at seed 100000, which nothing was ever tuned on.
 
 Prints, per kind, the confusion matrix (rows: truth; columns: reading) and the
 accuracy, then the misses (seed, renderer, truth, reading, reason) so they can
-be looked at. Target (issue 10): at least 97% per kind.
+be looked at. Target (issue 10): at least 97% per kind. With `--timing`, also
+the median time of `read_trend` per kind on the charts scaled to 640x400 (the
+frame size of the pipeline bench), to compare kinds with each other.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections import Counter
@@ -25,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cv2
 from tests.analysis.market import (
     KINDS,
     LABELS,
@@ -45,6 +49,7 @@ def main() -> None:
     parser.add_argument("--renderers", default="matplotlib,chromium")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--show-misses", type=int, default=20)
+    parser.add_argument("--timing", action="store_true", help="read_trend ms per kind, 640x400")
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     names = args.renderers.split(",")
@@ -57,12 +62,16 @@ def main() -> None:
         confusion: dict[str, Counter[tuple[str, str]]] = {kind: Counter() for kind in KINDS}
         kinds_read: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
         misses = []
+        timings: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for kind in args.kinds.split(","):
             for seed in seeds:
                 for label in LABELS:
                     market = make_market(seed, kind, label)
                     for name, render in renderers.items():
-                        reading = read_trend(render(market))
+                        pixels = render(market)
+                        reading = read_trend(pixels)
+                        if args.timing:
+                            timings[kind].append(time_reading(pixels))
                         confusion[kind][(label.value, reading.trend.value)] += 1
                         kinds_read[kind][reading.kind] += 1
                         if reading.trend is not label:
@@ -85,6 +94,10 @@ def main() -> None:
         for truth in LABELS:
             row = " ".join(f"{counts[(truth.value, read.value)]:5d}" for read in LABELS)
             print(f"  {truth.value:12} {row}")
+    if args.timing:
+        print("\nread_trend on 640x400, median ms: " + ", ".join(
+            f"{kind} {statistics.median(ms):.2f}" for kind, ms in timings.items() if ms
+        ))  # fmt: skip
     verdict = "met" if worst >= TARGET else "NOT met"
     print(f"\nworst kind: {worst:.1%} (target >= {TARGET:.0%}): {verdict}")
     for kind, seed, name, truth, reading, market in misses[: args.show_misses]:
@@ -93,6 +106,17 @@ def main() -> None:
             f"as {reading.kind:7} {sorted(market.distractors)} {market.palette.name}: "
             f"{reading.reason}"
         )
+
+
+def time_reading(pixels: object) -> float:
+    """Best of five wall-clock readings (ms) of the chart scaled to 640x400."""
+    frame = cv2.resize(pixels, (640, 400), interpolation=cv2.INTER_AREA)  # type: ignore[call-overload]
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        read_trend(frame)
+        best = min(best, time.perf_counter() - started)
+    return best * 1e3
 
 
 if __name__ == "__main__":

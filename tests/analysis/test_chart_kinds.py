@@ -19,6 +19,7 @@ from tests.analysis.market import (
     ChromiumRenderer,
     Market,
     chromium_renderer,
+    closes_for,
     make_market,
     render_matplotlib,
 )
@@ -169,3 +170,51 @@ def test_the_trace_is_in_pixels_of_the_image_read() -> None:
     near = cv2.dilate(ink, np.ones((5, 5), np.uint8))
     assert near[points[:, 1].astype(int), points[:, 0].astype(int)].mean() > 0.95
     assert reading.turning_point is not None and 300 < reading.turning_point[0] < 340
+
+
+def dense(seed: int, kind: str, label: Trend, count: int, width: int) -> Market:
+    """A market of `count` candles or bars on a chart `width` pixels wide (as brokers draw them).
+
+    Palette, theme and distractors come from `make_market`; the prices are drawn
+    again at the density asked for, their label known by construction.
+    """
+    rng = np.random.default_rng([seed, count, width])
+    closes = closes_for(rng, label, count)
+    opens = np.concatenate(([closes[0]], closes[:-1]))
+    wicks = np.abs(rng.normal(0, 0.03 * float(np.ptp(closes)), (2, count)))
+    return replace(
+        make_market(seed, kind, label),
+        opens=opens,
+        highs=np.maximum(opens, closes) + wicks[0],
+        lows=np.minimum(opens, closes) - wicks[1],
+        closes=closes,
+        width=width,
+        height=round(0.6 * width),
+    )
+
+
+# Right readings (trend and kind) out of 24 per kind, at 60-120 candles on 640-900 px:
+# a floor just under what the reader does today (19 of 24 bars); read on the pooled
+# grid alone, neighbours merged into a line and both kinds fell below it.
+DENSE_FLOOR = {"candles": 21, "bars": 18}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", ["candles", "bars"])
+def test_dense_candles_and_bars_are_read_at_full_resolution(
+    chromium: ChromiumRenderer, kind: str
+) -> None:
+    right, misses = 0, []
+    for seed, (count, width) in enumerate([(60, 640), (90, 760), (120, 900), (110, 640)]):
+        for label in (Trend.UP, Trend.DOWN, Trend.NONE):
+            market = dense(200 + seed, kind, label, count, width)
+            for name, pixels in (
+                ("matplotlib", render_matplotlib(market)),
+                ("chromium", chromium(market)),
+            ):
+                reading = read_trend(pixels)
+                if (reading.trend, reading.kind) == (label, kind):
+                    right += 1
+                else:
+                    misses.append((seed, name, label.value, reading.trend.value, reading.kind))
+    assert right >= DENSE_FLOOR[kind], misses

@@ -15,9 +15,12 @@ its colour is the block's *average*, which keeps the line's colour direction
    strongest structure in the frame: this drops grids, translucent fills and
    JPEG noise, which are all faint next to the line; clear solid blocks wider
    than a candle (infobars, toolbars, banners: chrome, never the series);
-3. look for candles or bars: colour groups made of narrow upright pieces (or
-   clumps of them) side by side; if found, read one close per piece (see
-   `_close_series`) and skip to 5;
+3. look for candles or bars: colour groups made of narrow upright pieces (and
+   the dojis and touching clumps among them) side by side; if found, read one
+   close per piece (see `_close_series`) and skip to 5. This is done first on
+   a grid of single pixels (up to `_MAX_FINE_COLUMNS` across): a hundred
+   candles on 800 pixels stand 3 pixels apart, and merge on the pooled grid;
+   then on the pooled grid;
 4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -67,6 +70,9 @@ _HORIZONTAL_ROW_SHARE = 0.25
 # A row broken into this many pieces is dotted or dashed.
 _DOTS_PER_ROW = 6
 # A solid rule spans at least this share of the width (grids run edge to edge).
+# A dotted one at least this share: a flat market's bar ticks (a flat tail is at most half
+# the chart, or the whole chart reads flat anyway) line up too, but stop short.
+_DOTTED_SPAN = 0.5
 _RULE_SPAN = 0.9
 # The price line spans at least this share of the columns.
 _MIN_LINE_WIDTH = 0.3
@@ -87,6 +93,9 @@ _FLAT_SCORE = 6.0
 # per tenth of the width; a tail moving at under half that pace has stopped.
 _FLAT_TAIL = 0.1
 _FLAT_BAND = 5.0
+# Candles and bars are looked for on a grid at most this many cells across (pixels
+# themselves up to that width): a candle a few pixels wide still stands apart.
+_MAX_FINE_COLUMNS = 1280
 # A square this many cells on a side fits in no part of a line up to 4 cells thick.
 _SOLID_KERNEL = np.ones((5, 5), np.uint8)
 # Solid blocks at least this share of the width and filling this share of their
@@ -114,13 +123,25 @@ _SPIKY_SHARE = 0.08
 Point = tuple[float, float]
 
 
+class _Piece(NamedTuple):
+    """A connected piece of one colour: its bounding box, cell count and mask within the box."""
+
+    left: int
+    top: int
+    span: int
+    tall: int
+    area: int
+    mask: npt.NDArray[np.bool_]
+
+
 @dataclass(frozen=True)
 class TrendReading:
     """A chart's direction, what kind of chart it is, and the series it was read from.
 
-    `points` is the traced close series and `turning_point` the start of the
-    last leg, both (x, y) in pixels of the image that was read (empty / None
-    when no series was found).
+    `points` is the traced close series (a point per column of a line, one
+    close per candle or bar) and `turning_point` the start of the last leg,
+    both (x, y) in pixels of the image that was read (empty / None when no
+    series was found).
     """
 
     trend: Trend
@@ -138,6 +159,10 @@ class _Series:
     kind: str
     first: int
     ys: Floats
+    factor: int = 1  # pixels per cell of the grid it was read on
+    # Where the series was read (indices into ys): every column of a line; one close
+    # per candle or bar, the columns between them interpolated.
+    read_at: tuple[int, ...] | None = None
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
@@ -149,8 +174,9 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
     series = _trace_series(image, factor)
     if isinstance(series, str):
         return TrendReading(Trend.NONE, 0.0, series)
-    trace = series.ys
-    points = _in_pixels(series, np.arange(trace.size), factor)
+    trace, factor = series.ys, series.factor
+    read_at = np.arange(trace.size) if series.read_at is None else np.array(series.read_at)
+    points = _in_pixels(series, read_at)
     span = float(np.max(trace) - np.min(trace))
     height = image.shape[0] // factor
     if span < max(2.0 / factor, _FLAT_SHARE * height):
@@ -159,14 +185,14 @@ def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
     # Image rows grow downwards; prices grow upwards.
     values = (np.max(trace) - trace) / span * 100.0
     reading, pivot = _score(values)
-    turning = _in_pixels(series, np.array([pivot]), factor)[0]
+    turning = _in_pixels(series, np.array([pivot]))[0]
     return replace(reading, kind=series.kind, points=points, turning_point=turning)
 
 
-def _in_pixels(series: _Series, indices: npt.NDArray[np.intp], factor: int) -> tuple[Point, ...]:
-    """Pooled-grid positions of the series as (x, y) pixels of the image read (cell centres)."""
-    xs = (series.first + indices + 0.5) * factor
-    ys = (series.ys[indices] + 0.5) * factor
+def _in_pixels(series: _Series, indices: npt.NDArray[np.intp]) -> tuple[Point, ...]:
+    """Grid positions of the series as (x, y) pixels of the image read (cell centres)."""
+    xs = (series.first + indices + 0.5) * series.factor
+    ys = (series.ys[indices] + 0.5) * series.factor
     return tuple(zip(np.round(xs, 1).tolist(), np.round(ys, 1).tolist(), strict=True))
 
 
@@ -284,17 +310,9 @@ def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
 
 
 def _trace_series(image: Pixels, factor: int) -> _Series | str:
-    """The close series on the pooled grid, or the reason there is none."""
+    """The close series on a grid of the frame, or the reason there is none."""
     height, width = image.shape[0] // factor, image.shape[1] // factor
-    small = image
-    if factor > 1:
-        # Area averages keep each pixel's colour direction from the background
-        # (a thin line's cell mixes line and background, nothing else).
-        small = np.asarray(
-            cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), np.uint8
-        )
-    if small.shape[2] == 4:
-        small = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), np.uint8)
+    small = _averaged(image, factor)
     background = _background(small)
     contrast = _pooled_contrast(image, background, factor)
     # The line crosses every column, text and labels only some: the typical
@@ -304,7 +322,60 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
     strong = (contrast >= threshold).view(np.uint8)
-    _clear_solid_blocks(strong)
+    chrome = _solid_blocks(strong)
+    _clear(strong, chrome, 1)
+    # Candles and bars a few pixels apart touch on the pooled grid: look for them
+    # on a finer one first (at most `_MAX_FINE_COLUMNS` across).
+    fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
+    if fine < factor:
+        cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
+        fine_strong = (_pooled_contrast(cut, background, fine) >= threshold).view(np.uint8)
+        _clear(fine_strong, chrome, factor / fine)
+        colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
+        if isinstance(colours, tuple):
+            fine_ys, fine_xs, fine_groups, _, fine_count = colours
+            candles = _read_candles(fine_ys, fine_xs, (fine_groups, fine_count), fine_strong.shape)
+            if candles is not None:
+                return replace(candles, factor=fine)
+    colours = _strong_colours(strong, small, background)
+    if not isinstance(colours, tuple):
+        return colours
+    ys, xs, groups, directions, count = colours
+    candles = _read_candles(ys, xs, (groups, count), (height, width))
+    if candles is not None:
+        return replace(candles, factor=factor)
+    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
+    if colour is None:
+        return "no chart line found (nothing spans the chart)"
+    member = directions @ colour >= _SAME_COLOUR_COS
+    mask = np.zeros((height, width), np.uint8)
+    mask[ys[member], xs[member]] = 1
+    series = _column_trace(mask)
+    return series if isinstance(series, str) else replace(series, factor=factor)
+
+
+def _averaged(image: Pixels, factor: int) -> Pixels:
+    """The frame's BGR colours averaged over factor x factor blocks.
+
+    Area averages keep each pixel's colour direction from the background (a thin
+    line's cell mixes line and background, nothing else).
+    """
+    small = image
+    if factor > 1:
+        size = (image.shape[1] // factor, image.shape[0] // factor)
+        small = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
+    if small.shape[2] == 4:
+        small = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), np.uint8)
+    return small
+
+
+_StrongCells = tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], Floats32, int
+]
+
+
+def _strong_colours(strong: Pixels, small: Pixels, background: Floats) -> _StrongCells | str:
+    """Rows, columns, colour groups, colour directions of the strong cells, and the group count."""
     # findNonZero is 3x faster than numpy's.
     found = cv2.findNonZero(strong)
     if found is None:
@@ -316,35 +387,37 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     norms = np.sqrt(np.einsum("ij,ij->i", diffs, diffs))[:, np.newaxis]
     directions: Floats32 = diffs / np.maximum(norms, np.float32(1e-6))
     groups, count = _colour_groups(directions)
-    candles = _read_candles(ys, xs, groups, count, (height, width))
-    if candles is not None:
-        return candles
-    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
-    if colour is None:
-        return "no chart line found (nothing spans the chart)"
-    member = directions @ colour >= _SAME_COLOUR_COS
-    mask = np.zeros((height, width), np.uint8)
-    mask[ys[member], xs[member]] = 1
-    return _column_trace(mask)
+    return ys, xs, groups, directions, count
 
 
-def _clear_solid_blocks(strong: Pixels) -> None:
-    """Clear solid filled rectangles wider than any candle: infobars, toolbars, banners.
+def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
+    """Boxes (left, top, width, height) of solid filled rectangles wider than any candle.
 
-    A price line is thin one way or the other wherever it is (flat: a few rows
-    tall; steep: a few columns wide), so a square of `_SOLID_KERNEL` cells fits
-    in no part of it; a candle body is solid but narrow. What is both solid and
-    wide is chrome, and so is the text on it: its whole bounding box goes.
+    Infobars, toolbars, banners: a price line is thin one way or the other
+    wherever it is (flat: a few rows tall; steep: a few columns wide), so a
+    square of `_SOLID_KERNEL` cells fits in no part of it; a candle body is
+    solid but narrow. What is both solid and wide is chrome, and so is the text
+    on it: its whole bounding box goes.
     """
     width = strong.shape[1]
     solid = cv2.erode(strong, _SOLID_KERNEL)
     if not solid.any():
-        return
+        return []
     solid = cv2.dilate(solid, _SOLID_KERNEL)
     count, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
-    for left, top, span, tall, area in stats[1:count].tolist():
-        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall:
-            strong[max(0, top - 1) : top + tall + 1, max(0, left - 1) : left + span + 1] = 0
+    return [
+        (left, top, span, tall)
+        for left, top, span, tall, area in stats[1:count].tolist()
+        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall
+    ]
+
+
+def _clear(strong: Pixels, boxes: list[tuple[int, int, int, int]], scale: float) -> None:
+    """Clear the boxes (in cells of a grid `scale` times coarser), with a cell's margin."""
+    for left, top, span, tall in boxes:
+        x0, y0 = int((left - 1) * scale), int((top - 1) * scale)
+        x1, y1 = int(np.ceil((left + span + 1) * scale)), int(np.ceil((top + tall + 1) * scale))
+        strong[max(0, y0) : y1, max(0, x0) : x1] = 0
 
 
 def _colour_groups(directions: Floats32) -> tuple[npt.NDArray[np.intp], int]:
@@ -407,8 +480,7 @@ def _columns_covered(
 def _read_candles(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
-    groups: npt.NDArray[np.intp],
-    count: int,
+    grouped: tuple[npt.NDArray[np.intp], int],
     shape: tuple[int, int],
 ) -> _Series | None:
     """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
@@ -420,59 +492,70 @@ def _read_candles(
     common baseline low in the frame are a volume histogram and are left out.
     """
     height, width = shape
+    groups, count = grouped
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
     if candidates.size == 0:
         return None
-    boxes: list[list[int]] = []
-    union = np.zeros((height, width), np.uint8)
+    boxes: list[_Piece] = []
     line_cells = 0  # the largest piece of a line (price or average) seen
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
         mask = np.zeros((height, width), np.uint8)
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
+        _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
         found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
         # grid) whose columns jump in height where a line's change smoothly.
-        candle_cells = 0
-        taken: list[list[int]] = []
+        candle_cells = text_cells = 0
+        taken: list[_Piece] = []
+        squat: list[_Piece] = []  # narrow but not upright: a doji, or a bit of a line
         for label in range(1, found):
             left, top, span, tall, area = (int(v) for v in stats[label])
-            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
-            # line broken up by JPEG noise are not.
             piece = labels[top : top + tall, left : left + span] == label
             if span > 2 and tall <= 2 * span and _looks_like_text(piece):
+                text_cells += area
                 continue  # a glyph (8, 0, $): about as tall as wide, crossing columns twice
-            upright = span <= _MAX_CANDLE_WIDTH * width and tall >= span
-            if upright or (span > _MAX_CANDLE_WIDTH * width and _spiky(piece)):
+            # Upright: a candle with its wicks (or a bar) is taller than wide; bits of a
+            # line broken up by JPEG noise are not.
+            narrow = span <= _MAX_CANDLE_WIDTH * width
+            if (narrow and tall >= span) or (not narrow and _spiky(piece)):
                 candle_cells += area
-                taken.append([left, top, span, tall, area])
-            elif span > _MAX_CANDLE_WIDTH * width:
-                line_cells = max(line_cells, area)
-        cells = int(stats[1:found, cv2.CC_STAT_AREA].sum())
+                taken.append(_Piece(left, top, span, tall, area, piece))
+            else:
+                squat.append(_Piece(left, top, span, tall, area, piece))
+        cells = int(stats[1:found, cv2.CC_STAT_AREA].sum()) - text_cells
         if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
+            wide = [box.area for box in squat if box.span > _MAX_CANDLE_WIDTH * width]
+            line_cells = max(line_cells, *wide, 0)
             continue
-        for left, top, span, tall, _ in taken:
-            box = labels[top : top + tall, left : left + span] > 0
-            union[top : top + tall, left : left + span] |= box.view(np.uint8)
-        boxes += taken
-    boxes = _without_volume(boxes, height)
-    pieces = _side_by_side(_merge_columns(boxes))
+        # Upright pieces make the group candles; the rest of it is candles too: a quiet
+        # market's dojis, and candles close enough to touch (a clump).
+        boxes += taken + squat
+    standing = _without_volume(boxes, height)
+    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
+    boxes = _alone_in_their_columns(standing, shape)
+    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
         return None
     # Candles are what the chart is made of; specks along a line or a row of labels are not.
     first, last = pieces[0][0], pieces[-1][1]
-    cells = sum(box[4] for box in boxes if first <= box[0] <= last)
-    if cells < max(_CANDLE_SHARE * ys.size, line_cells):
+    inside = [box for box in boxes if first <= box.left <= last]
+    if sum(box.area for box in inside) < max(_CANDLE_SHARE * (ys.size - volume), line_cells):
         return None
+    union = np.zeros((height, width), np.uint8)
+    for box in inside:
+        union[box.top : box.top + box.tall, box.left : box.left + box.span] |= box.mask.view(
+            np.uint8
+        )
     present = union.any(axis=0)
     tops = np.where(present, np.argmax(union, axis=0), -1)
     bottoms = height - 1 - np.argmax(union[::-1], axis=0)
     middles = [(tops[a : b + 1].min() + bottoms[a : b + 1].max()) / 2.0 for a, b in pieces]
     if np.ptp(middles) < _MIN_CANDLE_SPREAD * height:
         return None  # a row of glyphs, or ticks of an axis
-    usual = float(np.median([box[2] for box in boxes]))
+    usual = float(np.median([box.span for box in inside]))
     return _close_series(pieces, tops, bottoms, usual)
 
 
@@ -487,40 +570,102 @@ def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     return bool(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2) >= _SPIKY_SHARE)
 
 
-def _without_volume(boxes: list[list[int]], height: int) -> list[list[int]]:
-    """Drop the pieces that share the commonest bottom row low in the frame (a volume histogram)."""
-    if not boxes:
+def _without_volume(boxes: list[_Piece], height: int) -> list[_Piece]:
+    """Drop the pieces standing on one common bottom row below all others (a volume histogram).
+
+    Candles' lows are as random as their prices: a dozen of them never end on
+    one row, and volume bars stand on the chart's floor, under every candle.
+    """
+    if len(boxes) < _MIN_CANDLES:
         return boxes
-    bottoms = np.array([box[1] + box[3] for box in boxes])
+    bottoms = np.array([box.top + box.tall for box in boxes])
     counts = np.bincount(bottoms)
     common = int(np.argmax(np.convolve(counts, np.ones(3), mode="same")))
     on_base = np.abs(bottoms - common) <= 1
-    if common < 0.6 * height or on_base.mean() < 0.3:
+    if common < 0.6 * height or common < bottoms.max() - 1 or on_base.sum() < _MIN_CANDLES:
         return boxes
     return [box for box, base in zip(boxes, on_base, strict=True) if not base]
 
 
-def _side_by_side(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
+    """Drop narrow pieces stacked over one another far apart: price labels, text over candles.
+
+    A candle or bar is alone in its columns (a broken-off bit of its wick stays
+    close to it); a piece keeps its place only if it is more than twice the size
+    of anything narrow standing far above or below it (a header glyph over a
+    candle goes, a stack of labels goes whole).
+    """
+    if len(boxes) < 2:
+        return boxes
+    height, width = shape
+    lefts, tops, spans, talls, areas = np.array(
+        [(b.left, b.top, b.span, b.tall, b.area) for b in boxes]
+    ).T
+    rights, bottoms = lefts + spans, tops + talls
+    shared = (lefts[:, None] < rights) & (lefts < rights[:, None])
+    gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
+    far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
+    rivals = (spans <= _MAX_CANDLE_WIDTH * width) & (2 * areas > areas[:, None])
+    crowded = (shared & far & rivals).any(axis=1)
+    return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
+
+
+def _side_by_side(
+    pieces: list[tuple[int, int]], boxes: list[_Piece], height: int
+) -> list[tuple[int, int]]:
     """The widest run of pieces standing side by side: candles leave narrow, even gaps.
 
-    A gap over three times the usual one (and over two cells) ends a run: price
-    labels, a side panel or a header stand apart from the candles.
+    A gap over three times the usual one (and over two cells and a candle's
+    width) ends a run: price labels, a side panel or a header stand apart from
+    the candles. One candle missed (too faint, or of a colour seen nowhere
+    else) leaves the next one two pitches away (within a quarter pitch): that
+    does not end a run. Each candle opens about where the one before closed,
+    so neighbours share rows; a piece far above or below its neighbour (text
+    in a bar over the chart, a label) starts another run, or is left out if
+    the piece after it follows on.
     """
     if len(pieces) < 2:
         return pieces
     gaps = np.array([b[0] - a[1] - 1 for a, b in itertools.pairwise(pieces)])
-    wide = np.flatnonzero(gaps > max(2.0, 3.0 * float(np.median(gaps))))
-    starts = np.concatenate(([0], wide + 1))
-    ends = np.concatenate((wide, [len(pieces) - 1]))
-    spans = [pieces[end][1] - pieces[start][0] for start, end in zip(starts, ends, strict=True)]
-    best = int(np.argmax(spans))
-    return pieces[int(starts[best]) : int(ends[best]) + 1]
+    pitch = float(np.median([b[0] - a[0] for a, b in itertools.pairwise(pieces)]))
+    widest_gap = max(2.0, 3.0 * float(np.median(gaps)), float(np.median([b.span for b in boxes])))
+    rows = _row_ranges(pieces, boxes)
+    reach = _MIN_CANDLE_SPREAD * height  # a price gap between sessions, a missed candle
+
+    def follows(a: int, b: int) -> bool:
+        """Piece b stands right after piece a: close by, or one candle further, and attached."""
+        gap = pieces[b][0] - pieces[a][1] - 1
+        skipped_one = abs((sum(pieces[b]) - sum(pieces[a])) / 2 - 2 * pitch) <= 0.25 * pitch
+        attached = rows[b, 0] <= rows[a, 1] + reach and rows[b, 1] >= rows[a, 0] - reach
+        return bool((gap <= widest_gap or skipped_one) and attached)
+
+    runs: list[list[int]] = [[0]]
+    for index in range(1, len(pieces)):
+        last = runs[-1][-1]
+        if follows(last, index):
+            runs[-1].append(index)
+        elif not (index + 1 < len(pieces) and follows(last, index + 1)):
+            runs.append([index])  # else a stray piece between two candles: left out
+    best = max(runs, key=lambda run: pieces[run[-1]][1] - pieces[run[0]][0])
+    return [pieces[index] for index in best]
 
 
-def _merge_columns(boxes: list[list[int]]) -> list[tuple[int, int]]:
+def _row_ranges(pieces: list[tuple[int, int]], boxes: list[_Piece]) -> npt.NDArray[np.intp]:
+    """(top, bottom) row of each column range, over the boxes in it."""
+    lefts = np.array([box.left for box in boxes])
+    tops = np.array([box.top for box in boxes])
+    bottoms = np.array([box.top + box.tall - 1 for box in boxes])
+    rows = np.empty((len(pieces), 2), np.intp)
+    for index, (first, last) in enumerate(pieces):
+        inside = (lefts >= first) & (lefts <= last)
+        rows[index] = tops[inside].min(), bottoms[inside].max()
+    return rows
+
+
+def _merge_columns(boxes: list[_Piece]) -> list[tuple[int, int]]:
     """Column ranges (first, last) of pieces, pieces sharing columns merged (a line cut one)."""
     merged: list[tuple[int, int]] = []
-    for left, _, span, *_ in sorted(boxes):
+    for left, span in sorted((box.left, box.span) for box in boxes):
         right = left + span - 1
         if merged and left <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], right))
@@ -593,7 +738,9 @@ def _close_series(
             closes[index] = sum(edges) / 2
     columns = np.arange(int(np.ceil(centres[0])), int(centres[-1]) + 1)
     values: Floats = np.interp(columns, centres, np.array(closes, np.float64))
-    return _Series("bars" if bars > candles else "candles", int(columns[0]), values)
+    read_at = np.clip(np.round(centres).astype(np.intp) - columns[0], 0, columns.size - 1)
+    kind = "bars" if bars > candles else "candles"
+    return _Series(kind, int(columns[0]), values, read_at=tuple(read_at.tolist()))
 
 
 def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
@@ -619,11 +766,44 @@ def _line_components(mask: Pixels) -> npt.NDArray[np.bool_]:
         piece = (labels[top : top + tall, left : left + span] == label) & (
             mask[top : top + tall, left : left + span] > 0
         )
-        if _looks_like_text(piece):
+        if _looks_like_text(piece) or not _continues(line, taken, piece, (left, top)):
             continue
         taken[left : left + span] = True
         line[top : top + tall, left : left + span] |= piece
     return line
+
+
+def _continues(
+    line: npt.NDArray[np.bool_],
+    taken: npt.NDArray[np.bool_],
+    piece: npt.NDArray[np.bool_],
+    corner: tuple[int, int],
+) -> bool:
+    """Whether a piece next to the line so far picks up where it stops (a label beside it does not).
+
+    A line broken by a faint stretch goes on near the row where it stopped; a
+    price label or a side panel's text beside the line's end sits anywhere.
+    At either end of the piece, the nearest column the line spans (within the
+    gap `_longest_run` bridges) must hold line ink within a tenth of the
+    height of the piece's end; one end that does is enough. Pieces with no
+    part of the line nearby are judged later (`_longest_run`).
+    """
+    height, width = line.shape
+    left, top = corner
+    reach = max(3, width // 30)  # the widest gap `_longest_run` bridges
+    near = 0.1 * height  # a steep line broken for a few columns moves less than this
+    verdicts = []
+    for edge, step in ((0, -1), (piece.shape[1] - 1, 1)):
+        column = left + edge
+        rows = np.flatnonzero(piece[:, edge])
+        for neighbour in range(column + step, column + step * (reach + 1), step):
+            if 0 <= neighbour < width and taken[neighbour]:
+                # The line's nearest column: it must hold ink near the piece's end.
+                there = np.flatnonzero(line[:, neighbour])
+                ink = there.size > 0 and rows.size > 0
+                verdicts.append(ink and abs(there.mean() - top - rows.mean()) < near)
+                break
+    return not verdicts or any(verdicts)
 
 
 def _looks_like_text(piece: npt.NDArray[np.bool_]) -> bool:
@@ -654,11 +834,13 @@ def _drop_horizontal_lines(mask: Pixels) -> None:
     # wobbles by a pixel leaves gaps in each row but none in the band.
     band = mask[rows] | mask[np.maximum(rows - 1, 0)] | mask[np.minimum(rows + 1, height - 1)]
     dotted = band[:, 0] + np.count_nonzero(band[:, 1:] > band[:, :-1], axis=1) >= _DOTS_PER_ROW
+    first = np.argmax(mask[rows], axis=1)
+    last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
+    # Dotted rules cross the chart; the ticks of quiet OHLC bars stop where the market moved.
+    dotted &= last - first >= _DOTTED_SPAN * width
     if mask[rows].sum() > 0.7 * mask.sum():
         rows = rows[dotted]  # little but solid rules: the price line itself is flat
     else:
-        first = np.argmax(mask[rows], axis=1)
-        last = width - 1 - np.argmax(mask[rows, ::-1], axis=1)
         rows = rows[dotted | (last - first >= _RULE_SPAN * width)]
     mask[rows] = 0
 
