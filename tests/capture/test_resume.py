@@ -40,14 +40,6 @@ def desktop() -> CountingDesktop:
     return CountingDesktop()
 
 
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield Ledger(database)
-    database.dispose()
-
-
 def open_manager(ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path) -> CaptureManager:
     return CaptureManager(
         ledger,

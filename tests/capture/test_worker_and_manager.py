@@ -105,14 +105,6 @@ def desktop() -> ScriptedDesktop:
 
 
 @pytest.fixture
-def ledger(database_url: str) -> Iterator[Ledger]:
-    upgrade(database_url)
-    database = Database(database_url)
-    yield Ledger(database)
-    database.dispose()
-
-
-@pytest.fixture
 def events() -> list[tuple[str, dict]]:
     return []
 
