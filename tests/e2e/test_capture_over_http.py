@@ -20,6 +20,7 @@ from tests.analysis.market import Market, decode_png, make_market, svg_page
 from tests.analysis.test_chart_kinds import clean
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
+from tests.support.original_contract import STATUS_KEYS
 from tests.support.windows import WindowLauncher
 from trade_analysis.domain import Trend
 
@@ -103,19 +104,7 @@ def test_chart_windows_are_read_even_when_covered_or_off_screen(
         status = workers[hwnd]["status"]
         assert status["capture_method"] == "composite" and status["is_running"] is True
         assert workers[hwnd]["screenshot_b64"] and workers[hwnd]["bot"]["hwnd"] == hwnd
-        assert set(status) >= {
-            "is_running",
-            "target_window",
-            "interval",
-            "total_captures",
-            "successful_captures",
-            "failed_captures",
-            "runtime_seconds",
-            "output_folder",
-            "keep_last_n",
-            "last_result",
-            "bring_to_foreground",
-        }
+        assert set(status) >= STATUS_KEYS
     # Each window is its own bot, and its first `up` bought.
     trades = api.get("/trades").json()
     (held,) = trades["tickers"]["AAPL"]["bots"].items()

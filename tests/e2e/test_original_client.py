@@ -26,52 +26,16 @@ import websockets
 from tests.conftest import AUTH, TEST_KEY
 from tests.images import image_bytes
 from tests.server import ServerProcess
+from tests.support.original_contract import (
+    LAST_RESULT_KEYS,
+    RECORD_KEYS,
+    STATUS_KEYS,
+    TICKER_KEYS,
+    TRADE_KEYS,
+)
 from tests.support.windows import WindowLauncher
 
 pytestmark = [pytest.mark.timeout(180)]
-
-# `get_status()` of the original's capture worker: every key, idle or running.
-STATUS_KEYS = {
-    "is_running",
-    "target_window",
-    "interval",
-    "total_captures",
-    "successful_captures",
-    "failed_captures",
-    "runtime_seconds",
-    "output_folder",
-    "keep_last_n",
-    "last_result",
-    "bring_to_foreground",
-}
-LAST_RESULT_KEYS = {"timestamp", "image_path", "name", "ticker", "price", "price_value", "trend"}
-RECORD_KEYS = {
-    "id",
-    "ts",
-    "image_path",
-    "name",
-    "ticker",
-    "price",
-    "trend",
-    "buy_price",
-    "sell_price",
-    "buy_time",
-    "sell_time",
-    "meta",
-}
-TRADE_KEYS = {"ticker", "direction", "price", "profit", "win_reason", "ts"}
-TICKER_KEYS = {
-    "position",
-    "entry_price",
-    "first_cycle_done",
-    "last_direction",
-    "last_trade",
-    "total_pnl",
-    "wins",
-    "losses",
-    "win_rate",
-    "trade_history",
-}
 
 
 def _server(tmp_path: Path, database_url: str, display: str | None) -> Iterator[ServerProcess]:
