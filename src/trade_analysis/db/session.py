@@ -46,8 +46,7 @@ def _tune_sqlite(engine: Engine, timeouts: DatabaseTimeouts) -> None:
     def _on_begin(connection: Any) -> None:
         # Readers take no write lock: WAL lets them run beside the one writer.
         reading = connection.get_execution_options().get(_READ_ONLY, False)
-        # On the driver's connection: SQLAlchemy's statement machinery cost more than this.
-        connection.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 _READ_ONLY = "trade_analysis_read_only"
