@@ -14,7 +14,8 @@ Both servers run as subprocesses, one uvicorn worker each, on loopback:
 The client load is the same for every server: C threads, each with its own keep-alive
 httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
 trend and bot fields that vary so the product trades now and then) for D seconds.
-Runs alternate (bare, product, bare, product, ...), each after an `os.sync()`; the
+Runs alternate (bare, product, bare, product, ...), each after an `os.sync()`, the
+product's variants (`--compare`, `--observability`) taking turns going first; the
 verdict is the median of the per-round ratios (see the end of `main`).
 Run by hand:
 
@@ -331,8 +332,13 @@ def main() -> None:
 
         order = [label for label, _ in variants] + [*variants_of_product, "product"]
         results: dict[str, list[Load]] = {label: [] for label in order}
+        baselines = [label for label, _ in variants]
+        products = [*variants_of_product, "product"]
         for round_number in range(args.rounds):
-            for label in order:
+            # The product and its variants take turns going first after the baselines: a
+            # run's place in the round (the files the runs before it left) is no one's edge.
+            turn = round_number % len(products)
+            for label in baselines + products[turn:] + products[:turn]:
                 command, port, env, headers = servers[label]
                 # Flush the previous run's uploads to disk first: otherwise the kernel writes
                 # them back during this run, on the same cores, and the run that follows a
