@@ -14,15 +14,21 @@ Both servers run as subprocesses, one uvicorn worker each, on loopback:
 The client load is the same for every server: C threads, each with its own keep-alive
 httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
 trend and bot fields that vary so the product trades now and then) for D seconds.
-Runs alternate (bare, product, bare, product, ...), each after an `os.sync()`; the
+Runs alternate (bare, product, bare, product, ...), each after an `os.sync()`, the
+product's variants (`--compare`, `--observability`) taking turns going first; the
 verdict is the median of the per-round ratios (see the end of `main`).
 Run by hand:
 
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
-                                           [--before-src DIR]
+                                           [--compare LABEL=SRC ...] [--observability]
 
-Target: product >= 0.6x bare requests/s.
+`--compare before=DIR` also runs the product from DIR (a copy of another commit's
+`src/`, e.g. `git archive`), in the same rounds, for a before/after measured together.
+`--observability` runs the product twice more: metrics and JSON logs both on, and
+both off; their ratio is what observability costs.
+
+Target: product >= 0.6x bare+row requests/s (median of the per-round ratios).
 """
 
 from __future__ import annotations
@@ -240,10 +246,19 @@ def main() -> None:
         "bench_history.py) instead of an empty database",
     )
     parser.add_argument(
-        "--before-src",
-        type=Path,
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LABEL=SRC",
         help="also run the product from this copy of src/ (e.g. `git archive` of an older "
-        "commit), labelled `before`, for a before/after in the same run",
+        "commit), labelled LABEL, for a before/after in the same run; repeatable",
+    )
+    parser.add_argument("--before-src", type=Path, help="the same as --compare before=SRC")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="also run the product with metrics and JSON logs on (`observed`) and with "
+        "both off (`quiet`): what they cost",
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
@@ -282,14 +297,24 @@ def main() -> None:
             {"BACKEND_API_KEY": key, **({"RETENTION_DAYS": "36500"} if args.product_db else {})},
             auth,
         )
-        if args.before_src is not None:
-            before_port = free_port()
-            servers["before"] = (
-                serve_command(before_port, root / "before"),
-                before_port,
-                {**servers["product"][2], "PYTHONPATH": str(args.before_src.resolve())},
-                auth,
-            )
+        product_env = servers["product"][2]
+        variants_of_product: dict[str, dict[str, str]] = {}
+        for label, source in compared(args):
+            variants_of_product[label] = {**product_env, "PYTHONPATH": str(source.resolve())}
+        if args.observability:
+            variants_of_product["observed"] = {
+                **product_env,
+                "METRICS_ENABLED": "true",
+                "LOG_FORMAT": "json",
+            }
+            variants_of_product["quiet"] = {
+                **product_env,
+                "METRICS_ENABLED": "false",
+                "LOG_FORMAT": "text",
+            }
+        for label, env in variants_of_product.items():
+            port = free_port()
+            servers[label] = (serve_command(port, root / label), port, env, auth)
         variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
         for label, with_row in variants:
             directory = root / label
@@ -305,13 +330,15 @@ def main() -> None:
             ]
             servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
 
-        order = [label for label, _ in variants] + [
-            *(["before"] if args.before_src else []),
-            "product",
-        ]
+        order = [label for label, _ in variants] + [*variants_of_product, "product"]
         results: dict[str, list[Load]] = {label: [] for label in order}
+        baselines = [label for label, _ in variants]
+        products = [*variants_of_product, "product"]
         for round_number in range(args.rounds):
-            for label in order:
+            # The product and its variants take turns going first after the baselines: a
+            # run's place in the round (the files the runs before it left) is no one's edge.
+            turn = round_number % len(products)
+            for label in baselines + products[turn:] + products[:turn]:
                 command, port, env, headers = servers[label]
                 # Flush the previous run's uploads to disk first: otherwise the kernel writes
                 # them back during this run, on the same cores, and the run that follows a
@@ -343,36 +370,64 @@ def main() -> None:
     if trades is not None:
         print(f"product ledger after all runs: {trades} trades")
     # This machine's speed changes from one minute to the next (shared cores), so the
-    # verdict is the median over rounds of product / bare measured back to back, not
+    # verdict is the median over rounds of product / baseline measured back to back, not
     # the ratio of two best runs that may come from different minutes.
-    per_round = [
-        product.rps / bare_run.rps
-        for bare_run, product in zip(results["bare"], results["product"], strict=True)
-        if bare_run.rps
-    ]
-    ratio = statistics.median(per_round)
+    per_round = per_round_ratios(results["product"], results["bare"])
     print(f"ratio product / bare, best runs: {best['product'].rps / bare:.2f}x")
     print(f"ratio product / bare, per round: {' '.join(f'{r:.2f}' for r in per_round)}")
-    print(f"ratio product / bare, median of rounds: {ratio:.2f}x (target >= {TARGET_RATIO}x)")
-    if "bare+row" in results:
-        with_row = [
-            product.rps / baseline.rps
-            for baseline, product in zip(results["bare+row"], results["product"], strict=True)
-            if baseline.rps
+    print(f"ratio product / bare, median of rounds: {statistics.median(per_round):.2f}x")
+    # The target is against bare+row, the least a server that records each upload does.
+    baseline = "bare+row" if "bare+row" in results else "bare"
+    ratio = 0.0
+    for label in [*variants_of_product, "product"]:
+        ratios = per_round_ratios(results[label], results[baseline])
+        ratio = statistics.median(ratios)  # the product's, printed last
+        if baseline == "bare" and label == "product":
+            break  # printed above
+        print(f"ratio {label} / {baseline}, per round: {' '.join(f'{r:.2f}' for r in ratios)}")
+        print(f"ratio {label} / {baseline}, median of rounds: {ratio:.2f}x")
+    if args.observability:
+        cost = per_round_ratios(results["observed"], results["quiet"])
+        cpu_cost = [
+            observed.cpu_ms_per_request / quiet.cpu_ms_per_request
+            for observed, quiet in zip(results["observed"], results["quiet"], strict=True)
+            if quiet.cpu_ms_per_request
         ]
-        print(f"ratio product / bare+row, median of rounds: {statistics.median(with_row):.2f}x")
-        if "before" in results:
-            before = [
-                run.rps / baseline.rps
-                for baseline, run in zip(results["bare+row"], results["before"], strict=True)
-                if baseline.rps
-            ]
-            print(f"ratio before / bare+row, median of rounds: {statistics.median(before):.2f}x")
+        print(f"ratio observed / quiet req/s, per round: {' '.join(f'{r:.2f}' for r in cost)}")
+        print(
+            f"observability (metrics + JSON logs): req/s {statistics.median(cost):.2f}x, "
+            f"server CPU per request {statistics.median(cpu_cost):.2f}x of both off "
+            "(median of rounds; target: under 5% either way)"
+        )
     # CPU per request hardly depends on what else the machine runs: the steadier figure.
     for label in order:
         cpu = statistics.median(load.cpu_ms_per_request for load in results[label])
         print(f"server CPU per request, {label:<9} median of rounds: {cpu:.2f} ms")
-    print(f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x bare")
+    print(
+        f"{verdict(ratio >= TARGET_RATIO)}: ingest throughput product >= {TARGET_RATIO}x {baseline}"
+    )
+
+
+def compared(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """The `--compare LABEL=SRC` (and `--before-src`) trees, by label."""
+    trees = [(label, Path(source)) for label, _, source in (c.partition("=") for c in args.compare)]
+    if args.before_src is not None:
+        trees.append(("before", args.before_src))
+    for label, source in trees:
+        if not label or not source.is_dir():
+            raise SystemExit(
+                f"--compare wants LABEL=DIR with an existing DIR, got {label}={source}"
+            )
+    return trees
+
+
+def per_round_ratios(runs: list[Load], baselines: list[Load]) -> list[float]:
+    """Requests per second of `runs` over `baselines`, round by round."""
+    return [
+        run.rps / baseline.rps
+        for baseline, run in zip(baselines, runs, strict=True)
+        if baseline.rps
+    ]
 
 
 def count_trades(path: Path) -> int | None:

@@ -63,16 +63,31 @@ def check_complete(data: bytes, extension: str) -> None:
             raise IncompleteImage(f"WebP is truncated: {len(data)} of {declared} bytes")
 
 
+# zlib lets go of the GIL for a checksum over more than 5 KiB: on the event loop, with the
+# ledger's writer thread waiting for it, each such moment hands the GIL over and back.
+_CRC_PIECE = 4096
+
+
+def _crc32(data: memoryview) -> int:
+    crc = 0
+    for start in range(0, len(data), _CRC_PIECE):
+        crc = zlib.crc32(data[start : start + _CRC_PIECE], crc)
+    return crc
+
+
 def _check_png(data: bytes) -> None:
     offset = len(_PNG_SIGNATURE)
     first = True
+    view = memoryview(data)
     while offset + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, offset)
         end = offset + 12 + length
         if end > len(data):
             break
-        body = data[offset + 4 : offset + 8 + length]
-        if zlib.crc32(body) != struct.unpack_from(">I", data, end - 4)[0]:
+        if (
+            _crc32(view[offset + 4 : offset + 8 + length])
+            != struct.unpack_from(">I", data, end - 4)[0]
+        ):
             raise IncompleteImage(f"PNG is damaged: bad checksum in its {kind!r} chunk")
         if first and kind != b"IHDR":
             raise IncompleteImage("PNG is damaged: it does not start with a header chunk")

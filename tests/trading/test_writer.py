@@ -10,14 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend
 from trade_analysis.storage import FileStore
-from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation
+from trade_analysis.trading.ledger import (
+    Ledger,
+    ObservationInput,
+    RowCache,
+    StoredObservation,
+    Writes,
+)
 from trade_analysis.trading.writer import (
     LedgerWriter,
     PendingUpload,
@@ -30,7 +36,8 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 class GatedLedger(Ledger):
     """A real ledger whose transactions can be held at the door, and that remembers
-    the size of each group and refuses observations of the bot named `poison`."""
+    the size of each group and refuses observations of the bot named `poison` (and of
+    `late-poison`, inside the transaction)."""
 
     def __init__(self, database: Database) -> None:
         super().__init__(database)
@@ -40,14 +47,26 @@ class GatedLedger(Ledger):
         self.groups: list[int] = []
 
     def record_observations(
-        self, batch: Sequence[tuple[ObservationInput, bool]]
+        self, batch: Sequence[tuple[ObservationInput, bool]], *, writes: Writes | None = None
     ) -> list[StoredObservation]:
         self.entered.set()
         self.gate.wait(10)
         self.groups.append(len(batch))
         if any(observation.bot == "poison" for observation, _ in batch):
             raise ValueError("poisoned observation")
-        return super().record_observations(batch)
+        return super().record_observations(batch, writes=writes)
+
+    def _store_fresh(
+        self,
+        connection: Connection,
+        batch: Sequence[tuple[ObservationInput, bool]],
+        cache: RowCache | None,
+    ) -> list[StoredObservation]:
+        """`late-poison` fails once its group has traded, before the commit."""
+        stored = super()._store_fresh(connection, batch, cache)
+        if any(observation.bot == "late-poison" for observation, _ in batch):
+            raise ValueError("poisoned late")
+        return stored
 
 
 @pytest.fixture
@@ -291,3 +310,61 @@ def test_close_gives_up_on_what_is_still_queued_at_its_deadline(
     assert not (uploads.root / "late.png").exists()
     with database.reading() as session:
         assert set(session.scalars(select(models.Observation.bot))) == {"holder"}
+
+
+def test_a_group_waits_for_an_upload_already_arriving(
+    ledger: GatedLedger, uploads: FileStore
+) -> None:
+    # A long wait, so that the test does not depend on how fast the machine is.
+    writer = LedgerWriter(ledger, uploads, gather_seconds=30)
+    writer.start()
+    try:
+        with writer.arrival() as arrival:
+            first = writer.submit(signal("w1", "none", "1", 1), as_history=False)
+            assert not first.done()  # waiting for the one still arriving
+            second = writer.submit(signal("w2", "none", "2", 2), as_history=False, arrival=arrival)
+        assert first.result(10) and second.result(10)
+        assert ledger.groups == [2]
+        # Nothing arriving: no wait at all (the 30 s would time this out).
+        assert writer.record_observation(signal("w1", "none", "3", 3), as_history=False)
+        # One that fails before it submits is not waited for either.
+        with writer.arrival():
+            pass
+        assert writer.submit(signal("w1", "none", "4", 4), as_history=False).result(10)
+        assert ledger.groups == [2, 1, 1]
+    finally:
+        writer.close()
+
+
+def test_a_write_by_another_connection_between_groups_is_seen_by_the_next(
+    ledger: GatedLedger, writer: LedgerWriter, database: Database
+) -> None:
+    bought = writer.record_observation(signal("w1", "up", "100", 1), as_history=False)
+    assert bought.trade is not None and bought.trade.side is Side.BUY
+    # Closed elsewhere (another connection): the writer must not sell it again.
+    (closed,) = ledger.close_positions("w1", T0 + timedelta(minutes=2))
+    assert closed.trade.side is Side.SELL
+    after = writer.record_observation(signal("w1", "down", "103", 3), as_history=False)
+    assert after.trade is None
+    with database.reading() as session:
+        sides = list(session.scalars(select(models.Trade.side).order_by(models.Trade.id)))
+    assert sides == ["buy", "sell"]
+
+
+def test_a_failed_group_leaves_no_trace_in_what_the_writer_remembers(
+    ledger: GatedLedger, writer: LedgerWriter
+) -> None:
+    hold_the_writer(ledger, writer)
+    pending = [
+        writer.submit(signal("w1", "up", "100", 1), as_history=False),
+        writer.submit(signal("late-poison", "up", "1", 2), as_history=False),
+    ]
+    ledger.gate.set()
+    # Stored again alone after the group failed: it buys, as if the group never ran.
+    stored = pending[0].result(10)
+    assert stored.trade is not None and stored.trade.side is Side.BUY
+    assert ledger.groups == [1, 2, 1, 1]
+    with pytest.raises(ValueError, match="poisoned late"):
+        pending[1].result(10)
+    sold = writer.record_observation(signal("w1", "down", "104", 3), as_history=False)
+    assert sold.trade is not None and sold.trade.profit == Decimal(4)

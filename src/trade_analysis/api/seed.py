@@ -19,13 +19,14 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes import bots, capture, history, ingest, trades
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     TICKER_PATTERN,
+    IngestResult,
     RecordPublic,
     TickerSummary,
     TradeSummary,
@@ -107,6 +108,28 @@ def _post(path: str, model: type[BaseModel], summary: str) -> Callable[[Endpoint
         path, summary=summary, openapi_extra=seed_openapi(model)
     )
     return decorate
+
+
+# -- uploads: the busiest route, so the first one routing tries -------------------------
+
+
+class SeedIngestResult(IngestResult):
+    id: int | None = Field(description="the history record's id, as `record_id`")
+
+
+@router.post(
+    "/ingest",
+    summary="Upload a frame captured elsewhere; answers {id, image_url, ts}",
+    response_model=SeedIngestResult,
+    openapi_extra={
+        "requestBody": ingest.form_schema(),
+        "parameters": [ingest.IDEMPOTENCY_HEADER],
+    },
+)
+async def ingest_frame(services: ServicesDep, request: Request) -> Response:
+    stored, replayed = await ingest.store_upload(services, request)
+    answer = SeedIngestResult.model_construct(**dict(stored), id=stored.record_id)
+    return ingest.json_answer(answer, replayed)
 
 
 # -- the legacy single capture and the workers --------------------------------------------
@@ -281,21 +304,6 @@ def trade_summary(
     shaped = summary.model_dump(mode="json")
     shaped["tickers"] = {ticker: seed_ticker(s) for ticker, s in summary.tickers.items()}
     return shaped
-
-
-@router.post(
-    "/ingest",
-    summary="Upload a frame captured elsewhere; answers {id, image_url, ts}",
-    openapi_extra={
-        "requestBody": ingest.form_schema(),
-        "parameters": [ingest.IDEMPOTENCY_HEADER],
-    },
-)
-async def ingest_frame(services: ServicesDep, request: Request, response: Response) -> Json:
-    stored, replayed = await ingest.store_upload(services, request)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return {**stored.model_dump(mode="json"), "id": stored.record_id}
 
 
 @router.delete("/bots/{hwnd}", summary="Stop a window's worker, forget its bot and screenshots")

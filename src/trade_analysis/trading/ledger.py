@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -384,18 +385,21 @@ class Ledger:
         return stored
 
     def record_observations(
-        self, batch: Sequence[tuple[ObservationInput, bool]]
+        self, batch: Sequence[tuple[ObservationInput, bool]], *, writes: Writes | None = None
     ) -> list[StoredObservation]:
         """Several observations in one transaction, applied in order as if one by one.
 
-        Each item is (observation, as_history). All are stored or none is.
+        Each item is (observation, as_history). All are stored or none is. `writes`:
+        the one thread that writes most (`LedgerWriter`) keeps its connection and the
+        rows it read there (see `Writes`).
         """
-        with self._db.transaction() as connection:
+        with (writes or _Unpinned(self._db)).transaction() as (connection, cache):
             answered = _earlier_answers(connection, batch)
             fresh, first_with_key = _first_of_each_key(batch, answered)
             results: list[StoredObservation | None] = [None] * len(batch)
             if fresh:
-                stored = self._store_fresh(connection, [batch[index] for index in fresh])
+                batch_fresh = [batch[index] for index in fresh]
+                stored = self._store_fresh(connection, batch_fresh, cache)
                 for index, stored_one in zip(fresh, stored, strict=True):
                     results[index] = stored_one
             _remember_keys(
@@ -412,11 +416,18 @@ class Ledger:
                 replies.append(result)
             return replies
 
+    def writes(self) -> Writes:
+        """A connection of its own for the thread that writes most; `close` it after."""
+        return Writes(self._db)
+
     def _store_fresh(
-        self, connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
+        self,
+        connection: Connection,
+        batch: Sequence[tuple[ObservationInput, bool]],
+        cache: RowCache | None,
     ) -> list[StoredObservation]:
         """Observations never stored before, in one transaction."""
-        rows = _working_set(connection)
+        rows = _working_set(connection, cache)
         rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
         rows.load_positions(
             (observation.bot, observation.ticker)
@@ -673,9 +684,12 @@ class _WorkingSet:
     SQLite the transaction already holds the database's write lock.
     """
 
-    def __init__(self, connection: Connection, insert_or_nothing: Any) -> None:
+    def __init__(
+        self, connection: Connection, insert_or_nothing: Any, cache: RowCache | None = None
+    ) -> None:
         self.connection = connection
         self._insert_or_nothing = insert_or_nothing
+        self._cache = cache
         self._bots: dict[str, BotRow] = {}
         self._positions: dict[PositionKey, PositionRow] = {}
         self._changed_positions: set[PositionKey] = set()
@@ -685,6 +699,9 @@ class _WorkingSet:
     def lock_bots(self, hwnds: dict[str, int | None]) -> None:
         """Load (creating if missing) and lock these bots; a known hwnd is remembered."""
         wanted = sorted(set(hwnds) - self._bots.keys())
+        if self._cache is not None and wanted:
+            self._bots.update(self._cache.take(self._cache.bots, wanted))
+            wanted = [key for key in wanted if key not in self._bots]
         if wanted:
             found = self._bot_rows(wanted)
             missing = [key for key in wanted if key not in {row.bot for row in found}]
@@ -695,6 +712,8 @@ class _WorkingSet:
                 found += self._bot_rows(missing)
             for row in found:
                 self._bots[row.bot] = row
+                if self._cache is not None:
+                    self._cache.bots[row.bot] = row
         for key, hwnd in hwnds.items():
             if hwnd is not None:
                 self._bots[key].hwnd = hwnd
@@ -705,6 +724,9 @@ class _WorkingSet:
     def load_positions(self, keys: Iterable[PositionKey]) -> None:
         """Load and lock the positions that exist among `keys` (missing ones come on demand)."""
         wanted = sorted(set(keys) - self._positions.keys())
+        if self._cache is not None and wanted:
+            self._positions.update(self._cache.take(self._cache.positions, wanted))
+            wanted = [key for key in wanted if key not in self._positions]
         if len(wanted) == 1:
             rows = self._rows(_POSITION_ONE, {"bot": wanted[0][0], "ticker": wanted[0][1]})
         elif wanted:
@@ -715,15 +737,23 @@ class _WorkingSet:
         else:
             return
         for row in rows:
-            self._positions[(row["bot"], row["ticker"])] = PositionRow.from_row(row)
+            self._keep_position(PositionRow.from_row(row))
+
+    def _keep_position(self, row: PositionRow) -> None:
+        key = (row.position.bot, row.position.ticker)
+        self._positions[key] = row
+        if self._cache is not None:
+            self._cache.positions[key] = row
 
     def position(self, key: PositionKey) -> PositionRow:
         """The position for (bot, ticker), created flat if this is its first signal."""
+        if key not in self._positions and self._cache is not None:
+            self._positions.update(self._cache.take(self._cache.positions, [key]))
         if key not in self._positions:
             bot, ticker = key
             self._create(POSITIONS, [{"bot": bot, "ticker": ticker, **_NEW_POSITION}])
             (row,) = self._rows(_POSITION_ONE, {"bot": bot, "ticker": ticker})
-            self._positions[key] = PositionRow.from_row(row)
+            self._keep_position(PositionRow.from_row(row))
         self._changed_positions.add(key)
         return self._positions[key]
 
@@ -863,9 +893,100 @@ def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | No
     return hwnds
 
 
-def _working_set(connection: Connection) -> _WorkingSet:
+def _working_set(connection: Connection, cache: RowCache | None = None) -> _WorkingSet:
     dialect = connection.dialect.name
-    return _WorkingSet(connection, pg_insert if dialect == "postgresql" else sqlite_insert)
+    return _WorkingSet(connection, pg_insert if dialect == "postgresql" else sqlite_insert, cache)
+
+
+# -- the writer's own connection and the rows it keeps ------------------------------------
+
+# Rows kept between transactions, at most (bots and positions together): beyond, all go.
+MAX_CACHED_ROWS = 10_000
+
+
+@dataclass
+class RowCache:
+    """Bots and positions as the last transaction on this connection left them.
+
+    Valid only while no other connection has written the database: SQLite's
+    `PRAGMA data_version` changes for this connection exactly when another one
+    commits, and is read once the transaction holds the write lock, so nothing
+    can change it until the commit. A transaction that fails clears it (its rows
+    were changed in memory and not stored).
+    """
+
+    bots: dict[str, BotRow] = field(default_factory=dict)
+    positions: dict[PositionKey, PositionRow] = field(default_factory=dict)
+    data_version: int | None = None
+
+    @staticmethod
+    def take(rows: dict[Any, Any], keys: Iterable[Any]) -> dict[Any, Any]:
+        return {key: rows[key] for key in keys if key in rows}
+
+    def clear(self) -> None:
+        self.bots.clear()
+        self.positions.clear()
+        self.data_version = None
+
+    def validate(self, connection: Connection) -> None:
+        """Forget every row if another connection wrote since (or there are too many)."""
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection in a transaction has its driver's"
+        (version,) = driver.execute("PRAGMA data_version").fetchone()
+        if version != self.data_version or len(self.bots) + len(self.positions) > MAX_CACHED_ROWS:
+            self.clear()
+            self.data_version = version
+
+
+class _Unpinned:
+    """Any pooled connection, no rows kept: every transaction but the writer's."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @contextmanager
+    def transaction(self) -> Iterator[tuple[Connection, RowCache | None]]:
+        with self._db.transaction() as connection:
+            yield connection, None
+
+
+class Writes:
+    """One thread's own connection, kept open, and (on SQLite) the rows it read there.
+
+    On SQLite, where one process writes at a time, the writer thread keeps the bots
+    and positions it stored and reads them again only when another connection has
+    written since (`RowCache`). On PostgreSQL rows are read and locked in every
+    transaction (several processes may write at once), on a pooled connection.
+    Not thread-safe: one thread uses it, then `close`s it.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._connection: Connection | None = None
+        self._cache = RowCache()
+
+    @contextmanager
+    def transaction(self) -> Iterator[tuple[Connection, RowCache | None]]:
+        if not self._db.is_sqlite:
+            with self._db.transaction() as connection:
+                yield connection, None
+            return
+        if self._connection is None or self._connection.invalidated:
+            self.close()
+            self._connection = self._db.engine.connect()
+        try:
+            with self._connection.begin():
+                self._cache.validate(self._connection)
+                yield self._connection, self._cache
+        except BaseException:
+            self._cache.clear()
+            raise
+
+    def close(self) -> None:
+        self._cache.clear()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
 def _insert_returning_ids(
@@ -1098,6 +1219,8 @@ __all__ = [
     "PositionRow",
     "Reason",
     "RecordedTrade",
+    "RowCache",
     "StoredObservation",
     "UnknownBot",
+    "Writes",
 ]

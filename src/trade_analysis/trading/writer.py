@@ -11,6 +11,12 @@ observation fails alone. An observation is acknowledged (its future resolved)
 only after its transaction commits; its file is on disk before that, and is
 removed again if its rows could not be stored.
 
+Under load a group waits a moment (`GATHER_SECONDS`) for uploads that are
+already arriving: a route says so with `arrival()` as it starts reading a
+request, and the writer waits, at most that long, until each such request has
+been submitted or has failed, so that they share the transaction instead of
+each paying for one. With nothing arriving it does not wait at all.
+
 The queue is bounded in observations and in upload bytes: when the database
 stalls, `submit` refuses at once (`WriterFull`) instead of holding every
 upload in memory until the process dies. `close` is bounded too: what is
@@ -28,7 +34,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from trade_analysis.storage import FileStore
-from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation
+from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation, Writes
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,9 @@ logger = logging.getLogger(__name__)
 MAX_GROUP = 64
 MAX_JOBS = 256
 MAX_BYTES = 64 * 1024 * 1024
+# How long a group waits for uploads already being read: a fraction of a commit's cost
+# in latency, for a transaction shared by every request in flight.
+GATHER_SECONDS = 0.002
 
 
 class WriterClosed(RuntimeError):
@@ -53,6 +62,22 @@ class PendingUpload:
 
     name: str
     data: bytes
+
+
+class Arrival:
+    """An upload being read, that the writer may wait for (see `LedgerWriter.arrival`)."""
+
+    __slots__ = ("_writer", "done")
+
+    def __init__(self, writer: LedgerWriter) -> None:
+        self._writer = writer
+        self.done = False
+
+    def __enter__(self) -> Arrival:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._writer._arrived(self)
 
 
 @dataclass
@@ -78,6 +103,7 @@ class LedgerWriter:
         *,
         max_jobs: int = MAX_JOBS,
         max_bytes: int = MAX_BYTES,
+        gather_seconds: float = GATHER_SECONDS,
     ) -> None:
         self._ledger = ledger
         self._uploads = uploads
@@ -91,6 +117,9 @@ class LedgerWriter:
         self._held_jobs = 0
         self._held_bytes = 0
         self._give_up_at: float | None = None
+        self._gather_seconds = gather_seconds
+        # Requests being read that will submit (or fail) shortly: a group waits for them.
+        self._arriving = 0
 
     @property
     def depth(self) -> tuple[int, int]:
@@ -135,8 +164,12 @@ class LedgerWriter:
         *,
         as_history: bool,
         upload: PendingUpload | None = None,
+        arrival: Arrival | None = None,
     ) -> Future[StoredObservation]:
-        """Queue an observation (and the file it points at); the future resolves once stored."""
+        """Queue an observation (and the file it points at); the future resolves once stored.
+
+        `arrival`: the one this upload announced, now over (the writer stops waiting
+        for it in the same step as the job is queued)."""
         if upload is not None:
             observation = replace(observation, image_path=f"uploads/{upload.name}")
         job = _Job(observation, as_history, upload)
@@ -157,7 +190,26 @@ class LedgerWriter:
             self._held_jobs += 1
             self._held_bytes += job.size
             self._queue.put(job)
+            if arrival is not None and not arrival.done:
+                arrival.done = True
+                self._arriving -= 1
         return job.future
+
+    def arrival(self) -> Arrival:
+        """Say an upload is being read: `with writer.arrival() as arrival:`, then
+        `submit(..., arrival=arrival)`. The writer waits for it (briefly) before it
+        commits, so that requests in flight share a transaction."""
+        arrival = Arrival(self)
+        with self._lock:
+            self._arriving += 1
+        return arrival
+
+    def _arrived(self, arrival: Arrival) -> None:
+        """Submitted or failed: not to be waited for any longer (once, under the lock)."""
+        with self._lock:
+            if not arrival.done:
+                arrival.done = True
+                self._arriving -= 1
 
     def record_observation(
         self, observation: ObservationInput, *, as_history: bool
@@ -168,6 +220,13 @@ class LedgerWriter:
     # -- the writer thread ---------------------------------------------------------
 
     def _run(self) -> None:
+        writes = self._ledger.writes()
+        try:
+            self._write_until_closed(writes)
+        finally:
+            writes.close()
+
+    def _write_until_closed(self, writes: Writes) -> None:
         while True:
             first = self._queue.get()
             taken, stopping = self._gather(first)
@@ -178,7 +237,7 @@ class LedgerWriter:
                 if self._past_deadline():
                     self._fail_unresolved(group, WriterClosed("shut down before it was stored"))
                 else:
-                    self._store(group)
+                    self._store(writes, group)
             except Exception as error:  # a bug here must not stop every later ingest
                 logger.exception("the ledger writer failed a group of %d", len(group))
                 self._fail_unresolved(group, error)
@@ -206,9 +265,11 @@ class LedgerWriter:
                 job.future.set_exception(error)
 
     def _gather(self, first: _Job | None) -> tuple[list[_Job], bool]:
-        """The first job and whatever else is already waiting, up to a group's size."""
+        """The first job and whatever else is waiting, up to a group's size; then, while
+        uploads are still arriving, what they submit within `GATHER_SECONDS`."""
         group: list[_Job] = []
         job = first
+        wait_until: float | None = None
         while True:
             if job is None:
                 return group, True
@@ -217,16 +278,28 @@ class LedgerWriter:
                 return group, False
             try:
                 job = self._queue.get_nowait()
+                continue
+            except queue.Empty:
+                pass
+            if not self._arriving:  # read without the lock: a stale answer costs a wait
+                return group, False
+            now = time.monotonic()
+            if wait_until is None:
+                wait_until = now + self._gather_seconds
+            if now >= wait_until:
+                return group, False
+            try:
+                job = self._queue.get(timeout=wait_until - now)
             except queue.Empty:
                 return group, False
 
-    def _store(self, group: list[_Job]) -> None:
+    def _store(self, writes: Writes, group: list[_Job]) -> None:
         written = [job for job in group if self._write_file(job)]
         if not written:
             return
         try:
             results = self._ledger.record_observations(
-                [(job.observation, job.as_history) for job in written]
+                [(job.observation, job.as_history) for job in written], writes=writes
             )
         except Exception as error:
             if len(written) == 1:
@@ -234,14 +307,16 @@ class LedgerWriter:
                 return
             logger.warning("a group of %d failed; storing them one at a time", len(written))
             for job in written:
-                self._store_alone(job)
+                self._store_alone(writes, job)
             return
         for job, stored in zip(written, results, strict=True):
             self._succeed(job, stored)
 
-    def _store_alone(self, job: _Job) -> None:
+    def _store_alone(self, writes: Writes, job: _Job) -> None:
         try:
-            (stored,) = self._ledger.record_observations([(job.observation, job.as_history)])
+            (stored,) = self._ledger.record_observations(
+                [(job.observation, job.as_history)], writes=writes
+            )
         except Exception as error:
             self._fail(job, error)
         else:

@@ -233,7 +233,12 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
 )
 async def ingest(services: ServicesDep, request: Request) -> Response:
     result, replayed = await store_upload(services, request)
-    # A response of our own: FastAPI would validate the model it was just built from again.
+    return json_answer(result, replayed)
+
+
+def json_answer(result: BaseModel, replayed: bool) -> Response:
+    """The answer to an upload. A response of our own: FastAPI would validate the model it
+    was just built from again."""
     return Response(
         result.model_dump_json(),
         media_type="application/json",
@@ -243,6 +248,41 @@ async def ingest(services: ServicesDep, request: Request) -> Response:
 
 async def store_upload(services: Services, request: Request) -> tuple[IngestResult, bool]:
     """Read, validate and store an upload; the answer, and whether it was a replay."""
+    # The writer may wait a moment for this upload, to store it with others in flight.
+    with services.writer.arrival() as arrival:
+        observation, upload, read = await _read_upload_request(services, request)
+        try:
+            pending = services.writer.submit(
+                observation, as_history=True, upload=upload, arrival=arrival
+            )
+        except WriterClosed as exc:
+            raise HTTPException(503, "the service is shutting down; try again", RETRY_SOON) from exc
+        except WriterFull as exc:  # answered at once: nothing was written, nothing is held
+            raise HTTPException(503, str(exc), RETRY_SOON) from exc
+    stored = await asyncio.wrap_future(pending)
+    entry = None
+    if stored.trade is not None and stored.trade_id is not None:
+        if stored.replayed:  # streamed when it was first stored
+            entry = trade_entry(stored.trade_id, stored.trade)
+        else:
+            entry = await services.publish_trade(stored.trade_id, stored.trade)
+    elif observation.price is not None and not stored.replayed:
+        services.feed.prices_moved()  # an open position's mark may have moved
+    result = IngestResult(
+        record_id=stored.record_id,
+        observation_id=stored.observation_id,
+        image_url=upload_url(stored.image_path),
+        ts=stored.at or observation.at,
+        trade=entry,
+        reading=_reading(read) if read is not None else None,
+    )
+    return result, stored.replayed
+
+
+async def _read_upload_request(
+    services: Services, request: Request
+) -> tuple[ObservationInput, PendingUpload | None, Observation | None]:
+    """The observation an upload makes, the file to write and what was read from the image."""
     form, image = await _read_form(request, services.settings.max_upload_bytes)
     # Validate everything before anything is written.
     bot = form.bot or DEFAULT_INGEST_BOT
@@ -276,30 +316,7 @@ async def store_upload(services: Services, request: Request) -> tuple[IngestResu
     if image is not None:
         data, extension = image
         upload = PendingUpload(services.uploads.new_name(extension), data)
-    try:
-        pending = services.writer.submit(observation, as_history=True, upload=upload)
-    except WriterClosed as exc:
-        raise HTTPException(503, "the service is shutting down; try again", RETRY_SOON) from exc
-    except WriterFull as exc:  # answered at once: nothing was written, nothing is held
-        raise HTTPException(503, str(exc), RETRY_SOON) from exc
-    stored = await asyncio.wrap_future(pending)
-    entry = None
-    if stored.trade is not None and stored.trade_id is not None:
-        if stored.replayed:  # streamed when it was first stored
-            entry = trade_entry(stored.trade_id, stored.trade)
-        else:
-            entry = await services.publish_trade(stored.trade_id, stored.trade)
-    elif observation.price is not None and not stored.replayed:
-        services.feed.prices_moved()  # an open position's mark may have moved
-    result = IngestResult(
-        record_id=stored.record_id,
-        observation_id=stored.observation_id,
-        image_url=upload_url(stored.image_path),
-        ts=stored.at or observation.at,
-        trade=entry,
-        reading=_reading(read) if read is not None else None,
-    )
-    return result, stored.replayed
+    return observation, upload, read
 
 
 def _parse_crop(text: str | None) -> Crop:
