@@ -226,6 +226,25 @@ def test_the_dashboard_needs_no_key_but_sends_a_strict_policy(server: ServerProc
     assert "http" not in response.text.replace('href="#', "")
 
 
+def test_the_dashboard_files_are_revalidated_and_nothing_else_is_served(
+    server: ServerProcess,
+) -> None:
+    served = httpx.get(server.url + "/dashboard/js/boot.js")
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("text/javascript")
+    assert served.headers["cache-control"] == "no-cache"
+    etag = served.headers["etag"]
+    again = httpx.get(server.url + "/dashboard/js/boot.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert "default-src 'self'" in again.headers["content-security-policy"]
+    outside = ("%2e%2e/app.py", "js/%2e%2e/%2e%2e/app.py", "nope.js", "js/")
+    for path in (f"/dashboard/{name}" for name in outside):
+        assert httpx.get(server.url + path).status_code == 404, path
+    assert httpx.post(server.url + "/dashboard/").status_code == 405
+    moved = httpx.get(server.url + "/dashboard")
+    assert moved.is_redirect and moved.headers["location"].endswith("/dashboard/")
+
+
 def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
     dashboard: Dashboard, server: ServerProcess
 ) -> None:
