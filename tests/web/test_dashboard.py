@@ -119,7 +119,7 @@ def test_a_reload_draws_the_board_first_and_the_other_views_after(
     ingest(server, bot="w1", name="Acme chart", ticker="ACME", price="100.00", trend="up")
     dashboard.signed_in()
     page.reload()  # the key is in the tab: boot.js starts /bots and the socket at once
-    page.wait_for_function("performance.getEntriesByName('ta:first-board').length > 0")
+    page.wait_for_function("() => performance.getEntriesByName('ta:first-board').length > 0")
     expect(page.locator("#cards .card[data-bot=w1]")).to_contain_text("long ACME @ 100.00")
     expect(page.locator("#state")).to_have_text("live")
     loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
