@@ -1,6 +1,6 @@
 """The dashboard in Debian's Chromium (Playwright) on a real `trade-analysis serve`. By hand:
 
-    .venv/bin/python bench/bench_dashboard.py [--bots 20] [--trades 1000] [--seconds 60]
+    .venv/bin/python bench/bench_dashboard.py [--bots 20] [--trades 1000] [--seconds 600]
 
 1. First render: the server holds `--bots` bots and `--trades` trades (uploads). The page
    is opened with the key already in the tab (as after a reload) and the Performance API
@@ -12,8 +12,11 @@
    (a real 320 px JPEG thumbnail, base64), the page gets one `summary`, and every 5 s a
    trade, fed through the page's own WebSocket message handler (so parsing, reducing and
    rendering are measured, not the server). Main-thread busy share from Chromium's
-   `Performance.getMetrics` (TaskDuration over wall time), and JS heap at the start and
-   the end; target < 20 % busy and a flat heap. Baseline: the same page idle for as long.
+   `Performance.getMetrics` (TaskDuration over wall time, less the forced collections'),
+   target < 20 %; baseline: the same page idle (`--idle-seconds`). Memory: the JS heap
+   after a forced garbage collection (CDP `HeapProfiler.collectGarbage`) at the start,
+   every `--sample-every` seconds and at the end; flat means its trend after the first
+   minute (least squares, MB per minute) stays near zero. `--seconds 600`: ten minutes.
 """
 
 from __future__ import annotations
@@ -106,7 +109,26 @@ def metrics(cdp: Any) -> dict[str, float]:
     return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
 
 
-def live_load(browser: Any, url: str, bots: int, seconds: float, feed: bool) -> dict[str, float]:
+def heap_mb(cdp: Any) -> tuple[float, float]:
+    """JS heap in use after a forced garbage collection (MB), and the DOM's node count."""
+    cdp.send("HeapProfiler.collectGarbage")
+    after = metrics(cdp)
+    return after["JSHeapUsedSize"] / 1e6, after["Nodes"]
+
+
+def slope_per_minute(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per minute."""
+    if len(samples) < 2:
+        return 0.0
+    xs, ys = [t for t, _ in samples], [mb for _, mb in samples]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def live_load(
+    browser: Any, url: str, bots: int, seconds: float, feed: bool, sample_every: float = 30
+) -> dict[str, Any]:
     context = browser.new_context()
     context.add_init_script(f"sessionStorage.setItem('ta-key', {json.dumps(KEY)})")
     page = context.new_page()
@@ -115,30 +137,33 @@ def live_load(browser: Any, url: str, bots: int, seconds: float, feed: bool) -> 
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     frames = [thumbnail_b64(i) for i in range(8)]
-    cdp.send("HeapProfiler.collectGarbage")
+    heap = [(0.0, *heap_mb(cdp))]
     start, wall = metrics(cdp), time.monotonic()
+    gc_busy = 0.0  # the forced collections' own main-thread time, not the page's
     tick = 0
     while time.monotonic() - wall < seconds:
         due = wall + tick
         if feed:
             page.evaluate(FEED, [bots, frames, tick])
         tick += 1
+        if tick % int(sample_every) == 0:
+            before = metrics(cdp)["TaskDuration"]
+            heap.append((time.monotonic() - wall, *heap_mb(cdp)))
+            gc_busy += metrics(cdp)["TaskDuration"] - before
         time.sleep(max(0.0, due + 1 - time.monotonic()))
     elapsed = time.monotonic() - wall
     end = metrics(cdp)
-    cdp.send("HeapProfiler.collectGarbage")
-    after_gc = metrics(cdp)
+    heap.append((elapsed, *heap_mb(cdp)))
     cards = page.locator("#cards .card").count()
     context.close()
     return {
-        "busy": (end["TaskDuration"] - start["TaskDuration"]) / elapsed,
+        "busy": (end["TaskDuration"] - start["TaskDuration"] - gc_busy) / elapsed,
         "script": (end["ScriptDuration"] - start["ScriptDuration"]) / elapsed,
         "layout": (end["LayoutDuration"] - start["LayoutDuration"]) / elapsed,
-        "heap_start_mb": start["JSHeapUsedSize"] / 1e6,
-        "heap_end_mb": after_gc["JSHeapUsedSize"] / 1e6,
-        "nodes": end["Nodes"],
+        "heap": heap,
         "cards": cards,
         "ticks": tick,
+        "seconds": elapsed,
     }
 
 
@@ -152,18 +177,35 @@ def report_first_render(base: float, board: float, data: float, args: argparse.N
     print(f"   of which script ready to board (socket and hello, /bots, render) {data:8.1f}")
 
 
-def report_live(idle: dict[str, float], busy: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"\n2. main thread over {args.seconds:g} s ({busy['ticks']:.0f} ticks)")
-    print(f"   {'':30} {'busy':>7} {'script':>7} {'layout':>7} {'heap MB start/end':>18}")
+WARM_UP = 60.0  # seconds of live load before the heap's trend counts
+
+
+def report_live(idle: dict[str, Any], busy: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"\n2. main thread and memory ({busy['ticks']:.0f} ticks of live load)")
+    columns = ("seconds", "busy", "script", "layout")
+    print(f"   {'':34} " + " ".join(f"{c:>7}" for c in columns) + f" {'heap MB start/end':>18}")
     for name, row in (("idle (baseline)", idle), (f"{args.bots} bots updating each second", busy)):
         print(
-            f"   {name:30} {row['busy']:7.1%} {row['script']:7.1%} {row['layout']:7.1%} "
-            f"{row['heap_start_mb']:8.1f} / {row['heap_end_mb']:<8.1f}"
+            f"   {name:34} {row['seconds']:7.0f} {row['busy']:7.1%} {row['script']:7.1%} "
+            f"{row['layout']:7.1%} {row['heap'][0][1]:8.2f} / {row['heap'][-1][1]:<8.2f}"
         )
     print(
         f"   busy {busy['busy'] / max(idle['busy'], 1e-6):.0f}x idle; < 20 % busy: "
-        f"{verdict(busy['busy'] < 0.2)}; heap growth "
-        f"{busy['heap_end_mb'] - busy['heap_start_mb']:+.2f} MB; {busy['cards']:.0f} cards"
+        f"{verdict(busy['busy'] < 0.2)}; {busy['cards']:.0f} cards"
+    )
+    heap = busy["heap"]
+    print(
+        "   heap after a forced GC (s: MB, DOM nodes): "
+        + ", ".join(f"{at:.0f}: {mb:.2f} ({nodes:.0f})" for at, mb, nodes in heap)
+    )
+    warm_up = min(WARM_UP, busy["seconds"] / 2)
+    warm = [(at, mb) for at, mb, _ in heap if at >= warm_up]
+    trend = slope_per_minute(warm)
+    span = warm[-1][0] - warm[0][0] if len(warm) > 1 else 0.0
+    print(
+        f"   after {warm_up:.0f} s warm-up: {warm[0][1]:.2f} -> {warm[-1][1]:.2f} MB over "
+        f"{span:.0f} s, trend {trend:+.3f} MB/min; "
+        f"flat (< 0.05 MB/min): {verdict(abs(trend) < 0.05)}"
     )
 
 
@@ -173,7 +215,9 @@ def main() -> None:
     )
     parser.add_argument("--bots", type=int, default=20)
     parser.add_argument("--trades", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=60, help="of live load (600: 10 min)")
+    parser.add_argument("--idle-seconds", type=float, default=30, help="of the idle baseline")
+    parser.add_argument("--sample-every", type=float, default=30, help="heap sample period (s)")
     parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
     chromium = shutil.which("chromium")
@@ -201,8 +245,8 @@ def main() -> None:
                         statistics.median(after for _, after in signed_in),
                         args,
                     )
-                    idle = live_load(browser, url, args.bots, args.seconds, feed=False)
-                    busy = live_load(browser, url, args.bots, args.seconds, feed=True)
+                    idle = live_load(browser, url, args.bots, args.idle_seconds, False)
+                    busy = live_load(browser, url, args.bots, args.seconds, True, args.sample_every)
                 finally:
                     browser.close()
     report_live(idle, busy, args)

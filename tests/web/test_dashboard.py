@@ -86,6 +86,65 @@ def test_trades_and_marks_appear_live_with_signs_and_dates(
     dashboard.shot("trades-live")
 
 
+def test_an_open_position_moving_shows_on_the_equity_chart_marked_to_market(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    ingest(server, bot="w1", name="Acme chart", ticker="ACME", price="100.00", trend="up")
+    dashboard.signed_in()
+    dashboard.view("trades")
+    chart = page.locator("#equity")
+    # Bought, nothing closed: no realised line yet, the marked one starts at the entry.
+    expect(chart).to_be_visible()
+    expect(chart).to_have_attribute("data-points", "0")
+    expect(chart).to_have_attribute("data-last-marked", "0")
+    ingest(server, bot="w1", ticker="ACME", price="150.00", trend="up")
+    expect(page.locator("#trades-unrealised")).to_have_text("+50.00")
+    expect(chart).to_have_attribute("data-last-marked", "50")
+    expect(chart.locator("canvas")).to_have_count(1)
+    expect(chart.locator(".u-legend")).to_contain_text("Marked to market")
+    dashboard.shot("equity-marked-to-market")
+
+    ingest(server, bot="w1", ticker="ACME", price="90.00", trend="down")  # sold at a loss
+    expect(page.locator("#trades-realised")).to_have_text("\u221210.00")
+    expect(chart).to_have_attribute("data-points", "2")
+    expect(chart).to_have_attribute("data-last", "-10")
+    expect(chart).to_have_attribute("data-last-marked", "-10")
+
+
+def test_a_reload_draws_the_board_first_and_the_other_views_after(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    ingest(server, bot="w1", name="Acme chart", ticker="ACME", price="100.00", trend="up")
+    dashboard.signed_in()
+    page.reload()  # the key is in the tab: boot.js starts /bots and the socket at once
+    page.wait_for_function("() => performance.getEntriesByName('ta:first-board').length > 0")
+    expect(page.locator("#cards .card[data-bot=w1]")).to_contain_text("long ACME @ 100.00")
+    expect(page.locator("#state")).to_have_text("live")
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    board_at = page.evaluate("performance.getEntriesByName('ta:first-board')[0].startTime")
+    later = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .filter(e => /trades\\.js|history\\.js|trades\\?limit/.test(e.name))
+            .map(e => e.startTime)"""
+    )
+    assert any(name.endswith("/js/boot.js") for name in loaded), loaded
+    assert later and min(later) >= board_at, (later, board_at)
+    dashboard.view("trades")
+    expect(page.locator("#trades tbody tr")).to_have_count(1)
+    expect(page.locator("#equity canvas")).to_have_count(1)  # uPlot, loaded when first needed
+
+    # A key that no longer works (rotated meanwhile) is told the same way on a reload.
+    page.evaluate("sessionStorage.setItem('ta-key', 'an-old-key')")
+    page.reload()
+    expect(page.locator("#signin-error")).to_have_text("Wrong API key.")
+    expect(page.locator("#connect")).to_be_visible()
+    expect(page.locator("#cards .card")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('ta-key')") is None
+    dashboard.shot("reload-with-an-old-key")
+
+
 def test_a_ticker_without_a_closed_trade_shows_no_win_rate(
     dashboard: Dashboard, server: ServerProcess
 ) -> None:
@@ -165,6 +224,25 @@ def test_the_dashboard_needs_no_key_but_sends_a_strict_policy(server: ServerProc
         assert served.headers["content-security-policy"] == policy
     # Nothing the page loads names another host (no CDN, no web fonts).
     assert "http" not in response.text.replace('href="#', "")
+
+
+def test_the_dashboard_files_are_revalidated_and_nothing_else_is_served(
+    server: ServerProcess,
+) -> None:
+    served = httpx.get(server.url + "/dashboard/js/boot.js")
+    assert served.status_code == 200
+    assert served.headers["content-type"].startswith("text/javascript")
+    assert served.headers["cache-control"] == "no-cache"
+    etag = served.headers["etag"]
+    again = httpx.get(server.url + "/dashboard/js/boot.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert "default-src 'self'" in again.headers["content-security-policy"]
+    outside = ("%2e%2e/app.py", "js/%2e%2e/%2e%2e/app.py", "nope.js", "js/")
+    for path in (f"/dashboard/{name}" for name in outside):
+        assert httpx.get(server.url + path).status_code == 404, path
+    assert httpx.post(server.url + "/dashboard/").status_code == 405
+    moved = httpx.get(server.url + "/dashboard")
+    assert moved.is_redirect and moved.headers["location"].endswith("/dashboard/")
 
 
 def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(

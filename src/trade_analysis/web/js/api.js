@@ -40,6 +40,16 @@ export class Api {
     return this.token;
   }
 
+  /** A token the boot script already asked for (`issued`: its promise, `at`: when). */
+  adoptToken(issued, at) {
+    issued.then(({ token }) => {
+      if (!this.token) {
+        this.token = token;
+        this.tokenTime = at;
+      }
+    }, () => {});
+  }
+
   /** JSON in and out; an `ApiError` with the server's `detail` for anything but 2xx. */
   async request(path, { method = "GET", body, query } = {}) {
     const url = new URL(`/api/v1${path}`, location.href);

@@ -76,7 +76,7 @@ export class BoardView {
     });
     parts.toggle = el("button", { type: "button", class: "toggle", onclick: () => this.toggleWorker(key) });
     parts.open = el("button", {
-      type: "button", class: "open-panel", onclick: () => this.app.panel.open(key),
+      type: "button", class: "open-panel", onclick: () => this.app.openPanel(key),
     }, "Why · crop · rules");
     parts.error = el("p", { class: "error", role: "alert" });
     const root = el(

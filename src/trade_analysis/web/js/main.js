@@ -2,18 +2,36 @@
 //
 // One state (store.js) fed by the typed event stream and a few HTTP reads; a change
 // marks the views that show it, and each is redrawn at most once per animation frame.
+//
+// First the board: boot.js has already asked for /bots and opened the socket when the
+// tab held a key, the board is drawn once from `hello` and /bots, and only then are the
+// other views' modules, the trade list and the chart library loaded.
 
-import { Api, ApiError } from "./api.js";
+import { Api } from "./api.js";
 import { $, setText } from "./dom.js";
 import { initialState, reduce } from "./store.js";
 import { BoardView } from "./board.js";
-import { TradesView } from "./trades.js";
-import { HistoryView } from "./history.js";
-import { SettingsView } from "./settings.js";
-import { BotPanel } from "./bot-panel.js";
+import { addMark } from "./equity.js";
 
 const KEY_STORAGE = "ta-key";
 const VIEWS = ["board", "trades", "history", "settings"];
+// The rest of the page loads after the first board, or after this long without `hello`.
+const AFTER_BOARD_LATEST_MS = 2000;
+
+/** The boot script's reads and socket, once, if they were made with this key. */
+function takeBoot(key) {
+  const boot = window.taBoot;
+  delete window.taBoot;
+  return boot && boot.key === key ? boot : null;
+}
+
+/** After the next paint, when the page is idle (or soon anyway). */
+function whenIdle(callback) {
+  requestAnimationFrame(() => {
+    if (window.requestIdleCallback) requestIdleCallback(callback, { timeout: 500 });
+    else setTimeout(callback, 50);
+  });
+}
 
 class Dashboard {
   constructor() {
@@ -25,33 +43,55 @@ class Dashboard {
     this.view = "board";
     this.loaded = false; // /bots answered: the board can be drawn
     this.firstRender = false;
-    const app = this;
-    this.views = {
-      board: new BoardView(app),
-      trades: new TradesView(app),
-      history: new HistoryView(app),
-      settings: new SettingsView(app),
-    };
-    this.panel = new BotPanel(app);
+    this.views = { board: new BoardView(this) };
+    this.panel = null;
+    this.rest = null; // the other views' modules, loaded after the first board
+    this.later = null; // the sign-in (its Api) that afterFirstBoard ran for
+    this.marks = []; // P&L marked to market over time, from the summaries (equity.js)
+  }
+
+  /** The trades, history and settings views and the bot panel (loaded once). */
+  loadRest() {
+    this.rest ||= Promise.all([
+      import("./trades.js"), import("./history.js"), import("./settings.js"), import("./bot-panel.js"),
+    ]).then(([trades, history, settings, panel]) => {
+      this.views.trades = new trades.TradesView(this);
+      this.views.history = new history.HistoryView(this);
+      this.views.settings = new settings.SettingsView(this);
+      this.panel = new panel.BotPanel(this);
+      if (this.api && this.view !== "board") this.showView(this.view);
+      else this.schedule();
+    });
+    return this.rest;
+  }
+
+  async openPanel(key) {
+    await this.loadRest();
+    this.panel.open(key);
   }
 
   // -- signing in and out ---------------------------------------------------------
 
   async signIn(key) {
-    // The socket and the reads start at once: one round trip to a drawn board, and a wrong
-    // key is told by whichever answers first (403, or the socket's 1008). The board needs
-    // `hello` and /bots; the whole trade list (for the trades view) follows.
+    // The socket and /bots start at once (or were started by boot.js): one round trip to a
+    // drawn board, and a wrong key is told by whichever answers first (403, or the
+    // socket's 1008). The whole trade list (for the trades view) follows the first board.
+    const boot = takeBoot(key);
     this.api = new Api(key);
     this.state = initialState();
     this.loaded = false;
-    this.connect();
-    const trades = this.api.get("/trades", { limit: 10000 });
-    trades.catch(() => {}); // told through /bots below
+    if (boot) {
+      this.api.adoptToken(boot.token, boot.tokenTime);
+      this.adopt(boot);
+    } else {
+      this.connect();
+    }
     let bots;
     try {
-      bots = await this.api.get("/bots");
+      bots = await (boot ? boot.bots : this.api.get("/bots"));
     } catch (error) {
-      const wrong = error instanceof ApiError && error.status === 403;
+      const wrong = error.status === 403;
+      if (wrong) sessionStorage.removeItem(KEY_STORAGE); // a key from before a reload, now wrong
       this.leave();
       setText($("#signin-error"), wrong ? "Wrong API key." : `Cannot sign in: ${error.message}`);
       this.setConnection(wrong ? "wrong API key" : "offline", "error");
@@ -62,15 +102,25 @@ class Dashboard {
     $("#connect").hidden = true;
     $("#tabs").hidden = false;
     $("#sign-out").hidden = false;
-    this.dispatch({ type: "bots", data: bots });
     this.loaded = true;
+    this.dispatch({ type: "bots", data: bots });
     this.showView(location.hash.slice(1));
+    const api = this.api;
+    setTimeout(() => this.api === api && this.afterFirstBoard(), AFTER_BOARD_LATEST_MS);
+    return true;
+  }
+
+  /** What the first board does not need, once: the other views, then the whole trade list. */
+  async afterFirstBoard() {
+    if (this.later === this.api) return;
+    this.later = this.api;
+    await this.loadRest();
+    if (!this.api) return;
     try {
-      this.dispatch({ type: "trades", data: await trades });
+      this.dispatch({ type: "trades", data: await this.api.get("/trades", { limit: 10000 }) });
     } catch (error) {
       console.warn("trades:", error.message);
     }
-    return true;
   }
 
   /** Close the socket and forget the key and everything shown. */
@@ -80,6 +130,7 @@ class Dashboard {
     if (socket) socket.close();
     this.api = null;
     this.state = initialState();
+    this.marks = [];
     this.loaded = false;
     this.firstRender = false;
   }
@@ -122,7 +173,30 @@ class Dashboard {
       return;
     }
     if (this.api !== api) return;
-    const socket = new WebSocket(url);
+    this.listen(new WebSocket(url));
+  }
+
+  /** The boot script's socket: its buffered messages first, then live ones. */
+  adopt(boot) {
+    const api = this.api;
+    boot.token.then(() => {
+      if (this.api !== api) {
+        boot.socket.close();
+        return;
+      }
+      if (boot.socket.readyState >= WebSocket.CLOSING) {
+        this.connect(); // closed before the page took it: a new one
+        return;
+      }
+      this.listen(boot.socket);
+      if (boot.socket.readyState === WebSocket.OPEN) boot.socket.onopen();
+      for (const message of boot.messages.splice(0)) boot.socket.onmessage(message);
+    }, () => {
+      if (this.api === api) this.connect(); // told by /bots, or retried as usual
+    });
+  }
+
+  listen(socket) {
     this.socket = socket;
     this.setConnection("connecting", "off");
     socket.onopen = () => {
@@ -165,6 +239,7 @@ class Dashboard {
   dispatch(event) {
     const before = this.state;
     this.state = reduce(this.state, event);
+    if (this.state.summary !== before.summary) this.marks = addMark(this.marks, Date.now() / 1000, this.state.summary);
     if (event.type === "hello" && before.hellos > 0) this.refresh(); // a reconnect: fill any gap
     if (event.type === "bot" || event.type === "trade" || (event.type === "worker" && !before.workers[String(event.data.hwnd)])) {
       this.refreshBotsSoon(); // a new or changed bot: its name and settings come from /bots
@@ -186,6 +261,10 @@ class Dashboard {
   }
 
   schedule() {
+    if (!this.firstRender && this.loaded && this.state.hellos) {
+      this.render(); // the first board: at once, not a frame later
+      return;
+    }
     if (this.dirty) return;
     this.dirty = true;
     requestAnimationFrame(() => {
@@ -197,11 +276,12 @@ class Dashboard {
   render() {
     const { state } = this;
     this.views.board.renderTotals(state);
-    this.views[this.view].render(state);
-    this.panel.render(state);
+    this.views[this.view]?.render(state);
+    this.panel?.render(state);
     if (!this.firstRender && this.loaded && state.hellos) {
       this.firstRender = true; // what bench/bench_dashboard.py measures
       performance.mark("ta:first-board");
+      whenIdle(() => this.afterFirstBoard());
     }
   }
 
@@ -212,7 +292,7 @@ class Dashboard {
       if (link.dataset.view === this.view) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
-    this.views[this.view].shown?.();
+    this.views[this.view]?.shown?.();
     this.render();
   }
 }

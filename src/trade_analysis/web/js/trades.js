@@ -6,9 +6,21 @@ import {
   botName, dateTime, duration, equitySeries, fieldErrors, filterTrades, money, pageOf, pnlClass,
   signedMoney, signedPercent, toCsv, winRate,
 } from "./format.js";
+import { equityData } from "./equity.js";
 import { workerOf } from "./store.js";
 
 const PAGE_SIZE = 50;
+const CHART_LIBRARY = "vendor/uplot/uPlot";
+
+/** uPlot (vendored), loaded the first time a chart is drawn: the board does not wait for it. */
+let chartLibrary = null;
+function loadChartLibrary() {
+  chartLibrary ||= new Promise((resolve, reject) => {
+    document.head.append(el("link", { rel: "stylesheet", href: `${CHART_LIBRARY}.min.css` }));
+    document.head.append(el("script", { src: `${CHART_LIBRARY}.iife.min.js`, onload: resolve, onerror: reject }));
+  });
+  return chartLibrary;
+}
 const CSV_COLUMNS = ["id", "ts", "bot", "name", "ticker", "direction", "price", "profit", "win_reason"];
 
 export class TradesView {
@@ -16,8 +28,7 @@ export class TradesView {
     this.app = app;
     this.page = 0;
     this.chart = null;
-    this.chartTrades = -1;
-    this.drawn = { trades: null, summary: null, bots: null };
+    this.drawn = { trades: null, summary: null, bots: null, marks: null };
     const filter = $("#trade-filter");
     filter.addEventListener("input", () => { this.page = 0; this.renderTrades(this.app.state, true); });
     filter.addEventListener("submit", (event) => event.preventDefault());
@@ -33,7 +44,7 @@ export class TradesView {
   }
 
   shown() {
-    this.drawn = { trades: null, summary: null, bots: null };
+    this.drawn = { trades: null, summary: null, bots: null, marks: null };
   }
 
   render(state) {
@@ -42,11 +53,9 @@ export class TradesView {
       this.renderTickers(state);
       this.fillBotChoices(state);
     }
-    if (this.drawn.trades !== state.trades || this.drawn.bots !== state.bots) {
-      this.renderTrades(state);
-      this.renderEquity(state);
-    }
-    this.drawn = { trades: state.trades, summary: state.summary, bots: state.bots };
+    if (this.drawn.trades !== state.trades || this.drawn.bots !== state.bots) this.renderTrades(state);
+    if (this.drawn.trades !== state.trades || this.drawn.marks !== this.app.marks) this.renderEquity(state);
+    this.drawn = { trades: state.trades, summary: state.summary, bots: state.bots, marks: this.app.marks };
   }
 
   nameOf(state, key) {
@@ -124,25 +133,36 @@ export class TradesView {
   }
 
   renderEquity(state) {
-    const [xs, ys] = equitySeries(state.trades);
+    const closed = equitySeries(state.trades);
+    const data = equityData(closed, this.app.marks);
+    const [xs, , marked] = data;
     $("#equity-empty").hidden = xs.length > 0;
     const box = $("#equity");
     box.hidden = xs.length === 0;
-    if (!xs.length || !window.uPlot) return;
-    box.dataset.points = String(xs.length);
-    box.dataset.last = String(ys[ys.length - 1]);
-    const data = [xs, ys];
+    // What the chart shows, for a reader of the page (and its tests): points per line, last values.
+    const drawn = (values) => values.filter((value) => value !== null);
+    box.dataset.points = String(closed[0].length);
+    box.dataset.last = String(closed[1].at(-1) ?? "");
+    box.dataset.marks = String(drawn(marked).length);
+    box.dataset.lastMarked = String(drawn(marked).at(-1) ?? "");
+    if (!xs.length) return;
+    if (!window.uPlot) {
+      loadChartLibrary().then(() => this.renderEquity(this.app.state), (error) => console.warn("chart:", error));
+      return;
+    }
     if (this.chart) {
       this.chart.setData(data);
       return;
     }
+    const value = (_u, v) => (v == null ? "" : signedMoney(v));
     this.chart = new window.uPlot({
       width: Math.max(240, box.clientWidth || 600),
       height: 220,
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "Realised P&L", stroke: "#2563eb", width: 2, fill: "rgba(37,99,235,0.08)", value: (_u, v) => v == null ? "" : signedMoney(v) },
+        { label: "Realised", stroke: "#2563eb", width: 2, fill: "rgba(37,99,235,0.08)", spanGaps: true, value },
+        { label: "Marked to market", stroke: "#7c3aed", width: 2, dash: [6, 4], spanGaps: true, value },
       ],
       axes: [{}, { values: (_u, ticks) => ticks.map((v) => signedMoney(v)), size: 70 }],
       legend: { show: true },
