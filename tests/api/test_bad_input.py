@@ -129,8 +129,9 @@ def test_a_whole_image_alone_is_enough(client: TestClient) -> None:
         '{"ticker": "AAPL", "price": "1", "direction": "buy", "meta": {"x": 1e400}}',
         json.dumps({"ticker": "AAPL", "price": "1e400", "direction": "buy"}),
         json.dumps({"ticker": "AAPL", "price": 10**400, "direction": "buy"}),
+        json.dumps({"ticker": "AAPL", "price": "1", "direction": "buy", "bot": "a\u0000b"}),
     ],
-    ids=["deep-meta", "nul-meta", "inf-meta", "huge-price-text", "huge-price-number"],
+    ids=["deep-meta", "nul-meta", "inf-meta", "huge-price-text", "huge-price-number", "nul-bot"],
 )
 def test_manual_trade_bad_input_is_4xx(client: TestClient, body: str) -> None:
     response = client.post(

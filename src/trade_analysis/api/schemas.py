@@ -233,6 +233,7 @@ class ManualTradeRequest(BaseModel):
     bot: str | None = Field(
         None,
         max_length=64,
+        pattern=NO_NUL_PATTERN,
         description="whose position; a sell without it closes the one open position",
     )
 
