@@ -329,7 +329,7 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
     if fine < factor:
         cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
-        fine_strong = (_pooled_contrast(cut, background, fine) >= threshold).view(np.uint8)
+        fine_strong = _strong_strokes(_pooled_contrast(cut, background, fine), threshold)
         _clear(fine_strong, chrome, factor / fine)
         colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
         if isinstance(colours, tuple):
@@ -352,6 +352,34 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     mask[ys[member], xs[member]] = 1
     series = _column_trace(mask)
     return series if isinstance(series, str) else replace(series, factor=factor)
+
+
+def _strong_strokes(contrast: Pixels, threshold: int) -> Pixels:
+    """Strong cells, plus one cell of each thin stroke split between two columns or rows.
+
+    A one-pixel stroke drawn between two pixel columns (a bar's stem at a
+    half-pixel x) keeps about half its contrast in each: neither reaches the
+    threshold, and the bar falls apart into loose ticks. Two neighbours that
+    together reach it, with next to nothing on either side, are such a stroke:
+    the stronger of the two stands for it (a fill or a wide faint patch has
+    neighbours as strong as itself, and stays out).
+    """
+    strong = (contrast >= threshold).view(np.uint8)
+    for grid in (contrast, contrast.T):
+        marks = strong if grid is contrast else strong.T
+        a, b = grid[:, 1:-2], grid[:, 2:-1]  # the pair
+        outer = cv2.max(grid[:, :-3], grid[:, 3:])
+        low, high = cv2.min(a, b), cv2.max(a, b)
+        split = (
+            (cv2.add(a, b) >= threshold)
+            & (high < threshold)
+            & (low >= threshold // 4)
+            & (cv2.add(outer, outer) <= low)
+        )
+        first = split & (a >= b)
+        marks[:, 1:-2] |= first.view(np.uint8)
+        marks[:, 2:-1] |= (split & ~first).view(np.uint8)
+    return strong
 
 
 def _averaged(image: Pixels, factor: int) -> Pixels:
@@ -498,6 +526,7 @@ def _read_candles(
     if candidates.size == 0:
         return None
     boxes: list[_Piece] = []
+    glyph_cells = 0  # in pieces that are text
     line_cells = 0  # the largest piece of a line (price or average) seen
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
@@ -526,6 +555,7 @@ def _read_candles(
             else:
                 squat.append(_Piece(left, top, span, tall, area, piece))
         cells = int(stats[1:found, cv2.CC_STAT_AREA].sum()) - text_cells
+        glyph_cells += text_cells
         if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
             wide = [box.area for box in squat if box.span > _MAX_CANDLE_WIDTH * width]
             line_cells = max(line_cells, *wide, 0)
@@ -539,10 +569,12 @@ def _read_candles(
     pieces = _side_by_side(_merge_columns(boxes), boxes, height)
     if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
         return None
-    # Candles are what the chart is made of; specks along a line or a row of labels are not.
+    # Candles are what the chart is made of (text and volume aside: a bar chart's thin
+    # stems hold fewer cells than its labels); specks along a line or labels are not.
     first, last = pieces[0][0], pieces[-1][1]
     inside = [box for box in boxes if first <= box.left <= last]
-    if sum(box.area for box in inside) < max(_CANDLE_SHARE * (ys.size - volume), line_cells):
+    cells = ys.size - volume - glyph_cells
+    if sum(box.area for box in inside) < max(_CANDLE_SHARE * cells, line_cells):
         return None
     union = np.zeros((height, width), np.uint8)
     for box in inside:
