@@ -118,6 +118,10 @@ _CANDLE_SHARE = 0.4
 # cells) above which it is candles or bars side by side; a line's columns change
 # height gradually (at most 6% such columns in the tuning charts, bars 20-60%).
 _SPIKY_SHARE = 0.08
+# A line on the pooled grid with this share of such columns may be candles merged
+# there (3-8% in the tuning charts; lines mostly under 1%): they are looked for on
+# the finer grid before the line is believed.
+_ROUGH_SHARE = 0.03
 
 
 Point = tuple[float, float]
@@ -163,6 +167,8 @@ class _Series:
     # Where the series was read (indices into ys): every column of a line; one close
     # per candle or bar, the columns between them interpolated.
     read_at: tuple[int, ...] | None = None
+    # A line whose columns jump in height like candles side by side (`_spiky`).
+    rough: bool = False
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
@@ -324,34 +330,51 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     strong = (contrast >= threshold).view(np.uint8)
     chrome = _solid_blocks(strong)
     _clear(strong, chrome, 1)
-    # Candles and bars a few pixels apart touch on the pooled grid: look for them
-    # on a finer one first (at most `_MAX_FINE_COLUMNS` across).
+    colours = _strong_colours(strong, small, background)
+    if not isinstance(colours, tuple):
+        return colours
+    ys, xs, groups, _, count = colours
+    found = _candle_pieces(ys, xs, (groups, count), (height, width))
+    candles = _read_candles(ys, xs, found, (height, width))
+    line: _Series | str = "no chart line found (nothing spans the chart)"
+    if candles is None:
+        line = _line_series(colours, (height, width))
+        # A clean line, and no run of candle pieces beside it: a line chart.
+        clean = isinstance(line, _Series) and not line.rough
+        if clean and _candle_run(found.boxes, (height, width)) is None:
+            assert isinstance(line, _Series)
+            return replace(line, factor=factor)
+    # Candles and bars a few pixels apart touch on the pooled grid (a rough line
+    # there, or candles): look for them on a finer one (at most `_MAX_FINE_COLUMNS`
+    # across). A line chart skips this pass, which costs more than all the rest.
     fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
     if fine < factor:
         cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
         fine_strong = _strong_strokes(_pooled_contrast(cut, background, fine), threshold)
         _clear(fine_strong, chrome, factor / fine)
-        colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
-        if isinstance(colours, tuple):
-            fine_ys, fine_xs, fine_groups, _, fine_count = colours
-            candles = _read_candles(fine_ys, fine_xs, (fine_groups, fine_count), fine_strong.shape)
-            if candles is not None:
-                return replace(candles, factor=fine)
-    colours = _strong_colours(strong, small, background)
-    if not isinstance(colours, tuple):
-        return colours
-    ys, xs, groups, directions, count = colours
-    candles = _read_candles(ys, xs, (groups, count), (height, width))
+        fine_colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
+        if isinstance(fine_colours, tuple):
+            fine_ys, fine_xs, fine_groups, _, fine_count = fine_colours
+            shape = fine_strong.shape
+            fine_found = _candle_pieces(fine_ys, fine_xs, (fine_groups, fine_count), shape)
+            fine_candles = _read_candles(fine_ys, fine_xs, fine_found, shape)
+            if fine_candles is not None:
+                return replace(fine_candles, factor=fine)
     if candles is not None:
         return replace(candles, factor=factor)
-    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
+    return line if isinstance(line, str) else replace(line, factor=factor)
+
+
+def _line_series(colours: _StrongCells, shape: tuple[int, int]) -> _Series | str:
+    """The price line: the colour group spanning the chart, traced column by column."""
+    ys, xs, groups, directions, count = colours
+    colour = _line_colour(ys, xs, directions, groups, count, shape)
     if colour is None:
         return "no chart line found (nothing spans the chart)"
     member = directions @ colour >= _SAME_COLOUR_COS
-    mask = np.zeros((height, width), np.uint8)
+    mask = np.zeros(shape, np.uint8)
     mask[ys[member], xs[member]] = 1
-    series = _column_trace(mask)
-    return series if isinstance(series, str) else replace(series, factor=factor)
+    return _column_trace(mask)
 
 
 def _strong_strokes(contrast: Pixels, threshold: int) -> Pixels:
@@ -505,29 +528,33 @@ def _columns_covered(
     return covered
 
 
-def _read_candles(
+class _CandlePieces(NamedTuple):
+    """The pieces of the colour groups that look like candles, and what else was seen."""
+
+    boxes: list[_Piece]
+    glyph_cells: int  # strong cells in pieces that are text
+    line_cells: int  # cells of the largest piece of a line (price or average)
+
+
+def _candle_pieces(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
     grouped: tuple[npt.NDArray[np.intp], int],
     shape: tuple[int, int],
-) -> _Series | None:
-    """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
+) -> _CandlePieces:
+    """The pieces of each colour group made of narrow upright pieces (candles, bars).
 
     Candles and bars are narrow upright pieces side by side, each colour group
     (up, down, or one for a monochrome chart) holding most of its cells in
     them; a line group holds its cells in one wide piece, and moving averages
-    or other lines drawn over the candles stay out of it. Pieces standing on one
-    common baseline low in the frame are a volume histogram and are left out.
+    or other lines drawn over the candles stay out of it.
     """
     height, width = shape
     groups, count = grouped
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
-    if candidates.size == 0:
-        return None
     boxes: list[_Piece] = []
-    glyph_cells = 0  # in pieces that are text
-    line_cells = 0  # the largest piece of a line (price or average) seen
+    glyph_cells = line_cells = 0
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
         mask = np.zeros((height, width), np.uint8)
@@ -563,12 +590,27 @@ def _read_candles(
         # Upright pieces make the group candles; the rest of it is candles too: a quiet
         # market's dojis, and candles close enough to touch (a clump).
         boxes += taken + squat
-    standing = _without_volume(boxes, height)
-    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
-    boxes = _alone_in_their_columns(standing, shape)
-    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
-    if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
+    return _CandlePieces(boxes, glyph_cells, line_cells)
+
+
+def _read_candles(
+    ys: npt.NDArray[np.intp],
+    xs: npt.NDArray[np.intp],
+    found: _CandlePieces,
+    shape: tuple[int, int],
+) -> _Series | None:
+    """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
+
+    The candle pieces (`_candle_pieces`) must stand side by side across the
+    chart and hold most of its strong cells. Pieces standing on one common
+    baseline low in the frame are a volume histogram and are left out.
+    """
+    height, width = shape
+    run = _candle_run(found.boxes, shape)
+    if run is None:
         return None
+    pieces, boxes, volume = run
+    glyph_cells, line_cells = found.glyph_cells, found.line_cells
     # Candles are what the chart is made of (text and volume aside: a bar chart's thin
     # stems hold fewer cells than its labels); specks along a line or labels are not.
     first, last = pieces[0][0], pieces[-1][1]
@@ -591,6 +633,26 @@ def _read_candles(
     return _close_series(pieces, tops, bottoms, usual)
 
 
+def _candle_run(
+    boxes: list[_Piece], shape: tuple[int, int]
+) -> tuple[list[tuple[int, int]], list[_Piece], int] | None:
+    """Candles standing side by side across the chart: their column ranges, pieces and volume.
+
+    None unless at least `_MIN_CANDLES` of them span `_MIN_LINE_WIDTH` of the
+    width. The volume is the cells of a volume histogram, left out.
+    """
+    height, width = shape
+    if not boxes:
+        return None
+    standing = _without_volume(boxes, height)
+    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
+    boxes = _alone_in_their_columns(standing, shape)
+    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
+    if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
+        return None
+    return pieces, boxes, volume
+
+
 def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     """Columns much taller than a neighbour (a wick or stem beside a body edge or a tick)."""
     height = piece.shape[0]
@@ -598,8 +660,13 @@ def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     extent = np.where(
         present, height - np.argmax(piece[::-1], axis=0) - np.argmax(piece, axis=0), 0
     )
+    return _spiky_share(extent) >= _SPIKY_SHARE
+
+
+def _spiky_share(extent: npt.NDArray[np.intp]) -> float:
+    """Share of columns over three times as tall as a neighbour (plus two cells)."""
     neighbour = np.minimum(np.roll(extent, 1), np.roll(extent, -1))
-    return bool(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2) >= _SPIKY_SHARE)
+    return float(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2))
 
 
 def _without_volume(boxes: list[_Piece], height: int) -> list[_Piece]:
@@ -897,7 +964,11 @@ def _column_trace(mask: Pixels) -> _Series | str:
     # a jump between touching columns means another object begins there.
     reach = _JOIN_KERNEL.shape[0]
     detached = (top[1:] > bottom[:-1] + reach) | (bottom[1:] < top[:-1] - reach)
-    return _longest_run(trace, detached, width)
+    series = _longest_run(trace, detached, width)
+    if isinstance(series, str):
+        return series
+    spikes = _spiky_share(np.where(present, extent + 1, 0))
+    return replace(series, rough=spikes >= _ROUGH_SHARE)
 
 
 def _drop_outliers(trace: Floats, height: int) -> Floats:
