@@ -388,21 +388,34 @@ def _strong_strokes(contrast: Pixels, threshold: int) -> Pixels:
     neighbours as strong as itself, and stays out).
     """
     strong = (contrast >= threshold).view(np.uint8)
-    for grid in (contrast, contrast.T):
-        marks = strong if grid is contrast else strong.T
-        a, b = grid[:, 1:-2], grid[:, 2:-1]  # the pair
-        outer = cv2.max(grid[:, :-3], grid[:, 3:])
-        low, high = cv2.min(a, b), cv2.max(a, b)
-        split = (
-            (cv2.add(a, b) >= threshold)
-            & (high < threshold)
-            & (low >= threshold // 4)
-            & (cv2.add(outer, outer) <= low)
-        )
-        first = split & (a >= b)
-        marks[:, 1:-2] |= first.view(np.uint8)
-        marks[:, 2:-1] |= (split & ~first).view(np.uint8)
+    c = contrast
+    first, second = _split_pairs((c[:, :-3], c[:, 1:-2], c[:, 2:-1], c[:, 3:]), threshold)
+    strong[:, 1:-2] |= first
+    strong[:, 2:-1] |= second
+    first, second = _split_pairs((c[:-3], c[1:-2], c[2:-1], c[3:]), threshold)
+    strong[1:-2] |= first
+    strong[2:-1] |= second
     return strong
+
+
+def _split_pairs(
+    lines: tuple[Pixels, Pixels, Pixels, Pixels], threshold: int
+) -> tuple[Pixels, Pixels]:
+    """Where each pair of neighbours (2nd, 3rd of four lines of cells) holds a split stroke.
+
+    Returns where the first of the pair stands for it and where the second does.
+    """
+    before, a, b, after = lines
+    outer = cv2.max(before, after)
+    low = cv2.min(a, b)
+    split = (
+        (cv2.add(a, b) >= threshold)
+        & (cv2.max(a, b) < threshold)
+        & (low >= threshold // 4)
+        & (cv2.add(outer, outer) <= low)
+    )
+    first = split & (a >= b)
+    return first.view(np.uint8), (split ^ first).view(np.uint8)
 
 
 def _averaged(image: Pixels, factor: int) -> Pixels:
@@ -553,6 +566,9 @@ def _candle_pieces(
     groups, count = grouped
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
+    # 16-bit labels are 3x faster, and enough when every other cell of every other
+    # row could start a piece (8-connected pieces are never closer).
+    label_type = cv2.CV_16U if -(-height // 2) * -(-width // 2) < 1 << 16 else cv2.CV_32S
     boxes: list[_Piece] = []
     glyph_cells = line_cells = 0
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
@@ -561,14 +577,15 @@ def _candle_pieces(
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
         _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
-        found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        found, labels, stats, _ = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=label_type
+        )
         # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
         # grid) whose columns jump in height where a line's change smoothly.
         candle_cells = text_cells = 0
         taken: list[_Piece] = []
         squat: list[_Piece] = []  # narrow but not upright: a doji, or a bit of a line
-        for label in range(1, found):
-            left, top, span, tall, area = (int(v) for v in stats[label])
+        for label, (left, top, span, tall, area) in enumerate(stats[1:found].tolist(), 1):
             piece = labels[top : top + tall, left : left + span] == label
             if span > 2 and tall <= 2 * span and _looks_like_text(piece):
                 text_cells += area
