@@ -17,23 +17,28 @@ its colour is the block's *average*, which keeps the line's colour direction
    than a candle (infobars, toolbars, banners: chrome, never the series);
 3. look for candles or bars: colour groups made of narrow upright pieces (and
    the dojis and touching clumps among them) side by side; if found, read one
-   close per piece (see `_close_series`) and skip to 5. This is done first on
-   a grid of single pixels (up to `_MAX_FINE_COLUMNS` across): a hundred
-   candles on 800 pixels stand 3 pixels apart, and merge on the pooled grid;
-   then on the pooled grid;
+   close per piece (see `_close_series`) and skip to 5;
 4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
    grids and dotted reference lines are horizontal, the price line is not;
    keep the widest connected piece of that colour (text glyphs are compact),
-   read one y per column, drop outliers, and keep the longest run of columns;
+   read one y per column, drop outliers, and keep the longest run of columns.
+   A clean line there, with no run of candle pieces beside it, is the series.
+   Otherwise (candles, a line whose columns jump in height like candles side
+   by side, or no line) candles are looked for again on a grid of single
+   pixels (up to `_MAX_FINE_COLUMNS` across): a hundred candles on 800 pixels
+   stand 3 pixels apart and merge on the pooled grid, and a one-pixel stem
+   drawn between two pixel columns is found there (`_strong_strokes`). What
+   is found there wins; then the pooled grid's candles; then its line;
 5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
    find the last turning point with a zigzag whose minimum swing is relative
    to the range, and score the segment after it.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
-notes (a 640x400 frame takes about 3 ms): frame-sized temporaries are avoided
+notes (a 640x400 line chart takes about 3 ms, candles about twice that, see
+bench/bench_reader_accuracy.py --timing): frame-sized temporaries are avoided
 (fresh memory costs a page fault per 4 KiB, more than the arithmetic), a BGR
 view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 """
