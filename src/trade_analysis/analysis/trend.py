@@ -340,14 +340,12 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         return colours
     ys, xs, groups, _, count = colours
     found = _candle_pieces(ys, xs, (groups, count), (height, width))
-    candles = _read_candles(ys, xs, found, (height, width))
-    line: _Series | str = "no chart line found (nothing spans the chart)"
-    if candles is None:
-        line = _line_series(colours, (height, width))
+    run = _candle_run(found.boxes, (height, width))
+    line: _Series | str | None = None
+    if run is None:
         # A clean line, and no run of candle pieces beside it: a line chart.
-        clean = isinstance(line, _Series) and not line.rough
-        if clean and _candle_run(found.boxes, (height, width)) is None:
-            assert isinstance(line, _Series)
+        line = _line_series(colours, (height, width))
+        if isinstance(line, _Series) and not line.rough:
             return replace(line, factor=factor)
     # Candles and bars a few pixels apart touch on the pooled grid (a rough line
     # there, or candles): look for them on a finer one (at most `_MAX_FINE_COLUMNS`
@@ -362,11 +360,15 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
             fine_ys, fine_xs, fine_groups, _, fine_count = fine_colours
             shape = fine_strong.shape
             fine_found = _candle_pieces(fine_ys, fine_xs, (fine_groups, fine_count), shape)
-            fine_candles = _read_candles(fine_ys, fine_xs, fine_found, shape)
+            fine_run = _candle_run(fine_found.boxes, shape)
+            fine_candles = _read_candles(fine_ys, fine_xs, fine_found, fine_run, shape)
             if fine_candles is not None:
                 return replace(fine_candles, factor=fine)
+    candles = _read_candles(ys, xs, found, run, (height, width))
     if candles is not None:
         return replace(candles, factor=factor)
+    if line is None:
+        line = _line_series(colours, (height, width))
     return line if isinstance(line, str) else replace(line, factor=factor)
 
 
@@ -619,16 +621,16 @@ def _read_candles(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
     found: _CandlePieces,
+    run: tuple[list[tuple[int, int]], list[_Piece], int] | None,
     shape: tuple[int, int],
 ) -> _Series | None:
     """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
 
     The candle pieces (`_candle_pieces`) must stand side by side across the
-    chart and hold most of its strong cells. Pieces standing on one common
-    baseline low in the frame are a volume histogram and are left out.
+    chart (`run`, from `_candle_run`, which leaves out a volume histogram) and
+    hold most of its strong cells.
     """
     height, width = shape
-    run = _candle_run(found.boxes, shape)
     if run is None:
         return None
     pieces, boxes, volume = run
