@@ -291,3 +291,29 @@ def test_a_stroke_split_between_columns_is_strong_but_a_faint_fill_is_not() -> N
     assert strong[30, 20] and not strong[31, 20]
     assert not strong[:, 25:35].any()
     assert not (trend._strong_strokes(contrast, threshold=130)).any()  # too faint even paired
+
+
+def under_a_notice(seed: int, kind: str, label: Trend) -> Market:
+    """45 candles or bars under a row of text across the top (the first ones right below it)."""
+    market = clean(make_market(seed, kind, label), width=760, height=480)
+    return replace(market, distractors=market.distractors | {"notice"})
+
+
+@pytest.mark.browser
+def test_a_row_of_text_over_the_candles_does_not_hide_them(chromium: ChromiumRenderer) -> None:
+    """Letters of a sentence stand over the highest candles: all of them are still read."""
+    misses = []
+    for seed in range(700, 704):
+        for kind in ("candles", "bars"):
+            for label in (Trend.UP, Trend.DOWN):
+                market = under_a_notice(seed, kind, label)
+                for name, pixels in (
+                    ("matplotlib", render_matplotlib(market)),
+                    ("chromium", chromium(market)),
+                ):
+                    reading = read_trend(pixels)
+                    read = (reading.trend, reading.kind, len(reading.points))
+                    # One close per candle or bar, across the chart (touching ones read as one).
+                    if read[:2] != (label, kind) or read[2] < 0.75 * market.closes.size:
+                        misses.append((seed, kind, label.value, name, *read))
+    assert not misses, misses

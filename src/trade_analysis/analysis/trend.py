@@ -119,6 +119,10 @@ _MIN_CANDLE_SPREAD = 0.05
 # histogram may hold the rest), and more than any line: a line chart's header
 # glyphs and specks are upright too, but fewer than the line's own cells.
 _CANDLE_SHARE = 0.4
+# A piece with at least this many others within _TEXT_ROW_REACH times its height
+# sharing its top or bottom row (within a cell) is a letter of a row of text.
+_TEXT_ROW_NEIGHBOURS = 3
+_TEXT_ROW_REACH = 10
 # Share of a clump's columns more than three times as tall as a neighbour (plus two
 # cells) above which it is candles or bars side by side; a line's columns change
 # height gradually (at most 6% such columns in the tuning charts, bars 20-60%).
@@ -716,7 +720,8 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     A candle or bar is alone in its columns (a broken-off bit of its wick stays
     close to it); a piece keeps its place only if it is more than twice the size
     of anything narrow standing far above or below it (a header glyph over a
-    candle goes, a stack of labels goes whole).
+    candle goes, a stack of labels goes whole). A letter of a row of text
+    (`_in_a_text_row`) is never such a rival: the candles under a sentence stay.
     """
     if len(boxes) < 2:
         return boxes
@@ -729,8 +734,28 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
     far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
     rivals = (spans <= _MAX_CANDLE_WIDTH * width) & (2 * areas > areas[:, None])
-    crowded = (shared & far & rivals).any(axis=1)
+    crowded = (shared & far & rivals & ~_in_a_text_row(tops, bottoms, lefts, talls)).any(axis=1)
     return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
+
+
+def _in_a_text_row(
+    tops: npt.NDArray[np.intp],
+    bottoms: npt.NDArray[np.intp],
+    lefts: npt.NDArray[np.intp],
+    talls: npt.NDArray[np.intp],
+) -> npt.NDArray[np.bool_]:
+    """Pieces of a row of text: a few neighbours close by on the same top or bottom row.
+
+    Letters of a line of text share their x-height's top or their baseline, a
+    few of them within ten letter heights (the round ones are left out as text
+    before this, so the rest stand sparse); candles' highs and lows are as
+    random as their prices.
+    """
+    aligned = (np.abs(tops[:, None] - tops) <= 1) | (np.abs(bottoms[:, None] - bottoms) <= 1)
+    close = np.abs(lefts[:, None] - lefts) <= _TEXT_ROW_REACH * talls[:, None]
+    others = np.count_nonzero(aligned & close, axis=1) - 1  # each piece counts itself
+    row: npt.NDArray[np.bool_] = others >= _TEXT_ROW_NEIGHBOURS
+    return row
 
 
 def _side_by_side(
