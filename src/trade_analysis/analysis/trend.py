@@ -734,7 +734,9 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
     far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
     rivals = (spans <= _MAX_CANDLE_WIDTH * width) & (2 * areas > areas[:, None])
-    crowded = (shared & far & rivals & ~_in_a_text_row(tops, bottoms, lefts, talls)).any(axis=1)
+    text = _in_a_text_row(tops, bottoms, lefts, talls)
+    rivals &= ~text | text[:, None]  # a letter vetoes only letters (of labels stacked)
+    crowded = (shared & far & rivals).any(axis=1)
     return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
 
 
