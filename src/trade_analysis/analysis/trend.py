@@ -746,16 +746,18 @@ def _in_a_text_row(
     lefts: npt.NDArray[np.intp],
     talls: npt.NDArray[np.intp],
 ) -> npt.NDArray[np.bool_]:
-    """Pieces of a row of text: a few neighbours close by on the same top or bottom row.
+    """Pieces of a row of text: a few neighbours of about its height close by on the same
+    top or bottom row.
 
-    Letters of a line of text share their x-height's top or their baseline, a
-    few of them within ten letter heights (the round ones are left out as text
-    before this, so the rest stand sparse); candles' highs and lows are as
-    random as their prices.
+    Letters of a line of text are about one height (x-height or cap height) and
+    share its top or their baseline, a few of them within ten letter heights
+    (the round ones are left out as text before this, so the rest stand
+    sparse); candles' highs, lows and lengths are as random as their prices.
     """
     aligned = (np.abs(tops[:, None] - tops) <= 1) | (np.abs(bottoms[:, None] - bottoms) <= 1)
     close = np.abs(lefts[:, None] - lefts) <= _TEXT_ROW_REACH * talls[:, None]
-    others = np.count_nonzero(aligned & close, axis=1) - 1  # each piece counts itself
+    alike = np.abs(talls[:, None] - talls) <= np.maximum(1, talls[:, None] // 3)
+    others = np.count_nonzero(aligned & close & alike, axis=1) - 1  # each piece counts itself
     row: npt.NDArray[np.bool_] = others >= _TEXT_ROW_NEIGHBOURS
     return row
 
