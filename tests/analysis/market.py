@@ -51,6 +51,7 @@ PALETTES = (
     Palette("mono", (60, 60, 60), (60, 60, 60)),
     Palette("mono-hollow", (60, 60, 60), (60, 60, 60), hollow_up=True),
 )
+NOTICE = "This page is a quote feed: prices are shown as published and may be delayed."
 LIGHT = ((255, 255, 255), (250, 250, 247), (240, 243, 250))
 DARK = ((19, 23, 34), (0, 0, 0), (30, 30, 33))
 LINE_COLOURS = ((41, 98, 255), (0, 200, 5), (255, 80, 0), (156, 39, 176), (230, 180, 0))
@@ -168,7 +169,8 @@ def layout(market: Market) -> list[Shape]:
     width, height = market.width, market.height
     panel = 0.22 * width if "side_panel" in market.distractors else 0.0
     right = width - panel - (70 if "price_labels" in market.distractors else 12)
-    left, top = 12.0, (50.0 if "header" in market.distractors else 14.0)
+    above = {"header", "notice"} & market.distractors
+    left, top = 12.0, (50.0 if above else 14.0)
     bottom = height - (0.24 * height if "volume" in market.distractors else 18.0)
     low, high = float(market.lows.min()), float(market.highs.max())
     high, low = high + 0.04 * (high - low + 1e-9), low - 0.04 * (high - low + 1e-9)
@@ -227,6 +229,9 @@ def layout(market: Market) -> list[Shape]:
     if "header" in market.distractors:
         colour = market.palette.up if market.closes[-1] >= market.closes[0] else market.palette.down
         shapes.append(Shape("text", (14, 34, 24, market.header), colour))
+    if "notice" in market.distractors:  # a sentence across the top (never drawn at random)
+        colour = (220, 220, 220) if market.dark else (33, 33, 33)
+        shapes.append(Shape("text", (14, 30, 13, NOTICE), colour))
     if "side_panel" in market.distractors:
         fill = (30, 34, 45) if market.dark else (245, 246, 248)
         shapes.append(Shape("rect", (width - panel, 0, panel, height), fill))

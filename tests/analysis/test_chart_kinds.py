@@ -20,9 +20,11 @@ from tests.analysis.market import (
     Market,
     chromium_renderer,
     closes_for,
+    layout,
     make_market,
     render_matplotlib,
 )
+from trade_analysis.analysis import trend
 from trade_analysis.analysis.trend import read_trend
 from trade_analysis.domain import Trend
 
@@ -218,3 +220,100 @@ def test_dense_candles_and_bars_are_read_at_full_resolution(
                 else:
                     misses.append((seed, name, label.value, reading.trend.value, reading.kind))
     assert right >= DENSE_FLOOR[kind], misses
+
+
+def on_pixel_edges(seed: int, label: Trend) -> Market:
+    """A bar chart whose stems all stand on the line between two pixel columns.
+
+    Bars 8 px apart from x = 12 put every stem at a whole x: a stroke 1-2 px
+    wide there covers two columns by halves (as brokers' canvases often do).
+    Labels and a side panel (which move the right edge) are left out.
+    """
+    market = make_market(seed, "bars", label)
+    return replace(
+        market,
+        width=24 + 8 * market.closes.size,
+        distractors=market.distractors - {"side_panel", "price_labels"},
+    )
+
+
+def stem_shares(market: Market, pixels: np.ndarray) -> list[float]:
+    """Per stem: the larger of its two columns' contrast, as a share of both (0.5: halved)."""
+    background = np.array(market.background[::-1], np.float64)  # BGR, as rendered
+    shares = []
+    for shape in layout(market):
+        x1, y1, x2, y2 = shape.data if shape.kind == "line" else (0, 0, 1, 0)
+        if x1 != x2 or abs(y2 - y1) < 8 or shape.colour == market.background:
+            continue
+        row, column = round((y1 + y2) / 2), round(x1)
+        if not (0 < column < pixels.shape[1] and 0 <= row < pixels.shape[0]):
+            continue
+        pair = np.abs(pixels[row, column - 1 : column + 1].astype(np.float64) - background)
+        contrast = pair.max(axis=1)
+        if contrast.sum() > 0:
+            shares.append(float(contrast.max() / contrast.sum()))
+    return shares
+
+
+# Right readings (trend and kind) of 36 at least; the reader that saw only whole
+# columns read 28 (stems too faint to be strong: the bars fell apart into ticks).
+SPLIT_STEM_FLOOR = 33
+
+
+@pytest.mark.browser
+def test_bars_whose_stems_fall_between_pixel_columns_are_read_as_bars(
+    chromium: ChromiumRenderer,
+) -> None:
+    right, misses, shares = 0, [], []
+    for seed in range(600, 612):
+        for label in (Trend.UP, Trend.DOWN, Trend.NONE):
+            market = on_pixel_edges(seed, label)
+            pixels = chromium(market)
+            shares += stem_shares(market, pixels)
+            reading = read_trend(pixels)
+            if (reading.trend, reading.kind) == (label, "bars"):
+                right += 1
+            else:
+                misses.append((seed, label.value, reading.trend.value, reading.kind))
+    # The charts are what they claim: most stems share their ink between two columns.
+    assert np.median(shares) < 0.7, np.median(shares)
+    assert right >= SPLIT_STEM_FLOOR, misses
+
+
+def test_a_stroke_split_between_columns_is_strong_but_a_faint_fill_is_not() -> None:
+    """Half-contrast stems join the strong cells, one column each; a translucent fill stays out."""
+    contrast = np.zeros((60, 40), np.uint8)
+    contrast[10:50, 10] = contrast[10:50, 11] = 60  # a stem split in two, 120 in all
+    contrast[10:50, 25:35] = 60  # a fill as faint, ten columns wide
+    contrast[30, 20] = contrast[31, 20] = 60  # a tick split between two rows
+    strong = trend._strong_strokes(contrast, threshold=100)
+    assert strong[10:50, 10].all() and not strong[10:50, 11].any()
+    assert strong[30, 20] and not strong[31, 20]
+    assert not strong[:, 25:35].any()
+    assert not (trend._strong_strokes(contrast, threshold=130)).any()  # too faint even paired
+
+
+def under_a_notice(seed: int, kind: str, label: Trend) -> Market:
+    """45 candles or bars under a row of text across the top (the first ones right below it)."""
+    market = clean(make_market(seed, kind, label), width=760, height=480)
+    return replace(market, distractors=market.distractors | {"notice"})
+
+
+@pytest.mark.browser
+def test_a_row_of_text_over_the_candles_does_not_hide_them(chromium: ChromiumRenderer) -> None:
+    """Letters of a sentence stand over the highest candles: all of them are still read."""
+    misses = []
+    for seed in range(700, 704):
+        for kind in ("candles", "bars"):
+            for label in (Trend.UP, Trend.DOWN):
+                market = under_a_notice(seed, kind, label)
+                for name, pixels in (
+                    ("matplotlib", render_matplotlib(market)),
+                    ("chromium", chromium(market)),
+                ):
+                    reading = read_trend(pixels)
+                    read = (reading.trend, reading.kind, len(reading.points))
+                    # One close per candle or bar, across the chart (touching ones read as one).
+                    if read[:2] != (label, kind) or read[2] < 0.75 * market.closes.size:
+                        misses.append((seed, kind, label.value, name, *read))
+    assert not misses, misses

@@ -17,23 +17,28 @@ its colour is the block's *average*, which keeps the line's colour direction
    than a candle (infobars, toolbars, banners: chrome, never the series);
 3. look for candles or bars: colour groups made of narrow upright pieces (and
    the dojis and touching clumps among them) side by side; if found, read one
-   close per piece (see `_close_series`) and skip to 5. This is done first on
-   a grid of single pixels (up to `_MAX_FINE_COLUMNS` across): a hundred
-   candles on 800 pixels stand 3 pixels apart, and merge on the pooled grid;
-   then on the pooled grid;
+   close per piece (see `_close_series`) and skip to 5;
 4. otherwise group strong cells by their colour *direction* from the background (an
    anti-aliased edge and the line's core share it) and pick the group that
    covers the most columns once rows it fills edge to edge are discounted:
    grids and dotted reference lines are horizontal, the price line is not;
    keep the widest connected piece of that colour (text glyphs are compact),
-   read one y per column, drop outliers, and keep the longest run of columns;
+   read one y per column, drop outliers, and keep the longest run of columns.
+   A clean line there, with no run of candle pieces beside it, is the series.
+   Otherwise (candles, a line whose columns jump in height like candles side
+   by side, or no line) candles are looked for again on a grid of single
+   pixels (up to `_MAX_FINE_COLUMNS` across): a hundred candles on 800 pixels
+   stand 3 pixels apart and merge on the pooled grid, and a one-pixel stem
+   drawn between two pixel columns is found there (`_strong_strokes`). What
+   is found there wins; then the pooled grid's candles; then its line;
 5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
    find the last turning point with a zigzag whose minimum swing is relative
    to the range, and score the segment after it.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
-notes (a 640x400 frame takes about 3 ms): frame-sized temporaries are avoided
+notes (a 640x400 line chart takes about 3 ms, candles about twice that, see
+bench/bench_reader_accuracy.py --timing): frame-sized temporaries are avoided
 (fresh memory costs a page fault per 4 KiB, more than the arithmetic), a BGR
 view of a BGRX capture is read in place, and OpenCV gets whole-number scalars.
 """
@@ -114,10 +119,18 @@ _MIN_CANDLE_SPREAD = 0.05
 # histogram may hold the rest), and more than any line: a line chart's header
 # glyphs and specks are upright too, but fewer than the line's own cells.
 _CANDLE_SHARE = 0.4
+# A piece with at least this many others within _TEXT_ROW_REACH times its height
+# sharing its top or bottom row (within a cell) is a letter of a row of text.
+_TEXT_ROW_NEIGHBOURS = 3
+_TEXT_ROW_REACH = 10
 # Share of a clump's columns more than three times as tall as a neighbour (plus two
 # cells) above which it is candles or bars side by side; a line's columns change
 # height gradually (at most 6% such columns in the tuning charts, bars 20-60%).
 _SPIKY_SHARE = 0.08
+# A line on the pooled grid with this share of such columns may be candles merged
+# there (3-8% in the tuning charts; lines mostly under 1%): they are looked for on
+# the finer grid before the line is believed.
+_ROUGH_SHARE = 0.03
 
 
 Point = tuple[float, float]
@@ -163,6 +176,8 @@ class _Series:
     # Where the series was read (indices into ys): every column of a line; one close
     # per candle or bar, the columns between them interpolated.
     read_at: tuple[int, ...] | None = None
+    # A line whose columns jump in height like candles side by side (`_spiky`).
+    rough: bool = False
 
 
 def read_trend(pixels: npt.NDArray[Any]) -> TrendReading:
@@ -324,34 +339,94 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
     strong = (contrast >= threshold).view(np.uint8)
     chrome = _solid_blocks(strong)
     _clear(strong, chrome, 1)
-    # Candles and bars a few pixels apart touch on the pooled grid: look for them
-    # on a finer one first (at most `_MAX_FINE_COLUMNS` across).
-    fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
-    if fine < factor:
-        cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
-        fine_strong = (_pooled_contrast(cut, background, fine) >= threshold).view(np.uint8)
-        _clear(fine_strong, chrome, factor / fine)
-        colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
-        if isinstance(colours, tuple):
-            fine_ys, fine_xs, fine_groups, _, fine_count = colours
-            candles = _read_candles(fine_ys, fine_xs, (fine_groups, fine_count), fine_strong.shape)
-            if candles is not None:
-                return replace(candles, factor=fine)
     colours = _strong_colours(strong, small, background)
     if not isinstance(colours, tuple):
         return colours
-    ys, xs, groups, directions, count = colours
-    candles = _read_candles(ys, xs, (groups, count), (height, width))
+    ys, xs, groups, _, count = colours
+    found = _candle_pieces(ys, xs, (groups, count), (height, width))
+    run = _candle_run(found.boxes, (height, width))
+    line: _Series | str | None = None
+    if run is None:
+        # A clean line, and no run of candle pieces beside it: a line chart.
+        line = _line_series(colours, (height, width))
+        if isinstance(line, _Series) and not line.rough:
+            return replace(line, factor=factor)
+    # Candles and bars a few pixels apart touch on the pooled grid (a rough line
+    # there, or candles): look for them on a finer one (at most `_MAX_FINE_COLUMNS`
+    # across). A line chart skips this pass, which costs more than all the rest.
+    fine = max(1, -(-image.shape[1] // _MAX_FINE_COLUMNS))
+    if fine < factor:
+        cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
+        fine_strong = _strong_strokes(_pooled_contrast(cut, background, fine), threshold)
+        _clear(fine_strong, chrome, factor / fine)
+        fine_colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
+        if isinstance(fine_colours, tuple):
+            fine_ys, fine_xs, fine_groups, _, fine_count = fine_colours
+            shape = fine_strong.shape
+            fine_found = _candle_pieces(fine_ys, fine_xs, (fine_groups, fine_count), shape)
+            fine_run = _candle_run(fine_found.boxes, shape)
+            fine_candles = _read_candles(fine_ys, fine_xs, fine_found, fine_run, shape)
+            if fine_candles is not None:
+                return replace(fine_candles, factor=fine)
+    candles = _read_candles(ys, xs, found, run, (height, width))
     if candles is not None:
         return replace(candles, factor=factor)
-    colour = _line_colour(ys, xs, directions, groups, count, (height, width))
+    if line is None:
+        line = _line_series(colours, (height, width))
+    return line if isinstance(line, str) else replace(line, factor=factor)
+
+
+def _line_series(colours: _StrongCells, shape: tuple[int, int]) -> _Series | str:
+    """The price line: the colour group spanning the chart, traced column by column."""
+    ys, xs, groups, directions, count = colours
+    colour = _line_colour(ys, xs, directions, groups, count, shape)
     if colour is None:
         return "no chart line found (nothing spans the chart)"
     member = directions @ colour >= _SAME_COLOUR_COS
-    mask = np.zeros((height, width), np.uint8)
+    mask = np.zeros(shape, np.uint8)
     mask[ys[member], xs[member]] = 1
-    series = _column_trace(mask)
-    return series if isinstance(series, str) else replace(series, factor=factor)
+    return _column_trace(mask)
+
+
+def _strong_strokes(contrast: Pixels, threshold: int) -> Pixels:
+    """Strong cells, plus one cell of each thin stroke split between two columns or rows.
+
+    A one-pixel stroke drawn between two pixel columns (a bar's stem at a
+    half-pixel x) keeps about half its contrast in each: neither reaches the
+    threshold, and the bar falls apart into loose ticks. Two neighbours that
+    together reach it, with next to nothing on either side, are such a stroke:
+    the stronger of the two stands for it (a fill or a wide faint patch has
+    neighbours as strong as itself, and stays out).
+    """
+    strong = (contrast >= threshold).view(np.uint8)
+    c = contrast
+    first, second = _split_pairs((c[:, :-3], c[:, 1:-2], c[:, 2:-1], c[:, 3:]), threshold)
+    strong[:, 1:-2] |= first
+    strong[:, 2:-1] |= second
+    first, second = _split_pairs((c[:-3], c[1:-2], c[2:-1], c[3:]), threshold)
+    strong[1:-2] |= first
+    strong[2:-1] |= second
+    return strong
+
+
+def _split_pairs(
+    lines: tuple[Pixels, Pixels, Pixels, Pixels], threshold: int
+) -> tuple[Pixels, Pixels]:
+    """Where each pair of neighbours (2nd, 3rd of four lines of cells) holds a split stroke.
+
+    Returns where the first of the pair stands for it and where the second does.
+    """
+    before, a, b, after = lines
+    outer = cv2.max(before, after)
+    low = cv2.min(a, b)
+    split = (
+        (cv2.add(a, b) >= threshold)
+        & (cv2.max(a, b) < threshold)
+        & (low >= threshold // 4)
+        & (cv2.add(outer, outer) <= low)
+    )
+    first = split & (a >= b)
+    return first.view(np.uint8), (split ^ first).view(np.uint8)
 
 
 def _averaged(image: Pixels, factor: int) -> Pixels:
@@ -477,42 +552,51 @@ def _columns_covered(
     return covered
 
 
-def _read_candles(
+class _CandlePieces(NamedTuple):
+    """The pieces of the colour groups that look like candles, and what else was seen."""
+
+    boxes: list[_Piece]
+    glyph_cells: int  # strong cells in pieces that are text
+    line_cells: int  # cells of the largest piece of a line (price or average)
+
+
+def _candle_pieces(
     ys: npt.NDArray[np.intp],
     xs: npt.NDArray[np.intp],
     grouped: tuple[npt.NDArray[np.intp], int],
     shape: tuple[int, int],
-) -> _Series | None:
-    """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
+) -> _CandlePieces:
+    """The pieces of each colour group made of narrow upright pieces (candles, bars).
 
     Candles and bars are narrow upright pieces side by side, each colour group
     (up, down, or one for a monochrome chart) holding most of its cells in
     them; a line group holds its cells in one wide piece, and moving averages
-    or other lines drawn over the candles stay out of it. Pieces standing on one
-    common baseline low in the frame are a volume histogram and are left out.
+    or other lines drawn over the candles stay out of it.
     """
     height, width = shape
     groups, count = grouped
     coverage = _columns_covered(groups, xs, count, width)
     candidates = np.flatnonzero(coverage >= _CANDLE_GROUP_COVERAGE * width)
-    if candidates.size == 0:
-        return None
+    # 16-bit labels are 3x faster, and enough when every other cell of every other
+    # row could start a piece (8-connected pieces are never closer).
+    label_type = cv2.CV_16U if -(-height // 2) * -(-width // 2) < 1 << 16 else cv2.CV_32S
     boxes: list[_Piece] = []
-    line_cells = 0  # the largest piece of a line (price or average) seen
+    glyph_cells = line_cells = 0
     for group in candidates[np.argsort(coverage[candidates])[::-1]][:_MAX_CANDLE_GROUPS]:
         member = groups == group
         mask = np.zeros((height, width), np.uint8)
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
         _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
-        found, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        found, labels, stats, _ = cv2.connectedComponentsWithStats(
+            mask, connectivity=8, ltype=label_type
+        )
         # Candles: narrow pieces, or clumps of them (neighbours touching on the pooled
         # grid) whose columns jump in height where a line's change smoothly.
         candle_cells = text_cells = 0
         taken: list[_Piece] = []
         squat: list[_Piece] = []  # narrow but not upright: a doji, or a bit of a line
-        for label in range(1, found):
-            left, top, span, tall, area = (int(v) for v in stats[label])
+        for label, (left, top, span, tall, area) in enumerate(stats[1:found].tolist(), 1):
             piece = labels[top : top + tall, left : left + span] == label
             if span > 2 and tall <= 2 * span and _looks_like_text(piece):
                 text_cells += area
@@ -526,6 +610,7 @@ def _read_candles(
             else:
                 squat.append(_Piece(left, top, span, tall, area, piece))
         cells = int(stats[1:found, cv2.CC_STAT_AREA].sum()) - text_cells
+        glyph_cells += text_cells
         if len(taken) < _MIN_CANDLES // 2 or candle_cells < 0.6 * cells:
             wide = [box.area for box in squat if box.span > _MAX_CANDLE_WIDTH * width]
             line_cells = max(line_cells, *wide, 0)
@@ -533,16 +618,33 @@ def _read_candles(
         # Upright pieces make the group candles; the rest of it is candles too: a quiet
         # market's dojis, and candles close enough to touch (a clump).
         boxes += taken + squat
-    standing = _without_volume(boxes, height)
-    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
-    boxes = _alone_in_their_columns(standing, shape)
-    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
-    if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
+    return _CandlePieces(boxes, glyph_cells, line_cells)
+
+
+def _read_candles(
+    ys: npt.NDArray[np.intp],
+    xs: npt.NDArray[np.intp],
+    found: _CandlePieces,
+    run: tuple[list[tuple[int, int]], list[_Piece], int] | None,
+    shape: tuple[int, int],
+) -> _Series | None:
+    """The close series of a candlestick or OHLC-bar chart, or None when it is no such chart.
+
+    The candle pieces (`_candle_pieces`) must stand side by side across the
+    chart (`run`, from `_candle_run`, which leaves out a volume histogram) and
+    hold most of its strong cells.
+    """
+    height, width = shape
+    if run is None:
         return None
-    # Candles are what the chart is made of; specks along a line or a row of labels are not.
+    pieces, boxes, volume = run
+    glyph_cells, line_cells = found.glyph_cells, found.line_cells
+    # Candles are what the chart is made of (text and volume aside: a bar chart's thin
+    # stems hold fewer cells than its labels); specks along a line or labels are not.
     first, last = pieces[0][0], pieces[-1][1]
     inside = [box for box in boxes if first <= box.left <= last]
-    if sum(box.area for box in inside) < max(_CANDLE_SHARE * (ys.size - volume), line_cells):
+    cells = ys.size - volume - glyph_cells
+    if sum(box.area for box in inside) < max(_CANDLE_SHARE * cells, line_cells):
         return None
     union = np.zeros((height, width), np.uint8)
     for box in inside:
@@ -559,6 +661,26 @@ def _read_candles(
     return _close_series(pieces, tops, bottoms, usual)
 
 
+def _candle_run(
+    boxes: list[_Piece], shape: tuple[int, int]
+) -> tuple[list[tuple[int, int]], list[_Piece], int] | None:
+    """Candles standing side by side across the chart: their column ranges, pieces and volume.
+
+    None unless at least `_MIN_CANDLES` of them span `_MIN_LINE_WIDTH` of the
+    width. The volume is the cells of a volume histogram, left out.
+    """
+    height, width = shape
+    if not boxes:
+        return None
+    standing = _without_volume(boxes, height)
+    volume = sum(box.area for box in boxes) - sum(box.area for box in standing)
+    boxes = _alone_in_their_columns(standing, shape)
+    pieces = _side_by_side(_merge_columns(boxes), boxes, height)
+    if len(pieces) < _MIN_CANDLES or pieces[-1][1] - pieces[0][0] < _MIN_LINE_WIDTH * width:
+        return None
+    return pieces, boxes, volume
+
+
 def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     """Columns much taller than a neighbour (a wick or stem beside a body edge or a tick)."""
     height = piece.shape[0]
@@ -566,8 +688,13 @@ def _spiky(piece: npt.NDArray[np.bool_]) -> bool:
     extent = np.where(
         present, height - np.argmax(piece[::-1], axis=0) - np.argmax(piece, axis=0), 0
     )
+    return _spiky_share(extent) >= _SPIKY_SHARE
+
+
+def _spiky_share(extent: npt.NDArray[np.intp]) -> float:
+    """Share of columns over three times as tall as a neighbour (plus two cells)."""
     neighbour = np.minimum(np.roll(extent, 1), np.roll(extent, -1))
-    return bool(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2) >= _SPIKY_SHARE)
+    return float(np.mean(extent[1:-1] > 3 * neighbour[1:-1] + 2))
 
 
 def _without_volume(boxes: list[_Piece], height: int) -> list[_Piece]:
@@ -593,7 +720,8 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     A candle or bar is alone in its columns (a broken-off bit of its wick stays
     close to it); a piece keeps its place only if it is more than twice the size
     of anything narrow standing far above or below it (a header glyph over a
-    candle goes, a stack of labels goes whole).
+    candle goes, a stack of labels goes whole). A letter of a row of text
+    (`_in_a_text_row`) is never such a rival: the candles under a sentence stay.
     """
     if len(boxes) < 2:
         return boxes
@@ -606,8 +734,32 @@ def _alone_in_their_columns(boxes: list[_Piece], shape: tuple[int, int]) -> list
     gap = np.maximum(tops[:, None] - bottoms, tops - bottoms[:, None])
     far = gap > max(2.0, _MIN_CANDLE_SPREAD * height)
     rivals = (spans <= _MAX_CANDLE_WIDTH * width) & (2 * areas > areas[:, None])
+    text = _in_a_text_row(tops, bottoms, lefts, talls)
+    rivals &= ~text | text[:, None]  # a letter vetoes only letters (of labels stacked)
     crowded = (shared & far & rivals).any(axis=1)
     return [box for box, drop in zip(boxes, crowded, strict=True) if not drop]
+
+
+def _in_a_text_row(
+    tops: npt.NDArray[np.intp],
+    bottoms: npt.NDArray[np.intp],
+    lefts: npt.NDArray[np.intp],
+    talls: npt.NDArray[np.intp],
+) -> npt.NDArray[np.bool_]:
+    """Pieces of a row of text: a few neighbours of about its height close by on the same
+    top or bottom row.
+
+    Letters of a line of text are about one height (x-height or cap height) and
+    share its top or their baseline, a few of them within ten letter heights
+    (the round ones are left out as text before this, so the rest stand
+    sparse); candles' highs, lows and lengths are as random as their prices.
+    """
+    aligned = (np.abs(tops[:, None] - tops) <= 1) | (np.abs(bottoms[:, None] - bottoms) <= 1)
+    close = np.abs(lefts[:, None] - lefts) <= _TEXT_ROW_REACH * talls[:, None]
+    alike = np.abs(talls[:, None] - talls) <= np.maximum(1, talls[:, None] // 3)
+    others = np.count_nonzero(aligned & close & alike, axis=1) - 1  # each piece counts itself
+    row: npt.NDArray[np.bool_] = others >= _TEXT_ROW_NEIGHBOURS
+    return row
 
 
 def _side_by_side(
@@ -865,7 +1017,11 @@ def _column_trace(mask: Pixels) -> _Series | str:
     # a jump between touching columns means another object begins there.
     reach = _JOIN_KERNEL.shape[0]
     detached = (top[1:] > bottom[:-1] + reach) | (bottom[1:] < top[:-1] - reach)
-    return _longest_run(trace, detached, width)
+    series = _longest_run(trace, detached, width)
+    if isinstance(series, str):
+        return series
+    spikes = _spiky_share(np.where(present, extent + 1, 0))
+    return replace(series, rough=spikes >= _ROUGH_SHARE)
 
 
 def _drop_outliers(trace: Floats, height: int) -> Floats:
