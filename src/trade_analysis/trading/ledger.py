@@ -968,8 +968,8 @@ class Writes:
     @contextmanager
     def transaction(self) -> Iterator[tuple[Connection, RowCache | None]]:
         if not self._db.is_sqlite:
-            with self._db.transaction() as connection:
-                yield connection, None
+            with _Unpinned(self._db).transaction() as pooled:
+                yield pooled
             return
         if self._connection is None or self._connection.invalidated:
             self.close()

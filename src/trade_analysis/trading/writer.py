@@ -190,9 +190,8 @@ class LedgerWriter:
             self._held_jobs += 1
             self._held_bytes += job.size
             self._queue.put(job)
-            if arrival is not None and not arrival.done:
-                arrival.done = True
-                self._arriving -= 1
+            if arrival is not None:
+                self._stop_waiting_for(arrival)
         return job.future
 
     def arrival(self) -> Arrival:
@@ -205,11 +204,15 @@ class LedgerWriter:
         return arrival
 
     def _arrived(self, arrival: Arrival) -> None:
-        """Submitted or failed: not to be waited for any longer (once, under the lock)."""
+        """Submitted or failed: not to be waited for any longer."""
         with self._lock:
-            if not arrival.done:
-                arrival.done = True
-                self._arriving -= 1
+            self._stop_waiting_for(arrival)
+
+    def _stop_waiting_for(self, arrival: Arrival) -> None:
+        """Stop waiting for `arrival`, once; the caller holds the lock."""
+        if not arrival.done:
+            arrival.done = True
+            self._arriving -= 1
 
     def record_observation(
         self, observation: ObservationInput, *, as_history: bool
