@@ -68,10 +68,8 @@ class Observation(Base):
     image_path: Mapped[str | None] = mapped_column(String(255))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (
-        Index("ix_observations_ts", "ts"),
-        Index("ix_observations_bot_ts", "bot", "ts"),
-    )
+    # By time only: retention reads them by time, everything else by id.
+    __table_args__ = (Index("ix_observations_ts", "ts"),)
 
 
 class Trade(Base):

@@ -43,6 +43,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from trade_analysis.db import models
 from trade_analysis.db.session import Database
+from trade_analysis.db.statements import CoreStatements, SqliteStatements, Statements
 from trade_analysis.domain import Side, Trend, utcnow
 from trade_analysis.trading.binding import (
     BotCandidate,
@@ -58,6 +59,7 @@ from trade_analysis.trading.simulator import (
     NoOpenPosition,
     Position,
     Reason,
+    Rules,
     Signal,
     TradeEvent,
     close_position,
@@ -150,11 +152,7 @@ _RECORD_SELL = (
     .where(RECORDS.c.id == bindparam("key_id"))
     .values({name: bindparam(name) for name in ("sell_price", "sell_time", "meta")})
 )
-_INSERT = {table: insert(table) for table in (OBSERVATIONS, RECORDS, TRADES)}
-_INSERT_RETURNING_IDS = {
-    table: insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    for table in (OBSERVATIONS, RECORDS, TRADES)
-}
+_INSERT_KEYS = insert(IDEMPOTENCY_KEYS)
 _NEW_POSITION = {
     "is_long": False,
     "first_cycle_done": False,
@@ -290,6 +288,8 @@ class BotRow:
     last_signal: dict[str, Any] | None
     total_pnl: Decimal
     meta: dict[str, Any]
+    # Read from `meta` once: a row whose meta may have changed is read again (RowCache).
+    _rules: Rules | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> BotRow:
@@ -312,6 +312,11 @@ class BotRow:
 
     def settings(self) -> BotSettings:
         return BotSettings.load(self.meta)
+
+    def trading_rules(self) -> Rules:
+        if self._rules is None:
+            self._rules = self.settings().trading_rules()
+        return self._rules
 
     def parameters(self) -> dict[str, Any]:
         """For `_BOT_WRITE`."""
@@ -393,17 +398,17 @@ class Ledger:
         the one thread that writes most (`LedgerWriter`) keeps its connection and the
         rows it read there (see `Writes`).
         """
-        with (writes or _Unpinned(self._db)).transaction() as (connection, cache):
-            answered = _earlier_answers(connection, batch)
+        with (writes or _Unpinned(self._db)).transaction() as (statements, cache):
+            answered = _earlier_answers(statements.connection, batch)
             fresh, first_with_key = _first_of_each_key(batch, answered)
             results: list[StoredObservation | None] = [None] * len(batch)
             if fresh:
                 batch_fresh = [batch[index] for index in fresh]
-                stored = self._store_fresh(connection, batch_fresh, cache)
+                stored = self._store_fresh(statements, batch_fresh, cache)
                 for index, stored_one in zip(fresh, stored, strict=True):
                     results[index] = stored_one
             _remember_keys(
-                connection, {key: results[index] for key, index in first_with_key.items()}
+                statements, {key: results[index] for key, index in first_with_key.items()}
             )
             # A retry is answered with what its key's first observation stored.
             replies: list[StoredObservation] = []
@@ -422,12 +427,12 @@ class Ledger:
 
     def _store_fresh(
         self,
-        connection: Connection,
+        statements: Statements,
         batch: Sequence[tuple[ObservationInput, bool]],
         cache: RowCache | None,
     ) -> list[StoredObservation]:
         """Observations never stored before, in one transaction."""
-        rows = _working_set(connection, cache)
+        rows = _working_set(statements, cache)
         rows.lock_bots(_known_hwnds(observation for observation, _ in batch))
         rows.load_positions(
             (observation.bot, observation.ticker)
@@ -440,8 +445,8 @@ class Ledger:
             observation_rows.append(seen | {"confidence": observation.confidence})
             if as_history:
                 history.append(seen | {"kind": "observation", "price_text": observation.price_text})
-        observation_ids = _insert_returning_ids(connection, OBSERVATIONS, observation_rows)
-        history_ids = iter(_insert_returning_ids(connection, RECORDS, history))
+        observation_ids = statements.insert_ids(OBSERVATIONS, observation_rows)
+        history_ids = iter(statements.insert_ids(RECORDS, history))
         stored = []
         for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
             bot = rows.bot(observation.bot)
@@ -474,7 +479,7 @@ class Ledger:
         """A trader's own order; refused (PositionAlreadyOpen / NoOpenPosition) when it can't be."""
         with self._db.transaction() as connection:
             bot_key = bot or _bot_for_manual(connection, ticker, side)
-            rows = _working_set(connection)
+            rows = _working_set(CoreStatements(connection))
             rows.lock_bots({bot_key: None})
             position_row = rows.position((bot_key, ticker))
             position_row.position, trade = manual_order(position_row.position, side, price, at)
@@ -514,7 +519,7 @@ class Ledger:
     def save_bot_settings(self, bot: str, hwnd: int | None, changes: BotSettings) -> BotSettings:
         """Merge the given settings into what the bot has saved; returns the result."""
         with self._db.transaction() as connection:
-            rows = _working_set(connection)
+            rows = _working_set(CoreStatements(connection))
             rows.lock_bots({bot: None})
             if hwnd is not None and rows.bot(bot).hwnd is None:
                 # A bot made for a window no other bot is bound to is bound to it.
@@ -650,7 +655,7 @@ class Ledger:
             )
             if not tickers:
                 raise NoOpenPosition(f"bot {bot!r} holds no open position")
-            rows = _working_set(connection)
+            rows = _working_set(CoreStatements(connection))
             rows.lock_bots({bot: None})
             rows.load_positions((bot, ticker) for ticker in tickers)
             closed = []
@@ -685,9 +690,10 @@ class _WorkingSet:
     """
 
     def __init__(
-        self, connection: Connection, insert_or_nothing: Any, cache: RowCache | None = None
+        self, statements: Statements, insert_or_nothing: Any, cache: RowCache | None = None
     ) -> None:
-        self.connection = connection
+        self.statements = statements
+        self.connection = statements.connection
         self._insert_or_nothing = insert_or_nothing
         self._cache = cache
         self._bots: dict[str, BotRow] = {}
@@ -766,10 +772,10 @@ class _WorkingSet:
     def write_back(self) -> None:
         """The bots and the positions used, in one statement per table, then the totals."""
         if self._bots:
-            self.connection.execute(_BOT_WRITE, [row.parameters() for row in self._bots.values()])
+            self.statements.execute(_BOT_WRITE, [row.parameters() for row in self._bots.values()])
         if self._changed_positions:
             changed = [self._positions[key] for key in self._changed_positions]
-            self.connection.execute(_POSITION_WRITE, [row.parameters() for row in changed])
+            self.statements.execute(_POSITION_WRITE, [row.parameters() for row in changed])
         for ticker in sorted(self._totals):
             self._write_total(ticker, *self._totals[ticker])
 
@@ -780,7 +786,7 @@ class _WorkingSet:
             self._create(TICKER_TOTALS, [zero])
             found = self._rows(_TOTAL_ONE, {"ticker": ticker})
         (total,) = found
-        self.connection.execute(
+        self.statements.execute(
             _TOTAL_WRITE,
             {
                 "key_ticker": ticker,
@@ -866,7 +872,7 @@ def _earlier_answers(
     }
 
 
-def _remember_keys(connection: Connection, stored: dict[str, StoredObservation | None]) -> None:
+def _remember_keys(statements: Statements, stored: dict[str, StoredObservation | None]) -> None:
     now = utcnow()
     rows = [
         {
@@ -880,8 +886,7 @@ def _remember_keys(connection: Connection, stored: dict[str, StoredObservation |
         for key, result in stored.items()
         if result is not None
     ]
-    if rows:
-        connection.execute(insert(IDEMPOTENCY_KEYS), rows)
+    statements.execute(_INSERT_KEYS, rows)
 
 
 def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | None]:
@@ -893,9 +898,9 @@ def _known_hwnds(observations: Iterable[ObservationInput]) -> dict[str, int | No
     return hwnds
 
 
-def _working_set(connection: Connection, cache: RowCache | None = None) -> _WorkingSet:
-    dialect = connection.dialect.name
-    return _WorkingSet(connection, pg_insert if dialect == "postgresql" else sqlite_insert, cache)
+def _working_set(statements: Statements, cache: RowCache | None = None) -> _WorkingSet:
+    dialect = statements.connection.dialect.name
+    return _WorkingSet(statements, pg_insert if dialect == "postgresql" else sqlite_insert, cache)
 
 
 # -- the writer's own connection and the rows it keeps ------------------------------------
@@ -945,9 +950,9 @@ class _Unpinned:
         self._db = database
 
     @contextmanager
-    def transaction(self) -> Iterator[tuple[Connection, RowCache | None]]:
+    def transaction(self) -> Iterator[tuple[Statements, RowCache | None]]:
         with self._db.transaction() as connection:
-            yield connection, None
+            yield CoreStatements(connection), None
 
 
 class Writes:
@@ -955,7 +960,8 @@ class Writes:
 
     On SQLite, where one process writes at a time, the writer thread keeps the bots
     and positions it stored and reads them again only when another connection has
-    written since (`RowCache`). On PostgreSQL rows are read and locked in every
+    written since (`RowCache`), and runs its writes on the driver's cursor
+    (`SqliteStatements`). On PostgreSQL rows are read and locked in every
     transaction (several processes may write at once), on a pooled connection.
     Not thread-safe: one thread uses it, then `close`s it.
     """
@@ -964,9 +970,10 @@ class Writes:
         self._db = database
         self._connection: Connection | None = None
         self._cache = RowCache()
+        self._statements = SqliteStatements()
 
     @contextmanager
-    def transaction(self) -> Iterator[tuple[Connection, RowCache | None]]:
+    def transaction(self) -> Iterator[tuple[Statements, RowCache | None]]:
         if not self._db.is_sqlite:
             with _Unpinned(self._db).transaction() as pooled:
                 yield pooled
@@ -977,7 +984,7 @@ class Writes:
         try:
             with self._connection.begin():
                 self._cache.validate(self._connection)
-                yield self._connection, self._cache
+                yield self._statements.bind(self._connection), self._cache
         except BaseException:
             self._cache.clear()
             raise
@@ -987,20 +994,6 @@ class Writes:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
-
-
-def _insert_returning_ids(
-    connection: Connection, table: Table, rows: list[dict[str, Any]]
-) -> list[int]:
-    """Insert rows and return their ids in the rows' order (many rows: one statement)."""
-    if len(rows) == 1:
-        # One row needs no RETURNING machinery: the driver reports the new key.
-        (new_id,) = connection.execute(_INSERT[table], rows[0]).inserted_primary_key or (None,)
-        assert new_id is not None, f"{table.name} insert reported no id"
-        return [int(new_id)]
-    if not rows:
-        return []
-    return list(connection.execute(_INSERT_RETURNING_IDS[table], rows).scalars())
 
 
 # -- the steps of one observation or order -------------------------------------------
@@ -1018,7 +1011,7 @@ def _trade_on(
     bot.last_signal = key.to_json()
     signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
     position_row = rows.position((bot.bot, key.ticker))
-    rules = bot.settings().trading_rules()
+    rules = bot.trading_rules()
     position_row.position, trade = decide(position_row.position, signal, rules)
     if trade is None:
         return None, None
@@ -1035,18 +1028,17 @@ def _write_trade(
     trade: TradeEvent,
     meta: dict[str, Any],
 ) -> int:
-    connection = rows.connection
+    statements = rows.statements
     if trade.side is Side.BUY:
-        position_row.open_record_id = _open_record(connection, trade, meta)
+        position_row.open_record_id = _open_record(statements, trade, meta)
         record_id = position_row.open_record_id
     else:
-        record_id = _complete_record(connection, position_row.open_record_id, trade)
+        record_id = _complete_record(statements, position_row.open_record_id, trade)
         position_row.open_record_id = None
         profit = trade.profit or Decimal(0)
         bot.total_pnl += profit
         rows.add_to_totals(trade.ticker, profit)
-    (trade_id,) = _insert_returning_ids(
-        connection,
+    (trade_id,) = statements.insert_ids(
         TRADES,
         [
             {
@@ -1075,9 +1067,8 @@ def _write_trade(
     return trade_id
 
 
-def _open_record(connection: Connection, trade: TradeEvent, meta: dict[str, Any]) -> int:
-    (record_id,) = _insert_returning_ids(
-        connection,
+def _open_record(statements: Statements, trade: TradeEvent, meta: dict[str, Any]) -> int:
+    (record_id,) = statements.insert_ids(
         RECORDS,
         [
             {
@@ -1098,16 +1089,15 @@ def _open_record(connection: Connection, trade: TradeEvent, meta: dict[str, Any]
     return record_id
 
 
-def _complete_record(connection: Connection, record_id: int | None, trade: TradeEvent) -> int:
+def _complete_record(statements: Statements, record_id: int | None, trade: TradeEvent) -> int:
     """Put the sell on the record its buy opened (or a new one, if that record is gone)."""
     sold = {"profit": str(trade.profit), "sell_reason": trade.reason.value}
     found = None
     if record_id is not None:
-        found = connection.execute(_RECORD_META, {"id": record_id}).one_or_none()
+        found = statements.connection.execute(_RECORD_META, {"id": record_id}).one_or_none()
     if found is None:
         # The buy's record was never written (a position from before records existed).
-        (record_id,) = _insert_returning_ids(
-            connection,
+        (record_id,) = statements.insert_ids(
             RECORDS,
             [
                 {
@@ -1125,7 +1115,7 @@ def _complete_record(connection: Connection, record_id: int | None, trade: Trade
             ],
         )
         return record_id
-    connection.execute(
+    statements.execute(
         _RECORD_SELL,
         {
             "key_id": record_id,
