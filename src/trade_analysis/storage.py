@@ -63,18 +63,6 @@ def check_complete(data: bytes, extension: str) -> None:
             raise IncompleteImage(f"WebP is truncated: {len(data)} of {declared} bytes")
 
 
-# zlib lets go of the GIL for a checksum over more than 5 KiB: on the event loop, with the
-# ledger's writer thread waiting for it, each such moment hands the GIL over and back.
-_CRC_PIECE = 4096
-
-
-def _crc32(data: memoryview) -> int:
-    crc = 0
-    for start in range(0, len(data), _CRC_PIECE):
-        crc = zlib.crc32(data[start : start + _CRC_PIECE], crc)
-    return crc
-
-
 def _check_png(data: bytes) -> None:
     offset = len(_PNG_SIGNATURE)
     first = True
@@ -85,7 +73,7 @@ def _check_png(data: bytes) -> None:
         if end > len(data):
             break
         if (
-            _crc32(view[offset + 4 : offset + 8 + length])
+            zlib.crc32(view[offset + 4 : offset + 8 + length])
             != struct.unpack_from(">I", data, end - 4)[0]
         ):
             raise IncompleteImage(f"PNG is damaged: bad checksum in its {kind!r} chunk")

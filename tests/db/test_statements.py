@@ -10,7 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
@@ -147,3 +159,16 @@ def test_an_empty_list_writes_nothing(kind: str, connection: Connection) -> None
     statements.execute(RECORDS.insert(), [])
     assert statements.insert_ids(RECORDS, []) == []
     assert connection.execute(select(func.count()).select_from(RECORDS)).scalar_one() == 0
+
+
+def test_the_drivers_errors_arrive_as_sqlalchemys(connection: Connection) -> None:
+    """Callers map SQLAlchemy's OperationalError to 503 and retry on it; the driver's own
+    exceptions would bypass both."""
+    statements = SqliteStatements().bind(connection)
+    with pytest.raises(IntegrityError, match="NOT NULL"):
+        statements.insert_ids(RECORDS, [record(kind=None)])
+    nowhere = Table(
+        "nowhere", MetaData(), Column("id", Integer, primary_key=True), Column("x", String)
+    )
+    with pytest.raises(OperationalError, match="no such table"):
+        statements.execute(nowhere.insert(), [{"x": "a"}, {"x": "b"}])

@@ -6,8 +6,6 @@ second task and costs the busiest route more than everything measured here.
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 import secrets
 import time
@@ -22,26 +20,11 @@ REQUEST_ID_HEADER = b"x-request-id"
 _CLIENT_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
-# This process's random prefix and a counter: unique without a system call per request
-# (os.urandom lets go of the GIL, and the ledger's writer thread takes it).
-_PROCESS_ID = secrets.token_hex(4)
-_NEXT = itertools.count(1)
-
-
-def _new_process_id() -> None:  # a forked worker (gunicorn) gets a prefix of its own
-    global _PROCESS_ID
-    _PROCESS_ID = secrets.token_hex(4)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_process_id)
-
-
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _CLIENT_ID.match(value):
             return str(value.decode())
-    return f"{_PROCESS_ID}{next(_NEXT) & 0xFFFFFFFF:08x}"
+    return secrets.token_hex(8)
 
 
 def route_template(scope: Scope) -> str:

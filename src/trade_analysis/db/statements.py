@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert, ReturningInsert, UpdateBase
 
 Row = Mapping[str, Any]
@@ -93,11 +94,14 @@ class SqliteStatements:
     def __init__(self) -> None:
         self._compiled: dict[tuple[UpdateBase, frozenset[str] | None], _Compiled] = {}
         self._connection: Connection | None = None
+        self._cursor: Any = None
 
     def bind(self, connection: Connection) -> SqliteStatements:
         """Use `connection` (in a transaction) from now on; returns itself."""
         assert connection.dialect.name == "sqlite", "SqliteStatements runs on SQLite only"
-        self._connection = connection
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection in a transaction has its driver's"
+        self._connection, self._cursor = connection, driver.cursor()
         return self
 
     @property
@@ -112,28 +116,39 @@ class SqliteStatements:
         # An INSERT names the columns its rows give (the rest keep their defaults).
         columns = frozenset(rows[0]) if isinstance(statement, Insert) else None
         compiled = self._compile(statement, columns)
-        cursor = self._cursor()
-        if len(rows) == 1:
-            cursor.execute(compiled.sql, compiled.values(rows[0]))
-        else:
-            cursor.executemany(compiled.sql, [compiled.values(row) for row in rows])
+        cursor = self._cursor
+        values = [compiled.values(row) for row in rows]
+        try:
+            if len(values) == 1:
+                cursor.execute(compiled.sql, values[0])
+            else:
+                cursor.executemany(compiled.sql, values)
+        except Exception as error:
+            raise self._wrapped(error, compiled.sql, values) from error
 
     def insert_ids(self, table: Table, rows: Sequence[Row]) -> list[int]:
         statement = _insert(table)
-        cursor = self._cursor()
+        cursor = self._cursor
         ids = []
         # One statement per row: SQLite does not promise RETURNING's order for several.
         for row in rows:
             compiled = self._compile(statement, frozenset(row))
-            cursor.execute(compiled.sql, compiled.values(row))
+            values = compiled.values(row)
+            try:
+                cursor.execute(compiled.sql, values)
+            except Exception as error:
+                raise self._wrapped(error, compiled.sql, values) from error
             assert cursor.lastrowid is not None, f"{table.name} insert reported no id"
             ids.append(int(cursor.lastrowid))
         return ids
 
-    def _cursor(self) -> Any:
-        driver = self.connection.connection.driver_connection
-        assert driver is not None, "a connection in a transaction has its driver's"
-        return driver.cursor()
+    def _wrapped(self, error: Exception, sql: str, values: Any) -> BaseException:
+        """The driver's error as SQLAlchemy raises it (`OperationalError` for a locked or
+        full database, `IntegrityError`...), which is what callers catch and map to 503."""
+        dialect = self.connection.dialect
+        return DBAPIError.instance(
+            sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect, hide_parameters=True
+        )
 
     def _compile(self, statement: UpdateBase, columns: frozenset[str] | None) -> _Compiled:
         key = (statement, columns)
