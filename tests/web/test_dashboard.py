@@ -238,9 +238,12 @@ def test_the_dashboard_files_are_revalidated_and_nothing_else_is_served(
     assert again.status_code == 304 and again.content == b""
     assert "default-src 'self'" in again.headers["content-security-policy"]
     outside = ("%2e%2e/app.py", "js/%2e%2e/%2e%2e/app.py", "nope.js", "js/")
+    policy = served.headers["content-security-policy"]
     for path in (f"/dashboard/{name}" for name in outside):
-        assert httpx.get(server.url + path).status_code == 404, path
-    assert httpx.post(server.url + "/dashboard/").status_code == 405
+        missing = httpx.get(server.url + path)
+        assert missing.status_code == 404 and missing.headers["content-security-policy"] == policy
+    refused = httpx.post(server.url + "/dashboard/")
+    assert refused.status_code == 405 and refused.headers["content-security-policy"] == policy
     moved = httpx.get(server.url + "/dashboard")
     assert moved.is_redirect and moved.headers["location"].endswith("/dashboard/")
 
