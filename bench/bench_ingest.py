@@ -10,6 +10,13 @@ Both servers run as subprocesses, one uvicorn worker each, on loopback:
   synchronous=NORMAL, like the product) through the thread pool: the least a server that
   records each upload must do. The product stores an observation, a history record,
   the bot, the position and on some signals a trade in that transaction.
+- bare+checks (with `--checked-baseline`, informational): the product's upload without
+  its trading: the key checked (HTTPBearer, constant time), the form read, the image's
+  kind and structure checked (the product's own `sniff_image` and `check_complete`),
+  price and trend parsed, then in the thread pool the file written atomically (the
+  product's `FileStore`) and an observation and a history record committed, with the
+  product's indexes on those two tables. What the product adds to it is the ledger's
+  trading (bots, positions, trades, totals), the group commit and the live feed.
 
 The client load is the same for every server: C threads, each with its own keep-alive
 httpx.Client, posting pre-encoded multipart bodies (a ~50 KiB PNG plus ticker, price,
@@ -22,6 +29,7 @@ Run by hand:
     .venv/bin/python bench/bench_ingest.py [--duration 5] [--rounds 5] [--clients 4] [--quick]
                                            [--product-db FILE] [--no-row-baseline]
                                            [--compare LABEL=SRC ...] [--observability]
+                                           [--checked-baseline]
 
 `--compare before=DIR` also runs the product from DIR (a copy of another commit's
 `src/`, e.g. `git archive`), in the same rounds, for a before/after measured together.
@@ -45,12 +53,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import httpx
 import numpy as np
 from _support import cpu_seconds, free_port, server_process, verdict
-from fastapi import FastAPI, File, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trade_analysis.cli import serve_command
 
@@ -101,7 +111,10 @@ def png_of_about(target: int) -> bytes:
 # -- the bare server --------------------------------------------------------------------
 
 
-def serve_bare(port: int, directory: Path, with_row: bool) -> None:
+BARE_MODES = ("plain", "row", "checked")
+
+
+def serve_bare(port: int, directory: Path, mode: str) -> None:
     import sqlite3
 
     import uvicorn
@@ -114,13 +127,18 @@ def serve_bare(port: int, directory: Path, with_row: bool) -> None:
     database.execute("CREATE TABLE IF NOT EXISTS uploads (id INTEGER PRIMARY KEY, name, ts)")
     lock = threading.Lock()
 
-    def record(name: str) -> None:
-        with lock, database:
-            database.execute("INSERT INTO uploads (name, ts) VALUES (?, ?)", (name, time.time()))
-
     @app.get("/ping")
     async def ping() -> dict[str, str]:
         return {"status": "ok"}
+
+    if mode == "checked":
+        add_checked_ingest(app, directory, database, lock)
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+        return
+
+    def record(name: str) -> None:
+        with lock, database:
+            database.execute("INSERT INTO uploads (name, ts) VALUES (?, ?)", (name, time.time()))
 
     @app.post("/ingest")
     async def ingest(file: UploadFile = File(...)) -> dict[str, str]:
@@ -130,11 +148,86 @@ def serve_bare(port: int, directory: Path, with_row: bool) -> None:
         # write); the product pays a thread hop, a sniff, an atomic rename and the ledger on top.
         with open(directory / name, "wb") as stream:  # noqa: ASYNC230
             stream.write(data)
-        if with_row:
+        if mode == "row":
             await run_in_threadpool(record, name)
         return {"name": name}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+
+
+CHECKED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS observations"
+    " (id INTEGER PRIMARY KEY, ts, bot, name, ticker, price, trend, image_path, meta)",
+    "CREATE INDEX IF NOT EXISTS ix_observations_ts ON observations (ts)",
+    "CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, ts, kind, bot, image_path,"
+    " name, ticker, price, price_text, trend, meta)",
+    "CREATE INDEX IF NOT EXISTS ix_records_ts ON records (ts)",
+    "CREATE INDEX IF NOT EXISTS ix_records_ticker_ts ON records (ticker, ts)",
+    "CREATE INDEX IF NOT EXISTS ix_records_kind_ts ON records (kind, ts)",
+)
+
+
+def add_checked_ingest(app: FastAPI, directory: Path, database: Any, lock: threading.Lock) -> None:
+    """bare+checks: the product's upload checks and its two rows, without its trading.
+
+    (FastAPI reads the route's annotations by name: they are imported at the top.)"""
+    import hmac
+    from datetime import UTC, datetime
+
+    from starlette.concurrency import run_in_threadpool
+
+    from trade_analysis.domain import Trend, parse_price
+    from trade_analysis.storage import FileStore, check_complete, sniff_image
+
+    for statement in CHECKED_SCHEMA:
+        database.execute(statement)
+    key = os.environ["BACKEND_API_KEY"].encode()
+    bearer = HTTPBearer(auto_error=False)
+    uploads = FileStore(directory / "uploads")
+    uploads.ensure()
+
+    async def check_key(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> None:
+        if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), key):
+            raise HTTPException(403, "wrong API key")
+
+    def store(name: str, data: bytes, fields: dict[str, str]) -> tuple[int, int]:
+        uploads.write_atomic(name, data)
+        at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        row = (at, fields["bot"], fields["name"], fields["ticker"], fields["price"])
+        with lock, database:
+            observation = database.execute(
+                "INSERT INTO observations (ts, bot, name, ticker, price, trend, image_path, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, '{}')",
+                (*row, fields["trend"], f"uploads/{name}"),
+            ).lastrowid
+            record = database.execute(
+                "INSERT INTO records (ts, kind, bot, name, ticker, price, trend, image_path,"
+                " price_text, meta) VALUES (?, 'observation', ?, ?, ?, ?, ?, ?, ?, '{}')",
+                (*row, fields["trend"], f"uploads/{name}", fields["price_text"]),
+            ).lastrowid
+        return observation, record
+
+    @app.post("/ingest", dependencies=[Depends(check_key)])
+    async def ingest(request: Request) -> dict[str, Any]:
+        form = await request.form(max_files=1, max_fields=32)
+        upload = form["file"]
+        if isinstance(upload, str):
+            raise HTTPException(422, "file must be a file upload")
+        data = await upload.read()
+        extension = sniff_image(data[:512])
+        check_complete(data, extension)
+        text = {name: str(form[name]) for name in ("ticker", "price", "trend", "bot", "name")}
+        fields = text | {
+            "ticker": text["ticker"].strip().upper(),
+            "price": format(parse_price(text["price"]), "f"),
+            "price_text": text["price"],
+            "trend": Trend(text["trend"].strip().lower()).value,
+        }
+        name = f"{uuid.uuid4().hex}.{extension}"
+        observation, record = await run_in_threadpool(store, name, data, fields)
+        return {"id": record, "observation_id": observation, "image_url": f"/uploads/{name}"}
 
 
 # -- the load ---------------------------------------------------------------------------
@@ -238,6 +331,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before a run")
     parser.add_argument("--no-row-baseline", action="store_true", help="skip the bare+row server")
+    parser.add_argument(
+        "--checked-baseline",
+        action="store_true",
+        help="also run bare+checks: the product's upload checks and two rows, no trading",
+    )
     parser.add_argument("--quick", action="store_true", help="3 s runs, 3 rounds")
     parser.add_argument(
         "--product-db",
@@ -262,10 +360,10 @@ def main() -> None:
     )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--bare-dir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--bare-row", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-mode", choices=BARE_MODES, default="plain", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
-        serve_bare(args.serve_bare, args.bare_dir, args.bare_row)
+        serve_bare(args.serve_bare, args.bare_dir, args.bare_mode)
         return
     if args.quick:
         args.duration, args.rounds = 3.0, 3
@@ -315,8 +413,10 @@ def main() -> None:
         for label, env in variants_of_product.items():
             port = free_port()
             servers[label] = (serve_command(port, root / label), port, env, auth)
-        variants = [("bare", False)] + ([] if args.no_row_baseline else [("bare+row", True)])
-        for label, with_row in variants:
+        variants = [("bare", "plain")]
+        variants += [] if args.no_row_baseline else [("bare+row", "row")]
+        variants += [("bare+checks", "checked")] if args.checked_baseline else []
+        for label, mode in variants:
             directory = root / label
             directory.mkdir()
             port = free_port()
@@ -328,7 +428,13 @@ def main() -> None:
                 "--bare-dir",
                 str(directory),
             ]
-            servers[label] = ([*command, *(["--bare-row"] if with_row else [])], port, {}, {})
+            checked = mode == "checked"
+            servers[label] = (
+                [*command, "--bare-mode", mode],
+                port,
+                {"BACKEND_API_KEY": key} if checked else {},
+                auth if checked else {},
+            )
 
         order = [label for label, _ in variants] + [*variants_of_product, "product"]
         results: dict[str, list[Load]] = {label: [] for label in order}
@@ -386,6 +492,14 @@ def main() -> None:
             break  # printed above
         print(f"ratio {label} / {baseline}, per round: {' '.join(f'{r:.2f}' for r in ratios)}")
         print(f"ratio {label} / {baseline}, median of rounds: {ratio:.2f}x")
+    if "bare+checks" in results:
+        # Informational: what the product costs beyond the same checks and rows.
+        for label in [*variants_of_product, "product"]:
+            checked = per_round_ratios(results[label], results["bare+checks"])
+            rounds = " ".join(f"{r:.2f}" for r in checked)
+            print(f"ratio {label} / bare+checks, per round: {rounds}")
+            median = statistics.median(checked)
+            print(f"ratio {label} / bare+checks, median of rounds: {median:.2f}x")
     if args.observability:
         cost = per_round_ratios(results["observed"], results["quiet"])
         cpu_cost = [
