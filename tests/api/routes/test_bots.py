@@ -66,7 +66,6 @@ def test_saved_rules_change_how_the_bot_trades(client: TestClient) -> None:
     ]
 
 
-
 def test_rules_saved_while_a_bot_trades_apply_from_its_next_signal(client: TestClient) -> None:
     client.post("/ingest", data={"bot": "w9", "ticker": "AAPL", "price": "10", "trend": "up"})
     saved = client.put("/bots/w9/settings", json={"rules": {"take_profit": "2.5"}})
@@ -78,6 +77,7 @@ def test_rules_saved_while_a_bot_trades_apply_from_its_next_signal(client: TestC
         ("buy", 10.0, "signal"),
         ("sell", 12.5, "take_profit"),
     ]
+
 
 def test_title_pattern_is_saved_and_removed(client: TestClient) -> None:
     pattern = r"(?P<ticker>[A-Z]+)/USD (?P<price>[\d.]+)"
