@@ -89,7 +89,11 @@ class _Compiled:
 
 
 class SqliteStatements:
-    """On SQLite's DB-API cursor, each statement compiled once (for one connection)."""
+    """On SQLite's DB-API cursor, each statement compiled once (for one connection).
+
+    Statements are remembered by identity: pass ones built once (module constants),
+    never one built per call, or every call would compile and keep another.
+    """
 
     def __init__(self) -> None:
         self._compiled: dict[tuple[UpdateBase, frozenset[str] | None], _Compiled] = {}
@@ -116,39 +120,38 @@ class SqliteStatements:
         # An INSERT names the columns its rows give (the rest keep their defaults).
         columns = frozenset(rows[0]) if isinstance(statement, Insert) else None
         compiled = self._compile(statement, columns)
-        cursor = self._cursor
-        values = [compiled.values(row) for row in rows]
-        try:
-            if len(values) == 1:
-                cursor.execute(compiled.sql, values[0])
-            else:
-                cursor.executemany(compiled.sql, values)
-        except Exception as error:
-            raise self._wrapped(error, compiled.sql, values) from error
+        self._run(compiled, [compiled.values(row) for row in rows])
 
     def insert_ids(self, table: Table, rows: Sequence[Row]) -> list[int]:
         statement = _insert(table)
-        cursor = self._cursor
         ids = []
         # One statement per row: SQLite does not promise RETURNING's order for several.
         for row in rows:
             compiled = self._compile(statement, frozenset(row))
-            values = compiled.values(row)
-            try:
-                cursor.execute(compiled.sql, values)
-            except Exception as error:
-                raise self._wrapped(error, compiled.sql, values) from error
-            assert cursor.lastrowid is not None, f"{table.name} insert reported no id"
-            ids.append(int(cursor.lastrowid))
+            self._run(compiled, [compiled.values(row)])
+            assert self._cursor.lastrowid is not None, f"{table.name} insert reported no id"
+            ids.append(int(self._cursor.lastrowid))
         return ids
 
-    def _wrapped(self, error: Exception, sql: str, values: Any) -> BaseException:
-        """The driver's error as SQLAlchemy raises it (`OperationalError` for a locked or
-        full database, `IntegrityError`...), which is what callers catch and map to 503."""
-        dialect = self.connection.dialect
-        return DBAPIError.instance(
-            sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect, hide_parameters=True
-        )
+    def _run(self, compiled: _Compiled, values: list[tuple[Any, ...]]) -> None:
+        """Run once per row of values; the driver's errors raised as SQLAlchemy raises them
+        (`OperationalError` for a locked or full database, `IntegrityError`...), which is
+        what callers catch and map to 503."""
+        try:
+            if len(values) == 1:
+                self._cursor.execute(compiled.sql, values[0])
+            else:
+                self._cursor.executemany(compiled.sql, values)
+        except Exception as error:
+            dialect = self.connection.dialect
+            raise DBAPIError.instance(
+                compiled.sql,
+                values,
+                error,
+                dialect.loaded_dbapi.Error,
+                dialect=dialect,
+                hide_parameters=True,
+            ) from error
 
     def _compile(self, statement: UpdateBase, columns: frozenset[str] | None) -> _Compiled:
         key = (statement, columns)

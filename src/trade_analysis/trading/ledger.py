@@ -693,7 +693,6 @@ class _WorkingSet:
         self, statements: Statements, insert_or_nothing: Any, cache: RowCache | None = None
     ) -> None:
         self.statements = statements
-        self.connection = statements.connection
         self._insert_or_nothing = insert_or_nothing
         self._cache = cache
         self._bots: dict[str, BotRow] = {}
@@ -701,6 +700,10 @@ class _WorkingSet:
         self._changed_positions: set[PositionKey] = set()
         # Per ticker: P&L, wins and losses this transaction adds.
         self._totals: dict[str, tuple[Decimal, int, int]] = {}
+
+    @property
+    def connection(self) -> Connection:
+        return self.statements.connection
 
     def lock_bots(self, hwnds: dict[str, int | None]) -> None:
         """Load (creating if missing) and lock these bots; a known hwnd is remembered."""
