@@ -355,8 +355,9 @@ async def _stalled_clients_are_cut_off(server: ServerProcess, http: httpx.AsyncC
         async with typed_stream(server) as (healthy, _):
             assert (await live_stats(http))["clients"] == baseline + 4
             for index in range(400):
-                sent = time.monotonic()
                 await ingest(http, ticker, f"{100 + index}", "up" if index % 2 == 0 else "down")
+                # From the upload's answer: the fan-out's delay, not the upload's own time.
+                sent = time.monotonic()
                 trade = await next_event(healthy, "trade", within=2.0)
                 delays.append(time.monotonic() - sent)
                 assert trade["price"] == 100 + index

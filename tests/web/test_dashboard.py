@@ -124,6 +124,11 @@ def test_a_reload_draws_the_board_first_and_the_other_views_after(
     expect(page.locator("#state")).to_have_text("live")
     loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     board_at = page.evaluate("performance.getEntriesByName('ta:first-board')[0].startTime")
+    # The other views, then the whole trade list, load when the browser is idle after the
+    # first board; an entry appears once its resource has loaded, so wait for the last one.
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => /trades\\?limit/.test(e.name))"
+    )
     later = page.evaluate(
         """() => performance.getEntriesByType('resource')
             .filter(e => /trades\\.js|history\\.js|trades\\?limit/.test(e.name))
