@@ -48,7 +48,7 @@ def postgres_server(tmp_path: Path) -> Iterator[ServerProcess]:
         "BACKEND_API_KEY": TEST_KEY,
         "DATABASE_URL": POSTGRES_URL,
         "WRITER_MAX_JOBS": str(QUEUE),
-        "DB_LOCK_TIMEOUT_SECONDS": "2",
+        "DB_LOCK_TIMEOUT_SECONDS": "5",  # the uploads all arrive while the first waits
         "DB_CONNECT_TIMEOUT_SECONDS": "2",
         "SHUTDOWN_TIMEOUT_SECONDS": "3",
     }
@@ -138,6 +138,14 @@ def shut_down(server: ServerProcess) -> None:
     assert "Application shutdown complete" in server.log.read_text()
 
 
+def fill_the_writer(uploads: Uploads) -> None:
+    """Post one upload more than the writer holds: its 503 says the others are all in."""
+    uploads.post(QUEUE + 1)
+    (refused,) = uploads.wait_for(1)
+    assert isinstance(refused, httpx.Response)
+    assert_refused_at_once(refused)
+
+
 def assert_refused_at_once(answer: httpx.Response) -> None:
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "1"
@@ -221,8 +229,7 @@ def test_shutdown_with_uploads_waiting_on_a_lock_commits_them_once_it_is_release
     sqlite_server.start()
     uploads = Uploads(sqlite_server)
     with database_held(sqlite_server.env["DATABASE_URL"]):
-        uploads.post(QUEUE)
-        threading.Event().wait(0.5)  # let them reach the writer
+        fill_the_writer(uploads)
         process = sqlite_server.process
         assert process is not None
         process.send_signal(signal.SIGTERM)
@@ -242,8 +249,7 @@ def test_shutdown_ends_in_bounded_time_while_the_database_stays_locked(
     sqlite_server.start()
     uploads = Uploads(sqlite_server)
     with database_held(sqlite_server.env["DATABASE_URL"]):
-        uploads.post(QUEUE)
-        threading.Event().wait(0.5)
+        fill_the_writer(uploads)
         # SHUTDOWN_TIMEOUT_SECONDS=3 for the requests, 3 for the writer: not the 120 s lock wait.
         shut_down(sqlite_server)
         answers = uploads.join()

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.server import ServerProcess
 from tests.support.databases import POSTGRES_URL
+from tests.support.polling import poll
 from tests.test_cli import run_cli
 
 
@@ -57,8 +58,7 @@ class Trader:
                 index += 1
 
     def wait_for(self, count: int) -> None:
-        while self.acknowledged < count:
-            threading.Event().wait(0.05)
+        poll(lambda: self.acknowledged, lambda acknowledged: acknowledged >= count, timeout=60)
 
 
 def trade_ids(server: ServerProcess) -> list[int]:

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from tests.analysis.test_chart_kinds import clean
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
 from tests.support.original_contract import STATUS_KEYS
+from tests.support.polling import poll
 from tests.support.windows import WindowLauncher
 from trade_analysis.domain import Trend
 
@@ -41,17 +42,6 @@ def desktop_server(tmp_path: Path, xvfb_display: str, database_url: str) -> Iter
 def api(desktop_server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=desktop_server.url, headers=AUTH, timeout=20) as client:
         yield client
-
-
-def poll(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not accept(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s; last value: {value!r}")
-        time.sleep(0.2)
-        value = read()
-    return value
 
 
 def workers_by_hwnd(api: httpx.Client) -> dict[int, dict[str, Any]]:
@@ -105,8 +95,8 @@ def test_chart_windows_are_read_even_when_covered_or_off_screen(
         assert status["capture_method"] == "composite" and status["is_running"] is True
         assert workers[hwnd]["screenshot_b64"] and workers[hwnd]["bot"]["hwnd"] == hwnd
         assert set(status) >= STATUS_KEYS
-    # Each window is its own bot, and its first `up` bought.
-    trades = api.get("/trades").json()
+    # Each window is its own bot, and its first `up` bought (stored just after it was read).
+    trades = poll(lambda: api.get("/trades").json(), lambda found: "AAPL" in found["tickers"])
     (held,) = trades["tickers"]["AAPL"]["bots"].items()
     assert held[0] == workers[rising.hwnd]["bot"]["bot"] == workers[rising.hwnd]["status"]["bot"]
     assert (held[1]["position"], held[1]["entry_price"]) == ("long", 175.23)
@@ -171,7 +161,11 @@ def test_a_window_preview_is_a_small_jpeg_of_it_and_a_closed_one_is_400(
     assert int(((green - red > 30) & (green - blue > 30)).sum()) > 40
     assert api.get("/workers").json() == []  # a preview starts no worker
     chart_windows.kill(window)
-    gone = api.get(f"/api/v1/windows/{window.hwnd}/preview")
+    # The X server drops a killed client's windows a moment later.
+    gone = poll(
+        lambda: api.get(f"/api/v1/windows/{window.hwnd}/preview"),
+        lambda answer: answer.status_code != 200,
+    )
     assert gone.status_code == 400 and f"{window.hwnd:#x}" in gone.json()["detail"]
 
 

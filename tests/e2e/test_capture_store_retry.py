@@ -3,8 +3,7 @@ the signal read from the frame is stored and traded once the database is back, o
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
 from tests.support.locks import database_held
+from tests.support.polling import poll
 from tests.support.windows import WindowLauncher
 
 pytestmark = [pytest.mark.x11]
@@ -33,15 +33,6 @@ def api(tmp_path: Path, xvfb_display: str, database_url: str) -> Iterator[httpx.
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=20) as client:
         yield client
     server.stop()
-
-
-def poll(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not accept(value := read()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s; last value: {value!r}")
-        time.sleep(0.2)
-    return value
 
 
 def test_a_frame_read_while_the_database_is_held_trades_once_it_is_back(

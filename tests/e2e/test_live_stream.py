@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
+from trade_analysis.domain import parse_wire_time
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
@@ -154,19 +155,17 @@ async def test_the_seed_snapshot_stream_sends_the_seed_keys_about_once_a_second(
     server: ServerProcess, path: str
 ) -> None:
     async with connect(ws_url(server, path), open_timeout=10) as ws:
-        arrivals = []
-        snapshots = []
-        for _ in range(3):
-            snapshots.append(json.loads(await asyncio.wait_for(ws.recv(), 3)))
-            arrivals.append(time.monotonic())
+        snapshots = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
     for snapshot in snapshots:
         assert set(snapshot) == SEED_KEYS
         assert snapshot["status"]["is_running"] is False  # the legacy capture's get_status()
         assert isinstance(snapshot["workers"], list)
         assert {"tickers", "total_pnl_all_tickers"} <= set(snapshot["trade_summary"])
     # The first comes on connect, the next at the stream's next tick, then one a second.
-    assert arrivals[1] - arrivals[0] < 1.5
-    assert 0.6 < arrivals[2] - arrivals[1] < 1.6
+    # Read from the server's own timestamps: when a loaded client reads them is no measure.
+    built = [parse_wire_time(snapshot["timestamp"]).timestamp() for snapshot in snapshots]
+    assert built[1] - built[0] <= 1.5
+    assert 0.9 <= built[2] - built[1] < 3.0
 
 
 # -- the typed stream -----------------------------------------------------------------------
@@ -237,14 +236,15 @@ async def test_a_client_subscribed_to_trades_gets_only_trades(
 
         await ingest(http, ticker, "100", "up")
         await ingest(http, ticker, "101", "down")
-        received = await events_for(only_trades, 1.5)
-        control = await events_for(everything, 0.2)
-    assert [(e["type"], e["data"]["ticker"]) for e in received] == [
-        ("trade", ticker),
-        ("trade", ticker),
-    ]
-    # The same trades did cause summaries: the client above was spared them.
-    assert "summary" in {e["type"] for e in control}
+        received = [json.loads(await asyncio.wait_for(only_trades.recv(), 10)) for _ in "ab"]
+        # The same trades do cause summaries: the client above is spared them.
+        await next_event(everything, "summary", within=10)
+        assert [(e["type"], e["data"]["ticker"]) for e in received] == [
+            ("trade", ticker),
+            ("trade", ticker),
+        ]
+        # Nothing else follows for it, though the other client got the summary by now.
+        assert await events_for(only_trades, 0.5) == []
 
 
 @pytest.mark.parametrize(
@@ -358,7 +358,7 @@ async def _stalled_clients_are_cut_off(server: ServerProcess, http: httpx.AsyncC
                 await ingest(http, ticker, f"{100 + index}", "up" if index % 2 == 0 else "down")
                 # From the upload's answer: the fan-out's delay, not the upload's own time.
                 sent = time.monotonic()
-                trade = await next_event(healthy, "trade", within=2.0)
+                trade = await next_event(healthy, "trade", within=10.0)
                 delays.append(time.monotonic() - sent)
                 assert trade["price"] == 100 + index
                 if index >= 20 and (await live_stats(http))["clients"] == baseline + 1:
@@ -371,7 +371,9 @@ async def _stalled_clients_are_cut_off(server: ServerProcess, http: httpx.AsyncC
             trade_after = await ingest(
                 http, ticker, "1000", "up" if len(delays) % 2 == 0 else "down"
             )
-            assert (await next_event(healthy, "trade", 2.0))["id"] == trade_after["trade"]["id"]
+            assert (await next_event(healthy, "trade", 10.0))["id"] == trade_after["trade"]["id"]
+        # A fan-out that waited on the stalled sockets would hold trades for the hub's send
+        # timeout (2 s) each time; the healthy client's never wait on them at all.
         assert max(delays) < 2.0, f"slowest trade took {max(delays):.2f}s"
     finally:
         for sock in stalled:

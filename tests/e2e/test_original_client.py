@@ -14,8 +14,7 @@ import csv
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.support.original_contract import (
     TICKER_KEYS,
     TRADE_KEYS,
 )
+from tests.support.polling import poll
 from tests.support.windows import WindowLauncher
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -61,17 +61,6 @@ def headless(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
 
 def client_of(server: ServerProcess) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers=AUTH, timeout=20)
-
-
-def poll(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not accept(value):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s; last value: {value!r}")
-        time.sleep(0.2)
-        value = read()
-    return value
 
 
 def worker_of(api: httpx.Client, hwnd: int) -> dict[str, Any]:

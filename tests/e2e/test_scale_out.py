@@ -280,7 +280,7 @@ def test_an_agent_captures_windows_controlled_through_either_api_process(
         assert stopped.json()["is_running"] is False
         poll(
             lambda: all(w["hwnd"] != window.hwnd for w in via_b.get("/workers").json()),
-            5,
+            20,
             "the stopped worker to leave /workers via B",
         )
         unknown = via_b.post("/stop_multi", json={"hwnd": window.hwnd + 999_999})

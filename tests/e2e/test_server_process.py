@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import AUTH, TEST_KEY
 from tests.images import image_bytes
 from tests.server import ServerProcess
+from tests.support.polling import poll
 
 
 @pytest.fixture
@@ -90,8 +91,7 @@ def test_hard_kill_during_uploads_loses_no_acknowledged_upload(server: ServerPro
     threads = [threading.Thread(target=upload, args=(worker,)) for worker in range(4)]
     for thread in threads:
         thread.start()
-    while len(acknowledged) < 40:
-        threading.Event().wait(0.05)
+    poll(lambda: len(acknowledged), lambda count: count >= 40, timeout=60)
     server.kill()
     stop.set()
     for thread in threads:

@@ -135,7 +135,12 @@ def test_a_reload_draws_the_board_first_and_the_other_views_after(
             .map(e => e.startTime)"""
     )
     assert any(name.endswith("/js/boot.js") for name in loaded), loaded
-    assert later and min(later) >= board_at, (later, board_at)
+    # Or, were the socket's hello slow (a loaded machine), 2 s after /bots answered.
+    bots_at = page.evaluate(
+        """() => performance.getEntriesByType('resource')
+            .find(e => /\\/bots($|\\?)/.test(e.name)).responseEnd"""
+    )
+    assert later and min(later) >= min(board_at, bots_at + 2000), (later, board_at, bots_at)
     dashboard.view("trades")
     expect(page.locator("#trades tbody tr")).to_have_count(1)
     expect(page.locator("#equity canvas")).to_have_count(1)  # uPlot, loaded when first needed
