@@ -7,7 +7,7 @@ from contextlib import closing
 
 import numpy as np
 import pytest
-from tests.support.screen import colour_mask
+from tests.support.screen import colour_mask, wait_captured, wait_drawn
 from tests.support.windows import WindowLauncher
 from tests.support.xvfb import wait_until
 
@@ -33,8 +33,13 @@ def test_last_segment_on_screen_goes_the_given_way(
     chart = chart_windows.chart(
         f"TRND 50.00 - {trend}", trend=trend, color=colour, width=600, height=300, grid=True
     )
+    # Listed is not yet painted, and the first capture makes it paint again.
+    shown = wait_drawn(chart_windows.display, chart.info.x, chart.info.y, 600, 300, colour)
     with closing(open_source(chart_windows.display)) as source:
-        heights = line_heights(source.capture(chart.hwnd).pixels, colour)
+        frame = wait_captured(
+            source, chart.hwnd, lambda f: np.array_equal(f.pixels, shown), what="the chart"
+        )
+    heights = line_heights(frame.pixels, colour)
     columns = np.flatnonzero(~np.isnan(heights))
     tail = heights[columns[int(len(columns) * 0.75)] : columns[-1] + 1]
     tail = tail[~np.isnan(tail)]

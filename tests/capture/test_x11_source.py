@@ -9,7 +9,13 @@ from contextlib import closing
 import numpy as np
 import psutil
 import pytest
-from tests.support.screen import colour_count, screen_grab, wait_drawn, wait_for_screen
+from tests.support.screen import (
+    colour_count,
+    screen_grab,
+    wait_captured,
+    wait_drawn,
+    wait_for_screen,
+)
 from tests.support.windows import LaunchedWindow, WindowLauncher
 from tests.support.xvfb import SCREEN_WIDTH, wait_until
 from Xlib import Xatom
@@ -81,7 +87,10 @@ def test_covered_window_captures_its_own_pixels(chart_windows: WindowLauncher) -
     assert not np.array_equal(screen_grab(chart_windows.display, 10, 10, 640, 400), reference)
 
     with closing(open_source(chart_windows.display)) as source:
-        frame = source.capture(a.hwnd)  # first capture: redirect, then wait for repaint
+        # The first capture redirects A; its covered part is in the pixmap once Tk repaints.
+        frame = wait_captured(
+            source, a.hwnd, lambda f: np.array_equal(f.pixels, reference), what="A repainted"
+        )
         again = source.capture(a.hwnd)
     assert frame.method == "composite"
     assert frame.hwnd == a.hwnd and frame.title == "COVA 100.00 - Under"
@@ -102,7 +111,13 @@ def test_partly_off_screen_window_captures_whole(chart_windows: WindowLauncher, 
     off = chart_windows.chart("OFF 100.00 - Edge", x=x, y=20, width=480, height=300)
     with closing(open_source(chart_windows.display)) as source:
         assert info_of(source, off.hwnd)[2] == x
-        frame = source.capture(off.hwnd)
+        # The part off the screen is in the pixmap once Tk has painted it there.
+        frame = wait_captured(
+            source,
+            off.hwnd,
+            lambda f: np.array_equal(f.pixels, reference),
+            what="the off-screen window drawn like its twin",
+        )
     assert frame.method == "composite"
     hidden = slice(0, 250) if x < 0 else slice(300, 480)
     assert colour_count(frame.pixels[:, hidden], GREEN) > 50  # the line where no screen is
@@ -156,12 +171,15 @@ def test_captures_free_their_pixmaps(chart_windows: WindowLauncher) -> None:
 
 def test_bring_to_front_raises_a_covered_window(chart_windows: WindowLauncher) -> None:
     a = chart_windows.chart("FRNA 100.00 - Back", x=20, y=20, width=400, height=300, color=BLUE)
+    drawn = wait_drawn(chart_windows.display, 20, 20, 400, 300, BLUE)
     b = chart_windows.chart(
         "FRNB 100.00 - Front", x=60, y=60, width=400, height=300, color=RED, theme="dark"
     )
     wait_drawn(chart_windows.display, 60, 60, 400, 300, RED)
     with closing(open_source(chart_windows.display)) as source:
-        own = source.capture(a.hwnd).pixels
+        own = wait_captured(
+            source, a.hwnd, lambda f: np.array_equal(f.pixels, drawn), what="A's own pixels"
+        ).pixels
         source.bring_to_front(a.hwnd)
         wait_for_screen(
             chart_windows.display,
@@ -184,11 +202,22 @@ def test_one_source_per_thread_captures_correct_frames(chart_windows: WindowLaun
     }
     failures: list[str] = []
     start = threading.Barrier(2)
+    drawn = threading.Barrier(2)
 
     def worker(colour: str, other: str) -> None:
         try:
             with closing(open_source(chart_windows.display)) as source:  # its own connection
                 start.wait(timeout=10)
+                # Until Tk has repainted the redirected window (RED covers part of GREEN).
+                wait_captured(
+                    source,
+                    windows[colour].hwnd,
+                    lambda f: (
+                        colour_count(f.pixels, colour) >= 300 and colour_count(f.pixels, other) == 0
+                    ),
+                    what=f"the {colour} window drawn",
+                )
+                drawn.wait(timeout=30)
                 for i in range(25):
                     frame = source.capture(windows[colour].hwnd)
                     if frame.method != "composite" or frame.hwnd != windows[colour].hwnd:
@@ -243,4 +272,9 @@ def test_unmapped_window_is_gone_until_brought_back(chart_windows: WindowLaunche
         wait_until(
             lambda: chart.hwnd in {w.hwnd for w in source.list_windows()}, 10, "window mapped"
         )
-        assert colour_count(source.capture(chart.hwnd).pixels, GREEN) > 300
+        wait_captured(
+            source,
+            chart.hwnd,
+            lambda f: colour_count(f.pixels, GREEN) > 300,
+            what="the window mapped again drawn",
+        )

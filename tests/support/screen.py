@@ -1,4 +1,4 @@
-"""Pixel helpers for tests: what the screen shows, and colour counts in BGR frames."""
+"""Pixel helpers for tests: what the screen and captures show, colour counts in BGR frames."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tests.support.xvfb import wait_until
+from trade_analysis.capture.frame import Frame
+from trade_analysis.capture.sources.base import WindowSource
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -76,3 +78,27 @@ def wait_drawn(
     return wait_for_screen(
         display, x, y, width, height, drawn_and_stable, timeout, f"a drawn {line_colour} chart"
     )
+
+
+def wait_captured(
+    source: WindowSource,
+    hwnd: int,
+    predicate: Callable[[Frame], bool],
+    timeout: float = 20.0,
+    what: str = "the capture to show it",
+) -> Frame:
+    """Capture ``hwnd`` until ``predicate(frame)`` is true; returns that frame.
+
+    Parts of a window the screen did not show (covered, off-screen, just mapped) are
+    only in its captures once the application has repainted them, and a starved
+    application on a loaded machine repaints long after a first capture's short wait.
+    """
+    seen: list[Frame] = []
+
+    def check() -> bool:
+        frame = source.capture(hwnd)
+        seen[:] = [frame]
+        return bool(predicate(frame))
+
+    wait_until(check, timeout=timeout, what=what)
+    return seen[0]
