@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
+import time
 from contextlib import closing
 
 import numpy as np
@@ -18,10 +21,11 @@ from tests.support.screen import (
 )
 from tests.support.windows import LaunchedWindow, WindowLauncher
 from tests.support.xvfb import SCREEN_WIDTH, wait_until
-from Xlib import Xatom
+from Xlib import X, Xatom
 from Xlib.display import Display
 from Xlib.ext import res
 
+from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowGone, WindowSource
 from trade_analysis.capture.sources.x11 import X11Source
@@ -103,6 +107,91 @@ def test_covered_window_captures_its_own_pixels(chart_windows: WindowLauncher) -
     assert b.process.poll() is None
 
 
+def without_background(display: str, hwnd: int) -> None:
+    """Give the window and its subwindows background None, as many toolkits do: the
+    server then paints nothing where they are exposed until the application draws."""
+    conn = Display(display)
+    pending = [conn.create_resource_object("window", hwnd)]
+    while pending:
+        window = pending.pop()
+        window.change_attributes(background_pixmap=X.NONE)
+        pending += window.query_tree().children
+    conn.sync()
+    conn.close()
+
+
+@pytest.mark.parametrize("background", [True, False], ids=["background", "background-none"])
+def test_first_capture_waits_for_a_slow_client_to_repaint(
+    chart_windows: WindowLauncher, monkeypatch: pytest.MonkeyPatch, background: bool
+) -> None:
+    """A client that cannot run when its window is redirected (starved of CPU, here
+    stopped) repaints late: the first capture shows its drawing, not what the server
+    put in the covered part (its background, or the covering window's pixels)."""
+    a = chart_windows.chart("SLOWA 100.00 - Under", x=10, y=10, color=GREEN, grid=True)
+    reference = wait_drawn(chart_windows.display, 10, 10, 640, 400, GREEN)
+    b = chart_windows.chart("SLOWB 100.00 - Over", x=200, y=150, color=RED, theme="dark")
+    wait_drawn(chart_windows.display, 200, 150, 640, 400, RED)
+    if not background:
+        without_background(chart_windows.display, a.hwnd)
+    os.kill(a.process.pid, signal.SIGSTOP)
+    try:
+        # A bound far beyond A's repaint on a loaded machine: what is tested is the wait.
+        with closing(X11Source(chart_windows.display, settle_timeout=30)) as source:
+            redirected = threading.Event()
+            redirect = source._redirect
+
+            def redirect_and_tell(window: object) -> bool:
+                done = redirect(window)
+                redirected.set()
+                return done
+
+            monkeypatch.setattr(source, "_redirect", redirect_and_tell)
+            frames: list[Frame] = []
+            errors: list[BaseException] = []
+
+            def first_capture() -> None:
+                try:
+                    frames.append(source.capture(a.hwnd))
+                except BaseException as exc:  # reported below, not lost in the thread
+                    errors.append(exc)
+
+            capturing = threading.Thread(target=first_capture)
+            capturing.start()
+            try:
+                assert redirected.wait(timeout=20)
+                # Longer than the pixmap takes to look settled while A cannot draw.
+                time.sleep(0.4)
+            finally:
+                os.kill(a.process.pid, signal.SIGCONT)
+            capturing.join(timeout=30)
+    finally:
+        os.kill(a.process.pid, signal.SIGCONT)
+    assert errors == [] and len(frames) == 1
+    [frame] = frames
+    assert frame.method == "composite"
+    assert colour_count(frame.pixels, RED) == 0 and colour_count(frame.pixels, BLACK, 2) == 0
+    assert colour_count(frame.pixels, GREEN) > 500  # A's line
+    assert np.array_equal(frame.pixels, reference)
+    assert b.process.poll() is None
+
+
+def test_first_capture_of_a_hung_client_takes_its_pixmap_as_it_is(
+    chart_windows: WindowLauncher,
+) -> None:
+    a = chart_windows.chart("HUNG 100.00 - Stopped", x=10, y=10, width=300, height=200)
+    wait_drawn(chart_windows.display, 10, 10, 300, 200, GREEN)
+    os.kill(a.process.pid, signal.SIGSTOP)
+    try:
+        with closing(X11Source(chart_windows.display, settle_timeout=0.3)) as source:
+            frame = source.capture(a.hwnd)
+            again = source.capture(a.hwnd)
+    finally:
+        os.kill(a.process.pid, signal.SIGCONT)
+    assert frame.method == again.method == "composite"
+    assert colour_count(frame.pixels, GREEN) > 300  # what the screen showed of it
+    assert np.array_equal(again.pixels, frame.pixels)
+
+
 @pytest.mark.parametrize("x", [-250, SCREEN_WIDTH - 300], ids=["left", "right"])
 def test_partly_off_screen_window_captures_whole(chart_windows: WindowLauncher, x: int) -> None:
     """The same chart drawn on-screen (a twin) is the reference for the off-screen one."""
@@ -147,7 +236,7 @@ def test_window_killed_mid_run_raises_window_gone(chart_windows: WindowLauncher)
             source.bring_to_front(chart.hwnd)
 
 
-def test_captures_free_their_pixmaps(chart_windows: WindowLauncher) -> None:
+def test_captures_free_their_pixmaps_and_damage_objects(chart_windows: WindowLauncher) -> None:
     chart = chart_windows.chart("LEAK 1.00 - Check", x=0, y=0, width=300, height=200)
     source = X11Source(chart_windows.display)
     try:
@@ -156,11 +245,14 @@ def test_captures_free_their_pixmaps(chart_windows: WindowLauncher) -> None:
         own_client = source._display.display.info.resource_id_base
         conn = Display(chart_windows.display)
         pixmap_atom = conn.intern_atom("PIXMAP")
+        damage_atom = conn.intern_atom("DamageExt")  # watched on a first capture only
         counts = {
             r.resource_type: r.count for r in conn.res_query_client_resources(own_client).types
         }
         conn.close()
         assert counts.get(pixmap_atom, 0) == 0
+        assert counts.get(damage_atom, 0) == 0
+        assert source._display.pending_events() == 0
     finally:
         source.close()
     source.close()  # idempotent

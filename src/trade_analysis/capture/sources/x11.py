@@ -4,10 +4,20 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
 
 * With the Composite extension a redirected window's own pixmap holds its pixels even
   where other windows cover it or where it leaves the screen.
-* Right after a window is redirected its covered parts are blank until the application
-  repaints (a Tk window repaints within ~15 ms), so a window is redirected ONCE per
-  source, on its first capture, and that first capture waits until the pixmap stops
-  changing (at most ``settle_timeout`` seconds).
+* Right after a window is redirected its covered (and off-screen) parts hold what the
+  server put there until the application repaints: its background, or for a window
+  with background None (many toolkits) the pixels of whatever covered it, another
+  chart's included. So a window is redirected ONCE per source, on its first capture,
+  and that first capture waits for the application's own repaint: with the DAMAGE
+  extension it watches the window's pixmap, sends the window and its subwindows an
+  Expose for their whole area, and takes the pixmap once the application has drawn and
+  then stayed quiet for ``settle_quiet`` (a responsive Tk window: ~15 ms). An
+  application starved of CPU can take far longer than that quiet spell to start
+  drawing, which is why an unchanged pixmap alone is no sign that it has repainted.
+  ``settle_timeout`` (2 s) bounds the wait for a hung application, whose pixmap is
+  then taken as it is; without DAMAGE the capture waits until the pixmap stops changing.
+* The connection selects no events: the only events it receives are DAMAGE's
+  notifications, read (without blocking) during a first capture only.
 * One X connection per thread: a python-xlib connection shared between threads returned
   corrupt frames. ``X11Source`` refuses concurrent use with a RuntimeError.
 * Reading a pixmap with plain GetImage sends every pixel through the socket and
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import select
 import socket
 import threading
 import time
@@ -38,7 +49,7 @@ import psutil
 from Xlib import X, Xatom
 from Xlib import error as xerror
 from Xlib.display import Display
-from Xlib.ext import composite
+from Xlib.ext import composite, damage
 from Xlib.protocol import event as xevent
 from Xlib.protocol import request, rq
 
@@ -63,6 +74,7 @@ _GONE_ERRORS: tuple[type[Exception], ...] = (
 _ALL_PLANES = 0xFFFFFFFF
 _MAX_TREE_DEPTH = 4  # WM frames nest the client 1-3 levels deep
 _TITLE_LONGS = 1024  # a capture reads up to 4 KiB of title in its one property request
+_MAX_REPAINT_WINDOWS = 256  # subwindows sent an Expose on a first capture
 
 
 # -- MIT-SHM (python-xlib has no binding for it: the four requests used, from shmproto.h) --
@@ -259,7 +271,7 @@ class X11Source:
         *,
         use_composite: bool = True,
         use_shm: bool = True,
-        settle_timeout: float = 0.5,
+        settle_timeout: float = 2.0,
         settle_quiet: float = 0.06,
     ) -> None:
         try:
@@ -285,6 +297,8 @@ class X11Source:
             fmt.depth: fmt.bits_per_pixel for fmt in self._display.display.info.pixmap_formats
         }
         self.composite = use_composite and self._probe_composite()
+        # The DAMAGE extension's DamageNotify event code; None without it (or Composite).
+        self._damage_event: int | None = self._probe_damage() if self.composite else None
         self._has_res = self._display.has_extension("X-Resource")
         logger.info(
             "X11 source on %s: composite=%s, X-Resource=%s",
@@ -580,7 +594,25 @@ class X11Source:
         return False
 
     def _settled_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
-        """First capture after redirect: wait until the app has repainted the pixmap."""
+        """First capture after redirect: the pixmap once the application has repainted it."""
+        watch = self._watch_damage(window)
+        if watch is None:
+            return self._unchanged_pixmap(window, geometry)
+        try:
+            self._request_repaint(window)
+            drew = self._wait_repainted(watch)
+        finally:
+            self._forget_damage(watch)
+        if not drew:
+            logger.debug(
+                "window %#x drew nothing within %.1f s of being redirected: capturing it as is",
+                int(window.id),
+                self._settle_timeout,
+            )
+        return self._read_pixmap(window, geometry)
+
+    def _unchanged_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
+        """Without DAMAGE: the pixmap once it has not changed for ``settle_quiet``."""
         deadline = time.monotonic() + self._settle_timeout
         pixels = self._read_pixmap(window, geometry)
         stable_since = time.monotonic()
@@ -592,6 +624,128 @@ class X11Source:
             elif time.monotonic() - stable_since >= self._settle_quiet:
                 break
         return pixels
+
+    def _watch_damage(self, window: Any) -> int | None:
+        """A DAMAGE object on the window (NonEmpty: one notification until subtracted)."""
+        if self._damage_event is None:
+            return None
+        protocol = self._display.display
+        watch = int(protocol.allocate_resource_id())
+        catcher = xerror.CatchError()
+        damage.DamageCreate(
+            display=protocol,
+            onerror=catcher,
+            opcode=protocol.get_extension_major(damage.extname),
+            damage=watch,
+            drawable=window,
+            level=damage.DamageReportNonEmpty,
+        )
+        self._display.sync()
+        error = catcher.get_error()
+        if error is None:
+            # The server reports a new object's whole window as damaged: not the
+            # application's drawing.
+            self._subtract_damage(watch)
+            self._display.sync()
+            self._take_events(watch)
+            return watch
+        protocol.free_resource_id(watch)
+        if isinstance(error, _GONE_ERRORS):
+            raise WindowGone(int(window.id), f"closed ({type(error).__name__})")
+        logger.debug("no DAMAGE object for window %#x (%s)", int(window.id), error)
+        return None
+
+    def _request_repaint(self, window: Any) -> None:
+        """Send the window and its viewable subwindows an Expose for their whole area.
+
+        A synthetic Expose rather than ClearArea: ClearArea paints the background of a
+        window that has one (a blank window until the application draws, and drawing
+        of our own in the pixmap) and exposes none of the subwindows covering it.
+        """
+        pending, sent = [window], 0
+        while pending and sent < _MAX_REPAINT_WINDOWS:
+            target = pending.pop()
+            try:
+                attrs = target.get_attributes()
+                if attrs.map_state != X.IsViewable or attrs.win_class != X.InputOutput:
+                    continue
+                geometry = target.get_geometry()
+                expose = xevent.Expose(
+                    window=target,
+                    x=0,
+                    y=0,
+                    width=int(geometry.width),
+                    height=int(geometry.height),
+                    count=0,
+                )
+                target.send_event(expose, event_mask=X.ExposureMask)
+                sent += 1
+                pending += target.query_tree().children
+            except _GONE_ERRORS:
+                if target is window:
+                    raise
+        self._display.flush()
+
+    def _wait_repainted(self, watch: int) -> bool:
+        """Until drawing was reported and then none for ``settle_quiet``; False when none
+        was reported before ``settle_timeout``."""
+        deadline = time.monotonic() + self._settle_timeout
+        drawn_at: float | None = None
+        while True:
+            if self._damage_seen(watch):
+                drawn_at = time.monotonic()
+            now = time.monotonic()
+            if drawn_at is not None and now - drawn_at >= self._settle_quiet:
+                return True
+            if now >= deadline:
+                return drawn_at is not None
+            until = deadline if drawn_at is None else min(deadline, drawn_at + self._settle_quiet)
+            select.select([self._display], [], [], max(until - now, 0.0))
+
+    def _damage_seen(self, watch: int) -> bool:
+        """Whether drawing was reported for ``watch`` since last asked (without blocking)."""
+        seen = self._take_events(watch)
+        if seen:  # a NonEmpty object reports again once its damage is emptied
+            self._subtract_damage(watch)
+            self._display.flush()
+        return seen
+
+    def _take_events(self, watch: int) -> bool:
+        """Take the events that have arrived; whether one was ``watch``'s notification.
+
+        The connection selects no events, so all are DAMAGE's: this object's, or late
+        ones of objects already destroyed.
+        """
+        seen = False
+        for _ in range(self._display.pending_events()):
+            event = self._display.next_event()
+            if event.type == self._damage_event and int(event.damage) == watch:
+                seen = True
+        return seen
+
+    def _subtract_damage(self, watch: int) -> None:
+        protocol = self._display.display
+        damage.DamageSubtract(
+            display=protocol,
+            onerror=xerror.CatchError(),
+            opcode=protocol.get_extension_major(damage.extname),
+            damage=watch,
+            repair=X.NONE,
+            parts=X.NONE,
+        )
+
+    def _forget_damage(self, watch: int) -> None:
+        """Destroy the DAMAGE object and drop the notifications it had sent."""
+        protocol = self._display.display
+        damage.DamageDestroy(
+            display=protocol,
+            onerror=xerror.CatchError(),  # gone with its window
+            opcode=protocol.get_extension_major(damage.extname),
+            damage=watch,
+        )
+        protocol.free_resource_id(watch)
+        self._display.sync()
+        self._take_events(watch)
 
     def _read_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
         border = int(geometry.border_width)
@@ -681,6 +835,16 @@ class X11Source:
             )
             return False
         return True
+
+    def _probe_damage(self) -> int | None:
+        extension = self._display.query_extension(damage.extname)
+        if extension is None or not self._display.has_extension(damage.extname):
+            logger.warning(
+                "X server has no DAMAGE extension: a first capture waits for an unchanged pixmap"
+            )
+            return None
+        self._display.damage_query_version()  # required before any other DAMAGE request
+        return int(extension.first_event + damage.DamageNotifyCode)
 
     # -- focus -------------------------------------------------------------------------
 
