@@ -75,6 +75,9 @@ _ALL_PLANES = 0xFFFFFFFF
 _MAX_TREE_DEPTH = 4  # WM frames nest the client 1-3 levels deep
 _TITLE_LONGS = 1024  # a capture reads up to 4 KiB of title in its one property request
 _MAX_REPAINT_WINDOWS = 256  # subwindows sent an Expose on a first capture
+# A window still drawing this long after its first drawing since the Expose is animating:
+# its repaint (~15 ms for a Tk window) is done, waiting for quiet would wait for nothing.
+_SETTLE_BUSY = 0.25
 
 
 # -- MIT-SHM (python-xlib has no binding for it: the four requests used, from shmproto.h) --
@@ -687,16 +690,21 @@ class X11Source:
         self._display.flush()
 
     def _wait_repainted(self, watch: int) -> bool:
-        """Until drawing was reported and then none for ``settle_quiet``; False when none
+        """Until drawing was reported and then none for ``settle_quiet`` (or, for a window
+        that never stops drawing, ``_SETTLE_BUSY`` after its first drawing); False when none
         was reported before ``settle_timeout``."""
         deadline = time.monotonic() + self._settle_timeout
+        first_drawn_at: float | None = None
         drawn_at: float | None = None
         while True:
             if self._damage_seen(watch):
                 drawn_at = time.monotonic()
+                first_drawn_at = first_drawn_at or drawn_at
             now = time.monotonic()
             if drawn_at is not None and now - drawn_at >= self._settle_quiet:
                 return True
+            if first_drawn_at is not None and now - first_drawn_at >= _SETTLE_BUSY:
+                return True  # an animated chart: it has answered the Expose by now
             if now >= deadline:
                 return drawn_at is not None
             until = deadline if drawn_at is None else min(deadline, drawn_at + self._settle_quiet)
