@@ -1,4 +1,4 @@
-"""Waiting for a running server to reach a state, read through the doors a user has."""
+"""Waiting for a running system to reach a state, read through the doors a user has."""
 
 from __future__ import annotations
 
@@ -9,12 +9,20 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def poll(read: Callable[[], T], accept: Callable[[T], bool], timeout: float = 30) -> T:
-    """The first value of `read()` that `accept`s; AssertionError with the last one after
-    `timeout` s (generous: a loaded machine is slow, a wrong answer is wrong at any speed)."""
+def poll(
+    read: Callable[[], T],
+    accept: Callable[[T], bool],
+    timeout: float = 30,
+    what: str | None = None,
+    interval: float = 0.2,
+) -> T:
+    """The first value of `read()` that `accept`s; AssertionError naming `what` (and the
+    last value) after `timeout` s: generous, as a loaded machine is slow and a wrong
+    answer is wrong at any speed."""
     deadline = time.monotonic() + timeout
     while not accept(value := read()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout}s; last value: {value!r}")
-        time.sleep(0.2)
+            waited = f" waiting for {what}" if what else ""
+            raise AssertionError(f"not reached in {timeout}s{waited}; last value: {value!r}")
+        time.sleep(interval)
     return value

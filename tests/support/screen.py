@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from tests.support.xvfb import wait_until
+from tests.support.polling import poll
 from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources.base import WindowSource
 
@@ -53,15 +53,9 @@ def wait_for_screen(
     what: str = "the screen to show it",
 ) -> Pixels:
     """Poll the screen rectangle until ``predicate(pixels)`` is true; returns those pixels."""
-    seen: list[Pixels] = []
-
-    def check() -> bool:
-        pixels = screen_grab(display, x, y, width, height)
-        seen[:] = [pixels]
-        return bool(predicate(pixels))
-
-    wait_until(check, timeout=timeout, what=what)
-    return seen[0]
+    return poll(
+        lambda: screen_grab(display, x, y, width, height), predicate, timeout, what, interval=0.02
+    )
 
 
 def wait_drawn(
@@ -90,15 +84,7 @@ def wait_captured(
     """Capture ``hwnd`` until ``predicate(frame)`` is true; returns that frame.
 
     Parts of a window the screen did not show (covered, off-screen, just mapped) are
-    only in its captures once the application has repainted them, and a starved
-    application on a loaded machine repaints long after a first capture's short wait.
+    only in its captures once the application has repainted them, which a starved
+    application on a loaded machine may do after the capture has stopped waiting.
     """
-    seen: list[Frame] = []
-
-    def check() -> bool:
-        frame = source.capture(hwnd)
-        seen[:] = [frame]
-        return bool(predicate(frame))
-
-    wait_until(check, timeout=timeout, what=what)
-    return seen[0]
+    return poll(lambda: source.capture(hwnd), predicate, timeout, what, interval=0.02)
