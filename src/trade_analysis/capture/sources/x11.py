@@ -11,7 +11,8 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
   and that first capture waits for the application's own repaint: with the DAMAGE
   extension it watches the window's pixmap, sends the window and its subwindows an
   Expose for their whole area, and takes the pixmap once the application has drawn and
-  then stayed quiet for ``settle_quiet`` (a responsive Tk window: ~15 ms). An
+  then stayed quiet for ``settle_quiet`` (a responsive Tk window: ~15 ms), or, for an
+  animated chart that never goes quiet, a quarter second after it first drew. An
   application starved of CPU can take far longer than that quiet spell to start
   drawing, which is why an unchanged pixmap alone is no sign that it has repainted.
   ``settle_timeout`` (2 s) bounds the wait for a hung application, whose pixmap is
