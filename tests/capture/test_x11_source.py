@@ -22,8 +22,9 @@ from tests.support.screen import (
 from tests.support.windows import LaunchedWindow, WindowLauncher
 from tests.support.xvfb import SCREEN_WIDTH, wait_until
 from Xlib import X, Xatom
+from Xlib import error as xerror
 from Xlib.display import Display
-from Xlib.ext import res
+from Xlib.ext import composite, res
 
 from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources import open_source
@@ -370,3 +371,45 @@ def test_unmapped_window_is_gone_until_brought_back(chart_windows: WindowLaunche
             lambda f: colour_count(f.pixels, GREEN) > 300,
             what="the window mapped again drawn",
         )
+
+
+def test_a_restarted_application_whose_window_has_the_old_id_is_captured_afresh(
+    chart_windows: WindowLauncher,
+) -> None:
+    """The X server hands a gone client's ids to the next one: a restarted chart's window
+    can have the old window's id. The source forgets a destroyed window, so the new one is
+    redirected and captured, and closing the source leaves it alone."""
+    first = chart_windows.chart("AGAIN 1.00 - First", x=0, y=0, width=300, height=200, color=GREEN)
+    with closing(open_source(chart_windows.display)) as source:
+        assert source.capture(first.hwnd).method == "composite"
+        chart_windows.kill(first)
+        wait_until(
+            lambda: first.hwnd not in {w.hwnd for w in source.list_windows()},
+            timeout=10,
+            what="the killed window to leave the list",
+        )
+        with pytest.raises(WindowGone):
+            source.capture(first.hwnd)
+        second = chart_windows.chart(
+            "AGAIN 2.00 - Second", x=0, y=0, width=300, height=200, color=RED
+        )
+        frame = wait_captured(
+            source, second.hwnd, lambda f: colour_count(f.pixels, RED) > 300, what="the new chart"
+        )
+        assert frame.method == "composite" and frame.title == "AGAIN 2.00 - Second"
+
+
+def test_an_x_error_misfiled_by_the_library_is_still_caught(
+    chart_windows: WindowLauncher,
+) -> None:
+    """python-xlib files RandR's and DAMAGE's errors over BadRequest and BadValue; a
+    source's connection reads them as what they are and stays usable."""
+    chart = chart_windows.chart("ERR 1.00 - Check", x=0, y=0, width=300, height=200)
+    with closing(X11Source(chart_windows.display)) as source:
+        window = source._display.create_resource_object("window", chart.hwnd)
+        caught = xerror.CatchError()
+        # Unredirecting a window this client never redirected is a BadValue.
+        window.composite_unredirect_window(composite.RedirectAutomatic, onerror=caught)
+        source._display.sync()
+        assert isinstance(caught.get_error(), xerror.BadValue)
+        assert source.capture(chart.hwnd).title == "ERR 1.00 - Check"

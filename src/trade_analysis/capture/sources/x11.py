@@ -17,8 +17,9 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
   drawing, which is why an unchanged pixmap alone is no sign that it has repainted.
   ``settle_timeout`` (2 s) bounds the wait for a hung application, whose pixmap is
   then taken as it is; without DAMAGE the capture waits until the pixmap stops changing.
-* The connection selects no events: the only events it receives are DAMAGE's
-  notifications, read (without blocking) during a first capture only.
+* The connection selects no events: it receives DAMAGE's notifications, read (without
+  blocking) during a first capture, and MappingNotify (sent to every client, rare),
+  taken with them.
 * One X connection per thread: a python-xlib connection shared between threads returned
   corrupt frames. ``X11Source`` refuses concurrent use with a RuntimeError.
 * Reading a pixmap with plain GetImage sends every pixel through the socket and
@@ -41,6 +42,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -72,6 +74,8 @@ _GONE_ERRORS: tuple[type[Exception], ...] = (
     xerror.BadMatch,
     xerror.BadPixmap,
 )
+# Errors meaning the window itself is destroyed (BadMatch means unmapped: still redirected).
+_DESTROYED_ERRORS: tuple[type[Exception], ...] = (xerror.BadWindow, xerror.BadDrawable)
 _ALL_PLANES = 0xFFFFFFFF
 _MAX_TREE_DEPTH = 4  # WM frames nest the client 1-3 levels deep
 _TITLE_LONGS = 1024  # a capture reads up to 4 KiB of title in its one property request
@@ -147,6 +151,22 @@ _IPC_PRIVATE = 0
 _IPC_CREAT = 0o1000
 _IPC_RMID = 0
 _SHM_FAILED = ctypes.c_void_p(-1).value
+
+
+def _own_core_errors(display: Display) -> None:
+    """Give this connection its own error table, with the core errors at their codes.
+
+    python-xlib (0.33) keeps one table for every connection, and its RandR and DAMAGE
+    modules register their errors at raw codes 0-2 rather than after the extension's first
+    error code: over BadRequest and BadValue. A BadValue then fails to parse, even for a
+    request whose errors are caught, and leaves the connection waiting for good.
+    """
+    protocol = display.display
+    first_extension_error = 128  # codes below are the core protocol's
+    table = {
+        code: kind for code, kind in protocol.error_classes.items() if code >= first_extension_error
+    }
+    protocol.error_classes = {**table, **xerror.xerror_class}
 
 
 def _libc() -> ctypes.CDLL:
@@ -283,6 +303,7 @@ class X11Source:
         except (xerror.DisplayError, ConnectionError, OSError) as exc:
             raise CaptureUnavailable(f"cannot open X display {display!r}: {exc}") from exc
         self.display_name: str = self._display.get_display_name()
+        _own_core_errors(self._display)
         self._display.set_error_handler(self._on_async_error)
         self._root = self._display.screen().root
         self._lock = threading.Lock()
@@ -563,6 +584,8 @@ class X11Source:
                     pixels = self._grab_screen(window, geometry)
                 title = self._title_from(window, *titles)
             except _GONE_ERRORS as exc:
+                if isinstance(exc, _DESTROYED_ERRORS):
+                    self._forget(hwnd)
                 raise WindowGone(hwnd, f"closed or not viewable ({type(exc).__name__})") from exc
             return Frame(hwnd=hwnd, title=title, pixels=pixels, captured_at=utcnow(), method=method)
 
@@ -578,6 +601,12 @@ class X11Source:
                 return None
             return self._settled_pixmap(window, geometry)
         return self._read_pixmap(window, geometry)
+
+    def _forget(self, hwnd: int) -> None:
+        """A destroyed window: the X server may give its id to a new window (of a restarted
+        application), which is not redirected and must not be unredirected on close."""
+        self._redirected.discard(hwnd)
+        self._screen_only.discard(hwnd)
 
     def _redirect(self, window: Any) -> bool:
         hwnd = int(window.id)
@@ -655,6 +684,8 @@ class X11Source:
             return watch
         protocol.free_resource_id(watch)
         if isinstance(error, _GONE_ERRORS):
+            if isinstance(error, _DESTROYED_ERRORS):
+                self._forget(int(window.id))
             raise WindowGone(int(window.id), f"closed ({type(error).__name__})")
         logger.debug("no DAMAGE object for window %#x (%s)", int(window.id), error)
         return None
@@ -666,9 +697,9 @@ class X11Source:
         window that has one (a blank window until the application draws, and drawing
         of our own in the pixmap) and exposes none of the subwindows covering it.
         """
-        pending, sent = [window], 0
+        pending, sent = deque([window]), 0
         while pending and sent < _MAX_REPAINT_WINDOWS:
-            target = pending.pop()
+            target = pending.popleft()  # breadth first: the cap spares the upper windows
             try:
                 attrs = target.get_attributes()
                 if attrs.map_state != X.IsViewable or attrs.win_class != X.InputOutput:
@@ -709,7 +740,8 @@ class X11Source:
             if now >= deadline:
                 return drawn_at is not None
             until = deadline if drawn_at is None else min(deadline, drawn_at + self._settle_quiet)
-            select.select([self._display], [], [], max(until - now, 0.0))
+            if not self._display.pending_events():  # read already: select would not wake
+                select.select([self._display], [], [], max(until - now, 0.0))
 
     def _damage_seen(self, watch: int) -> bool:
         """Whether drawing was reported for ``watch`` since last asked (without blocking)."""
@@ -722,8 +754,8 @@ class X11Source:
     def _take_events(self, watch: int) -> bool:
         """Take the events that have arrived; whether one was ``watch``'s notification.
 
-        The connection selects no events, so all are DAMAGE's: this object's, or late
-        ones of objects already destroyed.
+        The connection selects no events, so these are DAMAGE's (this object's, or late
+        ones of objects already destroyed) or a rare MappingNotify.
         """
         seen = False
         for _ in range(self._display.pending_events()):
