@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.capture.test_worker_and_manager import ScriptedDesktop, chart, wait_until
+from tests.capture.test_worker_and_manager import ScriptedDesktop, chart
 from tests.conftest import AUTH, TEST_KEY
 from tests.server import ServerProcess
+from tests.support.xvfb import wait_until
 from trade_analysis.app import create_app
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings

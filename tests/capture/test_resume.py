@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.capture.test_worker_and_manager import ScriptedDesktop, chart, wait_until
+from tests.capture.test_worker_and_manager import ScriptedDesktop, chart
 from tests.support.locks import database_held
+from tests.support.xvfb import wait_until
 
 from trade_analysis.capture.errors import BotNotFound, WindowTaken
 from trade_analysis.capture.manager import CaptureManager

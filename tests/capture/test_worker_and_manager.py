@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 from tests.support.locks import database_held
+from tests.support.xvfb import wait_until
 
 from trade_analysis.analysis import Crop
 from trade_analysis.capture.frame import Frame, WindowInfo
@@ -89,14 +90,6 @@ class ScriptedSource:
 
     def close(self) -> None:
         return None
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.conftest import AUTH, TEST_KEY, _reset_postgres
 from tests.server import ServerProcess
 from tests.support.databases import POSTGRES_URL
+from tests.support.polling import poll
 from tests.support.windows import WindowLauncher
 from tests.support.xvfb import missing
 from trade_analysis.config import normalise_database_url
@@ -121,18 +122,6 @@ def agent(tmp_path: Path, shared_env: dict[str, str], xvfb_display: str) -> Iter
         yield process
     finally:
         process.stop()
-
-
-def poll(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """The first truthy `check()`, or an AssertionError naming `what` after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def ws_url(server: ServerProcess) -> str:
@@ -248,7 +237,7 @@ def test_an_agent_captures_windows_controlled_through_either_api_process(
             response = via_a.get("/windows")
             return response.json() if response.status_code == 200 else None
 
-        windows = poll(listed, 20, "the agent to answer /windows through A")
+        windows = poll(listed, bool, 20, "the agent to answer /windows through A", 0.1)
         assert window.hwnd in {w["hwnd"] for w in windows}, windows
 
         async def scenario() -> None:
@@ -265,7 +254,9 @@ def test_an_agent_captures_windows_controlled_through_either_api_process(
                             return dict(worker)
                     return None
 
-                worker = await asyncio.to_thread(poll, aapl_up, 15, "AAPL in /workers via A")
+                worker = await asyncio.to_thread(
+                    poll, aapl_up, bool, 15, "AAPL in /workers via A", 0.1
+                )
                 assert worker["last_result"]["trend"] == "up", worker
                 trades = await trades_until(ws, lambda got: bool(got), 15)
                 assert (trades[0]["ticker"], trades[0]["direction"]) == ("AAPL", "buy")
@@ -280,8 +271,10 @@ def test_an_agent_captures_windows_controlled_through_either_api_process(
         assert stopped.json()["is_running"] is False
         poll(
             lambda: all(w["hwnd"] != window.hwnd for w in via_b.get("/workers").json()),
+            bool,
             20,
             "the stopped worker to leave /workers via B",
+            0.1,
         )
         unknown = via_b.post("/stop_multi", json={"hwnd": window.hwnd + 999_999})
         assert unknown.status_code == 404, unknown.text

@@ -20,6 +20,8 @@ from typing import NoReturn
 
 import pytest
 
+from tests.support.polling import poll
+
 SCREEN_WIDTH = 1280
 SCREEN_HEIGHT = 800
 
@@ -44,14 +46,13 @@ def require_program(name: str, package: str) -> str:
 
 
 def wait_until(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.02
+    predicate: Callable[[], bool],
+    timeout: float = 10.0,
+    what: str = "the condition",
+    interval: float = 0.02,
 ) -> None:
     """Poll ``predicate`` until true; AssertionError naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    poll(predicate, bool, timeout, what, interval)
 
 
 @dataclass(frozen=True)
