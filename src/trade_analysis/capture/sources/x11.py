@@ -684,9 +684,7 @@ class X11Source:
             return watch
         protocol.free_resource_id(watch)
         if isinstance(error, _GONE_ERRORS):
-            if isinstance(error, _DESTROYED_ERRORS):
-                self._forget(int(window.id))
-            raise WindowGone(int(window.id), f"closed ({type(error).__name__})")
+            raise error  # capture() tells it as WindowGone, and forgets a destroyed window
         logger.debug("no DAMAGE object for window %#x (%s)", int(window.id), error)
         return None
 
