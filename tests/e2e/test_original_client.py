@@ -12,6 +12,7 @@ import asyncio
 import base64
 import csv
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -193,7 +194,12 @@ def test_results_csv_and_deleting_a_bot_that_is_being_captured(
         poll(lambda: results.exists() and len(rows()), lambda n: n and n >= 2)
         found = rows()
         assert list(found[0]) == ["timestamp", "image_path", "name", "ticker", "price", "trend"]
-        assert {row["ticker"] for row in found} == {"NVDA"} and found[0]["price"] == "$900.10"
+        assert {row["ticker"] for row in found} == {"NVDA"}
+        # The animated window moves the price in its title, so on a loaded machine the first
+        # stored row may already carry a later price: each is the title's, as dollars.
+        prices = [row["price"] for row in found]
+        assert all(re.fullmatch(r"\$\d+\.\d{2}", price) for price in prices), prices
+        assert abs(float(prices[0][1:]) - 900.10) < 900.10 * 0.2, prices
         assert all(Path(row["image_path"]).parent == folder for row in found)
 
         replayed = subprocess.run(
