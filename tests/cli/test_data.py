@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import pty
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -17,6 +15,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import AUTH, _reset_postgres
 from tests.images import image_bytes
 from tests.support.databases import POSTGRES_URL
+from tests.support.terminal import run_on_terminal
 from tests.test_cli import run_cli
 from trade_analysis.app import create_app
 from trade_analysis.config import Settings
@@ -117,44 +116,22 @@ def test_a_backup_with_a_name_outside_its_folders_is_refused(
     assert not (tmp_path / "escaped").exists()
 
 
+NO_URL = {"DATABASE_URL": ""}  # SQLite in --data-dir
+
+
 def test_backup_and_restore_show_sqlite_page_progress_on_a_terminal(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(data_dir=data, database_url="", api_key="k")
     with TestClient(create_app(settings)):
         pass  # the schema
     backup_file = tmp_path / "ledger.backup"
-    shown = run_on_terminal("backup", str(backup_file), "--data-dir", str(data))
+    shown = run_on_terminal("backup", str(backup_file), "--data-dir", str(data), env=NO_URL)
     assert "backing up pages" in shown and "backed up to" in shown
-    shown = run_on_terminal("restore", str(backup_file), "--data-dir", str(tmp_path / "fresh"))
+    fresh = str(tmp_path / "fresh")
+    shown = run_on_terminal("restore", str(backup_file), "--data-dir", fresh, env=NO_URL)
     assert "restoring pages" in shown and "restored" in shown
     quiet = run_cli("backup", str(tmp_path / "again.backup"), "--data-dir", str(data))
     assert quiet.returncode == 0 and "pages" not in quiet.stderr  # not a terminal: no bar
-
-
-def run_on_terminal(*args: str) -> str:
-    """The command's output as a terminal shows it (stdout and stderr on a pseudo-terminal)."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "DATABASE_URL": "", "COLUMNS": "100", "TERM": "xterm"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trade_analysis", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert process.wait(60) == 0, b"".join(chunks)
-    return b"".join(chunks).decode(errors="replace")
 
 
 def fake_pg_tool(folder: Path, name: str) -> Path:
