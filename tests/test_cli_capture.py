@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.analysis.charts import STYLES, make_scene, render_opencv
+from tests.images import png_declaring
 from tests.test_cli import run_cli
 from trade_analysis.analysis import ocr_available
 from trade_analysis.domain import Trend
@@ -80,3 +81,14 @@ def test_windows_without_a_display_says_what_is_missing(monkeypatch: pytest.Monk
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     result = run_cli("windows")
     assert result.returncode == 2 and "set DISPLAY" in result.stderr
+
+
+def test_analyze_refuses_an_image_declaring_too_many_pixels_before_decoding(
+    tmp_path: Path,
+) -> None:
+    image = tmp_path / "huge.png"
+    image.write_bytes(png_declaring(50000, 50000))
+    result = run_cli("analyze", str(image))
+    assert result.returncode == 2
+    assert "50000 x 50000 pixels" in result.stderr and "MAX_UPLOAD_PIXELS" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
-from trade_analysis.storage import FileStore, UnsupportedImage, remove_data_file, sniff_image
+from tests.images import image_bytes, jpeg_declaring, png_declaring, webp_declaring
+from trade_analysis.storage import (
+    FileStore,
+    ImageTooLarge,
+    UnreadableSize,
+    UnsupportedImage,
+    check_pixels,
+    image_size,
+    remove_data_file,
+    sniff_image,
+)
 
 
 @pytest.mark.parametrize(
@@ -73,3 +85,52 @@ def test_a_png_with_a_flipped_byte_fails_its_checksum() -> None:
     data[len(data) // 2] ^= 0xFF
     with pytest.raises(IncompleteImage, match="checksum"):
         check_complete(bytes(data), "png")
+
+
+@pytest.mark.parametrize("extension", [".png", ".jpg", ".webp"])
+def test_the_size_is_read_from_a_real_images_header(extension: str) -> None:
+    data = image_bytes(extension, size=(37, 53))
+    assert image_size(data, sniff_image(data)) == (53, 37)
+
+
+def test_a_lossless_webps_size_is_read_from_its_vp8l_header() -> None:
+    ok, encoded = cv2.imencode(
+        ".webp", np.zeros((21, 34, 3), np.uint8), [cv2.IMWRITE_WEBP_QUALITY, 101]
+    )
+    assert ok and encoded.tobytes()[12:16] == b"VP8L"
+    assert image_size(encoded.tobytes(), "webp") == (34, 21)
+
+
+@pytest.mark.parametrize(
+    ("data", "extension"),
+    [
+        (png_declaring(50000, 50000), "png"),
+        (jpeg_declaring(40000, 30000), "jpg"),
+        (webp_declaring(16000, 16000, "VP8 "), "webp"),
+        (webp_declaring(16000, 16000, "VP8L"), "webp"),
+        (webp_declaring(40000, 30000, "VP8X"), "webp"),
+    ],
+)
+def test_an_image_declaring_more_pixels_than_allowed_is_refused_with_its_figures(
+    data: bytes, extension: str
+) -> None:
+    width, height = image_size(data, extension)
+    assert width * height > 100_000_000
+    with pytest.raises(ImageTooLarge, match=f"{width} x {height} pixels"):
+        check_pixels(data, extension, max_pixels=3840 * 2400)
+    assert check_pixels(data, extension, max_pixels=width * height) == (width, height)
+
+
+@pytest.mark.parametrize(
+    ("data", "extension"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 4 + b"IDAT" + b"\0" * 20, "png"),
+        (b"\xff\xd8\xff\xda\x00\x02" + b"\0" * 20, "jpg"),  # scan before any frame header
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpg"),  # cut before a frame header
+        (b"RIFF\x20\0\0\0WEBPVP8 " + b"\0" * 20, "webp"),  # no start code
+        (png_declaring(0, 10), "png"),
+    ],
+)
+def test_a_header_without_a_usable_size_is_unreadable(data: bytes, extension: str) -> None:
+    with pytest.raises(UnreadableSize):
+        image_size(data, extension)

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
+    max_upload_pixels: int = Field(
+        3840 * 2400,
+        gt=0,
+        validation_alias=AliasChoices("MAX_UPLOAD_PIXELS", "max_upload_pixels"),
+        description="width x height an uploaded or imported image may declare (decoding "
+        "costs 3 bytes a pixel); the default is a 4K screen at 16:10",
+    )
 
     writer_max_jobs: int = Field(
         256,

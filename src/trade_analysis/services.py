@@ -36,6 +36,7 @@ from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.config import Settings
 from trade_analysis.db import queries, retention
+from trade_analysis.db.inuse import held_by_service
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import utcnow
@@ -117,6 +118,8 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
+        # Held for the service's lifetime: `restore` refuses while it is.
+        stack.enter_context(held_by_service(settings.resolved_database_url))
         database = Database(settings.resolved_database_url, settings.database_timeouts)
         stack.callback(database.dispose)
         await asyncio.to_thread(upgrade, database.url)

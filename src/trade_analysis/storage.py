@@ -86,6 +86,111 @@ def _check_png(data: bytes) -> None:
     raise IncompleteImage(f"PNG is truncated after {len(data)} bytes: it cannot be decoded")
 
 
+class ImageTooLarge(ValueError):
+    """The image declares more pixels than the service will decode or store."""
+
+
+class UnreadableSize(ValueError):
+    """The image's header does not say how large it is."""
+
+
+def image_size(data: bytes, extension: str) -> tuple[int, int]:
+    """Width and height as the image's header declares them, read without decoding.
+
+    Decoding costs width x height x 3 bytes whatever the file's size: a few hundred
+    KB of PNG can declare 50000x50000. The header is where the size is written
+    (PNG's IHDR, JPEG's start-of-frame, WebP's VP8/VP8L/VP8X chunk), so it is
+    read there, before anything is decoded.
+    """
+    if extension == "png":
+        size = _png_size(data)
+    elif extension == "jpg":
+        size = _jpeg_size(data)
+    elif extension == "webp":
+        size = _webp_size(data)
+    else:
+        size = None
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        raise UnreadableSize(f"its {extension.upper()} header does not give its width and height")
+    return size
+
+
+def check_pixels(data: bytes, extension: str, max_pixels: int) -> tuple[int, int]:
+    """The image's size; ImageTooLarge when it declares more than `max_pixels`."""
+    width, height = image_size(data, extension)
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {width} x {height} pixels ({width * height:,} in all), more "
+            f"than MAX_UPLOAD_PIXELS allows ({max_pixels:,})"
+        )
+    return width, height
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack_from(">II", data, 16)
+    return int(width), int(height)
+
+
+# JPEG's start-of-frame markers (C0-CF but DHT C4, JPG C8 and DAC CC), which hold the size.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length: TEM and the restart markers RST0-RST7.
+_JPEG_BARE = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    offset = 2  # after SOI
+    while offset + 4 <= len(data):
+        if data[offset] != 0xFF:
+            return None
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            offset += 1
+            continue
+        if marker in _JPEG_BARE:
+            offset += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+            return None
+        (length,) = struct.unpack_from(">H", data, offset + 2)
+        if marker in _JPEG_FRAMES:
+            if offset + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, offset + 5)
+            return int(width), int(height)
+        offset += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy: after the start code
+        width, height = struct.unpack_from("<HH", data, 26)
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and data[20] == 0x2F:  # lossless: 14 bits each, minus one
+        (bits,) = struct.unpack_from("<I", data, 21)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: the canvas, 24 bits each, minus one
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def checked_image(data: bytes, max_pixels: int) -> str:
+    """The extension of a whole PNG, JPEG or WebP within `max_pixels`; a ValueError otherwise.
+
+    UnsupportedImage, IncompleteImage, UnreadableSize or ImageTooLarge, each saying why.
+    """
+    extension = sniff_image(data[:512])
+    check_complete(data, extension)
+    check_pixels(data, extension, max_pixels)
+    return extension
+
+
 class FileStore:
     """A flat folder of files named by the service, never by the client."""
 

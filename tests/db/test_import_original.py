@@ -15,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import BigInteger, cast, create_engine, event, func, select
 
-from tests.images import image_bytes
+from tests.images import image_bytes, png_declaring
+from tests.support.terminal import run_on_terminal
 from tests.test_cli import run_cli
+from trade_analysis.db import import_original as import_module
 from trade_analysis.db import models
+from trade_analysis.db.migrate import upgrade
+from trade_analysis.db.session import Database
+from trade_analysis.storage import FileStore
 
 ORIGINAL_SCHEMA = """
 CREATE TABLE records (
@@ -278,3 +283,182 @@ def test_a_file_that_is_not_the_original_database_is_refused(
         "import-original", str(tmp_path / "nope.db"), env={"DATABASE_URL": database_url}
     )
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def record_with_image(image_path: str) -> tuple[str, tuple[Any, ...]]:
+    return (
+        "INSERT INTO records (ts, image_path, ticker, price, trend) VALUES (?,?,?,?,?)",
+        ("2026-03-04T10:00:00Z", image_path, "AAPL", "1", "up"),
+    )
+
+
+def test_only_real_images_within_the_caps_are_copied_under_a_suffix_their_content_has(
+    tmp_path: Path, database_url: str
+) -> None:
+    folder = tmp_path / "original"
+    uploads = folder / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "chart-1.png").write_bytes(image_bytes())
+    (uploads / "evil.html").write_text("<script>alert(1)</script>")
+    (uploads / "really-a-png.jpg").write_bytes(image_bytes(".png", seed=4))
+    (uploads / "huge.png").write_bytes(png_declaring(50000, 50000))
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(image_bytes(seed=5))
+    (uploads / "link.png").symlink_to(secret)
+    shots = folder / "screenshots" / "hwnd_7"
+    shots.mkdir(parents=True)
+    (shots / "frame.png").write_bytes(image_bytes(seed=6))
+    (shots / "results.csv").write_text("timestamp,image_path\n")
+    (shots / "page.png").write_text("<html></html>")
+    (shots / "linked.png").symlink_to(secret)
+    names = ["uploads/evil.html", "uploads/really-a-png.jpg", "uploads/huge.png", "link.png"]
+    build_original(folder / "backend_data.db", [record_with_image(name) for name in names])
+    data_dir = tmp_path / "data"
+    result = import_cli(folder, data_dir, database_url)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # Three uploads and two screenshots refused; the uploads copied are counted.
+    assert (report["images_copied"], report["images_refused"]) == (2, 5)
+    refused = " ".join(report["refused"])
+    assert "evil.html: only PNG, JPEG and WebP" in refused
+    assert "50000 x 50000 pixels" in refused and "link.png: a symbolic link" in refused
+    assert "page.png: only PNG" in refused and "linked.png: a symbolic link" in refused
+    stored = sorted(path.name for path in (data_dir / "uploads").iterdir())
+    assert [Path(name).suffix for name in stored] == [".png", ".png"]
+    assert sorted(path.read_bytes() for path in (data_dir / "uploads").iterdir()) == sorted(
+        [image_bytes(), image_bytes(".png", seed=4)]
+    )
+    copied = sorted(path.name for path in (data_dir / "screenshots" / "hwnd_7").iterdir())
+    assert copied == ["frame.png", "results.csv"]
+    assert report["imported"]["records"] == 3 + len(names)  # rows stay; refused images do not
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        paths = connection.execute(select(models.Record.image_path)).scalars().all()
+    engine.dispose()
+    assert sorted(p for p in paths if p) == sorted(f"uploads/{name}" for name in stored)
+
+
+@pytest.mark.parametrize(
+    ("extra", "rejected"),
+    [
+        (
+            [
+                (
+                    "INSERT INTO records (id, ts, price, trend, meta) VALUES (?,?,?,?,?)",
+                    (90 + n, "2026-03-02T14:31:00Z", "1.0", "up", meta),
+                )
+                for n, meta in enumerate(
+                    ['{"x": NaN}', '{"x": Infinity}', '{"x": [-Infinity]}', '{"x": 1e999}']
+                )
+            ]
+            + [
+                (
+                    "INSERT INTO trades (id, ticker, direction, price, profit, ts) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (80, "AAPL", "sell", 10.0, float("inf"), "2026-03-02T14:31:00Z"),
+                ),
+                (
+                    "INSERT INTO trades (id, ticker, direction, price, ts) VALUES (?,?,?,?,?)",
+                    (81, "AAPL", "buy", "NaN", "2026-03-02T14:31:00Z"),
+                ),
+            ],
+            "6 row(s) rejected (records 4, trades 2)",
+        ),
+        (
+            [
+                (
+                    "INSERT INTO records (id, ts, price, trend) VALUES (?,?,?,?)",
+                    (95, 2**62, "1.0", "up"),
+                ),
+                (
+                    "INSERT INTO records (id, ts, name, price, trend) VALUES (?,?,?,?,?)",
+                    (96, "2026-03-02T14:31:00Z", "a\x00b", "1.0", "up"),
+                ),
+                ("INSERT INTO bots (hwnd, meta) VALUES (?,?)", (5, b"\xff\xfe")),
+            ],
+            "3 row(s) rejected (bots 1, records 2)",
+        ),
+    ],
+    ids=["nan-and-infinity", "values-that-crashed"],
+)
+def test_bad_values_are_rejected_row_by_row_counted_and_nothing_is_imported(
+    original: Path,
+    tmp_path: Path,
+    database_url: str,
+    extra: list[tuple[str, tuple[Any, ...]]],
+    rejected: str,
+) -> None:
+    (original / "backend_data.db").unlink()
+    build_original(original / "backend_data.db", extra)
+    data_dir = tmp_path / "data"
+    result = import_cli(original, data_dir, database_url)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert f"nothing imported: {rejected}" in result.stderr
+    assert counts(database_url) == dict.fromkeys(
+        ("records", "trades", "bots", "observations", "positions"), 0
+    )
+    assert not list((data_dir / "uploads").glob("*")) and not (data_dir / "screenshots").exists()
+
+
+def test_a_missing_file_creates_no_data_folder(tmp_path: Path) -> None:
+    result = run_cli("import-original", "nope.db", env={"DATABASE_URL": ""}, cwd=tmp_path)
+    assert result.returncode == 2 and "nope.db: no such file" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_go_in_by_batches_one_statement_each(tmp_path: Path, database_url: str) -> None:
+    many = 2 * import_module.BATCH + 7
+    rows = [
+        (
+            "INSERT INTO observations (ts, hwnd, ticker, price, trend) VALUES (?,?,?,?,?)",
+            ("2026-03-02T14:30:00Z", 4194311, "AAPL", f"{1 + n}", "up"),
+        )
+        for n in range(many)
+    ]
+    source = build_original(tmp_path / "backend_data.db", rows)
+    upgrade(database_url)
+    database = Database(database_url)
+    inserts: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO OBSERVATIONS"):
+            inserts.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        report = import_module.import_original(
+            import_module.Sources(source), database, FileStore(tmp_path / "up"), tmp_path / "s"
+        )
+    finally:
+        database.dispose()
+    assert report.imported["observations"] == many + 1
+    batches = -(-(many + 1) // import_module.BATCH)
+    assert len(inserts) == batches and all("RETURNING" in s.upper() for s in inserts)
+    # Each source row is remembered with the id its own row got.
+    engine = create_engine(database_url)
+    imports, observations = models.OriginalImport.__table__, models.Observation.__table__
+    with engine.connect() as connection:
+        pairs = connection.execute(
+            select(imports.c.source_id, observations.c.price)
+            .join(observations, observations.c.id == cast(imports.c.target_id, BigInteger))
+            .where(imports.c.source_table == "observations", imports.c.source_id > 1)
+        ).all()
+    engine.dispose()
+    assert len(pairs) == many
+    assert all(price == Decimal(source_id - 1) for source_id, price in pairs)
+
+
+def test_a_terminal_shows_rows_and_images_as_they_are_imported(
+    original: Path, tmp_path: Path, database_url: str
+) -> None:
+    shown = run_on_terminal(
+        "import-original",
+        str(original / "backend_data.db"),
+        "--uploads",
+        str(original / "uploads"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"DATABASE_URL": database_url},
+    )
+    assert "records rows" in shown and "3/3" in shown and "images copied" in shown

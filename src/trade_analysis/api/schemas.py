@@ -232,9 +232,9 @@ class ManualTradeRequest(BaseModel):
     meta: StorableJson | None = None
     bot: str | None = Field(
         None,
-        max_length=64,
-        pattern=NO_NUL_PATTERN,
-        description="whose position; a sell without it closes the one open position",
+        pattern=BOT_PATTERN,
+        description="whose position (a bot's key: letters, digits and _.:- as every route "
+        "takes it); a sell without it closes the one open position",
     )
 
 

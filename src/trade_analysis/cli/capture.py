@@ -68,6 +68,8 @@ def analyze(
     from trade_analysis.analysis import (
         analyze as read_frame,
     )
+    from trade_analysis.config import Settings
+    from trade_analysis.storage import UnsupportedImage, checked_image
 
     if image is None and not title:
         fail("give an IMAGE, a --title, or both")
@@ -86,7 +88,14 @@ def analyze(
     if image is not None:
         if not image.is_file():
             fail(f"{image}: no such file")
-        pixels = cv2.imdecode(np.fromfile(image, dtype=np.uint8), cv2.IMREAD_COLOR)
+        data = image.read_bytes()
+        try:  # the size its header declares, before decoding it
+            checked_image(data, Settings().max_upload_pixels)
+        except UnsupportedImage:
+            fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
+        except ValueError as exc:
+            fail(f"{image}: {exc}")
+        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
         if pixels is None:
             fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
     else:

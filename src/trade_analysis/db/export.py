@@ -1,5 +1,8 @@
 """CSV exports of the ledger and the history, streamed: memory stays flat at any size.
 
+Text cells that a spreadsheet would run as a formula are neutralised (a single quote
+before them); numbers are written as numbers.
+
 Rows come from a server-side cursor on PostgreSQL (batches of `BATCH` from
 SQLite's own cursor) inside one read transaction, so an export is a consistent
 snapshot, and they leave as CSV text one batch at a time.
@@ -92,9 +95,24 @@ def _history_cells(row: Any) -> list[object]:
     return [_cell(cells[name]) for name in HISTORY_COLUMNS]
 
 
+# Text a spreadsheet would run as a formula: OWASP's list of leading characters.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """Text that starts as a formula, with a single quote before it (OWASP's rule).
+
+    Only text cells: the database's numbers reach `_cell` as Decimal or int and
+    leave as numbers, so a loss of -3.00 stays a number a spreadsheet adds up.
+    """
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _cell(value: object) -> object:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return neutralised(value)
     if isinstance(value, datetime):
         return to_wire(value)
     if isinstance(value, Decimal):

