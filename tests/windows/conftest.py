@@ -25,12 +25,11 @@ from tests.support.xvfb import missing, running_xvfb
 from tests.windows.rig import HERE, Rig, RigUnavailable, build, default_root, windows_path
 
 CHART = HERE / "chart_win32.py"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == HERE:
-            item.add_marker(pytest.mark.wine)
+FIRST_WINDOW = (
+    "import ctypes; u = ctypes.WinDLL('user32');"
+    "u.CreateWindowExW.restype = ctypes.c_void_p;"
+    "assert u.CreateWindowExW(0, 'STATIC', 'first', 0, 0, 0, 1, 1, None, None, None, None)"
+)
 
 
 def _pump(stream: IO[bytes], log: Path) -> None:
@@ -162,6 +161,13 @@ def windows_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Window
         env = rig.env(server.display)
         # One wineserver for the whole session: python.exe then starts in about a second.
         subprocess.run(["wineserver", "-p"], env=env, check=True)
+        # The first window of a Wine session starts its desktop process (explorer.exe),
+        # which inherits the standard output of the program that made the window and
+        # outlives it: made here, with no pipe to hold open, no test waits on it.
+        subprocess.run(
+            rig.command("-c", FIRST_WINDOW), env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120,
+        )  # fmt: skip
         logs = tmp_path_factory.mktemp("wine")
         windows = Windows(rig, server.display, logs)
         try:

@@ -28,7 +28,7 @@ from tests.support.xvfb import missing
 from tests.windows.conftest import ChartProcess, Windows, WineProcess
 from tests.windows.rig import windows_path
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+pytestmark = [pytest.mark.wine, pytest.mark.timeout(300), pytest.mark.slow]
 
 BUS_URL = "redis://127.0.0.1:6379/5"
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.windows.conftest import Windows
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.wine, pytest.mark.timeout(300)]
 
 # Run on python.exe: the source's view of one window, as JSON on the last line.
 CAPTURE = """
@@ -173,3 +173,26 @@ def test_gdi_objects_are_released_over_a_thousand_captures(windows: Windows) -> 
     assert seen["methods"] == ["bitblt"], seen
     assert seen["alive"] == 0, seen  # no DC or bitmap outlived its capture
     assert seen["counts"]["10"] == seen["counts"]["1000"], seen
+
+
+# A chart window of the capturing process itself: there Wine's PrintWindow works (its
+# WM_PRINT reaches the window in the caller's thread, which answers WM_PRINTCLIENT).
+IN_PROCESS = """
+import json
+from trade_analysis.analysis import AnalysisSettings, analyze
+from trade_analysis.capture.sources.win32 import Win32Source
+from tests.windows.chart_win32 import ChartWindow, parse_args, user32
+
+chart = ChartWindow(parse_args(["--title=SELF 42.00 - Robinhood", "--trend=down"]))
+user32.ShowWindow(chart.hwnd, 1)
+with Win32Source() as source:
+    frame = source.capture(chart.hwnd)
+observation = analyze(frame.pixels, frame.title, AnalysisSettings())
+print(json.dumps({"method": frame.method, "trend": observation.trend.value,
+                  "ticker": observation.ticker}))
+"""
+
+
+def test_print_window_of_a_window_that_answers_wm_printclient(windows: Windows) -> None:
+    seen = windows.run_json(IN_PROCESS)
+    assert seen == {"method": "printwindow", "trend": "down", "ticker": "SELF"}

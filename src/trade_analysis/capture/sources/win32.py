@@ -208,7 +208,7 @@ class Win32Source:
                 tried.append(f"{method} failed")
                 continue
             pixels = self._read_bitmap(hwnd, memory_dc, bitmap, width, height)
-            if pixels.any():
+            if not _all_black(pixels):
                 return pixels, method
             tried.append(f"{method} all black")
         copied = self._drawn(
@@ -217,7 +217,7 @@ class Win32Source:
         if not copied:
             raise CaptureFailed(f"window {hwnd:#x}: no capture method worked ({', '.join(tried)})")
         pixels = self._read_bitmap(hwnd, memory_dc, bitmap, width, height)
-        if not pixels.any():
+        if _all_black(pixels):
             raise BlankFrame(
                 f"window {hwnd:#x}: every capture method gave an all-black frame "
                 f"({', '.join([*tried, 'bitblt all black'])}); not read as a chart"
@@ -271,3 +271,15 @@ class Win32Source:
             api.SetForegroundWindow(hwnd)
         except OSError as exc:  # the user may have closed or locked it meanwhile
             logger.debug("focus back to %#x refused: %s", hwnd, exc)
+
+
+def _all_black(pixels: np.ndarray) -> bool:
+    """True when every pixel is black (alpha aside): a failed print, not a chart.
+
+    ``pixels`` is the BGR view of a BGRX buffer. A few hundred pixels spread over the frame
+    answer "not black" for any chart at once; only a black-looking sample is checked whole.
+    """
+    step = max(1, pixels.shape[0] // 16)
+    if pixels[::step, ::8].any():
+        return False
+    return not pixels.any()
