@@ -37,12 +37,13 @@ def test_an_unreachable_server_is_reported_with_its_name_and_reason(
 
 
 def test_capture_package_import_is_light() -> None:
-    """Importing the capture package must not load python-xlib or pywin32."""
+    """Importing the capture package must not load python-xlib or the Win32 layer."""
     import subprocess
 
     code = (
         "import sys, trade_analysis.capture, trade_analysis.capture.sources;"
-        "bad = [m for m in ('Xlib', 'mss', 'win32gui') if m in sys.modules];"
+        "heavy = ('Xlib', 'mss', 'trade_analysis.capture.sources.win32_ctypes');"
+        "bad = [m for m in heavy if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

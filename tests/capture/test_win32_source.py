@@ -10,7 +10,12 @@ import psutil
 import pytest
 
 from trade_analysis.capture.sources.base import CaptureFailed, WindowGone
-from trade_analysis.capture.sources.win32 import PW_PLAIN, PW_RENDERFULLCONTENT, Win32Source
+from trade_analysis.capture.sources.win32 import (
+    PW_PLAIN,
+    PW_RENDERFULLCONTENT,
+    BlankFrame,
+    Win32Source,
+)
 
 
 @dataclass
@@ -20,9 +25,12 @@ class FakeWindow:
     pid: int
     visible: bool = True
     iconic: bool = False
+    cloaked: bool = False
     # BGRA pixels the window "prints" as; None: PrintWindow returns False.
     full_content: np.ndarray | None = None
     plain: np.ndarray | None = None
+    # BGRA pixels BitBlt copies from its DC; None: BitBlt returns False.
+    on_screen: np.ndarray | None = None
 
 
 @dataclass
@@ -37,6 +45,8 @@ class FakeWin32:
     _next: int = 100
     _printed: dict[int, np.ndarray] = field(default_factory=dict)  # bitmap -> pixels
     foreground: int | None = None
+    images: dict[int, str] = field(default_factory=dict)  # pid -> image path
+    window_dcs: dict[int, int] = field(default_factory=dict)  # window DC -> hwnd
 
     def _handle(self) -> int:
         self._next += 1
@@ -59,8 +69,16 @@ class FakeWin32:
     def IsIconic(self, hwnd: int) -> bool:
         return self._window(hwnd).iconic
 
+    def IsCloaked(self, hwnd: int) -> bool:
+        return self._window(hwnd).cloaked
+
     def GetWindowText(self, hwnd: int) -> str:
         return self._window(hwnd).title
+
+    def QueryFullProcessImageName(self, pid: int) -> str:
+        if pid not in self.images:
+            raise OSError(f"OpenProcess: no process {pid}")
+        return self.images[pid]
 
     def GetWindowRect(self, hwnd: int) -> tuple[int, int, int, int]:
         return self._window(hwnd).rect
@@ -72,6 +90,7 @@ class FakeWin32:
         self._window(hwnd)
         dc = self._handle()
         self.live_dcs.add(dc)
+        self.window_dcs[dc] = hwnd
         self.calls.append(("GetWindowDC", hwnd))
         return dc
 
@@ -113,6 +132,15 @@ class FakeWin32:
         if pixels is None:
             return False
         self._printed[self.selected[hdc]] = pixels
+        return True
+
+    def BitBlt(self, destination: int, width: int, height: int, source: int) -> bool:
+        self.calls.append(("BitBlt",))
+        assert source in self.live_dcs and destination in self.live_dcs
+        pixels = self.windows[self.window_dcs[source]].on_screen
+        if pixels is None:
+            return False
+        self._printed[self.selected[destination]] = pixels
         return True
 
     def GetBitmapBits(self, hdc: int, bitmap: int, width: int, height: int) -> bytes:
@@ -212,7 +240,7 @@ def test_plain_print_when_full_content_comes_back_black() -> None:
 
 def test_everything_released_when_print_window_raises() -> None:
     api = FakeWin32({1: chart_window()}, print_raises=True)
-    with pytest.raises(CaptureFailed, match="PrintWindow failed"):
+    with pytest.raises(CaptureFailed, match="printwindow failed, printwindow-plain failed"):
         Win32Source(api).capture(1)
     api.assert_all_released()
 
@@ -273,3 +301,58 @@ def test_the_focus_goes_back_to_the_window_that_had_it() -> None:
     assert api.foreground == 2
     del api.windows[2]
     source.give_focus_back(2)  # closed meanwhile: nothing to give back to, no error
+
+
+def test_cloaked_windows_are_not_listed() -> None:
+    api = FakeWin32({1: chart_window(), 2: chart_window(title="Elsewhere", cloaked=True)})
+    assert [i.hwnd for i in Win32Source(api).list_windows()] == [1]
+
+
+def test_process_named_by_its_image_where_psutil_cannot() -> None:
+    gone_pid = 2**22 + 4321  # no such process for psutil (as every pid under Wine)
+    api = FakeWin32(
+        {1: chart_window(pid=gone_pid)},
+        images={gone_pid: "C:\\Program Files\\Broker\\broker.exe"},
+    )
+    assert Win32Source(api).list_windows()[0].process == "broker.exe"
+
+
+BLACK = np.zeros((3, 4, 4), dtype=np.uint8)
+
+
+def test_bitblt_when_printing_comes_back_black() -> None:
+    """Wine: PrintWindow of another process's window succeeds with a black bitmap."""
+    screen = bgra(4, 3, 40, 50, 60)
+    api = FakeWin32({1: chart_window(full_content=BLACK, plain=BLACK, on_screen=screen)})
+    frame = Win32Source(api).capture(1)
+    assert frame.method == "bitblt"
+    assert tuple(frame.pixels[2, 3]) == (40, 50, 60)
+    assert [c[0] for c in api.calls if c[0] in ("PrintWindow", "BitBlt")] == [
+        "PrintWindow",
+        "PrintWindow",
+        "BitBlt",
+    ]
+    api.assert_all_released()
+
+
+def test_bitblt_when_printing_fails() -> None:
+    screen = bgra(4, 3, 40, 50, 60)
+    api = FakeWin32({1: chart_window(full_content=None, plain=None, on_screen=screen)})
+    assert Win32Source(api).capture(1).method == "bitblt"
+    api.assert_all_released()
+
+
+def test_an_all_black_frame_is_never_handed_out() -> None:
+    api = FakeWin32({1: chart_window(full_content=BLACK, plain=None, on_screen=BLACK)})
+    with pytest.raises(BlankFrame, match="all-black") as caught:
+        Win32Source(api).capture(1)
+    assert "printwindow all black" in str(caught.value)
+    assert "printwindow-plain failed" in str(caught.value)
+    api.assert_all_released()
+
+
+def test_no_method_working_is_a_capture_failure_with_everything_released() -> None:
+    api = FakeWin32({1: chart_window(full_content=None, plain=None, on_screen=None)})
+    with pytest.raises(CaptureFailed, match="no capture method worked"):
+        Win32Source(api).capture(1)
+    api.assert_all_released()

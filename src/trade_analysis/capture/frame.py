@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -12,7 +13,11 @@ import numpy as np
 #: ``screen``: the screen region where the window is; covered parts show what covers them.
 #: ``printwindow``: Win32 PrintWindow with PW_RENDERFULLCONTENT.
 #: ``printwindow-plain``: Win32 PrintWindow without flags (fallback).
-CAPTURE_METHODS = ("composite", "screen", "printwindow", "printwindow-plain")
+#: ``bitblt``: Win32 BitBlt from the window's DC, when printing failed or came back all
+#: black (as under Wine for another process's window); like ``screen``, covered parts
+#: show what covers them.
+CaptureMethod = Literal["composite", "screen", "printwindow", "printwindow-plain", "bitblt"]
+CAPTURE_METHODS: tuple[CaptureMethod, ...] = get_args(CaptureMethod)
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Frame:
     title: str
     pixels: np.ndarray
     captured_at: datetime
-    method: str
+    method: CaptureMethod
 
     def __post_init__(self) -> None:
         pixels = self.pixels

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trade_analysis.analysis.crop import Crop, CropSettings, Fraction
+from trade_analysis.capture.frame import CaptureMethod
 from trade_analysis.domain import Trend
 from trade_analysis.trading.binding import BotState
 
@@ -134,7 +135,9 @@ class WorkerStatus(BaseModel):
     last_result: LastResult | None
     bring_to_foreground: bool
     state: str
-    capture_method: str | None
+    capture_method: CaptureMethod | None = Field(
+        None, description="how the last frame was captured (None before the first)"
+    )
     last_error: str | None
     max_lag_seconds: float
     line_detect: bool

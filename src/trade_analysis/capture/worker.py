@@ -30,7 +30,7 @@ from trade_analysis.analysis import (
     analyze,
     opencv_view,
 )
-from trade_analysis.capture.frame import Frame
+from trade_analysis.capture.frame import CaptureMethod, Frame
 from trade_analysis.capture.schemas import LastResult, TargetWindow, WorkerStatus
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
@@ -187,7 +187,7 @@ class CaptureWorker:
         self._stopped_at: float | None = None
         self.title = ""
         self.state = "idle"
-        self.method: str | None = None
+        self.method: CaptureMethod | None = None
         self.last_error: str | None = None
         self.total_captures = 0
         self.successful_captures = 0

@@ -1,6 +1,7 @@
 """Window sources: pick the one this desktop supports with ``open_source()``.
 
-Platform modules (python-xlib, pywin32) are imported only when a source is opened.
+Platform modules (python-xlib; the Win32 DLLs through ctypes) are loaded only when a source is
+opened.
 """
 
 from __future__ import annotations

@@ -1,9 +1,17 @@
-"""Win32 window source: EnumWindows + PrintWindow, with psutil for process names.
+"""Win32 window source: EnumWindows, then PrintWindow (or BitBlt) into a DIB, on ctypes.
 
-pywin32 exists only on Windows (an environment marker in pyproject), so this module
-imports nothing from it at import time: ``PyWin32Api`` loads win32gui/ctypes when it is
-constructed, and ``Win32Source`` accepts any object with the same few methods (a fake in
-the tests). Every device context and bitmap is released on every path.
+Every Win32 call goes through ctypes with its ``argtypes`` and ``restype`` declared
+(handles are pointer-sized: left to ctypes' default ``int``, a 64-bit handle is cut to
+32 bits and calls fail at random). ``CtypesWin32Api`` is that layer; ``Win32Source``
+takes any object with the same methods (a fake in the tests off Windows), and this
+module imports nothing Windows-only at import time.
+
+Capture order: PrintWindow with PW_RENDERFULLCONTENT (DirectComposition content, e.g.
+browsers), then plain PrintWindow, then, as the window is visible, BitBlt from its DC.
+A method that fails or gives an all-black frame hands over to the next (under Wine,
+PrintWindow of another process's window returns TRUE with a black bitmap); a frame that
+is all black by every method is never read as a chart: ``BlankFrame`` says so. Every
+device context and bitmap is released on every path.
 """
 
 from __future__ import annotations
@@ -14,8 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 import psutil
 
-from trade_analysis.capture.frame import Frame, WindowInfo
-from trade_analysis.capture.sources.base import CaptureFailed, CaptureUnavailable, WindowGone
+from trade_analysis.capture.frame import CaptureMethod, Frame, WindowInfo
+from trade_analysis.capture.sources.base import CaptureFailed, WindowGone
 from trade_analysis.domain import utcnow
 
 logger = logging.getLogger(__name__)
@@ -23,6 +31,22 @@ logger = logging.getLogger(__name__)
 PW_RENDERFULLCONTENT = 2  # Windows 8.1+: DirectComposition/GPU content (browsers)
 PW_PLAIN = 0
 SW_RESTORE = 9
+SRCCOPY = 0x00CC0020
+DWMWA_CLOAKED = 14
+GR_GDIOBJECTS = 0
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+# DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2 (Windows 10 1703+): a pseudo-handle of -4.
+PER_MONITOR_AWARE_V2 = -4
+PROCESS_PER_MONITOR_DPI_AWARE = 2  # shcore's SetProcessDpiAwareness (Windows 8.1+)
+
+PRINT_METHODS: tuple[tuple[int, CaptureMethod], ...] = (
+    (PW_RENDERFULLCONTENT, "printwindow"),
+    (PW_PLAIN, "printwindow-plain"),
+)
+
+
+class BlankFrame(CaptureFailed):
+    """Every capture method gave an all-black frame: nothing of the chart to read."""
 
 
 class Win32Api(Protocol):
@@ -35,9 +59,14 @@ class Win32Api(Protocol):
     def IsWindow(self, hwnd: int) -> bool: ...
     def IsWindowVisible(self, hwnd: int) -> bool: ...
     def IsIconic(self, hwnd: int) -> bool: ...
+    def IsCloaked(self, hwnd: int) -> bool:
+        """DWMWA_CLOAKED: on another virtual desktop, a suspended UWP app (False sans DWM)."""
+        ...
+
     def GetWindowText(self, hwnd: int) -> str: ...
     def GetWindowRect(self, hwnd: int) -> tuple[int, int, int, int]: ...
     def GetWindowThreadProcessId(self, hwnd: int) -> tuple[int, int]: ...
+    def QueryFullProcessImageName(self, pid: int) -> str: ...
     def GetWindowDC(self, hwnd: int) -> int: ...
     def ReleaseDC(self, hwnd: int, hdc: int) -> None: ...
     def CreateCompatibleDC(self, hdc: int) -> int: ...
@@ -46,6 +75,10 @@ class Win32Api(Protocol):
     def SelectObject(self, hdc: int, obj: int) -> int: ...
     def DeleteObject(self, obj: int) -> None: ...
     def PrintWindow(self, hwnd: int, hdc: int, flags: int) -> bool: ...
+    def BitBlt(self, destination: int, width: int, height: int, source: int) -> bool:
+        """Copy ``width`` x ``height`` from (0, 0) of ``source`` to (0, 0) of ``destination``."""
+        ...
+
     def GetBitmapBits(self, hdc: int, bitmap: int, width: int, height: int) -> bytes:
         """Top-down 32-bit BGRA rows of ``bitmap`` (not selected into any DC)."""
         ...
@@ -59,7 +92,11 @@ class Win32Source:
     """A WindowSource on the Windows desktop, for use by one thread at a time."""
 
     def __init__(self, api: Win32Api | None = None) -> None:
-        self._api: Win32Api = api if api is not None else PyWin32Api()
+        if api is None:
+            from trade_analysis.capture.sources.win32_ctypes import CtypesWin32Api
+
+            api = CtypesWin32Api()
+        self._api: Win32Api = api
 
     def __enter__(self) -> Win32Source:
         return self
@@ -73,9 +110,9 @@ class Win32Source:
     def list_windows(self) -> list[WindowInfo]:
         api = self._api
         infos: list[WindowInfo] = []
-        for hwnd in api.EnumWindows():
+        for hwnd in api.EnumWindows():  # top-level windows only
             try:
-                if not api.IsWindowVisible(hwnd):
+                if not api.IsWindowVisible(hwnd) or api.IsCloaked(hwnd):
                     continue
                 title = api.GetWindowText(hwnd)
                 if not title:
@@ -88,7 +125,7 @@ class Win32Source:
                 WindowInfo(
                     hwnd=hwnd,
                     title=title,
-                    process=_process_name(pid),
+                    process=self._process_name(pid),
                     x=left,
                     y=top,
                     width=right - left,
@@ -96,6 +133,18 @@ class Win32Source:
                 )
             )
         return infos
+
+    def _process_name(self, pid: int) -> str | None:
+        """psutil's name; else the image name Windows gives (psutil fails under Wine)."""
+        try:
+            return str(psutil.Process(pid).name())
+        except (psutil.Error, OSError):
+            pass
+        try:
+            path = self._api.QueryFullProcessImageName(pid)
+        except OSError:
+            return None
+        return path.replace("/", "\\").rsplit("\\", 1)[-1] or None
 
     def capture(self, hwnd: int) -> Frame:
         api = self._api
@@ -109,10 +158,9 @@ class Win32Source:
         if width <= 0 or height <= 0:
             raise WindowGone(hwnd, f"has no area ({width}x{height})")
         try:
-            bgra, method = self._print_window(hwnd, width, height)
+            pixels, method = self._grab(hwnd, width, height)
         except OSError as exc:
             raise self._gone_or_failed(hwnd, exc) from exc
-        pixels = np.frombuffer(bgra, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
         return Frame(hwnd=hwnd, title=title, pixels=pixels, captured_at=utcnow(), method=method)
 
     def _require_visible(self, hwnd: int) -> None:
@@ -129,42 +177,18 @@ class Win32Source:
             return WindowGone(hwnd, "closed")
         return CaptureFailed(f"window {hwnd:#x}: capture failed: {exc}")
 
-    def _print_window(self, hwnd: int, width: int, height: int) -> tuple[bytes, str]:
-        """PrintWindow into a memory bitmap: full content first, plain if that fails."""
+    def _grab(self, hwnd: int, width: int, height: int) -> tuple[np.ndarray, CaptureMethod]:
+        """The window's pixels (BGR) by the first method that gives a frame not all black."""
         api = self._api
-        expected = width * height * 4
         window_dc = api.GetWindowDC(hwnd)
+        if not window_dc:
+            raise OSError("GetWindowDC returned no device context")
         try:
             memory_dc = api.CreateCompatibleDC(window_dc)
             try:
                 bitmap = api.CreateCompatibleBitmap(window_dc, width, height)
                 try:
-                    black: tuple[bytes, str] | None = None
-                    for flags, method in (
-                        (PW_RENDERFULLCONTENT, "printwindow"),
-                        (PW_PLAIN, "printwindow-plain"),
-                    ):
-                        previous = api.SelectObject(memory_dc, bitmap)
-                        try:
-                            printed = self._try_print(hwnd, memory_dc, flags)
-                        finally:
-                            api.SelectObject(memory_dc, previous)
-                        if not printed:
-                            continue
-                        bits = api.GetBitmapBits(memory_dc, bitmap, width, height)
-                        if len(bits) != expected:
-                            raise CaptureFailed(
-                                f"window {hwnd:#x}: bitmap has {len(bits)} bytes, "
-                                f"expected {expected}"
-                            )
-                        if flags == PW_RENDERFULLCONTENT and bits.count(0) == len(bits):
-                            # Some windows print all black with full content: try plain.
-                            black = (bits, method)
-                            continue
-                        return bits, method
-                    if black is not None:
-                        return black
-                    raise CaptureFailed(f"window {hwnd:#x}: PrintWindow failed with every flag")
+                    return self._first_frame(hwnd, window_dc, memory_dc, bitmap, width, height)
                 finally:
                     api.DeleteObject(bitmap)
             finally:
@@ -172,12 +196,59 @@ class Win32Source:
         finally:
             api.ReleaseDC(hwnd, window_dc)
 
+    def _first_frame(
+        self, hwnd: int, window_dc: int, memory_dc: int, bitmap: int, width: int, height: int
+    ) -> tuple[np.ndarray, CaptureMethod]:
+        api = self._api
+        tried: list[str] = []
+        for flags, method in PRINT_METHODS:
+            if not self._drawn(
+                memory_dc, bitmap, lambda f=flags: self._try_print(hwnd, memory_dc, f)
+            ):
+                tried.append(f"{method} failed")
+                continue
+            pixels = self._read_bitmap(hwnd, memory_dc, bitmap, width, height)
+            if not _all_black(pixels):
+                return pixels, method
+            tried.append(f"{method} all black")
+        copied = self._drawn(
+            memory_dc, bitmap, lambda: api.BitBlt(memory_dc, width, height, window_dc)
+        )
+        if not copied:
+            raise CaptureFailed(f"window {hwnd:#x}: no capture method worked ({', '.join(tried)})")
+        pixels = self._read_bitmap(hwnd, memory_dc, bitmap, width, height)
+        if _all_black(pixels):
+            raise BlankFrame(
+                f"window {hwnd:#x}: every capture method gave an all-black frame "
+                f"({', '.join([*tried, 'bitblt all black'])}); not read as a chart"
+            )
+        return pixels, "bitblt"
+
+    def _drawn(self, memory_dc: int, bitmap: int, draw: Any) -> bool:
+        """Run ``draw`` with ``bitmap`` selected into ``memory_dc``, deselected after."""
+        api = self._api
+        previous = api.SelectObject(memory_dc, bitmap)
+        try:
+            return bool(draw())
+        finally:
+            api.SelectObject(memory_dc, previous)
+
     def _try_print(self, hwnd: int, memory_dc: int, flags: int) -> bool:
         try:
             return bool(self._api.PrintWindow(hwnd, memory_dc, flags))
         except OSError as exc:
             logger.debug("PrintWindow(%#x, flags=%d) raised %s", hwnd, flags, exc)
             return False
+
+    def _read_bitmap(
+        self, hwnd: int, memory_dc: int, bitmap: int, width: int, height: int
+    ) -> np.ndarray:
+        bits = self._api.GetBitmapBits(memory_dc, bitmap, width, height)
+        if len(bits) != width * height * 4:
+            raise CaptureFailed(
+                f"window {hwnd:#x}: bitmap has {len(bits)} bytes, expected {width * height * 4}"
+            )
+        return np.frombuffer(bits, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
 
     def bring_to_front(self, hwnd: int) -> int | None:
         api = self._api
@@ -202,145 +273,13 @@ class Win32Source:
             logger.debug("focus back to %#x refused: %s", hwnd, exc)
 
 
-def _process_name(pid: int) -> str | None:
-    try:
-        return str(psutil.Process(pid).name())
-    except (psutil.Error, OSError):
-        return None
+def _all_black(pixels: np.ndarray) -> bool:
+    """True when every pixel is black (alpha aside): a failed print, not a chart.
 
-
-class PyWin32Api:  # pragma: no cover - needs Windows; the source is tested with a fake
-    """``Win32Api`` on pywin32 (win32gui) and ctypes (PrintWindow, GetDIBits)."""
-
-    def __init__(self) -> None:
-        try:
-            import ctypes
-            from ctypes import wintypes
-
-            import pywintypes
-            import win32gui
-        except ImportError as exc:
-            raise CaptureUnavailable(
-                f"Windows capture needs pywin32 (pip install pywin32): {exc}"
-            ) from exc
-        self._gui: Any = win32gui
-        self._error: type[Exception] = pywintypes.error
-        self._ctypes: Any = ctypes
-        windll: Any = ctypes.windll  # type: ignore[attr-defined]
-        self._user32: Any = windll.user32
-        self._gdi32: Any = windll.gdi32
-        self._user32.PrintWindow.argtypes = [wintypes.HWND, wintypes.HDC, wintypes.UINT]
-        self._user32.PrintWindow.restype = wintypes.BOOL
-        try:  # real pixels, not DPI-virtualised ones
-            self._user32.SetProcessDPIAware()
-        except OSError:
-            logger.debug("SetProcessDPIAware is not available")
-
-    def _call(self, name: str, *args: Any) -> Any:
-        try:
-            return getattr(self._gui, name)(*args)
-        except self._error as exc:
-            raise OSError(f"{name}: {exc}") from exc
-
-    def EnumWindows(self) -> list[int]:
-        handles: list[int] = []
-        self._call("EnumWindows", lambda hwnd, acc: acc.append(int(hwnd)) or True, handles)
-        return handles
-
-    def IsWindow(self, hwnd: int) -> bool:
-        return bool(self._gui.IsWindow(hwnd))
-
-    def IsWindowVisible(self, hwnd: int) -> bool:
-        return bool(self._gui.IsWindowVisible(hwnd))
-
-    def IsIconic(self, hwnd: int) -> bool:
-        return bool(self._gui.IsIconic(hwnd))
-
-    def GetWindowText(self, hwnd: int) -> str:
-        return str(self._call("GetWindowText", hwnd))
-
-    def GetWindowRect(self, hwnd: int) -> tuple[int, int, int, int]:
-        left, top, right, bottom = self._call("GetWindowRect", hwnd)
-        return int(left), int(top), int(right), int(bottom)
-
-    def GetWindowThreadProcessId(self, hwnd: int) -> tuple[int, int]:
-        import win32process
-
-        try:
-            thread, pid = win32process.GetWindowThreadProcessId(hwnd)
-        except self._error as exc:
-            raise OSError(f"GetWindowThreadProcessId: {exc}") from exc
-        return int(thread), int(pid)
-
-    def GetWindowDC(self, hwnd: int) -> int:
-        return int(self._call("GetWindowDC", hwnd))
-
-    def ReleaseDC(self, hwnd: int, hdc: int) -> None:
-        self._call("ReleaseDC", hwnd, hdc)
-
-    def CreateCompatibleDC(self, hdc: int) -> int:
-        return int(self._call("CreateCompatibleDC", hdc))
-
-    def DeleteDC(self, hdc: int) -> None:
-        self._call("DeleteDC", hdc)
-
-    def CreateCompatibleBitmap(self, hdc: int, width: int, height: int) -> int:
-        return int(self._call("CreateCompatibleBitmap", hdc, width, height))
-
-    def SelectObject(self, hdc: int, obj: int) -> int:
-        return int(self._call("SelectObject", hdc, obj))
-
-    def DeleteObject(self, obj: int) -> None:
-        self._call("DeleteObject", obj)
-
-    def PrintWindow(self, hwnd: int, hdc: int, flags: int) -> bool:
-        return bool(self._user32.PrintWindow(hwnd, hdc, flags))
-
-    def GetBitmapBits(self, hdc: int, bitmap: int, width: int, height: int) -> bytes:
-        ctypes = self._ctypes
-        from ctypes import wintypes
-
-        class BitmapInfoHeader(ctypes.Structure):  # type: ignore[name-defined,misc]
-            _fields_ = [
-                ("biSize", wintypes.DWORD),
-                ("biWidth", wintypes.LONG),
-                ("biHeight", wintypes.LONG),
-                ("biPlanes", wintypes.WORD),
-                ("biBitCount", wintypes.WORD),
-                ("biCompression", wintypes.DWORD),
-                ("biSizeImage", wintypes.DWORD),
-                ("biXPelsPerMeter", wintypes.LONG),
-                ("biYPelsPerMeter", wintypes.LONG),
-                ("biClrUsed", wintypes.DWORD),
-                ("biClrImportant", wintypes.DWORD),
-            ]
-
-        header = BitmapInfoHeader()
-        header.biSize = ctypes.sizeof(BitmapInfoHeader)
-        header.biWidth = width
-        header.biHeight = -height  # negative: top-down rows
-        header.biPlanes = 1
-        header.biBitCount = 32
-        header.biCompression = 0  # BI_RGB
-        buffer = ctypes.create_string_buffer(width * height * 4)
-        lines = self._gdi32.GetDIBits(
-            hdc,
-            bitmap,
-            0,
-            height,
-            buffer,
-            ctypes.byref(header),
-            0,  # DIB_RGB_COLORS
-        )
-        if lines != height:
-            raise OSError(f"GetDIBits copied {lines} of {height} lines")
-        return bytes(buffer.raw)
-
-    def ShowWindow(self, hwnd: int, command: int) -> None:
-        self._gui.ShowWindow(hwnd, command)
-
-    def SetForegroundWindow(self, hwnd: int) -> None:
-        self._call("SetForegroundWindow", hwnd)
-
-    def GetForegroundWindow(self) -> int:
-        return int(self._call("GetForegroundWindow"))
+    ``pixels`` is the BGR view of a BGRX buffer. A few hundred pixels spread over the frame
+    answer "not black" for any chart at once; only a black-looking sample is checked whole.
+    """
+    step = max(1, pixels.shape[0] // 16)
+    if pixels[::step, ::8].any():
+        return False
+    return not pixels.any()

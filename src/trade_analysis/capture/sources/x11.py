@@ -56,7 +56,7 @@ from Xlib.ext import composite, damage
 from Xlib.protocol import event as xevent
 from Xlib.protocol import request, rq
 
-from trade_analysis.capture.frame import Frame, WindowInfo
+from trade_analysis.capture.frame import CaptureMethod, Frame, WindowInfo
 from trade_analysis.capture.sources.base import CaptureFailed, CaptureUnavailable, WindowGone
 from trade_analysis.domain import utcnow
 
@@ -575,6 +575,7 @@ class X11Source:
                 if attrs.map_state != X.IsViewable:
                     raise WindowGone(hwnd, "not viewable (unmapped or minimised)")
                 geometry.reply()
+                method: CaptureMethod
                 if self.composite and hwnd not in self._screen_only:
                     pixels = self._grab_composite(window, geometry)
                     method = "composite" if pixels is not None else "screen"
