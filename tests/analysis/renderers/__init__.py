@@ -116,6 +116,10 @@ def renderer(name: str, browser: Any) -> Callable[[Any], Pixels]:
         from tests.analysis.renderers.mplfinance_charts import Mplfinance
 
         return Mplfinance()
+    if name == "bokeh":
+        from tests.analysis.renderers.bokeh_charts import Bokeh
+
+        return Bokeh(browser)
     raise ValueError(f"no renderer {name!r}")
 
 

@@ -19,7 +19,7 @@ from tests.analysis.renderers import BROWSER, KINDS, Pixels, renderer
 from tests.analysis.renderers.markets import Market, make_market
 from trade_analysis.domain import Trend
 
-OWN = ["lightweight-charts", "plotly", "mplfinance"]
+OWN = ["lightweight-charts", "plotly", "mplfinance", "bokeh"]
 Render = Callable[[Market], Pixels]
 
 
