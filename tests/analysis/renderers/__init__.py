@@ -120,6 +120,14 @@ def renderer(name: str, browser: Any) -> Callable[[Any], Pixels]:
         from tests.analysis.renderers.bokeh_charts import Bokeh
 
         return Bokeh(browser)
+    if name == "echarts":
+        from tests.analysis.renderers.echarts_charts import Echarts
+
+        return Echarts(browser)
+    if name == "klinecharts":
+        from tests.analysis.renderers.klinecharts_charts import Klinecharts
+
+        return Klinecharts(browser)
     raise ValueError(f"no renderer {name!r}")
 
 

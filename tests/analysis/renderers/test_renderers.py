@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.analysis.renderers import BROWSER, KINDS, Pixels, renderer
+from tests.analysis.renderers import BROWSER, KINDS, RENDERERS, Pixels, renderer
 from tests.analysis.renderers.markets import Market, make_market
 from trade_analysis.domain import Trend
 
-OWN = ["lightweight-charts", "plotly", "mplfinance", "bokeh"]
+OWN = [name for name in RENDERERS if name not in ("matplotlib", "chromium-svg")]
 Render = Callable[[Market], Pixels]
 
 
@@ -109,14 +109,17 @@ def test_a_dark_theme_is_dark_and_a_light_one_light(render: Render) -> None:
 
 @pytest.mark.browser
 def test_the_volume_pane_is_drawn_under_the_price_and_only_when_asked(render: Render) -> None:
-    """Shuffled volumes change the lower part of a chart with a volume pane, and none without."""
+    """Shuffled volumes change the lower part of a chart with a volume pane, and (next to)
+    nothing without one: some libraries print the last bar's volume in a header line."""
     market = bare(make_market(6, kind_of(render)[-1], Trend.UP), panes=("volume",))
     shuffled = replace(market, volumes=np.random.default_rng(0).permutation(market.volumes))
-    changed = np.flatnonzero(np.any(render(market) != render(shuffled), axis=(1, 2)))
-    assert changed.size > 0
-    assert changed.min() > market.height * 0.5, f"volume drawn from y {changed.min()}"
+    changed = np.any(render(market) != render(shuffled), axis=2)
+    below = changed[market.height // 2 :].sum() / max(1, changed.sum())
+    assert changed.sum() > 0
+    assert below > 0.7, f"only {below:.0%} of the change in the lower half"
     plain, plain_shuffled = bare(market), bare(shuffled)
-    assert np.array_equal(render(plain), render(plain_shuffled))
+    unchanged = np.any(render(plain) != render(plain_shuffled), axis=2)
+    assert unchanged.sum() < 0.1 * changed.sum()
 
 
 @pytest.mark.browser
