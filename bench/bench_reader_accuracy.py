@@ -245,6 +245,13 @@ def print_summary(rows: list[Result], names: list[str], kinds: list[str]) -> Non
         mine = [row for row in rows if row.renderer == renderer]
         if mine:
             scores[renderer] = sum(row.trend_right and row.kind_right for row in mine) / len(mine)
+    # `none` read because no line was found counts as right for a `none` chart; say how often.
+    lost = {
+        n: sum(r.reason.startswith("no chart line") for r in rows if r.renderer == n) for n in names
+    }
+    print("\nno chart line found (read as none), per renderer: " + ", ".join(
+        f"{name} {count}" for name, count in lost.items()
+    ))  # fmt: skip
     worst = min(scores, key=scores.__getitem__)
     print(
         f"\nworst renderer (trend and kind right): {worst} {scores[worst]:.1%} "
@@ -306,4 +313,9 @@ def time_readings(pixels: Any, readers: dict[str, Reader]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    import pytest
+
+    try:
+        main()
+    except (pytest.skip.Exception, pytest.fail.Exception) as missing:  # chromium, node_modules
+        raise SystemExit(f"cannot draw: {missing.msg}") from None

@@ -94,10 +94,11 @@ def _opened(name: str, browser: Any) -> Draw:
     from tests.analysis.renderers import markets
 
     render = renderer(name, browser)
+    style: Callable[[Any], str] = getattr(render, "style", lambda market: "")
 
     def draw(seed: int, kind: str, label: Trend) -> Drawn:
         market = markets.make_market(seed, kind, label)
-        return Drawn(render(market), markets.describe(market))
+        return Drawn(render(market), f"{style(market)} {markets.describe(market)}".strip())
 
     return draw
 

@@ -29,7 +29,7 @@ def document(market: Market) -> tuple[Any, str]:
     """The bokeh layout of the market, and the theme's name."""
     from bokeh.layouts import gridplot
 
-    theme = market.pick(DARK_THEMES if market.dark else LIGHT_THEMES)
+    theme = theme_of(market)
     main_height = market.height if not market.panes else round(market.height * 0.6)
     price = price_plot(market, main_height)
     plots = [price]
@@ -86,6 +86,10 @@ def pane_plot(market: Market, pane: str, height: int, x_range: Any) -> Any:
     return plot
 
 
+def theme_of(market: Market) -> str:
+    return market.pick(DARK_THEMES if market.dark else LIGHT_THEMES)
+
+
 class Bokeh:
     name = NAME
     kinds = KINDS
@@ -105,3 +109,6 @@ class Bokeh:
         background = "#15191C" if market.dark else "#ffffff"
         spec = {"item": json.dumps(item), "background": background}
         return self._page.draw(spec, market.width, market.height)
+
+    def style(self, market: Market) -> str:
+        return theme_of(market)

@@ -74,7 +74,7 @@ def render(market: Market) -> Pixels:
     data = frame(market)
     options: dict[str, Any] = {
         "type": TYPES[market.kind],
-        "style": market.pick(DARK_STYLES if market.dark else LIGHT_STYLES),
+        "style": Mplfinance().style(market),
         "volume": "volume" in market.panes,
         "figsize": (market.width / DPI, market.height / DPI),
         "returnfig": True,
@@ -106,3 +106,6 @@ class Mplfinance:
 
     def __call__(self, market: Market) -> Pixels:
         return render(market)
+
+    def style(self, market: Market) -> str:
+        return market.pick(DARK_STYLES if market.dark else LIGHT_STYLES)

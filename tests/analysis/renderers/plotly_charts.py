@@ -36,9 +36,17 @@ def figure(market: Market) -> Any:
     for row, pane in enumerate(market.panes, start=2):
         for trace in pane_traces(market, pane, times):
             fig.add_trace(trace, row=row, col=1)
-    template = "plotly_dark" if market.dark else market.pick(LIGHT_TEMPLATES)
-    fig.update_layout(template=template, width=market.width, height=market.height)
+    fig.update_layout(template=template_of(market), width=market.width, height=market.height)
     return fig
+
+
+def template_of(market: Market) -> str:
+    return "plotly_dark" if market.dark else market.pick(LIGHT_TEMPLATES)
+
+
+def mode_bar(market: Market) -> bool:
+    """Shown on some charts (plotly shows it only on hover otherwise)."""
+    return market.style * 7 % 1 < 0.4
 
 
 def price_trace(market: Market, times: list[str]) -> Any:
@@ -79,6 +87,9 @@ class Plotly:
         self._page = ChartPage(browser, [get_plotlyjs()], "draw_plotly.js")
 
     def __call__(self, market: Market) -> Pixels:
-        config = {"displayModeBar": True} if market.style * 7 % 1 < 0.4 else {}
+        config = {"displayModeBar": True} if mode_bar(market) else {}
         spec = {"figure": figure(market).to_json(), "config": config}
         return self._page.draw(spec, market.width, market.height)
+
+    def style(self, market: Market) -> str:
+        return template_of(market) + (" modebar" if mode_bar(market) else "")
