@@ -94,9 +94,11 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=3)
     options = parser.parse_args()
     rig = build(Rig(default_root()))
-    with running_xvfb() as server, tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp:
-        env = rig.env(server.display)
-        subprocess.run(["wineserver", "-p"], env=env, check=True)
+    with (
+        running_xvfb() as server,
+        rig.session(server.display) as env,
+        tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp,
+    ):
         charts: list[subprocess.Popen[str]] = []
         try:
             hwnds = []
@@ -105,7 +107,8 @@ def main() -> None:
                     rig.command(windows_path(HERE / "chart_win32.py"),
                                 f"--title=B{n} 100.00 - Robinhood", f"--x={20 + 300 * n}",
                                 "--y=20", "--interval-ms=500"),
-                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True,
                 )  # fmt: skip
                 charts.append(chart)
                 assert chart.stdout is not None
@@ -120,7 +123,6 @@ def main() -> None:
             for chart in charts:
                 chart.terminate()
                 chart.wait(15)
-            subprocess.run(["wineserver", "-k"], env=env, check=False)
     seen = json.loads(timed.stdout.strip().splitlines()[-1])
     per = seen["per_capture_ms"]
     print(

@@ -112,7 +112,9 @@ class Win32Source:
         infos: list[WindowInfo] = []
         for hwnd in api.EnumWindows():  # top-level windows only
             try:
-                if not api.IsWindowVisible(hwnd) or api.IsCloaked(hwnd):
+                # Minimised windows are left out, as X11 leaves out unviewable ones: a
+                # bot waiting for its window then resumes when it is restored.
+                if not api.IsWindowVisible(hwnd) or api.IsIconic(hwnd) or api.IsCloaked(hwnd):
                     continue
                 title = api.GetWindowText(hwnd)
                 if not title:
