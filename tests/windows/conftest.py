@@ -106,9 +106,13 @@ class Windows:
         return json.loads(self.run(code, *args, timeout=timeout).strip().splitlines()[-1])
 
     def start(self, name: str, *args: str, **env: str) -> WineProcess:
+        """``python.exe ARGS`` running, its output in a log."""
+        return self.start_program(name, self.rig.command(*args), **env)
+
+    def start_program(self, name: str, command: list[str], **env: str) -> WineProcess:
         log = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log", dir=self.logs)[1])
         process = subprocess.Popen(
-            self.rig.command(*args),
+            command,
             env=self.env(**env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
