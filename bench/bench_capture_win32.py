@@ -34,9 +34,9 @@ from tests.windows.rig import HERE, Rig, build, default_root, windows_path  # no
 TIMING = r"""
 import ctypes, json, sys, time
 from trade_analysis.capture.sources.win32 import (
-    PW_PLAIN, PW_RENDERFULLCONTENT, SRCCOPY, Win32Source)
+    PW_PLAIN, PW_RENDERFULLCONTENT, Win32Source)
 from trade_analysis.capture.sources.win32_ctypes import (
-    BITMAPINFO, BITMAPINFOHEADER, CtypesWin32Api)
+    BITMAPINFO, BITMAPINFOHEADER, SRCCOPY, CtypesWin32Api)
 
 calls, hwnds = int(sys.argv[1]), [int(h) for h in sys.argv[2:]]
 api = CtypesWin32Api()
