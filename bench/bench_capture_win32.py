@@ -9,7 +9,7 @@ Starts its own Xvfb, a persistent wineserver and ``--windows`` Win32 chart windo
 - ``bare bitblt``: GetWindowDC, a memory DC and bitmap, BitBlt, GetDIBits, release;
 - ``bare print+print+bitblt``: the same sequence the source runs under Wine, without it.
 
-    .venv/bin/python bench/bench_capture_win32.py [--calls 200] [--windows 3]
+    .venv/bin/python bench/bench_capture_win32.py [--calls 40] [--rounds 8] [--windows 3]
 
 Wine's figures are a proxy for Windows': its GDI runs on X11 in-process, where Windows'
 PrintWindow asks the window's own process to paint (and DWM composes). The ratios against
@@ -34,11 +34,11 @@ from tests.windows.rig import HERE, Rig, build, default_root, windows_path  # no
 TIMING = r"""
 import ctypes, json, sys, time
 from trade_analysis.capture.sources.win32 import (
-    PW_PLAIN, PW_RENDERFULLCONTENT, SRCCOPY, Win32Source)
+    PW_PLAIN, PW_RENDERFULLCONTENT, Win32Source)
 from trade_analysis.capture.sources.win32_ctypes import (
-    BITMAPINFO, BITMAPINFOHEADER, CtypesWin32Api)
+    BITMAPINFO, BITMAPINFOHEADER, SRCCOPY, CtypesWin32Api)
 
-calls, hwnds = int(sys.argv[1]), [int(h) for h in sys.argv[2:]]
+calls, rounds, hwnds = int(sys.argv[1]), int(sys.argv[2]), [int(h) for h in sys.argv[3:]]
 api = CtypesWin32Api()
 user32, gdi32 = api._user32, api._gdi32
 source = Win32Source(api)
@@ -76,7 +76,8 @@ ways = {
 }
 methods = {source.capture(h).method for h in hwnds}
 results = {}
-for _round in range(2):  # interleaved rounds: a load change hits every way alike
+# Interleaved rounds, the best of each way kept: a load change hits every way alike.
+for _round in range(rounds):
     for name, grab in ways.items():
         started = time.perf_counter()
         for _ in range(calls):
@@ -90,13 +91,16 @@ print(json.dumps({"per_capture_ms": results, "methods": sorted(methods)}))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--calls", type=int, default=200, help="captures per window and way")
+    parser.add_argument("--calls", type=int, default=40, help="captures per window, way, round")
     parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds; best kept")
     options = parser.parse_args()
     rig = build(Rig(default_root()))
-    with running_xvfb() as server, tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp:
-        env = rig.env(server.display)
-        subprocess.run(["wineserver", "-p"], env=env, check=True)
+    with (
+        running_xvfb() as server,
+        rig.session(server.display) as env,
+        tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp,
+    ):
         charts: list[subprocess.Popen[str]] = []
         try:
             hwnds = []
@@ -105,7 +109,8 @@ def main() -> None:
                     rig.command(windows_path(HERE / "chart_win32.py"),
                                 f"--title=B{n} 100.00 - Robinhood", f"--x={20 + 300 * n}",
                                 "--y=20", "--interval-ms=500"),
-                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True,
                 )  # fmt: skip
                 charts.append(chart)
                 assert chart.stdout is not None
@@ -113,14 +118,13 @@ def main() -> None:
             script = Path(tmp) / "timing.py"
             script.write_text(TIMING)
             timed = subprocess.run(
-                rig.command(windows_path(script), str(options.calls), *hwnds),
+                rig.command(windows_path(script), str(options.calls), str(options.rounds), *hwnds),
                 env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True,
             )  # fmt: skip
         finally:
             for chart in charts:
                 chart.terminate()
                 chart.wait(15)
-            subprocess.run(["wineserver", "-k"], env=env, check=False)
     seen = json.loads(timed.stdout.strip().splitlines()[-1])
     per = seen["per_capture_ms"]
     print(

@@ -192,6 +192,7 @@ def test_lists_visible_titled_windows_with_process_and_geometry() -> None:
             2: chart_window(title=""),
             3: chart_window(title="Hidden", visible=False),
             4: chart_window(title="Other", rect=(-8, -8, 1928, 1048)),
+            5: chart_window(title="Minimised", iconic=True),
         }
     )
     infos = Win32Source(api).list_windows()

@@ -106,9 +106,13 @@ class Windows:
         return json.loads(self.run(code, *args, timeout=timeout).strip().splitlines()[-1])
 
     def start(self, name: str, *args: str, **env: str) -> WineProcess:
+        """``python.exe ARGS`` running, its output in a log."""
+        return self.start_program(name, self.rig.command(*args), **env)
+
+    def start_program(self, name: str, command: list[str], **env: str) -> WineProcess:
         log = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log", dir=self.logs)[1])
         process = subprocess.Popen(
-            self.rig.command(*args),
+            command,
             env=self.env(**env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -157,10 +161,7 @@ def windows_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Window
         missing(f"the Windows rig cannot be built here: {exc}")
     except SystemExit as exc:
         missing(f"the Windows rig failed to build: {exc}")
-    with running_xvfb() as server:
-        env = rig.env(server.display)
-        # One wineserver for the whole session: python.exe then starts in about a second.
-        subprocess.run(["wineserver", "-p"], env=env, check=True)
+    with running_xvfb() as server, rig.session(server.display) as env:
         # The first window of a Wine session starts its desktop process (explorer.exe),
         # which inherits the standard output of the program that made the window and
         # outlives it: made here, with no pipe to hold open, no test waits on it.
@@ -174,7 +175,6 @@ def windows_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Window
             yield windows
         finally:
             windows.stop_all()
-            subprocess.run(["wineserver", "-k"], env=env, check=False)
 
 
 @pytest.fixture

@@ -117,6 +117,32 @@ def test_an_agent_on_windows_feeds_a_server_on_linux_to_a_buy_and_a_sell(
 
 # -- serve on Windows --------------------------------------------------------------------------
 
+SW_MINIMIZE, SW_RESTORE = 6, 9
+SHOW_WINDOW = """
+import ctypes, sys
+user32 = ctypes.WinDLL("user32")
+user32.ShowWindow.argtypes = [ctypes.c_void_p, ctypes.c_int]
+user32.ShowWindow(int(sys.argv[1]), int(sys.argv[2]))
+"""
+
+
+def show_window(windows: Windows, hwnd: int, command: int) -> None:
+    windows.run(SHOW_WINDOW, str(hwnd), str(command))
+
+
+def worker_of(client: httpx.Client, hwnd: int) -> dict[str, Any]:
+    (worker,) = [w for w in client.get("/workers").json() if w["hwnd"] == hwnd]
+    return dict(worker)
+
+
+def bot_state(client: httpx.Client, bot: str, state: str, what: str) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        found = [b for b in client.get("/api/v1/bots").json() if b["bot"] == bot]
+        return found[0] if found and found[0]["state"] == state else None
+
+    answer: dict[str, Any] = poll(find, bool, 60, what, 0.5)
+    return answer
+
 
 def test_serve_on_windows_answers_the_seed_calls_and_trades_a_win32_chart(
     windows: Windows, tmp_path: Path
@@ -125,7 +151,7 @@ def test_serve_on_windows_answers_the_seed_calls_and_trades_a_win32_chart(
     server = windows.start(
         "serve", "-m", "trade_analysis", "serve", "--port", str(port),
         "--data-dir", windows_path(tmp_path / "data"),
-        BACKEND_API_KEY=TEST_KEY,
+        BACKEND_API_KEY=TEST_KEY, RESUME_LOOK_SECONDS="1",
     )  # fmt: skip
     chart = windows.chart("WSRV 80.00 - Robinhood", trend="up", interval_ms=300)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH, timeout=30) as client:
@@ -147,4 +173,16 @@ def test_serve_on_windows_answers_the_seed_calls_and_trades_a_win32_chart(
         rise_then_fall(client, chart, "WSRV")
         status = client.get("/status").json()
         assert status["capture_method"] == "bitblt", status
+        bot = worker_of(client, chart.hwnd)["bot"]["bot"]
+
+        # Minimised: the worker finds its window gone and its bot waits; restored, it
+        # resumes on the same window. Closed, then opened again: it resumes on the new one.
+        show_window(windows, chart.hwnd, SW_MINIMIZE)
+        bot_state(client, bot, "waiting_for_window", "the bot of a minimised window to wait")
+        show_window(windows, chart.hwnd, SW_RESTORE)
+        assert bot_state(client, bot, "capturing", "the bot to resume")["hwnd"] == chart.hwnd
+        chart.wine.stop()
+        bot_state(client, bot, "waiting_for_window", "the bot of a closed window to wait")
+        again = windows.chart("WSRV 70.00 - Robinhood", trend="up", interval_ms=300)
+        assert bot_state(client, bot, "capturing", "the bot to resume")["hwnd"] == again.hwnd
     assert (tmp_path / "data" / "trade_analysis.db").is_file()  # SQLite, the default

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.polling import poll
 from tests.windows.conftest import Windows
 
 pytestmark = [pytest.mark.wine, pytest.mark.timeout(300)]
@@ -196,3 +197,34 @@ print(json.dumps({"method": frame.method, "trend": observation.trend.value,
 def test_print_window_of_a_window_that_answers_wm_printclient(windows: Windows) -> None:
     seen = windows.run_json(IN_PROCESS)
     assert seen == {"method": "printwindow", "trend": "down", "ticker": "SELF"}
+
+
+# A window none of this project draws: Wine's own Notepad (its edit control, menu, frame).
+LIST_AND_CAPTURE = """
+import json, sys
+from trade_analysis.capture.sources.win32 import Win32Source
+
+with Win32Source() as source:
+    found = [w for w in source.list_windows() if w.process == sys.argv[1]]
+    seen = []
+    for window in found:
+        frame = source.capture(window.hwnd)
+        distinct = len({tuple(p) for p in frame.pixels.reshape(-1, 3)[::7].tolist()})
+        seen.append({"title": window.title, "method": frame.method, "colours": distinct,
+                     "same_size": [frame.width, frame.height] == [window.width, window.height]})
+    print(json.dumps(seen))
+"""
+
+
+def test_a_window_of_another_program_is_listed_and_captured(windows: Windows) -> None:
+    notepad = windows.start_program("notepad", [windows.rig.command()[0], "notepad.exe"])
+
+    def listed() -> list[dict[str, object]]:
+        assert notepad.process.poll() is None, notepad.output()
+        found: list[dict[str, object]] = windows.run_json(LIST_AND_CAPTURE, "notepad.exe")
+        return found
+
+    (seen,) = poll(listed, bool, 60, "Notepad's window in the listing", 0.5)
+    assert "Notepad" in str(seen["title"]), seen
+    assert seen["method"] == "bitblt" and seen["same_size"], seen
+    assert int(str(seen["colours"])) >= 3, seen  # drawn: frame, menu, text area

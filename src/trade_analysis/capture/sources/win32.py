@@ -31,13 +31,6 @@ logger = logging.getLogger(__name__)
 PW_RENDERFULLCONTENT = 2  # Windows 8.1+: DirectComposition/GPU content (browsers)
 PW_PLAIN = 0
 SW_RESTORE = 9
-SRCCOPY = 0x00CC0020
-DWMWA_CLOAKED = 14
-GR_GDIOBJECTS = 0
-PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
-# DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2 (Windows 10 1703+): a pseudo-handle of -4.
-PER_MONITOR_AWARE_V2 = -4
-PROCESS_PER_MONITOR_DPI_AWARE = 2  # shcore's SetProcessDpiAwareness (Windows 8.1+)
 
 PRINT_METHODS: tuple[tuple[int, CaptureMethod], ...] = (
     (PW_RENDERFULLCONTENT, "printwindow"),
@@ -112,7 +105,9 @@ class Win32Source:
         infos: list[WindowInfo] = []
         for hwnd in api.EnumWindows():  # top-level windows only
             try:
-                if not api.IsWindowVisible(hwnd) or api.IsCloaked(hwnd):
+                # Minimised windows are left out, as X11 leaves out unviewable ones: a
+                # bot waiting for its window then resumes when it is restored.
+                if not api.IsWindowVisible(hwnd) or api.IsIconic(hwnd) or api.IsCloaked(hwnd):
                     continue
                 title = api.GetWindowText(hwnd)
                 if not title:

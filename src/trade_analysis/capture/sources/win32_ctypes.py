@@ -15,17 +15,16 @@ from ctypes import wintypes
 from typing import Any
 
 from trade_analysis.capture.sources.base import CaptureUnavailable
-from trade_analysis.capture.sources.win32 import (
-    DWMWA_CLOAKED,
-    GR_GDIOBJECTS,
-    PER_MONITOR_AWARE_V2,
-    PROCESS_PER_MONITOR_DPI_AWARE,
-    PROCESS_QUERY_LIMITED_INFORMATION,
-    SRCCOPY,
-)
 
 logger = logging.getLogger(__name__)
 
+SRCCOPY = 0x00CC0020
+DWMWA_CLOAKED = 14
+GR_GDIOBJECTS = 0
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+# DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2 (Windows 10 1703+): a pseudo-handle of -4.
+PER_MONITOR_AWARE_V2 = -4
+PROCESS_PER_MONITOR_DPI_AWARE = 2  # shcore's SetProcessDpiAwareness (Windows 8.1+)
 DIB_RGB_COLORS = 0
 BI_RGB = 0
 
