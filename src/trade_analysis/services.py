@@ -29,7 +29,6 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.aio import running
-from trade_analysis.api.schemas import TradeEntry
 from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
@@ -54,6 +53,7 @@ from trade_analysis.storage import FileStore, remove_data_file, remove_files_old
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.trading.writer import LedgerWriter
+from trade_analysis.wire import TradeEntry
 
 logger = logging.getLogger(__name__)
 

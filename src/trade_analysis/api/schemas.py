@@ -14,25 +14,29 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     model_validator,
 )
 
-from trade_analysis.capture.schemas import (
+from trade_analysis import valuation
+from trade_analysis.capture.schemas import WindowId
+from trade_analysis.db import models
+from trade_analysis.domain import Side, as_utc, parse_price, utcnow
+from trade_analysis.trading.ledger import BotCapture
+from trade_analysis.wire import (
+    BotState,
     ChartReading,
     LastResult,
-    WindowId,
+    Money,
+    OpenPositionPublic,
+    TradeEntry,
+    WireTime,
     WorkerStatus,
 )
-from trade_analysis.db import models
-from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
-from trade_analysis.trading import valuation
-from trade_analysis.trading.binding import BotState
-from trade_analysis.trading.ledger import BotCapture
+from trade_analysis.wire import CompactSummary as CompactSummary
+from trade_analysis.wire import TickerSummary as TickerSummary
+from trade_analysis.wire import TickerTotals as TickerTotals
+from trade_analysis.wire import TradeSummary as TradeSummary
 
-# Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-WireTime = Annotated[datetime, PlainSerializer(to_wire, return_type=str, when_used="json")]
 PriceInput = Annotated[
     Decimal,
     BeforeValidator(
@@ -142,81 +146,6 @@ class RecordPublic(BaseModel):
     buy_time: WireTime | None
     sell_time: WireTime | None
     meta: dict[str, Any]
-
-
-class TradeEntry(BaseModel):
-    id: int
-    bot: str
-    ticker: str
-    direction: Side
-    price: Money
-    profit: Money | None
-    win_reason: str
-    ts: str
-
-
-class BotPosition(BaseModel):
-    position: Literal["long", "flat"]
-    entry_price: Money | None
-    last_price: Money | None = None
-    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
-    unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
-    open_seconds: float | None = Field(None, description="long only: how long it has been open")
-
-
-class OpenPositionPublic(BaseModel):
-    """A long position marked to the last price its bot read."""
-
-    bot: str
-    name: str | None
-    ticker: str
-    entry_price: Money
-    entry_time: str | None
-    last_price: Money
-    unrealised_pnl: Money
-    unrealised_pct: Money
-    open_seconds: float | None
-
-
-class TickerTotals(BaseModel):
-    """A ticker's position and running P&L, without its trades."""
-
-    position: Literal["long", "flat"]
-    entry_price: Money | None
-    first_cycle_done: bool
-    last_direction: str | None
-    total_pnl: Money
-    wins: int
-    losses: int
-    win_rate: float
-    bots: dict[str, BotPosition]
-    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
-    last_price: Money | None = None
-
-
-class TickerSummary(TickerTotals):
-    last_trade: TradeEntry | None
-    trade_history: list[TradeEntry]
-
-
-class PnlTotals(BaseModel):
-    """Realised P&L (closed round trips) and unrealised (open positions marked), apart."""
-
-    total_pnl_all_tickers: Money = Field(description="realised: closed round trips only")
-    realised_pnl: Money = Decimal(0)
-    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
-    open_positions: list[OpenPositionPublic] = []
-
-
-class CompactSummary(PnlTotals):
-    """Totals per ticker without the trade lists: small enough to send after every trade."""
-
-    tickers: dict[str, TickerTotals]
-
-
-class TradeSummary(PnlTotals):
-    tickers: dict[str, TickerSummary]
-    all_trades: list[TradeEntry]
 
 
 class ManualTradeRequest(BaseModel):

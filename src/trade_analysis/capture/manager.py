@@ -36,7 +36,7 @@ from trade_analysis.capture.errors import (
     WindowTaken,
 )
 from trade_analysis.capture.frame import Frame, WindowInfo
-from trade_analysis.capture.schemas import BotCaptureState, WorkerStatus
+from trade_analysis.capture.schemas import BotCaptureState
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import (
@@ -58,6 +58,7 @@ from trade_analysis.trading.ledger import (
     UnknownBot,
 )
 from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.wire import WorkerState, WorkerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -430,7 +431,7 @@ class CaptureManager:
 
     def _park_vanished(self) -> None:
         """Workers whose window is gone stop; their bots wait for a matching window."""
-        gone = [w for w in self.workers() if w.state == "window_gone" and w.config.bot]
+        gone = [w for w in self.workers() if w.state == WorkerState.WINDOW_GONE and w.config.bot]
         for worker in gone:
             bot = worker.config.bot
             assert bot is not None

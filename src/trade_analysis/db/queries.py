@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
-from trade_analysis.trading.valuation import OpenPosition, pnl_totals, unrealised_total
+from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,9 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class EventType(StrEnum):
-    HELLO = "hello"
-    WORKER = "worker"
-    FRAME = "frame"
-    OBSERVATION = "observation"
-    TRADE = "trade"
-    SUMMARY = "summary"
-    BOT = "bot"
-    ERROR = "error"
-    SNAPSHOT = "snapshot"
-
+from trade_analysis.wire import EventType as EventType
 
 #: Events a client must receive or be disconnected; never coalesced.
 NEVER_DROPPED: frozenset[EventType] = frozenset({EventType.HELLO, EventType.TRADE, EventType.ERROR})

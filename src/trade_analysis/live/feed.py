@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from trade_analysis.api.schemas import TradeEntry
 from trade_analysis.live.coalesce import Coalescer
 from trade_analysis.live.events import Event, EventType
 from trade_analysis.live.hub import Hub
 from trade_analysis.live.payloads import trade_entry, trade_event
 from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.wire import TradeEntry
 
 # Open positions are re-marked (a `summary` with new unrealised P&L) at most this often
 # while prices are read without trading: one read of the positions whatever the number of bots.

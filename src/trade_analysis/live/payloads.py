@@ -12,14 +12,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trade_analysis.api.schemas import CompactSummary, TradeEntry, TradeSummary
-from trade_analysis.capture.control import WorkerView
-from trade_analysis.capture.schemas import WorkerStatus, seed_status
 from trade_analysis.domain import to_wire
 from trade_analysis.live.events import Event, EventType
 from trade_analysis.live.snapshots import Snapshot, ThumbnailCache
 from trade_analysis.trading.simulator import TradeEvent
-from trade_analysis.trading.valuation import OpenPosition, pnl_totals
+from trade_analysis.valuation import OpenPosition, pnl_totals
+from trade_analysis.wire import (
+    CompactSummary,
+    TradeEntry,
+    TradeSummary,
+    WorkerStatus,
+    WorkerView,
+    seed_status,
+)
 
 # How many recent trades `hello` and the seed snapshot carry.
 SNAPSHOT_TRADES = 50
