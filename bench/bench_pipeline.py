@@ -269,7 +269,7 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
         manager = CaptureManager(
             Ledger(database),
             work_dir / "screenshots",
-            notify=lambda _kind, _data: None,
+            notify=lambda _data: None,
             on_trade=lambda _id, _trade: None,
             source_factory=lambda: X11Source(display),
         )

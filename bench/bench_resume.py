@@ -98,7 +98,7 @@ def waiting_manager(display: str, folder: Path, waiting: int) -> CaptureManager:
     manager = CaptureManager(
         ledger,
         folder / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: None,
         source_factory=lambda: X11Source(display),
     )

@@ -89,7 +89,7 @@ def test_capture_counts_frames_by_source_and_change(database_url: str, tmp_path:
     manager = CaptureManager(
         Ledger(database),
         tmp_path / "screenshots",
-        notify=lambda _kind, _data: None,
+        notify=lambda _data: None,
         on_trade=lambda _id, _trade: None,
         source_factory=desktop.source,
         probe=CaptureMetrics(metrics),

@@ -70,7 +70,7 @@ async def captures(
     manager = CaptureManager(
         Ledger(database),
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: None,
         source_factory=EmptyDesktop,  # type: ignore[arg-type]
     )

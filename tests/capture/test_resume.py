@@ -45,7 +45,7 @@ def open_manager(ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path) -> Ca
     return CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: None,
         source_factory=desktop.source,
     )
@@ -157,7 +157,7 @@ def test_a_window_started_while_the_database_is_held_is_bound_once_it_is_back(
     manager = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: None,
         source_factory=desktop.source,
         observations=writer,

@@ -31,6 +31,7 @@ from trade_analysis.storage import FileStore
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.writer import LedgerWriter
+from trade_analysis.wire import event_type_of
 
 
 def chart(rising: bool, shift: int = 0, width: int = 320, height: int = 200) -> np.ndarray:
@@ -109,7 +110,7 @@ def manager(
     capture = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: events.append((kind, data)),
+        notify=lambda data: events.append((event_type_of(data), data.model_dump(mode="json"))),
         on_trade=lambda trade_id, trade: events.append(
             ("trade", {"id": trade_id, "side": trade.side.value})
         ),
@@ -272,7 +273,7 @@ def test_a_changed_frame_whose_store_failed_is_traded_once_the_database_is_back(
     manager = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: trades.append(trade.side.value),
         source_factory=desktop.source,
         observations=writer,
@@ -402,7 +403,7 @@ def test_bringing_a_window_forward_gives_the_focus_back_after_the_grab(
     capture = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
+        notify=lambda data: None,
         on_trade=lambda trade_id, trade: None,
         source_factory=lambda: FocusTrackingSource(desktop, focus),
     )

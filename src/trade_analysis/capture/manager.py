@@ -58,11 +58,20 @@ from trade_analysis.trading.ledger import (
     UnknownBot,
 )
 from trade_analysis.trading.simulator import TradeEvent
-from trade_analysis.wire import WorkerState, WorkerStatus
+from trade_analysis.wire import (
+    EventData,
+    FrameData,
+    ObservationData,
+    WorkerPresent,
+    WorkerState,
+    WorkerStatus,
+    WorkerStopped,
+)
 
 logger = logging.getLogger(__name__)
 
-Notify = Callable[[str, dict[str, Any]], None]
+# Tells live clients (from a worker's thread or a request's).
+Notify = Callable[[EventData], None]
 OnTrade = Callable[[int, TradeEvent], None]
 
 
@@ -212,7 +221,7 @@ class CaptureManager:
         if worker.config.bot is not None:
             self._ledger.set_capture_state(worker.config.bot, capturing=False)
         logger.info("capture stopped hwnd=%#x", hwnd, extra={"window": hwnd})
-        self._notify("worker", {"hwnd": hwnd, "stopped": True})
+        self._notify(WorkerStopped(hwnd=hwnd))
         return worker.status()
 
     def stop_legacy(self) -> WorkerStatus | None:
@@ -244,7 +253,7 @@ class CaptureManager:
             worker.request_stop()
         for worker in workers:
             worker.stop()
-            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
+            self._notify(WorkerStopped(hwnd=worker.hwnd))
         return [worker.hwnd for worker in workers]
 
     def legacy_status(self) -> WorkerStatus | None:
@@ -311,7 +320,7 @@ class CaptureManager:
                 self._workers.pop(worker.hwnd, None)
         for worker in running:
             worker.stop()
-            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
+            self._notify(WorkerStopped(hwnd=worker.hwnd))
         return self.bot_state(bot)
 
     def resume(self, bot: str) -> BotCaptureState:
@@ -624,19 +633,15 @@ class CaptureManager:
             ),
             as_history=False,
         )
+        self._notify(ObservationData(hwnd=worker.hwnd, last_result=reading.last_result))
         self._notify(
-            "observation",
-            {"hwnd": worker.hwnd, "last_result": reading.last_result.model_dump(mode="json")},
-        )
-        self._notify(
-            "frame",
-            {"hwnd": worker.hwnd, "jpeg_b64": base64.b64encode(reading.thumbnail_jpeg).decode()},
+            FrameData(hwnd=worker.hwnd, jpeg_b64=base64.b64encode(reading.thumbnail_jpeg).decode())
         )
         if stored.trade is not None and stored.trade_id is not None:
             self._on_trade(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:
-        self._notify("worker", {"hwnd": worker.hwnd, **worker.status().model_dump(mode="json")})
+        self._notify(WorkerPresent(hwnd=worker.hwnd, **dict(worker.status())))
 
 
 def _by_identity(waiting: list[BotCapture]) -> dict[tuple[str | None, str], list[BotCapture]]:

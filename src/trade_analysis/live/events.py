@@ -23,6 +23,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trade_analysis.wire import EventData, event_type_of
 from trade_analysis.wire import EventType as EventType
 
 #: Events a client must receive or be disconnected; never coalesced.
@@ -62,6 +63,11 @@ class Event:
 
     type: EventType
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: EventData) -> Event:
+        """The event whose `data` is this model (its type follows from the model)."""
+        return cls(event_type_of(data), data.model_dump(mode="json"))
 
     def to_json(self) -> str:
         """The wire text, compact: `{"type":"trade","data":{...}}`."""

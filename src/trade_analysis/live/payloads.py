@@ -44,7 +44,7 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
 
 
 def trade_event(entry: TradeEntry) -> Event:
-    return Event(EventType.TRADE, entry.model_dump(mode="json"))
+    return Event.of(entry)
 
 
 def summary_json(summary: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def compact_summary_event(
     market (`queries.open_positions`) as a `summary` event."""
     realised = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
     summary = CompactSummary.model_validate({"tickers": tickers, **pnl_totals(realised, held, now)})
-    return Event(EventType.SUMMARY, summary.model_dump(mode="json"))
+    return Event.of(summary)
 
 
 def hello_event(
