@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from trade_analysis.analysis.crop import CropSettings
 from trade_analysis.domain import Side, Trend, to_wire
@@ -133,6 +133,89 @@ class TradeSummary(PnlTotals):
     all_trades: list[TradeEntry]
 
 
+# -- history -------------------------------------------------------------------------
+
+
+class RecordPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ts: WireTime
+    kind: str
+    bot: str | None
+    image_path: str | None
+    image_url: str | None = None
+    name: str | None
+    ticker: str | None
+    price: Money | None
+    # As it came in ("$189.23"): the seed face answers with it; the typed face has `price`.
+    price_text: str | None = Field(None, exclude=True)
+    trend: str | None
+    buy_price: Money | None
+    sell_price: Money | None
+    buy_time: WireTime | None
+    sell_time: WireTime | None
+    meta: dict[str, Any]
+
+
+# -- bots ------------------------------------------------------------------------------
+
+
+class OpenPosition(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ticker: str
+    entry_price: Money | None
+    entry_time: WireTime | None
+
+
+class BotPublic(BaseModel):
+    bot: str
+    hwnd: int | None
+    name: str | None
+    ticker: str | None
+    total_pnl: Money
+    positions: list[OpenPosition] = Field(description="every open position, one per ticker")
+    # The seed's columns, for its clients: the newest open position, if any.
+    open_direction: Literal["long"] | None
+    open_price: Money | None
+    open_time: WireTime | None
+    meta: dict[str, Any]
+    updated_at: WireTime | None
+    unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
+    open_positions: list[OpenPositionPublic] = []
+    process: str | None = Field(None, description="the process of the window it recognises")
+    stem: str | None = Field(None, description="the title it recognises, numbers left out")
+    interval: float | None = Field(None, description="seconds between captures, as saved")
+    state: BotState = Field(
+        "stopped",
+        description="capturing; waiting_for_window (resumes when a matching window "
+        "appears); paused (does not resume); stopped",
+    )
+
+
+class ClosedPositions(BaseModel):
+    bot: str
+    trades: list[TradeEntry] = Field(description="the sells, one per position closed")
+
+
+class Deleted(BaseModel):
+    ok: Literal[True] = True
+    deleted: str
+    screenshots_removed: bool
+
+
+class Ok(BaseModel):
+    ok: Literal[True] = True
+    detail: str
+
+
+class BotSettingsPublic(BaseModel):
+    bot: str
+    meta: dict[str, Any]
+    applied_to_running_worker: bool = False
+
+
 # -- capture workers ------------------------------------------------------------------
 
 
@@ -200,6 +283,14 @@ class ChartReading(BaseModel):
     trend: Trend
     confidence: float
     reason: str
+
+
+class WorkerPublic(BaseModel):
+    hwnd: int
+    status: WorkerStatus
+    last_result: LastResult | None
+    screenshot_b64: str | None
+    bot: BotPublic | None
 
 
 # A capture's defaults, the original's: one capture a second, five screenshots kept.

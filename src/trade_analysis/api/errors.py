@@ -19,15 +19,19 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
+from trade_analysis.application.errors import InvalidRequest
 from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
+from trade_analysis.trading.ledger import UnknownBot
 from trade_analysis.trading.simulator import TradingError
 
 logger = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (TradingError, 409),
+    (UnknownBot, 404),
+    (InvalidRequest, 422),
     (UnsupportedImage, 415),
     (InvalidPrice, 422),
     (InvalidCrop, 422),
