@@ -323,6 +323,19 @@ def seed_status(status: WorkerStatus | None) -> dict[str, Any]:
     return shaped
 
 
+class IngestResult(BaseModel):
+    ok: Literal[True] = True
+    record_id: int | None
+    observation_id: int
+    image_url: str | None
+    ts: WireTime
+    trade: TradeEntry | None
+    reading: ChartReading | None = Field(
+        None,
+        description="the chart as read from the image (when trend, ticker or price was left out)",
+    )
+
+
 # -- live events: one model per type of the typed stream's `data` ---------------------
 
 

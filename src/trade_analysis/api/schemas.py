@@ -20,18 +20,18 @@ from trade_analysis.capture.schemas import WindowId
 from trade_analysis.domain import Side, as_utc, parse_price, utcnow
 from trade_analysis.wire import BotPublic as BotPublic
 from trade_analysis.wire import BotSettingsPublic as BotSettingsPublic
-from trade_analysis.wire import (
-    ChartReading,
-    TradeEntry,
-    WireTime,
-)
 from trade_analysis.wire import ClosedPositions as ClosedPositions
 from trade_analysis.wire import CompactSummary as CompactSummary
 from trade_analysis.wire import Deleted as Deleted
+from trade_analysis.wire import IngestResult as IngestResult
 from trade_analysis.wire import Ok as Ok
 from trade_analysis.wire import RecordPublic as RecordPublic
 from trade_analysis.wire import TickerSummary as TickerSummary
 from trade_analysis.wire import TickerTotals as TickerTotals
+from trade_analysis.wire import (
+    TradeEntry,
+    WireTime,
+)
 from trade_analysis.wire import TradeSummary as TradeSummary
 from trade_analysis.wire import WorkerPublic as WorkerPublic
 
@@ -146,19 +146,6 @@ class ManualTradeRequest(BaseModel):
 class ManualTradeResult(BaseModel):
     ok: Literal[True] = True
     trade: TradeEntry | None = Field(description="null when a signal did not trade")
-
-
-class IngestResult(BaseModel):
-    ok: Literal[True] = True
-    record_id: int | None
-    observation_id: int
-    image_url: str | None
-    ts: WireTime
-    trade: TradeEntry | None
-    reading: ChartReading | None = Field(
-        None,
-        description="the chart as read from the image (when trend, ticker or price was left out)",
-    )
 
 
 class BotUpdate(BaseModel):

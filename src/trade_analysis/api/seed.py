@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -37,7 +38,7 @@ from trade_analysis.api.schemas import (
 )
 from trade_analysis.application import bots as bots_app
 from trade_analysis.application import capture as capture_app
-from trade_analysis.application import data
+from trade_analysis.application import data, uploads
 from trade_analysis.application import trades as trades_app
 from trade_analysis.capture import commands
 from trade_analysis.capture.schemas import (
@@ -133,7 +134,9 @@ class SeedIngestResult(IngestResult):
     },
 )
 async def ingest_frame(services: ServicesDep, request: Request) -> Response:
-    stored, replayed = await ingest.store_upload(services, request)
+    stored, replayed = await uploads.store_upload(
+        services, partial(ingest.parse_upload, services, request)
+    )
     answer = SeedIngestResult.model_construct(**dict(stored), id=stored.record_id)
     return ingest.json_answer(answer, replayed)
 
