@@ -33,6 +33,7 @@ from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.config import Settings
 from trade_analysis.db import queries, retention
 from trade_analysis.db.migrate import upgrade
@@ -185,9 +186,11 @@ async def _open_capture(
         CaptureManager(
             ledger,
             settings.screenshots_dir,
-            notify=feed.notify_threadsafe,
-            on_trade=partial(_count_and_publish, metrics, feed),
-            observations=writer,
+            ReadingSink(
+                writer,
+                notify=feed.notify_threadsafe,
+                on_trade=partial(_count_and_publish, metrics, feed),
+            ),
             probe=CaptureMetrics(metrics) if settings.metrics_enabled else None,
         )
     )

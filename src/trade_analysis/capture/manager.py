@@ -37,6 +37,7 @@ from trade_analysis.capture.errors import (
 )
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.schemas import BotCaptureState
+from trade_analysis.capture.sink import CaptureSink
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import (
@@ -54,12 +55,9 @@ from trade_analysis.trading.ledger import (
     CaptureWish,
     Ledger,
     ObservationInput,
-    ObservationSink,
     UnknownBot,
 )
-from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.wire import (
-    EventData,
     FrameData,
     ObservationData,
     WorkerPresent,
@@ -69,10 +67,6 @@ from trade_analysis.wire import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Tells live clients (from a worker's thread or a request's).
-Notify = Callable[[EventData], None]
-OnTrade = Callable[[int, TradeEvent], None]
 
 
 @dataclass(frozen=True)
@@ -102,19 +96,16 @@ class CaptureManager:
         self,
         ledger: Ledger,
         screenshots_dir: Path,
-        notify: Notify,
-        on_trade: OnTrade,
+        sink: CaptureSink,
         source_factory: Callable[[], WindowSource] = open_source,
-        observations: ObservationSink | None = None,
         probe: CaptureProbe | None = None,
     ) -> None:
+        """`ledger`: the bots (binding, settings, capture state); `sink`: where readings,
+        events and trades go (the service's group-commit writer and live feed)."""
         self._ledger = ledger
         self._probe = probe
-        # Where readings are stored: the service passes its group-commit writer.
-        self._observations = observations or ledger
+        self._sink = sink
         self._screenshots_dir = screenshots_dir
-        self._notify = notify
-        self._on_trade = on_trade
         self._source_factory = source_factory
         self._workers: dict[int, CaptureWorker] = {}
         # Bots that should capture but have no window yet, by key.
@@ -221,7 +212,7 @@ class CaptureManager:
         if worker.config.bot is not None:
             self._ledger.set_capture_state(worker.config.bot, capturing=False)
         logger.info("capture stopped hwnd=%#x", hwnd, extra={"window": hwnd})
-        self._notify(WorkerStopped(hwnd=hwnd))
+        self._sink.notify(WorkerStopped(hwnd=hwnd))
         return worker.status()
 
     def stop_legacy(self) -> WorkerStatus | None:
@@ -253,7 +244,7 @@ class CaptureManager:
             worker.request_stop()
         for worker in workers:
             worker.stop()
-            self._notify(WorkerStopped(hwnd=worker.hwnd))
+            self._sink.notify(WorkerStopped(hwnd=worker.hwnd))
         return [worker.hwnd for worker in workers]
 
     def legacy_status(self) -> WorkerStatus | None:
@@ -320,7 +311,7 @@ class CaptureManager:
                 self._workers.pop(worker.hwnd, None)
         for worker in running:
             worker.stop()
-            self._notify(WorkerStopped(hwnd=worker.hwnd))
+            self._sink.notify(WorkerStopped(hwnd=worker.hwnd))
         return self.bot_state(bot)
 
     def resume(self, bot: str) -> BotCaptureState:
@@ -616,7 +607,7 @@ class CaptureManager:
 
     def _store(self, worker: CaptureWorker, reading: Reading) -> None:
         observation = reading.observation
-        stored = self._observations.record_observation(
+        stored = self._sink.record_observation(
             ObservationInput(
                 bot=worker.config.bot or bot_key(worker.hwnd),
                 at=reading.captured_at,
@@ -633,15 +624,15 @@ class CaptureManager:
             ),
             as_history=False,
         )
-        self._notify(ObservationData(hwnd=worker.hwnd, last_result=reading.last_result))
-        self._notify(
+        self._sink.notify(ObservationData(hwnd=worker.hwnd, last_result=reading.last_result))
+        self._sink.notify(
             FrameData(hwnd=worker.hwnd, jpeg_b64=base64.b64encode(reading.thumbnail_jpeg).decode())
         )
         if stored.trade is not None and stored.trade_id is not None:
-            self._on_trade(stored.trade_id, stored.trade)
+            self._sink.traded(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:
-        self._notify(WorkerPresent(hwnd=worker.hwnd, **dict(worker.status())))
+        self._sink.notify(WorkerPresent(hwnd=worker.hwnd, **dict(worker.status())))
 
 
 def _by_identity(waiting: list[BotCapture]) -> dict[tuple[str | None, str], list[BotCapture]]:
