@@ -55,6 +55,7 @@ from _support import child_serving, free_port, percentile, server, verdict
 
 from trade_analysis.analysis import AnalysisSettings, Crop, read_trend
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.capture.sources.x11 import X11Source
 from trade_analysis.capture.worker import (
     CaptureProbe,
@@ -269,8 +270,7 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
         manager = CaptureManager(
             Ledger(database),
             work_dir / "screenshots",
-            notify=lambda _kind, _data: None,
-            on_trade=lambda _id, _trade: None,
+            ReadingSink(Ledger(database)),
             source_factory=lambda: X11Source(display),
         )
 

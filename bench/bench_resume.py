@@ -30,6 +30,7 @@ import psutil
 from bench_capture import xvfb
 
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.capture.sources.x11 import X11Source
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
@@ -98,8 +99,7 @@ def waiting_manager(display: str, folder: Path, waiting: int) -> CaptureManager:
     manager = CaptureManager(
         ledger,
         folder / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: None,
+        ReadingSink(ledger),
         source_factory=lambda: X11Source(display),
     )
     assert manager.resume_saved() == [], "no waiting bot should find a window"

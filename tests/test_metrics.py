@@ -19,6 +19,7 @@ from tests.server import ServerProcess
 from tests.support.xvfb import wait_until
 from trade_analysis.app import create_app
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.config import Settings
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
@@ -89,8 +90,7 @@ def test_capture_counts_frames_by_source_and_change(database_url: str, tmp_path:
     manager = CaptureManager(
         Ledger(database),
         tmp_path / "screenshots",
-        notify=lambda _kind, _data: None,
-        on_trade=lambda _id, _trade: None,
+        ReadingSink(Ledger(database)),
         source_factory=desktop.source,
         probe=CaptureMetrics(metrics),
     )

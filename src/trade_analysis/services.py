@@ -29,11 +29,11 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.aio import running
-from trade_analysis.api.schemas import TradeEntry
 from trade_analysis.capture.agent import Channels, RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.config import Settings
 from trade_analysis.db import queries, retention
 from trade_analysis.db.inuse import held_by_service
@@ -55,6 +55,7 @@ from trade_analysis.storage import FileStore, remove_data_file, remove_files_old
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.trading.writer import LedgerWriter
+from trade_analysis.wire import TradeEntry
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +189,11 @@ async def _open_capture(
         CaptureManager(
             ledger,
             settings.screenshots_dir,
-            notify=feed.notify_threadsafe,
-            on_trade=partial(_count_and_publish, metrics, feed),
-            observations=writer,
+            ReadingSink(
+                writer,
+                notify=feed.notify_threadsafe,
+                on_trade=partial(_count_and_publish, metrics, feed),
+            ),
             probe=CaptureMetrics(metrics) if settings.metrics_enabled else None,
         )
     )

@@ -29,6 +29,7 @@ from trade_analysis.capture.schemas import (
     StopRequest,
     WorkerCropEdges,
 )
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.live import MemoryBus
@@ -70,8 +71,7 @@ async def captures(
     manager = CaptureManager(
         Ledger(database),
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: None,
+        ReadingSink(Ledger(database)),
         source_factory=EmptyDesktop,  # type: ignore[arg-type]
     )
     local = LocalCapture(manager)

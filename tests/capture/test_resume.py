@@ -13,6 +13,7 @@ from tests.support.xvfb import wait_until
 
 from trade_analysis.capture.errors import BotNotFound, WindowTaken
 from trade_analysis.capture.manager import CaptureManager
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database, DatabaseTimeouts
 from trade_analysis.storage import FileStore
@@ -45,8 +46,7 @@ def open_manager(ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path) -> Ca
     return CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: None,
+        ReadingSink(ledger),
         source_factory=desktop.source,
     )
 
@@ -157,10 +157,8 @@ def test_a_window_started_while_the_database_is_held_is_bound_once_it_is_back(
     manager = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: None,
+        ReadingSink(writer),
         source_factory=desktop.source,
-        observations=writer,
     )
     try:
         desktop.show(7, "AAPL 100.00 - Feed", chart(rising=True))

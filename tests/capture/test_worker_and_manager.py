@@ -22,6 +22,7 @@ from tests.support.xvfb import wait_until
 from trade_analysis.analysis import Crop
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
+from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.capture.sources.base import WindowGone
 from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
@@ -31,6 +32,7 @@ from trade_analysis.storage import FileStore
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.writer import LedgerWriter
+from trade_analysis.wire import event_type_of
 
 
 def chart(rising: bool, shift: int = 0, width: int = 320, height: int = 200) -> np.ndarray:
@@ -109,9 +111,12 @@ def manager(
     capture = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: events.append((kind, data)),
-        on_trade=lambda trade_id, trade: events.append(
-            ("trade", {"id": trade_id, "side": trade.side.value})
+        ReadingSink(
+            ledger,
+            notify=lambda data: events.append((event_type_of(data), data.model_dump(mode="json"))),
+            on_trade=lambda trade_id, trade: events.append(
+                ("trade", {"id": trade_id, "side": trade.side.value})
+            ),
         ),
         source_factory=desktop.source,
     )
@@ -272,10 +277,8 @@ def test_a_changed_frame_whose_store_failed_is_traded_once_the_database_is_back(
     manager = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: trades.append(trade.side.value),
+        ReadingSink(writer, on_trade=lambda trade_id, trade: trades.append(trade.side.value)),
         source_factory=desktop.source,
-        observations=writer,
     )
     try:
         desktop.show(30, "AAPL 100.00 - Feed", chart(rising=True))
@@ -402,8 +405,7 @@ def test_bringing_a_window_forward_gives_the_focus_back_after_the_grab(
     capture = CaptureManager(
         ledger,
         tmp_path / "screenshots",
-        notify=lambda kind, data: None,
-        on_trade=lambda trade_id, trade: None,
+        ReadingSink(ledger),
         source_factory=lambda: FocusTrackingSource(desktop, focus),
     )
     desktop.show(41, "AAPL $175.23 - Robinhood", chart(rising=True))

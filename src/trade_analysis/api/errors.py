@@ -19,15 +19,20 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from trade_analysis.analysis import InvalidCrop, InvalidTitlePattern
+from trade_analysis.application.errors import InvalidField, InvalidRequest
 from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
+from trade_analysis.trading.ledger import UnknownBot
 from trade_analysis.trading.simulator import TradingError
+from trade_analysis.trading.writer import WriterClosed, WriterFull
 
 logger = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (TradingError, 409),
+    (UnknownBot, 404),
+    (InvalidRequest, 422),
     (UnsupportedImage, 415),
     (InvalidPrice, 422),
     (InvalidCrop, 422),
@@ -44,6 +49,9 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_type, _responder(status))
     app.add_exception_handler(CaptureError, _capture_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(InvalidField, _invalid_field)
+    app.add_exception_handler(WriterFull, _writer_busy)
+    app.add_exception_handler(WriterClosed, _writer_busy)
     # Locked, timed out or unreachable (the driver's own message may quote SQL: not sent).
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
@@ -61,6 +69,22 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
             for error in errors
         ]
     return JSONResponse(status_code=422, content={"detail": errors})
+
+
+async def _invalid_field(request: Request, exc: Exception) -> JSONResponse:
+    """A field found wrong once read: the same 422 as one found wrong while parsing."""
+    field = exc.field if isinstance(exc, InvalidField) else "body"
+    error = {"type": "value_error", "loc": ("body", field), "msg": str(exc)}
+    return await _invalid_request(request, RequestValidationError([error]))
+
+
+async def _writer_busy(_request: Request, exc: Exception) -> JSONResponse:
+    """The writer cannot take more now (answered at once: nothing was written, nothing
+    is held), or the service is shutting down."""
+    detail = (
+        "the service is shutting down; try again" if isinstance(exc, WriterClosed) else str(exc)
+    )
+    return JSONResponse(status_code=503, content={"detail": detail}, headers=RETRY_SOON)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,25 +13,28 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     model_validator,
 )
 
-from trade_analysis.capture.schemas import (
-    ChartReading,
-    LastResult,
-    WindowId,
-    WorkerStatus,
+from trade_analysis.capture.schemas import WindowId
+from trade_analysis.domain import Side, as_utc, parse_price, utcnow
+from trade_analysis.wire import BotPublic as BotPublic
+from trade_analysis.wire import BotSettingsPublic as BotSettingsPublic
+from trade_analysis.wire import ClosedPositions as ClosedPositions
+from trade_analysis.wire import CompactSummary as CompactSummary
+from trade_analysis.wire import Deleted as Deleted
+from trade_analysis.wire import IngestResult as IngestResult
+from trade_analysis.wire import Ok as Ok
+from trade_analysis.wire import RecordPublic as RecordPublic
+from trade_analysis.wire import TickerSummary as TickerSummary
+from trade_analysis.wire import TickerTotals as TickerTotals
+from trade_analysis.wire import (
+    TradeEntry,
+    WireTime,
 )
-from trade_analysis.db import models
-from trade_analysis.domain import Side, as_utc, parse_price, to_wire, utcnow
-from trade_analysis.trading import valuation
-from trade_analysis.trading.binding import BotState
-from trade_analysis.trading.ledger import BotCapture
+from trade_analysis.wire import TradeSummary as TradeSummary
+from trade_analysis.wire import WorkerPublic as WorkerPublic
 
-# Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-WireTime = Annotated[datetime, PlainSerializer(to_wire, return_type=str, when_used="json")]
 PriceInput = Annotated[
     Decimal,
     BeforeValidator(
@@ -122,103 +124,6 @@ class BrowserToken(BaseModel):
     expires_at: int = Field(description="unix seconds")
 
 
-class RecordPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    ts: WireTime
-    kind: str
-    bot: str | None
-    image_path: str | None
-    image_url: str | None = None
-    name: str | None
-    ticker: str | None
-    price: Money | None
-    # As it came in ("$189.23"): the seed face answers with it; the typed face has `price`.
-    price_text: str | None = Field(None, exclude=True)
-    trend: str | None
-    buy_price: Money | None
-    sell_price: Money | None
-    buy_time: WireTime | None
-    sell_time: WireTime | None
-    meta: dict[str, Any]
-
-
-class TradeEntry(BaseModel):
-    id: int
-    bot: str
-    ticker: str
-    direction: Side
-    price: Money
-    profit: Money | None
-    win_reason: str
-    ts: str
-
-
-class BotPosition(BaseModel):
-    position: Literal["long", "flat"]
-    entry_price: Money | None
-    last_price: Money | None = None
-    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
-    unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
-    open_seconds: float | None = Field(None, description="long only: how long it has been open")
-
-
-class OpenPositionPublic(BaseModel):
-    """A long position marked to the last price its bot read."""
-
-    bot: str
-    name: str | None
-    ticker: str
-    entry_price: Money
-    entry_time: str | None
-    last_price: Money
-    unrealised_pnl: Money
-    unrealised_pct: Money
-    open_seconds: float | None
-
-
-class TickerTotals(BaseModel):
-    """A ticker's position and running P&L, without its trades."""
-
-    position: Literal["long", "flat"]
-    entry_price: Money | None
-    first_cycle_done: bool
-    last_direction: str | None
-    total_pnl: Money
-    wins: int
-    losses: int
-    win_rate: float
-    bots: dict[str, BotPosition]
-    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
-    last_price: Money | None = None
-
-
-class TickerSummary(TickerTotals):
-    last_trade: TradeEntry | None
-    trade_history: list[TradeEntry]
-
-
-class PnlTotals(BaseModel):
-    """Realised P&L (closed round trips) and unrealised (open positions marked), apart."""
-
-    total_pnl_all_tickers: Money = Field(description="realised: closed round trips only")
-    realised_pnl: Money = Decimal(0)
-    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
-    open_positions: list[OpenPositionPublic] = []
-
-
-class CompactSummary(PnlTotals):
-    """Totals per ticker without the trade lists: small enough to send after every trade."""
-
-    tickers: dict[str, TickerTotals]
-
-
-class TradeSummary(PnlTotals):
-    tickers: dict[str, TickerSummary]
-    all_trades: list[TradeEntry]
-
-
 class ManualTradeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -243,92 +148,6 @@ class ManualTradeResult(BaseModel):
     trade: TradeEntry | None = Field(description="null when a signal did not trade")
 
 
-class IngestResult(BaseModel):
-    ok: Literal[True] = True
-    record_id: int | None
-    observation_id: int
-    image_url: str | None
-    ts: WireTime
-    trade: TradeEntry | None
-    reading: ChartReading | None = Field(
-        None,
-        description="the chart as read from the image (when trend, ticker or price was left out)",
-    )
-
-
-class OpenPosition(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    ticker: str
-    entry_price: Money | None
-    entry_time: WireTime | None
-
-
-class BotPublic(BaseModel):
-    bot: str
-    hwnd: int | None
-    name: str | None
-    ticker: str | None
-    total_pnl: Money
-    positions: list[OpenPosition] = Field(description="every open position, one per ticker")
-    # The seed's columns, for its clients: the newest open position, if any.
-    open_direction: Literal["long"] | None
-    open_price: Money | None
-    open_time: WireTime | None
-    meta: dict[str, Any]
-    updated_at: WireTime | None
-    unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
-    open_positions: list[OpenPositionPublic] = []
-    process: str | None = Field(None, description="the process of the window it recognises")
-    stem: str | None = Field(None, description="the title it recognises, numbers left out")
-    interval: float | None = Field(None, description="seconds between captures, as saved")
-    state: BotState = Field(
-        "stopped",
-        description="capturing; waiting_for_window (resumes when a matching window "
-        "appears); paused (does not resume); stopped",
-    )
-
-    @classmethod
-    def of(
-        cls, bot: models.Bot, held: Sequence[valuation.OpenPosition], now: datetime
-    ) -> BotPublic:
-        """A bot's row with every open position of its own, marked to market."""
-        mine = [position for position in held if position.bot == bot.bot]
-        newest = max(mine, key=_entry_order, default=None)
-        return cls(
-            bot=bot.bot,
-            hwnd=bot.hwnd,
-            name=bot.name,
-            ticker=bot.ticker,
-            total_pnl=bot.total_pnl,
-            positions=[
-                OpenPosition(
-                    ticker=position.ticker,
-                    entry_price=position.entry_price,
-                    entry_time=position.entry_time,
-                )
-                for position in mine
-            ],
-            open_direction="long" if newest else None,
-            open_price=newest.entry_price if newest else None,
-            open_time=newest.entry_time if newest else None,
-            meta=bot.meta or {},
-            updated_at=bot.updated_at,
-            unrealised_pnl=valuation.unrealised_total(mine),
-            open_positions=[
-                OpenPositionPublic.model_validate(position.marked(now)) for position in mine
-            ],
-            process=bot.process,
-            stem=bot.stem,
-            interval=bot.interval,
-            state=BotCapture.from_row(bot).state,
-        )
-
-
-def _entry_order(position: OpenPosition | valuation.OpenPosition) -> datetime:
-    return position.entry_time or datetime.min.replace(tzinfo=UTC)
-
-
 class BotUpdate(BaseModel):
     """A new name, or another window to read from (`/windows` lists them)."""
 
@@ -342,36 +161,6 @@ class BotUpdate(BaseModel):
         if self.name is None and self.hwnd is None:
             raise ValueError("give a new 'name' or a window 'hwnd'")
         return self
-
-
-class ClosedPositions(BaseModel):
-    bot: str
-    trades: list[TradeEntry] = Field(description="the sells, one per position closed")
-
-
-class Deleted(BaseModel):
-    ok: Literal[True] = True
-    deleted: str
-    screenshots_removed: bool
-
-
-class Ok(BaseModel):
-    ok: Literal[True] = True
-    detail: str
-
-
-class WorkerPublic(BaseModel):
-    hwnd: int
-    status: WorkerStatus
-    last_result: LastResult | None
-    screenshot_b64: str | None
-    bot: BotPublic | None
-
-
-class BotSettingsPublic(BaseModel):
-    bot: str
-    meta: dict[str, Any]
-    applied_to_running_worker: bool = False
 
 
 class WindowPreview(BaseModel):

@@ -4,8 +4,8 @@ The original's clients send every scalar as a query parameter
 (`POST /start_multi?hwnd=123&interval=1`) and read its keys and meanings
 (`{started, hwnd}`, `win_rate` in percent, prices as text, `meta` as JSON
 text). The routes here parse such a request into the typed API's request
-model, call the same handler or core function the typed route calls, and
-shape the answer: the original's keys, plus whatever the typed answer adds.
+model, make the same application call (`trade_analysis.application`) the typed
+route makes, and shape the answer: the original's keys, plus whatever the typed answer adds.
 Validation, auth and trading are the typed API's, unchanged; what the
 original got wrong (open routes, traversal, ...) stays fixed.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -22,17 +23,23 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.routes import bots, capture, history, ingest, trades
+from trade_analysis.api.routes import ingest
+from trade_analysis.api.routes.capture import Hwnd
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     TICKER_PATTERN,
     IngestResult,
+    Ok,
     RecordPublic,
     TickerSummary,
     TradeSummary,
     UtcTime,
     WorkerPublic,
 )
+from trade_analysis.application import bots as bots_app
+from trade_analysis.application import capture as capture_app
+from trade_analysis.application import data, uploads
+from trade_analysis.application import trades as trades_app
 from trade_analysis.capture import commands
 from trade_analysis.capture.schemas import (
     CropEdges,
@@ -127,7 +134,9 @@ class SeedIngestResult(IngestResult):
     },
 )
 async def ingest_frame(services: ServicesDep, request: Request) -> Response:
-    stored, replayed = await ingest.store_upload(services, request)
+    stored, replayed = await uploads.store_upload(
+        services, partial(ingest.parse_upload, services, request)
+    )
     answer = SeedIngestResult.model_construct(**dict(stored), id=stored.record_id)
     return ingest.json_answer(answer, replayed)
 
@@ -139,7 +148,7 @@ Start = Annotated[StartRequest, seed_request(StartRequest)]
 
 @_post("/start", StartRequest, summary="Start the single (legacy) capture")
 async def start(request: Start, services: ServicesDep) -> Json:
-    status = await capture.start(request, services)
+    status = await capture_app.start(services, request, legacy=True)
     return {**seed_status(status), "started": True}
 
 
@@ -156,7 +165,7 @@ async def status(services: ServicesDep) -> Json:
 
 @_post("/start_multi", StartRequest, summary="Start capturing a window (idempotent)")
 async def start_multi(request: Start, services: ServicesDep) -> Json:
-    status = await capture.start_multi(request, services)
+    status = await capture_app.start(services, request)
     return {**seed_status(status), "started": True, "hwnd": request.hwnd}
 
 
@@ -164,7 +173,7 @@ async def start_multi(request: Start, services: ServicesDep) -> Json:
 async def stop_multi(
     request: Annotated[StopRequest, seed_request(StopRequest)], services: ServicesDep
 ) -> Json:
-    status = await capture.stop_multi(request, services)
+    status = await capture_app.stop(services, request)
     return {**seed_status(status), "stopped": True, "hwnd": request.hwnd}
 
 
@@ -183,7 +192,7 @@ def seed_worker(worker: WorkerPublic) -> Json:
 
 @router.get("/workers", summary="Every worker: get_status(), last_result, thumbnail, bot row")
 async def workers(services: ServicesDep) -> list[Json]:
-    return [seed_worker(worker) for worker in await capture.workers(services)]
+    return [seed_worker(worker) for worker in await capture_app.workers(services)]
 
 
 # -- capture settings ----------------------------------------------------------------------
@@ -194,13 +203,13 @@ Edges = Annotated[CropEdges, seed_request(CropEdges)]
 
 @_post("/settings/line_detect", EnabledRequest, summary="Trend reading on or off")
 async def line_detect(request: Enabled, services: ServicesDep) -> Json:
-    answer = await capture.line_detect(request, services)
+    answer = Ok(detail=await capture_app.set_line_detect(services, request))
     return {**answer.model_dump(), "enabled": request.enabled}
 
 
 @_post("/settings/bring_to_foreground", EnabledRequest, summary="Bring windows forward or not")
 async def bring_to_foreground(request: Enabled, services: ServicesDep) -> Json:
-    answer = await capture.bring_to_foreground(request, services)
+    answer = Ok(detail=await capture_app.set_bring_to_foreground(services, request))
     return {**answer.model_dump(), "bring_to_foreground": request.enabled}
 
 
@@ -213,12 +222,12 @@ async def global_crop(request: Edges, services: ServicesDep) -> Json:
 async def crop_factor(
     request: Annotated[CropFactorRequest, seed_request(CropFactorRequest)], services: ServicesDep
 ) -> Json:
-    uniform = capture.uniform_crop(request)
+    uniform = capture_app.uniform_crop(request)
     return (await services.capture.run(commands.edit_global_crop, uniform)).model_dump()
 
 
 @_post("/workers/{hwnd}/crop", CropEdges, summary="A window's own crop; edges left out stay")
-async def worker_crop(hwnd: capture.Hwnd, request: Edges, services: ServicesDep) -> Json:
+async def worker_crop(hwnd: Hwnd, request: Edges, services: ServicesDep) -> Json:
     edit = WorkerCropEdges(hwnd=hwnd, edges=request)
     edited = await services.capture.run(commands.edit_worker_crop, edit)
     shaped: Json = {"hwnd": hwnd, **edited.crop.model_dump()}
@@ -251,7 +260,7 @@ def seed_record(record: RecordPublic) -> Json:
     responses={404: {"description": '{"detail": "no records"}'}},
 )
 def latest(services: ServicesDep) -> Json:
-    record = history.latest(services)
+    record = data.latest(services)
     if record is None:
         raise HTTPException(404, "no records")
     return seed_record(record)
@@ -275,14 +284,16 @@ def history_records(
 ) -> list[Json]:
     cap = services.settings.history_max_rows
     signal = trend if isinstance(trend, Trend) else None
-    filters = history.history_filter(
+    filters = data.history_filter(
         days, ticker, start_ts, end_ts, signal, min(limit or cap, cap), offset
     )
     if isinstance(trend, Side):
         filters = replace(filters, trade_side=trend.value)
     elif trend is not None:  # trade records read buy/sell here, so up/down/none are the others
         filters = replace(filters, kind="observation")
-    return [seed_record(record) for record in history.history_page(services, response, filters)]
+    page, total = data.history_page(services, filters)
+    response.headers["X-Total-Count"] = str(total)
+    return [seed_record(record) for record in page]
 
 
 def seed_ticker(summary: TickerSummary) -> Json:
@@ -300,7 +311,7 @@ def trade_summary(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=10000, description="how many recent trades")] = 500,
 ) -> Json:
-    summary: TradeSummary = trades.trades(services, limit)
+    summary: TradeSummary = trades_app.summary(services, limit)
     shaped = summary.model_dump(mode="json")
     shaped["tickers"] = {ticker: seed_ticker(s) for ticker, s in summary.tickers.items()}
     return shaped
@@ -311,7 +322,7 @@ async def delete_bot(
     hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],
     services: ServicesDep,
 ) -> Json:
-    deleted = await bots.delete_bot(hwnd, services)
+    deleted = await bots_app.delete_bot(services, hwnd)
     return {
         **deleted.model_dump(),
         "deleted": True,

@@ -34,8 +34,8 @@ from trade_analysis.aio import cancel_and_wait
 from trade_analysis.capture.commands import COMMANDS, Command
 from trade_analysis.capture.control import CaptureControl, WorkerView
 from trade_analysis.capture.errors import AgentError, AgentUnavailable, CaptureError, http_status
-from trade_analysis.capture.schemas import WorkerStatus
 from trade_analysis.live import Bus, BusUnavailable
+from trade_analysis.wire import WorkerStatus
 
 logger = logging.getLogger(__name__)
 

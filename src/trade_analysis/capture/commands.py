@@ -37,8 +37,8 @@ from trade_analysis.capture.schemas import (
     StartRequest,
     StopRequest,
     WorkerCropEdges,
-    WorkerStatus,
 )
+from trade_analysis.wire import WorkerStatus
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ResultT = TypeVar("ResultT")

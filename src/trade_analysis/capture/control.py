@@ -10,7 +10,6 @@ workers when several API processes run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -18,24 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.capture.commands import Command
 from trade_analysis.capture.manager import CaptureManager
-from trade_analysis.capture.schemas import LastResult, WorkerStatus
+from trade_analysis.wire import WorkerStatus
+from trade_analysis.wire import WorkerView as WorkerView
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
-
-
-@dataclass(frozen=True)
-class WorkerView:
-    """A worker as the API shows it: status, last result and its newest thumbnail."""
-
-    hwnd: int
-    status: WorkerStatus
-    thumbnail_jpeg: bytes | None
-    thumbnail_version: int
-
-    @property
-    def last_result(self) -> LastResult | None:
-        return self.status.last_result
 
 
 class CaptureControl(Protocol):

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import get_args
 
 import numpy as np
 
-#: How a frame's pixels were obtained.
-#: ``composite``: the window's own off-screen pixmap (X11 Composite), correct when covered.
-#: ``screen``: the screen region where the window is; covered parts show what covers them.
-#: ``printwindow``: Win32 PrintWindow with PW_RENDERFULLCONTENT.
-#: ``printwindow-plain``: Win32 PrintWindow without flags (fallback).
-#: ``bitblt``: Win32 BitBlt from the window's DC, when printing failed or came back all
-#: black (as under Wine for another process's window); like ``screen``, covered parts
-#: show what covers them.
-CaptureMethod = Literal["composite", "screen", "printwindow", "printwindow-plain", "bitblt"]
+from trade_analysis.wire import CaptureMethod as CaptureMethod
+
 CAPTURE_METHODS: tuple[CaptureMethod, ...] = get_args(CaptureMethod)
 
 

@@ -36,7 +36,8 @@ from trade_analysis.capture.errors import (
     WindowTaken,
 )
 from trade_analysis.capture.frame import Frame, WindowInfo
-from trade_analysis.capture.schemas import BotCaptureState, WorkerStatus
+from trade_analysis.capture.schemas import BotCaptureState
+from trade_analysis.capture.sink import CaptureSink
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowSource
 from trade_analysis.capture.worker import (
@@ -54,15 +55,18 @@ from trade_analysis.trading.ledger import (
     CaptureWish,
     Ledger,
     ObservationInput,
-    ObservationSink,
     UnknownBot,
 )
-from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.wire import (
+    FrameData,
+    ObservationData,
+    WorkerPresent,
+    WorkerState,
+    WorkerStatus,
+    WorkerStopped,
+)
 
 logger = logging.getLogger(__name__)
-
-Notify = Callable[[str, dict[str, Any]], None]
-OnTrade = Callable[[int, TradeEvent], None]
 
 
 @dataclass(frozen=True)
@@ -92,19 +96,16 @@ class CaptureManager:
         self,
         ledger: Ledger,
         screenshots_dir: Path,
-        notify: Notify,
-        on_trade: OnTrade,
+        sink: CaptureSink,
         source_factory: Callable[[], WindowSource] = open_source,
-        observations: ObservationSink | None = None,
         probe: CaptureProbe | None = None,
     ) -> None:
+        """`ledger`: the bots (binding, settings, capture state); `sink`: where readings,
+        events and trades go (the service's group-commit writer and live feed)."""
         self._ledger = ledger
         self._probe = probe
-        # Where readings are stored: the service passes its group-commit writer.
-        self._observations = observations or ledger
+        self._sink = sink
         self._screenshots_dir = screenshots_dir
-        self._notify = notify
-        self._on_trade = on_trade
         self._source_factory = source_factory
         self._workers: dict[int, CaptureWorker] = {}
         # Bots that should capture but have no window yet, by key.
@@ -211,7 +212,7 @@ class CaptureManager:
         if worker.config.bot is not None:
             self._ledger.set_capture_state(worker.config.bot, capturing=False)
         logger.info("capture stopped hwnd=%#x", hwnd, extra={"window": hwnd})
-        self._notify("worker", {"hwnd": hwnd, "stopped": True})
+        self._sink.notify(WorkerStopped(hwnd=hwnd))
         return worker.status()
 
     def stop_legacy(self) -> WorkerStatus | None:
@@ -243,7 +244,7 @@ class CaptureManager:
             worker.request_stop()
         for worker in workers:
             worker.stop()
-            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
+            self._sink.notify(WorkerStopped(hwnd=worker.hwnd))
         return [worker.hwnd for worker in workers]
 
     def legacy_status(self) -> WorkerStatus | None:
@@ -310,7 +311,7 @@ class CaptureManager:
                 self._workers.pop(worker.hwnd, None)
         for worker in running:
             worker.stop()
-            self._notify("worker", {"hwnd": worker.hwnd, "stopped": True})
+            self._sink.notify(WorkerStopped(hwnd=worker.hwnd))
         return self.bot_state(bot)
 
     def resume(self, bot: str) -> BotCaptureState:
@@ -430,7 +431,7 @@ class CaptureManager:
 
     def _park_vanished(self) -> None:
         """Workers whose window is gone stop; their bots wait for a matching window."""
-        gone = [w for w in self.workers() if w.state == "window_gone" and w.config.bot]
+        gone = [w for w in self.workers() if w.state == WorkerState.WINDOW_GONE and w.config.bot]
         for worker in gone:
             bot = worker.config.bot
             assert bot is not None
@@ -606,7 +607,7 @@ class CaptureManager:
 
     def _store(self, worker: CaptureWorker, reading: Reading) -> None:
         observation = reading.observation
-        stored = self._observations.record_observation(
+        stored = self._sink.record_observation(
             ObservationInput(
                 bot=worker.config.bot or bot_key(worker.hwnd),
                 at=reading.captured_at,
@@ -623,19 +624,15 @@ class CaptureManager:
             ),
             as_history=False,
         )
-        self._notify(
-            "observation",
-            {"hwnd": worker.hwnd, "last_result": reading.last_result.model_dump(mode="json")},
-        )
-        self._notify(
-            "frame",
-            {"hwnd": worker.hwnd, "jpeg_b64": base64.b64encode(reading.thumbnail_jpeg).decode()},
+        self._sink.notify(ObservationData(hwnd=worker.hwnd, last_result=reading.last_result))
+        self._sink.notify(
+            FrameData(hwnd=worker.hwnd, jpeg_b64=base64.b64encode(reading.thumbnail_jpeg).decode())
         )
         if stored.trade is not None and stored.trade_id is not None:
-            self._on_trade(stored.trade_id, stored.trade)
+            self._sink.traded(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:
-        self._notify("worker", {"hwnd": worker.hwnd, **worker.status().model_dump(mode="json")})
+        self._sink.notify(WorkerPresent(hwnd=worker.hwnd, **dict(worker.status())))
 
 
 def _by_identity(waiting: list[BotCapture]) -> dict[tuple[str | None, str], list[BotCapture]]:

@@ -8,14 +8,17 @@ fields with lax (string-friendly) validation.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trade_analysis.analysis.crop import Crop, CropSettings, Fraction
-from trade_analysis.capture.frame import CaptureMethod
-from trade_analysis.domain import Trend
-from trade_analysis.trading.binding import BotState
+from trade_analysis.wire import DEFAULT_INTERVAL, DEFAULT_KEEP_LAST_N, BotState
+from trade_analysis.wire import ChartReading as ChartReading
+from trade_analysis.wire import LastResult as LastResult
+from trade_analysis.wire import TargetWindow as TargetWindow
+from trade_analysis.wire import WorkerStatus as WorkerStatus
+from trade_analysis.wire import seed_status as seed_status
 
 # Window ids are stored as signed 64-bit integers (X11 ids are 32-bit, HWNDs pointers).
 MAX_HWND = 2**63 - 1
@@ -28,8 +31,12 @@ class NoArguments(BaseModel):
 
 class StartRequest(BaseModel):
     hwnd: WindowId
-    interval: float = Field(1.0, ge=0.5, le=3600, description="seconds between captures")
-    keep_last_n: int = Field(5, ge=1, le=1000, description="screenshots kept per window")
+    interval: float = Field(
+        DEFAULT_INTERVAL, ge=0.5, le=3600, description="seconds between captures"
+    )
+    keep_last_n: int = Field(
+        DEFAULT_KEEP_LAST_N, ge=1, le=1000, description="screenshots kept per window"
+    )
     bring_to_foreground: bool | None = None
 
 
@@ -100,51 +107,6 @@ class CropFactorRequest(BaseModel):
         return self
 
 
-class TargetWindow(BaseModel):
-    hwnd: int
-    title: str
-
-
-class LastResult(BaseModel):
-    """The seed's `last_result`: what the newest changed frame read."""
-
-    timestamp: str
-    image_path: str
-    name: str | None
-    ticker: str
-    price: str
-    price_value: float | None
-    trend: str
-    confidence: float | None
-    kind: str = "line"  # line (area too), candles or bars
-    reason: str = ""
-
-
-class WorkerStatus(BaseModel):
-    """The seed's worker status fields, then what this implementation adds."""
-
-    is_running: bool
-    target_window: TargetWindow
-    interval: float
-    total_captures: int
-    successful_captures: int
-    failed_captures: int
-    runtime_seconds: float
-    output_folder: str
-    keep_last_n: int
-    last_result: LastResult | None
-    bring_to_foreground: bool
-    state: str
-    capture_method: CaptureMethod | None = Field(
-        None, description="how the last frame was captured (None before the first)"
-    )
-    last_error: str | None
-    max_lag_seconds: float
-    line_detect: bool
-    crop: CropSettings
-    bot: str | None = Field(None, description="the bot this window is bound to")
-
-
 class NotRunning(BaseModel):
     """The seed's answer when there is no (legacy) capture to stop."""
 
@@ -155,15 +117,6 @@ class Idle(NotRunning):
     """The seed's status when no legacy capture runs."""
 
     target_window: None = None
-
-
-class ChartReading(BaseModel):
-    """What the chart reader made of an image: kind, direction and why."""
-
-    kind: Literal["line", "candles", "bars"]
-    trend: Trend
-    confidence: float
-    reason: str
 
 
 class ReadingCrop(BaseModel):
@@ -190,29 +143,3 @@ class ReadingPublic(ChartReading):
     crop: ReadingCrop
     points: list[tuple[float, float]]
     turning_point: tuple[float, float] | None
-
-
-# What the original's `get_status()` said before anything was started.
-IDLE_STATUS: dict[str, Any] = {
-    "is_running": False,
-    "target_window": None,
-    "interval": StartRequest.model_fields["interval"].default,
-    "total_captures": 0,
-    "successful_captures": 0,
-    "failed_captures": 0,
-    "runtime_seconds": 0.0,
-    "output_folder": None,
-    "keep_last_n": StartRequest.model_fields["keep_last_n"].default,
-    "last_result": {},
-    "bring_to_foreground": False,
-}
-
-
-def seed_status(status: WorkerStatus | None) -> dict[str, Any]:
-    """A status as the original's `get_status()` gave it (the seed face): every key, idle
-    or running, and `last_result` `{}` rather than null before the first frame."""
-    if status is None:
-        return {**IDLE_STATUS, "last_result": {}}
-    shaped = status.model_dump(mode="json")
-    shaped["last_result"] = shaped["last_result"] or {}
-    return shaped

@@ -31,9 +31,9 @@ from trade_analysis.analysis import (
     opencv_view,
 )
 from trade_analysis.capture.frame import CaptureMethod, Frame
-from trade_analysis.capture.schemas import LastResult, TargetWindow, WorkerStatus
 from trade_analysis.capture.sources.base import CaptureUnavailable, WindowGone, WindowSource
 from trade_analysis.domain import format_price, to_wire
+from trade_analysis.wire import ChartKind, LastResult, TargetWindow, WorkerState, WorkerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +120,9 @@ def last_result(observation: Observation, captured_at: datetime, image_path: str
         ticker=observation.ticker or "",
         price=format_price(price) if price is not None else "",
         price_value=float(price) if price is not None else None,
-        trend=observation.trend.value,
+        trend=observation.trend,
         confidence=observation.confidence,
-        kind=observation.kind,
+        kind=ChartKind(observation.kind),
         reason=observation.reason,
     )
 
@@ -186,7 +186,7 @@ class CaptureWorker:
         self._started_at: float | None = None
         self._stopped_at: float | None = None
         self.title = ""
-        self.state = "idle"
+        self.state = WorkerState.IDLE
         self.method: CaptureMethod | None = None
         self.last_error: str | None = None
         self.total_captures = 0
@@ -223,7 +223,7 @@ class CaptureWorker:
         if self._thread is not None:
             return
         self._started_at = time.monotonic()
-        self.state = "starting"
+        self.state = WorkerState.STARTING
         self._thread = threading.Thread(
             target=self._run, name=f"capture-{self.hwnd:#x}", daemon=True
         )
@@ -241,7 +241,7 @@ class CaptureWorker:
 
     def mark_waiting(self) -> None:
         """Its window is gone and its bot waits for a matching one (the thread has ended)."""
-        self._set_state("waiting_for_window", self.last_error)
+        self._set_state(WorkerState.WAITING_FOR_WINDOW, self.last_error)
 
     def reconfigure(self, **changes: Any) -> None:
         """Change interval, crop or other settings; the next tick uses them."""
@@ -281,7 +281,7 @@ class CaptureWorker:
         try:
             source = self._open_source()
         except CaptureUnavailable as exc:
-            self._set_state("unavailable", str(exc))
+            self._set_state(WorkerState.UNAVAILABLE, str(exc))
             self._stopped_at = time.monotonic()
             return
         try:
@@ -291,7 +291,7 @@ class CaptureWorker:
             with contextlib.suppress(Exception):
                 source.close()
             self._stopped_at = time.monotonic()
-            self._set_state("stopped", self.last_error)
+            self._set_state(WorkerState.STOPPED, self.last_error)
 
     def _loop(self, source: WindowSource) -> None:
         due = time.monotonic()
@@ -316,7 +316,7 @@ class CaptureWorker:
         except WindowGone as exc:
             self.failed_captures += 1
             self._probe.failed(self.method or "unknown")
-            self._set_state("window_gone", str(exc))
+            self._set_state(WorkerState.WINDOW_GONE, str(exc))
             return
         except Exception as exc:  # one bad grab must not end the worker
             self.failed_captures += 1
@@ -324,13 +324,13 @@ class CaptureWorker:
             logger.warning(
                 "capture hwnd=%#x failed: %s", self.hwnd, exc, extra={"window": self.hwnd}
             )
-            self._set_state("error", f"{type(exc).__name__}: {exc}")
+            self._set_state(WorkerState.ERROR, f"{type(exc).__name__}: {exc}")
             return
         self.successful_captures += 1
         self.method = frame.method
         self.title = frame.title
-        if self.state != "running":
-            self._set_state("running", None)
+        if self.state != WorkerState.RUNNING:
+            self._set_state(WorkerState.RUNNING, None)
         signature = (frame.title, frame_signature(frame.pixels))
         changed = signature != self._signature
         self._probe.captured(frame.method, changed=changed)
@@ -345,7 +345,7 @@ class CaptureWorker:
             self._probe.read(time.perf_counter() - started)
         except Exception as exc:
             logger.exception("reading hwnd=%#x failed", self.hwnd, extra={"window": self.hwnd})
-            self._set_state("error", f"{type(exc).__name__}: {exc}")
+            self._set_state(WorkerState.ERROR, f"{type(exc).__name__}: {exc}")
             return
         self.last_result = reading.last_result
         self.last_frame = (frame, config.analysis.crop)
@@ -424,7 +424,7 @@ class CaptureWorker:
                 self._screenshots.pop(0).unlink()
         return str(path)
 
-    def _set_state(self, state: str, error: str | None) -> None:
+    def _set_state(self, state: WorkerState, error: str | None) -> None:
         changed = state != self.state or error != self.last_error
         self.state, self.last_error = state, error
         if changed:

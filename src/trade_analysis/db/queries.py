@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
-from trade_analysis.trading.valuation import OpenPosition, pnl_totals, unrealised_total
+from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,22 @@ def find_bot(session: Session, key: str) -> models.Bot | None:
         if bound is not None:
             return bound
     return session.get(models.Bot, key)
+
+
+def bots_by_key(session: Session, keys: Collection[str]) -> dict[str, models.Bot]:
+    """The bots of these keys that exist, by key (one query)."""
+    if not keys:
+        return {}
+    rows = session.scalars(select(models.Bot).where(models.Bot.bot.in_(list(keys))))
+    return {row.bot: row for row in rows}
+
+
+def bots_by_window(session: Session, windows: Collection[int]) -> dict[int, models.Bot]:
+    """The bots bound to these windows now, by window (one query)."""
+    if not windows:
+        return {}
+    rows = session.scalars(select(models.Bot).where(models.Bot.hwnd.in_(list(windows))))
+    return {row.hwnd: row for row in rows if row.hwnd is not None}
 
 
 def trade_entry(trade: models.Trade) -> dict[str, Any]:

@@ -21,21 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class EventType(StrEnum):
-    HELLO = "hello"
-    WORKER = "worker"
-    FRAME = "frame"
-    OBSERVATION = "observation"
-    TRADE = "trade"
-    SUMMARY = "summary"
-    BOT = "bot"
-    ERROR = "error"
-    SNAPSHOT = "snapshot"
-
+from trade_analysis.wire import EventData, event_type_of
+from trade_analysis.wire import EventType as EventType
 
 #: Events a client must receive or be disconnected; never coalesced.
 NEVER_DROPPED: frozenset[EventType] = frozenset({EventType.HELLO, EventType.TRADE, EventType.ERROR})
@@ -74,6 +63,11 @@ class Event:
 
     type: EventType
     data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: EventData) -> Event:
+        """The event whose `data` is this model (its type follows from the model)."""
+        return cls(event_type_of(data), data.model_dump(mode="json"))
 
     def to_json(self) -> str:
         """The wire text, compact: `{"type":"trade","data":{...}}`."""

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
-from trade_analysis.api.schemas import TradeEntry
 from trade_analysis.live.coalesce import Coalescer
 from trade_analysis.live.events import Event, EventType
 from trade_analysis.live.hub import Hub
 from trade_analysis.live.payloads import trade_entry, trade_event
 from trade_analysis.trading.simulator import TradeEvent
+from trade_analysis.wire import EventData, TradeEntry
 
 # Open positions are re-marked (a `summary` with new unrealised P&L) at most this often
 # while prices are read without trading: one read of the positions whatever the number of bots.
@@ -56,10 +55,11 @@ class LiveFeed:
         """To every live client of every process."""
         await self.hub.publish(event)
 
-    def notify_threadsafe(self, event_type: str, data: dict[str, Any]) -> None:
+    def notify_threadsafe(self, data: EventData) -> None:
         """`publish` from a capture thread, without waiting for delivery."""
-        self.hub.publish_threadsafe(Event(EventType(event_type), data))
-        if event_type == EventType.OBSERVATION:
+        event = Event.of(data)
+        self.hub.publish_threadsafe(event)
+        if event.type == EventType.OBSERVATION:
             self._marks.poke_threadsafe()
 
     async def trade(self, trade_id: int, trade: TradeEvent) -> TradeEntry:

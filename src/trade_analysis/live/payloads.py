@@ -12,14 +12,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trade_analysis.api.schemas import CompactSummary, TradeEntry, TradeSummary
-from trade_analysis.capture.control import WorkerView
-from trade_analysis.capture.schemas import WorkerStatus, seed_status
 from trade_analysis.domain import to_wire
 from trade_analysis.live.events import Event, EventType
 from trade_analysis.live.snapshots import Snapshot, ThumbnailCache
 from trade_analysis.trading.simulator import TradeEvent
-from trade_analysis.trading.valuation import OpenPosition, pnl_totals
+from trade_analysis.valuation import OpenPosition, pnl_totals
+from trade_analysis.wire import (
+    CompactSummary,
+    TradeEntry,
+    TradeSummary,
+    WorkerStatus,
+    WorkerView,
+    seed_status,
+)
 
 # How many recent trades `hello` and the seed snapshot carry.
 SNAPSHOT_TRADES = 50
@@ -39,7 +44,7 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
 
 
 def trade_event(entry: TradeEntry) -> Event:
-    return Event(EventType.TRADE, entry.model_dump(mode="json"))
+    return Event.of(entry)
 
 
 def summary_json(summary: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +59,7 @@ def compact_summary_event(
     market (`queries.open_positions`) as a `summary` event."""
     realised = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
     summary = CompactSummary.model_validate({"tickers": tickers, **pnl_totals(realised, held, now)})
-    return Event(EventType.SUMMARY, summary.model_dump(mode="json"))
+    return Event.of(summary)
 
 
 def hello_event(

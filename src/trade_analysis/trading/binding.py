@@ -20,13 +20,9 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from trade_analysis.analysis.title import title_stem
-
-# What capture does for a bot: reads its window; waits for one that matches (it resumes
-# when one appears); nothing until resumed (paused); nothing (stopped).
-BotState = Literal["capturing", "waiting_for_window", "paused", "stopped"]
+from trade_analysis.wire import BotState as BotState
 
 MAX_KEY = 64
 MAX_NAME = 255

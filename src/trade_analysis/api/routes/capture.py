@@ -6,14 +6,12 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
-from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
+from trade_analysis.api.schemas import Ok, WindowPreview, WorkerPublic
+from trade_analysis.application import capture as application
 from trade_analysis.capture import commands
-from trade_analysis.capture.control import WorkerView
 from trade_analysis.capture.frame import WindowInfo
-from trade_analysis.capture.manager import bot_key
 from trade_analysis.capture.schemas import (
     MAX_HWND,
     CropEdges,
@@ -28,9 +26,6 @@ from trade_analysis.capture.schemas import (
     WorkerCropEdges,
     WorkerStatus,
 )
-from trade_analysis.db import queries
-from trade_analysis.domain import utcnow
-from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
 # What the page loads as `<img src>`: a token from /ws-token in `?token=`, or the key.
@@ -59,12 +54,12 @@ async def window_preview(hwnd: Hwnd, services: ServicesDep) -> WindowPreview:
     "/start_multi", response_model=WorkerStatus, summary="Start capturing a window (idempotent)"
 )
 async def start_multi(request: StartRequest, services: ServicesDep) -> WorkerStatus:
-    return await services.capture.run(commands.start, request)
+    return await application.start(services, request)
 
 
 @router.post("/stop_multi", response_model=WorkerStatus, summary="Stop capturing a window")
 async def stop_multi(request: StopRequest, services: ServicesDep) -> WorkerStatus:
-    return await services.capture.run(commands.stop, request)
+    return await application.stop(services, request)
 
 
 @router.post("/stop_all_workers", response_model=Ok, summary="Stop every capture worker")
@@ -79,7 +74,7 @@ async def stop_all_workers(services: ServicesDep) -> Ok:
     summary="The seed's single capture: start it on a window",
 )
 async def start(request: StartRequest, services: ServicesDep) -> WorkerStatus:
-    return await services.capture.run(commands.start_legacy, request)
+    return await application.start(services, request, legacy=True)
 
 
 @router.post(
@@ -100,36 +95,17 @@ async def status(services: ServicesDep) -> WorkerStatus | Idle:
 
 @router.get("/workers", response_model=list[WorkerPublic], summary="Every worker, live")
 async def workers(services: ServicesDep) -> list[WorkerPublic]:
-    views = await services.capture.workers()
-    return await run_in_threadpool(lambda: [_worker_public(services, view) for view in views])
-
-
-def _worker_public(services: Services, view: WorkerView) -> WorkerPublic:
-    bot_row = None
-    with services.database.reading() as session:
-        bot = queries.find_bot(session, view.status.bot or bot_key(view.hwnd))
-        if bot is not None:
-            bot_row = BotPublic.of(bot, queries.open_positions(session, [bot.bot]), utcnow())
-    jpeg = view.thumbnail_jpeg
-    return WorkerPublic(
-        hwnd=view.hwnd,
-        status=view.status,
-        last_result=view.last_result,
-        screenshot_b64=base64.b64encode(jpeg).decode() if jpeg else None,
-        bot=bot_row,
-    )
+    return await application.workers(services)
 
 
 @router.post("/settings/line_detect", response_model=Ok, summary="Trend reading on or off")
 async def line_detect(request: EnabledRequest, services: ServicesDep) -> Ok:
-    await services.capture.run(commands.set_line_detect, request)
-    return Ok(detail=f"line detection {'on' if request.enabled else 'off'}")
+    return Ok(detail=await application.set_line_detect(services, request))
 
 
 @router.post("/settings/bring_to_foreground", response_model=Ok)
 async def bring_to_foreground(request: EnabledRequest, services: ServicesDep) -> Ok:
-    await services.capture.run(commands.set_bring_to_foreground, request)
-    return Ok(detail=f"bring to foreground {'on' if request.enabled else 'off'}")
+    return Ok(detail=await application.set_bring_to_foreground(services, request))
 
 
 @router.post(
@@ -144,13 +120,8 @@ async def global_crop(request: CropEdges, services: ServicesDep) -> Ok:
 
 @router.post("/settings/crop_factor", response_model=Ok, summary="Crop all four edges alike")
 async def crop_factor(request: CropFactorRequest, services: ServicesDep) -> Ok:
-    await services.capture.run(commands.edit_global_crop, uniform_crop(request))
+    await services.capture.run(commands.edit_global_crop, application.uniform_crop(request))
     return Ok(detail=f"default crop {request.factor} on every edge")
-
-
-def uniform_crop(request: CropFactorRequest) -> CropEdges:
-    factor = request.factor
-    return CropEdges(left=factor, right=factor, top=factor, bottom=factor)
 
 
 @router.post(

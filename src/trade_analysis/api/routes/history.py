@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -10,26 +9,17 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
 from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
-from trade_analysis.db import export, models, queries
-from trade_analysis.domain import Trend, utcnow
-from trade_analysis.services import Services
-from trade_analysis.storage import upload_url
+from trade_analysis.application import data as application
+from trade_analysis.db import export, queries
+from trade_analysis.domain import Trend
 
 router = APIRouter(tags=["history"])
 files_router = APIRouter(tags=["history"])
 
 
-def record_public(record: models.Record) -> RecordPublic:
-    public = RecordPublic.model_validate(record)
-    public.image_url = upload_url(record.image_path) or public.image_url
-    return public
-
-
 @router.get("/latest", response_model=RecordPublic | None, summary="The newest history record")
 def latest(services: ServicesDep) -> RecordPublic | None:
-    with services.database.reading() as session:
-        record = queries.latest_record(session)
-        return record_public(record) if record else None
+    return application.latest(services)
 
 
 def history_window(
@@ -40,15 +30,7 @@ def history_window(
     trend: Trend | None = None,
 ) -> queries.HistoryFilter:
     """Which records: the filters `/history` and `/history.csv` share."""
-    since = start_ts or utcnow() - timedelta(days=days)
-    if end_ts is not None and end_ts < since:
-        raise HTTPException(422, "end_ts is before the start of the window (start_ts or days)")
-    return queries.HistoryFilter(
-        since=since,
-        until=end_ts,
-        ticker=ticker.upper() if ticker else None,
-        trend=trend.value if trend else None,
-    )
+    return application.history_window(days, ticker, start_ts, end_ts, trend)
 
 
 HistoryWindow = Annotated[queries.HistoryFilter, Depends(history_window)]
@@ -68,31 +50,9 @@ def history(
     offset: Offset = 0,
 ) -> list[RecordPublic]:
     filters = replace(window, limit=limit, offset=offset)
-    return history_page(services, response, filters)
-
-
-def history_filter(
-    days: float,
-    ticker: str | None,
-    start_ts: datetime | None,
-    end_ts: datetime | None,
-    trend: Trend | None,
-    limit: int,
-    offset: int,
-) -> queries.HistoryFilter:
-    """The filters of `/history` from plain values (the seed face's query)."""
-    window = history_window(days, ticker, start_ts, end_ts, trend)
-    return replace(window, limit=limit, offset=offset)
-
-
-def history_page(
-    services: Services, response: Response, filters: queries.HistoryFilter
-) -> list[RecordPublic]:
-    """One page of history, newest first; `X-Total-Count` says how many match in all."""
-    with services.database.reading() as session:
-        rows, total = queries.history(session, filters)
-        response.headers["X-Total-Count"] = str(total)
-        return [record_public(row) for row in rows]
+    page, total = application.history_page(services, filters)
+    response.headers["X-Total-Count"] = str(total)
+    return page
 
 
 @router.get(

@@ -1,22 +1,19 @@
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-import cv2
-import numpy as np
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trade_analysis.analysis import AnalysisSettings, Crop, InvalidCrop, Observation, analyze
+from trade_analysis.analysis import Crop, InvalidCrop
 from trade_analysis.api.deps import ServicesDep
-from trade_analysis.api.errors import RETRY_SOON
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     NO_NUL_PATTERN,
@@ -24,9 +21,9 @@ from trade_analysis.api.schemas import (
     IngestResult,
     check_storable_json,
 )
-from trade_analysis.capture.schemas import ChartReading
+from trade_analysis.application import uploads
+from trade_analysis.application.uploads import Image, Upload
 from trade_analysis.domain import InvalidPrice, Trend, parse_price, utcnow
-from trade_analysis.live.payloads import trade_entry
 from trade_analysis.services import Services
 from trade_analysis.storage import (
     ImageTooLarge,
@@ -35,10 +32,7 @@ from trade_analysis.storage import (
     check_complete,
     check_pixels,
     sniff_image,
-    upload_url,
 )
-from trade_analysis.trading.ledger import ObservationInput
-from trade_analysis.trading.writer import PendingUpload, WriterClosed, WriterFull
 
 router = APIRouter(tags=["ingest"])
 
@@ -90,9 +84,6 @@ def _parse_trend(text: str | None) -> Trend | None:
         return Trend(cleaned)
     except ValueError as exc:
         raise HTTPException(422, f"trend {text!r} must be one of up, down, none") from exc
-
-
-Image = tuple[bytes, str]  # the bytes and their file extension
 
 
 async def _read_image(file: UploadFile, max_bytes: int, max_pixels: int) -> Image:
@@ -246,7 +237,9 @@ async def _read_form(
     openapi_extra={"requestBody": form_schema(), "parameters": [IDEMPOTENCY_HEADER]},
 )
 async def ingest(services: ServicesDep, request: Request) -> Response:
-    result, replayed = await store_upload(services, request)
+    result, replayed = await uploads.store_upload(
+        services, partial(parse_upload, services, request)
+    )
     return json_answer(result, replayed)
 
 
@@ -260,78 +253,25 @@ def json_answer(result: BaseModel, replayed: bool) -> Response:
     )
 
 
-async def store_upload(services: Services, request: Request) -> tuple[IngestResult, bool]:
-    """Read, validate and store an upload; the answer, and whether it was a replay."""
-    # The writer may wait a moment for this upload, to store it with others in flight.
-    with services.writer.arrival() as arrival:
-        observation, upload, read = await _read_upload_request(services, request)
-        try:
-            pending = services.writer.submit(
-                observation, as_history=True, upload=upload, arrival=arrival
-            )
-        except WriterClosed as exc:
-            raise HTTPException(503, "the service is shutting down; try again", RETRY_SOON) from exc
-        except WriterFull as exc:  # answered at once: nothing was written, nothing is held
-            raise HTTPException(503, str(exc), RETRY_SOON) from exc
-    stored = await asyncio.wrap_future(pending)
-    entry = None
-    if stored.trade is not None and stored.trade_id is not None:
-        if stored.replayed:  # streamed when it was first stored
-            entry = trade_entry(stored.trade_id, stored.trade)
-        else:
-            entry = await services.publish_trade(stored.trade_id, stored.trade)
-    elif observation.price is not None and not stored.replayed:
-        services.feed.prices_moved()  # an open position's mark may have moved
-    result = IngestResult(
-        record_id=stored.record_id,
-        observation_id=stored.observation_id,
-        image_url=upload_url(stored.image_path),
-        ts=stored.at or observation.at,
-        trade=entry,
-        reading=_reading(read) if read is not None else None,
-    )
-    return result, stored.replayed
-
-
-async def _read_upload_request(
-    services: Services, request: Request
-) -> tuple[ObservationInput, PendingUpload | None, Observation | None]:
-    """The observation an upload makes, the file to write and what was read from the image."""
+async def parse_upload(services: Services, request: Request) -> Upload:
+    """The upload a request makes, every field validated before anything is written."""
     settings = services.settings
     form, image = await _read_form(request, settings.max_upload_bytes, settings.max_upload_pixels)
-    # Validate everything before anything is written.
-    bot = form.bot or DEFAULT_INGEST_BOT
-    ticker = (form.ticker or "").strip().upper() or None
-    price, trend, meta = _parse_price(form.price), _parse_trend(form.trend), _parse_meta(form.meta)
-    crop = _parse_crop(form.crop)
-    read = None
-    if image is not None and None in (ticker, price, trend):
-        read = await asyncio.to_thread(_read_upload, services, image[0], form.name or "", crop, bot)
-    confidence = None
-    if read is not None:
-        # What was sent wins over what was read.
-        ticker, price = ticker or read.ticker, price if price is not None else read.price
-        if trend is None:
-            trend, confidence = read.trend, read.confidence
-        meta = {**meta, "reading": _reading(read).model_dump(mode="json")}
-    observation = ObservationInput(
-        bot=bot,
+    upload = Upload(
+        bot=form.bot or DEFAULT_INGEST_BOT,
         at=form.ts or utcnow(),
         name=form.name,
-        ticker=ticker,
-        price=price,
-        trend=trend or Trend.NONE,
-        confidence=confidence,
-        meta=meta,
-        idempotency_key=_idempotency_key(request),
+        ticker=(form.ticker or "").strip().upper() or None,
+        price=_parse_price(form.price),
         price_text=form.price.strip() if form.price else None,
+        trend=_parse_trend(form.trend),
+        meta=_parse_meta(form.meta),
+        crop=_parse_crop(form.crop),
+        image=image,
+        idempotency_key=_idempotency_key(request),
     )
     _require_something(form, image)
-    upload = None
-    if image is not None:
-        data, extension = image
-        upload = PendingUpload(services.uploads.new_name(extension), data)
-    return observation, upload, read
+    return upload
 
 
 def _parse_crop(text: str | None) -> Crop:
@@ -341,26 +281,3 @@ def _parse_crop(text: str | None) -> Crop:
         return Crop.from_text(text)
     except InvalidCrop as exc:
         raise _invalid("crop", str(exc)) from None
-
-
-def _read_upload(services: Services, data: bytes, title: str, crop: Crop, bot: str) -> Observation:
-    """The same reading a capture gets (title, chart, OCR per the bot's setting); in a thread."""
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if pixels is None:
-        raise _invalid("file", "file could not be decoded as an image")
-    ocr = services.ledger.bot_settings(bot).ocr is True
-    try:
-        return analyze(pixels, title, AnalysisSettings(crop=crop, ocr=ocr))
-    except InvalidCrop as exc:
-        raise _invalid("crop", str(exc)) from None
-
-
-def _reading(observation: Observation) -> ChartReading:
-    return ChartReading.model_validate(
-        {
-            "kind": observation.kind,
-            "trend": observation.trend,
-            "confidence": observation.confidence,
-            "reason": observation.reason,
-        }
-    )

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from trade_analysis.api.credentials import credential_valid, issue_token
 from trade_analysis.api.deps import ServicesDep, require_api_key
 from trade_analysis.api.schemas import BrowserToken
-from trade_analysis.live import ClientHandle, Event, EventType, InvalidEvent, parse_topics
+from trade_analysis.live import ClientHandle, Event, InvalidEvent, parse_topics
 from trade_analysis.services import Services
+from trade_analysis.wire import ErrorData
 
 logger = logging.getLogger(__name__)
 
@@ -129,18 +130,18 @@ async def event_stream(websocket: WebSocket) -> None:
 def _handle_message(text: str | None, handle: ClientHandle) -> Event | None:
     """A client may subscribe to event types; anything else gets an `error` event."""
     if text is None:
-        return Event(EventType.ERROR, {"detail": "binary frames are not understood; send JSON"})
+        return Event.of(ErrorData(detail="binary frames are not understood; send JSON"))
     try:
         message = json.loads(text)
     except json.JSONDecodeError:
-        return Event(EventType.ERROR, {"detail": "message is not JSON"})
+        return Event.of(ErrorData(detail="message is not JSON"))
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        return Event(EventType.ERROR, {"detail": 'expected {"type": ..., "data": ...}'})
+        return Event.of(ErrorData(detail='expected {"type": ..., "data": ...}'))
     if message["type"] == "subscribe":
         try:
             topics = parse_topics(message.get("data"))
         except InvalidEvent as exc:
-            return Event(EventType.ERROR, {"detail": str(exc)})
+            return Event.of(ErrorData(detail=str(exc)))
         handle.subscribe(topics)
         return None
-    return Event(EventType.ERROR, {"detail": f"unknown message type {message['type']!r}"})
+    return Event.of(ErrorData(detail=f"unknown message type {message['type']!r}"))

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes.history import csv_response
 from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
-from trade_analysis.db import export, queries
-from trade_analysis.domain import Side, Trend, utcnow
+from trade_analysis.application import trades as application
+from trade_analysis.db import export
+from trade_analysis.domain import Side, Trend
 
 router = APIRouter(tags=["trades"])
 
@@ -21,8 +20,7 @@ def trades(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=10000, description="how many recent trades")] = 500,
 ) -> TradeSummary:
-    with services.database.reading() as session:
-        return TradeSummary.model_validate(queries.trade_summary(session, limit))
+    return application.summary(services, limit)
 
 
 @router.get(
@@ -49,23 +47,14 @@ def trades_csv(
     responses={409: {"description": "buy while long, or sell while flat"}},
 )
 async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> ManualTradeResult:
-    common: dict[str, Any] = {
-        "ticker": order.ticker.upper(),
-        "price": order.price,
-        "at": order.ts or utcnow(),
-        "bot": order.bot,
-        "meta": order.meta,
-    }
-    if isinstance(order.direction, Side):
-        recorded = await run_in_threadpool(
-            partial(services.ledger.manual_trade, side=order.direction, **common)
-        )
-        trade_id, trade = recorded.trade_id, recorded.trade
-    else:
-        stored = await run_in_threadpool(
-            partial(services.ledger.manual_signal, trend=Trend(order.direction), **common)
-        )
-        if stored.trade is None or stored.trade_id is None:
-            return ManualTradeResult(trade=None)
-        trade_id, trade = stored.trade_id, stored.trade
-    return ManualTradeResult(trade=await services.publish_trade(trade_id, trade))
+    direction = order.direction if isinstance(order.direction, Side) else Trend(order.direction)
+    trade = await application.manual_trade(
+        services,
+        ticker=order.ticker,
+        price=order.price,
+        direction=direction,
+        at=order.ts,
+        bot=order.bot,
+        meta=order.meta,
+    )
+    return ManualTradeResult(trade=trade)

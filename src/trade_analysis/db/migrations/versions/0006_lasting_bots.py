@@ -27,8 +27,9 @@ and keep their new keys (a key is any text in the older schema too).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -37,8 +38,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import trade_analysis.db.types
-from trade_analysis.analysis.title import title_stem
-from trade_analysis.trading.binding import new_bot_key
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -108,6 +107,62 @@ def downgrade() -> None:
             batch_op.drop_column(name)
 
 
+# The rules for a title's stem and a bot's key as this revision applied them, copied
+# here so that what it does never changes when the application's rules do.
+_MAX_KEY = 64
+_NOT_IN_KEY = re.compile(r"[^a-z0-9]+")
+
+# What moves in a title while the chart ticks: times (`09:30:05 PM`), then amounts with
+# their signs, currency and percent or magnitude (`-$1,234.56`, `+0.5%`, `1.2M`), and the
+# arrows some sites put before a change. A number glued to a letter (`1D`, `H4`, `3M`) is
+# part of a name or a timeframe and stays.
+_MOVING = re.compile(
+    r"(?<![\w.])\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?(?!\w))?"
+    r"|(?<![\w.])[+\-\u2212\u00b1]?(?:[$\u20ac\u00a3\u00a5]\s?)?[+\-\u2212]?"
+    r"(?P<amount>\.?\d(?:[\d,.]*\d)?)(?:\s?%|(?P<magnitude>[KMBT])?(?!\w))"
+    r"|[\u25b2\u25bc\u25b4\u25be\u2191\u2193\u2b06\u2b07\U0001f53a\U0001f53b]"
+)
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}")
+_SEPARATOR_TOKEN = re.compile(r"^[-|/,:;+\u2013\u2014\u00b7\u2022]+$")
+
+
+def _title_stem(title: str) -> str:
+    """The title without its moving numbers (`TSLA $250.12 +1.30 | Robinhood` ->
+    `TSLA | Robinhood`)."""
+    text = _MOVING.sub(_blank_moving, title)
+    previous = None
+    while previous != text:  # `(( ))` empties in two passes
+        previous, text = text, _EMPTY_BRACKETS.sub(" ", text)
+    tokens: list[str] = []
+    for token in text.split():
+        if _SEPARATOR_TOKEN.match(token) and (not tokens or _SEPARATOR_TOKEN.match(tokens[-1])):
+            continue  # a separator with nothing left before it
+        tokens.append(token)
+    while tokens and _SEPARATOR_TOKEN.match(tokens[-1]):
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def _blank_moving(match: re.Match[str]) -> str:
+    # `1.2M` is a volume that moves; `3M` is a name.
+    if match.group("magnitude") and not set(".,") & set(match.group("amount")):
+        return match.group(0)
+    return " "
+
+
+def _new_bot_key(name: str, taken: Collection[str]) -> str:
+    """A key from a name: lower-case words joined by `-`, never all digits, numbered
+    when taken."""
+    slug = _NOT_IN_KEY.sub("-", name.lower()).strip("-")[: _MAX_KEY - 6].strip("-")
+    if not slug or slug.isdigit():
+        slug = f"bot-{slug}".strip("-")
+    key, number = slug, 2
+    while key in taken:
+        key = f"{slug}-{number}"
+        number += 1
+    return key
+
+
 def _name_and_merge_window_bots(connection: sa.Connection) -> None:
     rows = connection.execute(
         sa.select(_bots.c.bot, _bots.c.name, _bots.c.updated_at, _bots.c.total_pnl)
@@ -116,7 +171,7 @@ def _name_and_merge_window_bots(connection: sa.Connection) -> None:
     groups: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         if row.bot.isdigit():
-            stem = title_stem(_last_title(connection, row.bot) or row.name or "")
+            stem = _title_stem(_last_title(connection, row.bot) or row.name or "")
             if stem:
                 groups[stem].append(row)
     for stem, bots in sorted(groups.items()):
@@ -140,7 +195,7 @@ def _merge(connection: sa.Connection, stem: str, bots: list[Any], taken: set[str
     survivor = max(bots, key=lambda row: (_time(row.updated_at), row.bot))
     old_keys = [row.bot for row in bots]
     taken -= set(old_keys)
-    key = new_bot_key(stem, taken)
+    key = _new_bot_key(stem, taken)
     taken.add(key)
     _keep_newest_positions(connection, old_keys, survivor.bot)
     for keyed in [*_KEYED, _observations, _positions]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from trade_analysis.trading.valuation import OpenPosition, unrealised_total
+from trade_analysis.valuation import OpenPosition, unrealised_total
 
 OPENED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

@@ -1,0 +1,540 @@
+"""What crosses a package boundary: money, summaries, trade entries, worker state, live events.
+
+One neutral module that the API, the live stream, capture and the database
+reads all import, and that imports none of them: a package talks to another
+through these models, never through another package's schemas. The HTTP
+answers (`api/schemas.py`) and the WebSocket messages (`docs/websocket.md`,
+written from `EVENT_MODELS` by `python -m trade_analysis.wire`) are built
+from them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from trade_analysis.analysis.crop import CropSettings
+from trade_analysis.domain import Side, Trend, to_wire
+
+# Money is exact inside; on the wire it is a JSON number, as the seed's clients expect.
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+WireTime = Annotated[datetime, PlainSerializer(to_wire, return_type=str, when_used="json")]
+
+# What capture does for a bot: reads its window; waits for one that matches (it resumes
+# when one appears); nothing until resumed (paused); nothing (stopped).
+BotState = Literal["capturing", "waiting_for_window", "paused", "stopped"]
+
+#: How a frame's pixels were obtained.
+#: ``composite``: the window's own off-screen pixmap (X11 Composite), correct when covered.
+#: ``screen``: the screen region where the window is; covered parts show what covers them.
+#: ``printwindow``: Win32 PrintWindow with PW_RENDERFULLCONTENT.
+#: ``printwindow-plain``: Win32 PrintWindow without flags (fallback).
+#: ``bitblt``: Win32 BitBlt from the window's DC, when printing failed or came back all
+#: black (as under Wine for another process's window); like ``screen``, covered parts
+#: show what covers them.
+CaptureMethod = Literal["composite", "screen", "printwindow", "printwindow-plain", "bitblt"]
+
+
+class WorkerState(StrEnum):
+    """Where a capture worker is in its life."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    RUNNING = "running"
+    WAITING_FOR_WINDOW = "waiting_for_window"
+    WINDOW_GONE = "window_gone"
+    UNAVAILABLE = "unavailable"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+class ChartKind(StrEnum):
+    """What the chart reader recognised: a line (area charts too), candles or bars."""
+
+    LINE = "line"
+    CANDLES = "candles"
+    BARS = "bars"
+
+
+# -- trades and summaries -----------------------------------------------------------
+
+
+class TradeEntry(BaseModel):
+    """A committed trade; also the `data` of the live `trade` event."""
+
+    id: int
+    bot: str
+    ticker: str
+    direction: Side
+    price: Money
+    profit: Money | None
+    win_reason: str
+    ts: str
+
+
+class BotPosition(BaseModel):
+    position: Literal["long", "flat"]
+    entry_price: Money | None
+    last_price: Money | None = None
+    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
+    unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
+    open_seconds: float | None = Field(None, description="long only: how long it has been open")
+
+
+class OpenPositionPublic(BaseModel):
+    """A long position marked to the last price its bot read."""
+
+    bot: str
+    name: str | None
+    ticker: str
+    entry_price: Money
+    entry_time: str | None
+    last_price: Money
+    unrealised_pnl: Money
+    unrealised_pct: Money
+    open_seconds: float | None
+
+
+class TickerTotals(BaseModel):
+    """A ticker's position and running P&L, without its trades."""
+
+    position: Literal["long", "flat"]
+    entry_price: Money | None
+    first_cycle_done: bool
+    last_direction: str | None
+    total_pnl: Money
+    wins: int
+    losses: int
+    win_rate: float
+    bots: dict[str, BotPosition]
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    last_price: Money | None = None
+
+
+class TickerSummary(TickerTotals):
+    last_trade: TradeEntry | None
+    trade_history: list[TradeEntry]
+
+
+class PnlTotals(BaseModel):
+    """Realised P&L (closed round trips) and unrealised (open positions marked), apart."""
+
+    total_pnl_all_tickers: Money = Field(description="realised: closed round trips only")
+    realised_pnl: Money = Decimal(0)
+    unrealised_pnl: Money = Field(Decimal(0), description="open positions at their last price")
+    open_positions: list[OpenPositionPublic] = []
+
+
+class CompactSummary(PnlTotals):
+    """Totals per ticker without the trade lists: small enough to send after every trade
+    (the `data` of the live `summary` event)."""
+
+    tickers: dict[str, TickerTotals]
+
+
+class TradeSummary(PnlTotals):
+    tickers: dict[str, TickerSummary]
+    all_trades: list[TradeEntry]
+
+
+# -- history -------------------------------------------------------------------------
+
+
+class RecordPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ts: WireTime
+    kind: str
+    bot: str | None
+    image_path: str | None
+    image_url: str | None = None
+    name: str | None
+    ticker: str | None
+    price: Money | None
+    # As it came in ("$189.23"): the seed face answers with it; the typed face has `price`.
+    price_text: str | None = Field(None, exclude=True)
+    trend: str | None
+    buy_price: Money | None
+    sell_price: Money | None
+    buy_time: WireTime | None
+    sell_time: WireTime | None
+    meta: dict[str, Any]
+
+
+# -- bots ------------------------------------------------------------------------------
+
+
+class OpenPosition(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ticker: str
+    entry_price: Money | None
+    entry_time: WireTime | None
+
+
+class BotPublic(BaseModel):
+    bot: str
+    hwnd: int | None
+    name: str | None
+    ticker: str | None
+    total_pnl: Money
+    positions: list[OpenPosition] = Field(description="every open position, one per ticker")
+    # The seed's columns, for its clients: the newest open position, if any.
+    open_direction: Literal["long"] | None
+    open_price: Money | None
+    open_time: WireTime | None
+    meta: dict[str, Any]
+    updated_at: WireTime | None
+    unrealised_pnl: Money = Field(Decimal(0), description="its open positions at the last price")
+    open_positions: list[OpenPositionPublic] = []
+    process: str | None = Field(None, description="the process of the window it recognises")
+    stem: str | None = Field(None, description="the title it recognises, numbers left out")
+    interval: float | None = Field(None, description="seconds between captures, as saved")
+    state: BotState = Field(
+        "stopped",
+        description="capturing; waiting_for_window (resumes when a matching window "
+        "appears); paused (does not resume); stopped",
+    )
+
+
+class ClosedPositions(BaseModel):
+    bot: str
+    trades: list[TradeEntry] = Field(description="the sells, one per position closed")
+
+
+class Deleted(BaseModel):
+    ok: Literal[True] = True
+    deleted: str
+    screenshots_removed: bool
+
+
+class Ok(BaseModel):
+    ok: Literal[True] = True
+    detail: str
+
+
+class BotSettingsPublic(BaseModel):
+    bot: str
+    meta: dict[str, Any]
+    applied_to_running_worker: bool = False
+
+
+# -- capture workers ------------------------------------------------------------------
+
+
+class TargetWindow(BaseModel):
+    hwnd: int
+    title: str
+
+
+class LastResult(BaseModel):
+    """The seed's `last_result`: what the newest changed frame read."""
+
+    timestamp: str
+    image_path: str
+    name: str | None
+    ticker: str
+    price: str
+    price_value: float | None
+    trend: Trend
+    confidence: float | None
+    kind: ChartKind = ChartKind.LINE
+    reason: str = ""
+
+
+class WorkerStatus(BaseModel):
+    """The seed's worker status fields, then what this implementation adds."""
+
+    is_running: bool
+    target_window: TargetWindow
+    interval: float
+    total_captures: int
+    successful_captures: int
+    failed_captures: int
+    runtime_seconds: float
+    output_folder: str
+    keep_last_n: int
+    last_result: LastResult | None
+    bring_to_foreground: bool
+    state: WorkerState
+    capture_method: CaptureMethod | None = Field(
+        None, description="how the last frame was captured (None before the first)"
+    )
+    last_error: str | None
+    max_lag_seconds: float
+    line_detect: bool
+    crop: CropSettings
+    bot: str | None = Field(None, description="the bot this window is bound to")
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    """A worker as the API shows it: status, last result and its newest thumbnail."""
+
+    hwnd: int
+    status: WorkerStatus
+    thumbnail_jpeg: bytes | None
+    thumbnail_version: int
+
+    @property
+    def last_result(self) -> LastResult | None:
+        return self.status.last_result
+
+
+class ChartReading(BaseModel):
+    """What the chart reader made of an image: kind, direction and why."""
+
+    kind: ChartKind
+    trend: Trend
+    confidence: float
+    reason: str
+
+
+class WorkerPublic(BaseModel):
+    hwnd: int
+    status: WorkerStatus
+    last_result: LastResult | None
+    screenshot_b64: str | None
+    bot: BotPublic | None
+
+
+# A capture's defaults, the original's: one capture a second, five screenshots kept.
+DEFAULT_INTERVAL = 1.0
+DEFAULT_KEEP_LAST_N = 5
+
+# What the original's `get_status()` said before anything was started.
+IDLE_STATUS: dict[str, Any] = {
+    "is_running": False,
+    "target_window": None,
+    "interval": DEFAULT_INTERVAL,
+    "total_captures": 0,
+    "successful_captures": 0,
+    "failed_captures": 0,
+    "runtime_seconds": 0.0,
+    "output_folder": None,
+    "keep_last_n": DEFAULT_KEEP_LAST_N,
+    "last_result": {},
+    "bring_to_foreground": False,
+}
+
+
+def seed_status(status: WorkerStatus | None) -> dict[str, Any]:
+    """A status as the original's `get_status()` gave it (the seed face): every key, idle
+    or running, and `last_result` `{}` rather than null before the first frame."""
+    if status is None:
+        return {**IDLE_STATUS, "last_result": {}}
+    shaped = status.model_dump(mode="json")
+    shaped["last_result"] = shaped["last_result"] or {}
+    return shaped
+
+
+class IngestResult(BaseModel):
+    ok: Literal[True] = True
+    record_id: int | None
+    observation_id: int
+    image_url: str | None
+    ts: WireTime
+    trade: TradeEntry | None
+    reading: ChartReading | None = Field(
+        None,
+        description="the chart as read from the image (when trend, ticker or price was left out)",
+    )
+
+
+# -- live events: one model per type of the typed stream's `data` ---------------------
+
+
+class EventType(StrEnum):
+    HELLO = "hello"
+    WORKER = "worker"
+    FRAME = "frame"
+    OBSERVATION = "observation"
+    TRADE = "trade"
+    SUMMARY = "summary"
+    BOT = "bot"
+    ERROR = "error"
+    SNAPSHOT = "snapshot"
+
+
+class CaptureAvailability(BaseModel):
+    available: bool
+    detail: str | None = Field(None, description="why capture is unavailable, when it is")
+
+
+class WorkerPresent(WorkerStatus):
+    """A worker's whole status after any change."""
+
+    hwnd: int
+
+
+class HelloData(BaseModel):
+    """Everything a (re)connecting client needs to be in sync at once."""
+
+    timestamp: str
+    workers: list[WorkerPresent]
+    frames: dict[str, str] = Field(description="window id: its newest JPEG thumbnail, base64")
+    summary: TradeSummary
+    capture: CaptureAvailability
+
+
+class WorkerStopped(BaseModel):
+    """A worker that ended; its window is no longer captured."""
+
+    hwnd: int
+    stopped: Literal[True] = True
+
+
+class FrameData(BaseModel):
+    """A changed frame's thumbnail."""
+
+    hwnd: int
+    jpeg_b64: str = Field(description="a JPEG about 320 px wide, base64")
+
+
+class ObservationData(BaseModel):
+    """What a window's newest changed frame read."""
+
+    hwnd: int
+    last_result: LastResult
+
+
+class BotRenamed(BaseModel):
+    bot: str
+    name: str | None
+
+
+class BotDeleted(BaseModel):
+    bot: str
+    deleted: Literal[True] = True
+
+
+class ErrorData(BaseModel):
+    """An answer to a client message that could not be understood."""
+
+    detail: str
+
+
+class SnapshotData(BaseModel):
+    """The seed's `/ws` snapshot, also sent on the typed stream when asked for."""
+
+    timestamp: str
+    status: dict[str, Any] = Field(description="the single legacy capture's status")
+    workers: list[dict[str, Any]]
+    trade_summary: TradeSummary
+    screenshot_b64: str | None
+
+
+# The models each event type's `data` is one of.
+EVENT_MODELS: dict[EventType, tuple[type[BaseModel], ...]] = {
+    EventType.HELLO: (HelloData,),
+    EventType.WORKER: (WorkerPresent, WorkerStopped),
+    EventType.FRAME: (FrameData,),
+    EventType.OBSERVATION: (ObservationData,),
+    EventType.TRADE: (TradeEntry,),
+    EventType.SUMMARY: (CompactSummary,),
+    EventType.BOT: (BotRenamed, BotDeleted),
+    EventType.ERROR: (ErrorData,),
+    EventType.SNAPSHOT: (SnapshotData,),
+}
+
+
+# What a producer hands the live stream: one of the models above.
+EventData = (
+    HelloData
+    | WorkerPresent
+    | WorkerStopped
+    | FrameData
+    | ObservationData
+    | TradeEntry
+    | CompactSummary
+    | BotRenamed
+    | BotDeleted
+    | ErrorData
+    | SnapshotData
+)
+_TYPE_OF_MODEL: dict[type[BaseModel], EventType] = {
+    model: event_type for event_type, models in EVENT_MODELS.items() for model in models
+}
+
+
+def event_type_of(data: EventData) -> EventType:
+    """The event type whose `data` this model is."""
+    return _TYPE_OF_MODEL[type(data)]
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    """A JSON Schema fragment as a short type: `string`, `TradeEntry`, `list of TradeEntry`."""
+    if "$ref" in schema:
+        return (
+            f"[{schema['$ref'].rsplit('/', 1)[-1]}](#{schema['$ref'].rsplit('/', 1)[-1].lower()})"
+        )
+    if "enum" in schema:
+        return " \\| ".join(f"`{json.dumps(value)}`" for value in schema["enum"])
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    if "anyOf" in schema:
+        return " or ".join(_type_name(option) for option in schema["anyOf"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list of {_type_name(schema.get('items', {}))}"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"object of {_type_name(schema['additionalProperties'])}"
+    return str(kind)
+
+
+def _table(name: str, schema: dict[str, Any]) -> list[str]:
+    doc = " ".join(str(schema.get("description", "")).split())
+    lines = [f"### {name}", ""] + ([doc, ""] if doc else [])
+    if "enum" in schema:
+        values = ", ".join(f"`{json.dumps(value)}`" for value in schema["enum"])
+        return [*lines, f"One of {values}.", ""]
+    lines += ["| field | type | meaning |", "|---|---|---|"]
+    for field_name, field_schema in schema.get("properties", {}).items():
+        meaning = " ".join(str(field_schema.get("description", "")).split())
+        lines.append(f"| `{field_name}` | {_type_name(field_schema)} | {meaning} |")
+    return [*lines, ""]
+
+
+def websocket_page() -> str:
+    """`docs/websocket.md`: the typed stream's messages, written from `EVENT_MODELS`."""
+    lines = [
+        "# The live stream's messages",
+        "",
+        "<!-- Written by `.venv/bin/python -m trade_analysis.wire > docs/websocket.md` from",
+        "     src/trade_analysis/wire.py; tests/test_wire.py fails when it drifts. -->",
+        "",
+        '`/api/v1/live` sends JSON text messages `{"type": ..., "data": ...}`. A client',
+        'may send `{"type": "subscribe", "data": ["trade", "summary"]}` to receive only',
+        "those types (`hello` and `error` always come). `hello`, `trade` and `error` are",
+        "never dropped; the others are droppable: a client that falls behind gets the",
+        "newest of each (type, window or bot) instead of a backlog. Money is a JSON number;",
+        "times are ISO-8601 text in UTC. Every field is present in every message (null when it",
+        "has no value).",
+        "",
+        "| type | `data` is |",
+        "|---|---|",
+    ]
+    for event_type, models in EVENT_MODELS.items():
+        shapes = " or ".join(f"[{m.__name__}](#{m.__name__.lower()})" for m in models)
+        lines.append(f"| `{event_type.value}` | {shapes} |")
+    lines += ["", "## The shapes", ""]
+    definitions: dict[str, dict[str, Any]] = {}
+    for models in EVENT_MODELS.values():
+        for model in models:
+            schema = model.model_json_schema(mode="serialization")
+            definitions.update(schema.pop("$defs", {}))
+            definitions[model.__name__] = schema
+    for name in sorted(definitions):
+        lines += _table(name, definitions[name])
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through tests/test_wire.py
+    print(websocket_page(), end="")
