@@ -357,3 +357,16 @@ def test_no_method_working_is_a_capture_failure_with_everything_released() -> No
     with pytest.raises(CaptureFailed, match="no capture method worked"):
         Win32Source(api).capture(1)
     api.assert_all_released()
+
+
+def test_a_window_closed_while_it_is_drawn_is_window_gone_not_a_failure() -> None:
+    api = FakeWin32({1: chart_window(full_content=None, plain=None)})
+
+    def closes(destination: int, width: int, height: int, source: int) -> bool:
+        del api.windows[1]  # BitBlt from a destroyed window's DC copies nothing
+        return False
+
+    api.BitBlt = closes  # type: ignore[method-assign]
+    with pytest.raises(WindowGone, match="closed"):
+        Win32Source(api).capture(1)
+    api.assert_all_released()

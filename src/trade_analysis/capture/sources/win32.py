@@ -17,7 +17,9 @@ device context and bitmap is released on every path.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from collections.abc import Callable
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 import psutil
@@ -154,7 +156,8 @@ class Win32Source:
             raise WindowGone(hwnd, f"has no area ({width}x{height})")
         try:
             pixels, method = self._grab(hwnd, width, height)
-        except OSError as exc:
+        except (OSError, CaptureFailed) as exc:
+            # Closed while we drew it: told as gone (as on X11), not as a failed capture.
             raise self._gone_or_failed(hwnd, exc) from exc
         return Frame(hwnd=hwnd, title=title, pixels=pixels, captured_at=utcnow(), method=method)
 
@@ -167,9 +170,11 @@ class Win32Source:
         if api.IsIconic(hwnd):
             raise WindowGone(hwnd, "minimised")
 
-    def _gone_or_failed(self, hwnd: int, exc: OSError) -> Exception:
+    def _gone_or_failed(self, hwnd: int, exc: Exception) -> Exception:
         if not self._api.IsWindow(hwnd):
             return WindowGone(hwnd, "closed")
+        if isinstance(exc, CaptureFailed):
+            return exc
         return CaptureFailed(f"window {hwnd:#x}: capture failed: {exc}")
 
     def _grab(self, hwnd: int, width: int, height: int) -> tuple[np.ndarray, CaptureMethod]:
@@ -197,9 +202,7 @@ class Win32Source:
         api = self._api
         tried: list[str] = []
         for flags, method in PRINT_METHODS:
-            if not self._drawn(
-                memory_dc, bitmap, lambda f=flags: self._try_print(hwnd, memory_dc, f)
-            ):
+            if not self._drawn(memory_dc, bitmap, partial(self._try_print, hwnd, memory_dc, flags)):
                 tried.append(f"{method} failed")
                 continue
             pixels = self._read_bitmap(hwnd, memory_dc, bitmap, width, height)
@@ -219,7 +222,7 @@ class Win32Source:
             )
         return pixels, "bitblt"
 
-    def _drawn(self, memory_dc: int, bitmap: int, draw: Any) -> bool:
+    def _drawn(self, memory_dc: int, bitmap: int, draw: Callable[[], object]) -> bool:
         """Run ``draw`` with ``bitmap`` selected into ``memory_dc``, deselected after."""
         api = self._api
         previous = api.SelectObject(memory_dc, bitmap)
