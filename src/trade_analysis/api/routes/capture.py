@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from starlette.concurrency import run_in_threadpool
 
-from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
+from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
 from trade_analysis.api.schemas import BotPublic, Ok, WindowPreview, WorkerPublic
 from trade_analysis.capture import commands
 from trade_analysis.capture.control import WorkerView
@@ -34,7 +34,7 @@ from trade_analysis.services import Services
 
 router = APIRouter(tags=["capture"])
 # What the page loads as `<img src>`: a token from /ws-token in `?token=`, or the key.
-frames_router = APIRouter(tags=["capture"], dependencies=[Depends(require_api_key_or_token)])
+frames_router = APIRouter(tags=["capture"], dependencies=[Depends(require_key_or_image_token)])
 Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /windows lists it")]
 NONE = NoArguments()
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
-from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
+from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
+from trade_analysis.api.schemas import MAX_ROWS, TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.db import export, models, queries
 from trade_analysis.domain import Trend, utcnow
 from trade_analysis.services import Services
@@ -52,7 +52,7 @@ def history_window(
 
 
 HistoryWindow = Annotated[queries.HistoryFilter, Depends(history_window)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROWS)]
 
 
 @router.get(
@@ -105,7 +105,7 @@ def history_csv(
     services: ServicesDep,
     window: HistoryWindow,
     limit: Annotated[
-        int | None, Query(ge=1, description="at most this many; all if omitted")
+        int | None, Query(ge=1, le=MAX_ROWS, description="at most this many; all if omitted")
     ] = None,
     offset: Offset = 0,
 ) -> StreamingResponse:
@@ -124,7 +124,7 @@ def csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
 @files_router.get(
     "/uploads/{filename}",
     summary="An uploaded image, by the name /history gave",
-    dependencies=[Depends(require_api_key_or_token)],
+    dependencies=[Depends(require_key_or_image_token)],
     response_class=FileResponse,
     responses={404: {"description": "no such upload"}},
 )
