@@ -139,9 +139,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Total-Count"],
         )
+    # Outermost last: the gate (Host, Origin) before the body limit, both observed.
     app.add_middleware(BodySizeLimit, settings=settings)
-    app.add_middleware(RequestObserver, metrics=metrics if settings.metrics_enabled else None)
     app.add_middleware(GateMiddleware, settings=settings)
+    app.add_middleware(RequestObserver, metrics=metrics if settings.metrics_enabled else None)
     if guard is not None:
         app.add_middleware(LoopbackGuardMiddleware, guard=guard)
     install_error_handlers(app)
