@@ -13,8 +13,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
@@ -22,17 +21,18 @@ from starlette.types import Receive, Scope, Send
 from trade_analysis import __version__, logs
 from trade_analysis.aio import running
 from trade_analysis.api import seed
-from trade_analysis.api.credentials import issue_token
-from trade_analysis.api.deps import ServicesDep, require_api_key, require_api_key_or_token
+from trade_analysis.api.deps import require_api_key
+from trade_analysis.api.docs import include_docs
 from trade_analysis.api.errors import install_error_handlers
+from trade_analysis.api.gate import GateMiddleware
 from trade_analysis.api.guard import LoopbackGuard, LoopbackGuardMiddleware
 from trade_analysis.api.limits import BodySizeLimit
 from trade_analysis.api.observe import RequestObserver
+from trade_analysis.api.policy import protect
 from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
 from trade_analysis.config import Settings
-from trade_analysis.domain import utcnow
 from trade_analysis.metrics import CONTENT_TYPE, Metrics
-from trade_analysis.services import Role, Services, open_services, sample_live_metrics
+from trade_analysis.services import Role, open_services, sample_live_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def _seed_copy(router: APIRouter, adapted: set[tuple[str, str]]) -> APIRouter:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    settings.check_exposure()
     logs.install(settings.log_format)
     guard = LoopbackGuard(settings) if settings.uses_default_key else None
     metrics = Metrics()
@@ -138,7 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Total-Count"],
         )
-    app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
+    # Outermost last: the gate (Host, Origin) before the body limit, both observed.
+    app.add_middleware(BodySizeLimit, settings=settings)
+    app.add_middleware(GateMiddleware, settings=settings)
     app.add_middleware(RequestObserver, metrics=metrics if settings.metrics_enabled else None)
     if guard is not None:
         app.add_middleware(LoopbackGuardMiddleware, guard=guard)
@@ -151,33 +154,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         include_metrics(app, metrics)
     mount_dashboard(app)
     return app
-
-
-def include_docs(app: FastAPI) -> None:
-    """The OpenAPI document and its viewers, behind the key like every route but /ping.
-
-    A browser opening `/docs?token=...` cannot send the key with the page's own
-    request for the document, so the page asks for it with a fresh token.
-    """
-    router = APIRouter(include_in_schema=False, dependencies=[Depends(require_api_key_or_token)])
-
-    def document_url(services: Services) -> str:
-        token, _ = issue_token(services.settings.valid_keys[0], utcnow().timestamp())
-        return f"/openapi.json?token={token}"
-
-    @router.get("/openapi.json")
-    async def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @router.get("/docs")
-    async def swagger(services: ServicesDep) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=document_url(services), title=app.title)
-
-    @router.get("/redoc")
-    async def redoc(services: ServicesDep) -> HTMLResponse:
-        return get_redoc_html(openapi_url=document_url(services), title=app.title)
-
-    app.include_router(router)
 
 
 def include_metrics(app: FastAPI, metrics: Metrics) -> None:
@@ -198,11 +174,6 @@ def include_metrics(app: FastAPI, metrics: Metrics) -> None:
 
 
 DASHBOARD_DIR = Path(__file__).with_name("web")
-# The dashboard loads only its own files, images it is sent inline, and its own API.
-DASHBOARD_POLICY = (
-    "default-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 
 
 @dataclass(frozen=True)
@@ -271,9 +242,7 @@ class DashboardFiles:
                 response.headers["ETag"] = found.etag
                 response.headers["Content-Length"] = str(len(found.body))
         response.headers["Cache-Control"] = "no-cache"  # revalidated: a new release shows at once
-        response.headers["Content-Security-Policy"] = DASHBOARD_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        protect(response)
         await response(scope, receive, send)
 
 

@@ -35,6 +35,53 @@ class Settings(BaseSettings):
         default_factory=list,
         validation_alias=AliasChoices("DEV_ALLOW_ORIGINS", "dev_allow_origins"),
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ALLOWED_HOSTS", "allowed_hosts"),
+        description="host names this service answers to (the Host header), besides loopback "
+        "ones; with none set and a key of your own, any",
+    )
+    token_ttl_seconds: int = Field(
+        300,
+        ge=2,
+        le=3600,
+        validation_alias=AliasChoices("BROWSER_TOKEN_SECONDS", "token_ttl_seconds"),
+        description="lifetime of a browser token (?token= in WebSocket, image and docs URLs)",
+    )
+    max_json_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        validation_alias=AliasChoices("MAX_JSON_BYTES", "max_json_bytes"),
+        description="largest request body of every route but the uploads (413 beyond)",
+    )
+    max_websocket_clients: int = Field(
+        64,
+        ge=1,
+        validation_alias=AliasChoices("MAX_WEBSOCKET_CLIENTS", "max_websocket_clients"),
+        description="open WebSockets per process; one more is closed with 1013",
+    )
+    max_websocket_message_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        validation_alias=AliasChoices("MAX_WEBSOCKET_MESSAGE_BYTES", "max_websocket_message_bytes"),
+        description="largest message a WebSocket client may send (the server closes with 1009)",
+    )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("HEADER_TIMEOUT_SECONDS", "header_timeout_seconds"),
+        description="time a client has to send a request's headers (served by `serve`)",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        validation_alias=AliasChoices("MAX_HEADER_BYTES", "max_header_bytes"),
+        description="largest request line and headers (served by `serve`)",
+    )
     data_dir: Path = Field(
         Path("data"), validation_alias=AliasChoices("TRADE_ANALYSIS_DATA_DIR", "data_dir")
     )
@@ -136,7 +183,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds"),
     )
 
-    @field_validator("dev_allow_origins", "api_keys", mode="before")
+    @field_validator("dev_allow_origins", "api_keys", "allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -179,11 +226,40 @@ class Settings(BaseSettings):
     def uses_default_key(self) -> bool:
         return DEFAULT_API_KEY in self.valid_keys
 
+    @property
+    def any_origin(self) -> bool:
+        """DEV_ALLOW_ALL_CORS, or `*` among DEV_ALLOW_ORIGINS."""
+        return self.dev_allow_all_cors or "*" in self.dev_allow_origins
+
     def cors_origins(self) -> tuple[list[str], bool]:
         """Origins and whether credentials may be sent; `*` never goes with credentials."""
-        if self.dev_allow_all_cors or "*" in self.dev_allow_origins:
+        if self.any_origin:
             return ["*"], False
         return list(self.dev_allow_origins), True
+
+    def check_exposure(self) -> None:
+        """Refuse what would let other websites or other names reach the default key.
+
+        The default key is public: any page the trader opens could send it, so
+        with it no origin may be let in wholesale and no host name beyond
+        loopback may be served (a name of the attacker's, rebound to 127.0.0.1,
+        is how a page reaches a loopback service).
+        """
+        if not self.uses_default_key:
+            return
+        if self.any_origin:
+            raise UnsafeConfiguration(
+                f"refusing DEV_ALLOW_ALL_CORS / DEV_ALLOW_ORIGINS=* with the default API key "
+                f"{DEFAULT_API_KEY!r}: any website open in the browser could use the service. "
+                "Set BACKEND_API_KEY to a long random secret, or name the origins."
+            )
+        public = [host for host in self.allowed_hosts if not is_loopback(host)]
+        if public:
+            raise UnsafeConfiguration(
+                f"refusing ALLOWED_HOSTS={','.join(public)} with the default API key "
+                f"{DEFAULT_API_KEY!r}: a name beyond loopback means the service is reachable "
+                "through it. Set BACKEND_API_KEY to a long random secret."
+            )
 
     def check_bind_address(self, host: str) -> None:
         """Refuse to listen beyond loopback while the public default key is in use."""

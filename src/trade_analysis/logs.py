@@ -1,8 +1,11 @@
 """Logging: plain text by default, one JSON object per line with LOG_FORMAT=json.
 
-Whatever the format, a `token=` in a logged URL is redacted (WebSocket and image
-URLs carry a credential there), and libraries that chatter at INFO on every
-start (Alembic) are quieted. A request's id rides a context variable, so every
+Whatever the format, a credential in a logged URL's query (`token=`, however
+it is spelled: `tok%65n=`, `TOKEN=`, `token+=`) is redacted (WebSocket, image
+and docs URLs carry one there); control characters from outside (a newline in
+a bot name, a window title or a request path) are escaped, so no input can
+write a line of its own; and libraries that chatter at INFO on every start
+(Alembic) are quieted. A request's id rides a context variable, so every
 line logged while serving it carries the id, uvicorn's access line included.
 """
 
@@ -15,6 +18,7 @@ import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 LogFormat = Literal["text", "json"]
 
@@ -27,23 +31,68 @@ QUIET_LOGGERS = ("alembic",)
 # Loggers whose lines carry request URLs, and whose handlers JSON mode takes over.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
 
-_TOKEN = re.compile(r"(token=)[^&\s\"']+")
+# Query parameters whose value is a credential, compared once decoded and lower-cased.
+SECRET_PARAMETERS = frozenset({"token", "key", "api_key", "apikey", "access_token"})
+_PARAMETER = re.compile(r"(?P<lead>^|[?&;\s])(?P<name>[^=&;?#\s\"']+)=(?P<value>[^&;#\s\"']*)")
+# C0 and C1 controls, DEL and the Unicode line separators: each written as an escape.
+_CONTROLS = {
+    code: repr(chr(code))[1:-1] for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+
+
+def _decoded_name(name: str) -> str:
+    """As a server would read it, however often it was percent-encoded."""
+    for _ in range(3):
+        decoded = unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name.strip().lower()
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    if _decoded_name(match["name"]) not in SECRET_PARAMETERS:
+        return match[0]
+    return f"{match['lead']}{match['name']}=[redacted]"
 
 
 def redact(text: str) -> str:
-    """`...?token=SECRET&x=1` -> `...?token=[redacted]&x=1`."""
-    return _TOKEN.sub(r"\1[redacted]", text) if "token=" in text else text
+    """`...?token=SECRET&x=1` -> `...?token=[redacted]&x=1`, `?tok%65n=` and the like too."""
+    return _PARAMETER.sub(_redact_parameter, text) if "=" in text else text
+
+
+def escape_controls(text: str) -> str:
+    """`a\nb` -> `a\\nb`: one record, one line, whatever its arguments held."""
+    return text.translate(_CONTROLS)
+
+
+def safe(text: str) -> str:
+    return escape_controls(redact(text))
 
 
 class RedactSecrets(logging.Filter):
-    """On a logger: rewrites the record's message and arguments before any handler sees them."""
+    """On a logger or a handler: rewrites the record's message and arguments (credentials
+    redacted, control characters escaped) before they are formatted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_made_safe", False):
+            return True  # a second handler or logger with the filter
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+            record.msg = safe(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(_safe_argument(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {name: _safe_argument(arg) for name, arg in record.args.items()}
+        record._made_safe = True
         return True
+
+
+def _safe_argument(argument: object) -> object:
+    if isinstance(argument, str):
+        return safe(argument)
+    if isinstance(argument, int | float | type(None)):
+        return argument
+    return safe(str(argument))  # a Path, an exception, a model: its text is what is logged
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,7 +103,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": safe(record.getMessage()),
         }
         request_id = REQUEST_ID.get()
         if request_id is not None:
@@ -83,6 +132,7 @@ def logging_config(log_format: LogFormat, level: str = "INFO") -> dict[str, Any]
         "class": "logging.StreamHandler",
         "formatter": "plain",
         "stream": "ext://sys.stderr",
+        "filters": ["redact"],
     }
     config["filters"] = {"redact": {"()": f"{__name__}.RedactSecrets"}}
     for name in ("uvicorn.error", "uvicorn.access"):
@@ -115,6 +165,9 @@ def install(log_format: LogFormat) -> None:
         stderr = logging.StreamHandler()
         stderr.setFormatter(logging.Formatter(TEXT_FORMAT))
         root.addHandler(stderr)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())
     if log_format == "json":
         for logger in (root, *(logging.getLogger(name) for name in SERVER_LOGGERS)):
             for handler in logger.handlers:

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_KEY
-from trade_analysis.api.credentials import issue_token
+from trade_analysis.api.credentials import TokenScope, issue_token
 from trade_analysis.app import create_app
 from trade_analysis.config import Settings
 
@@ -75,7 +75,7 @@ def test_uploads_accept_the_key_as_a_query_token_for_img_tags(anonymous: TestCli
 
 
 def test_a_browser_token_opens_image_urls_but_is_no_key(client: TestClient) -> None:
-    issued = client.post("/api/v1/ws-token").json()
+    issued = client.post("/api/v1/ws-token", params={"scope": "images"}).json()
     token = issued["token"]
     assert TEST_KEY not in token
     assert issued["expires_at"] > time.time() + 60
@@ -90,7 +90,7 @@ def test_a_browser_token_opens_image_urls_but_is_no_key(client: TestClient) -> N
 def test_the_docs_page_loads_its_document_with_a_token_not_the_key(client: TestClient) -> None:
     page = client.get("/docs").text
     assert TEST_KEY not in page
-    document_url = re.search(r"url: '(/openapi\.json\?token=[^']+)'", page)
+    document_url = re.search(r'data-url="(/openapi\.json\?token=[^"]+)"', page)
     assert document_url is not None, page
     anonymous = TestClient(client.app)
     assert anonymous.get(document_url.group(1)).json()["info"]["title"] == "trade-analysis"
@@ -108,7 +108,7 @@ def test_two_keys_are_valid_at_once_for_rotation(settings: Settings) -> None:
             response = client.get("/trades", headers={"Authorization": f"Bearer {key}"})
             assert response.status_code == 403, key
         # Tokens signed before the rotation (with the old key) still open URLs.
-        old, _ = issue_token("old-key-2", time.time())
+        old, _ = issue_token("old-key-2", time.time(), [TokenScope.IMAGES])
         assert client.get("/uploads/none.png", params={"token": old}).status_code == 404
 
 

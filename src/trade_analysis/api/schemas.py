@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from trade_analysis.api.credentials import TokenScope
 from trade_analysis.capture.schemas import WindowId
 from trade_analysis.domain import Side, as_utc, parse_price, utcnow
 from trade_analysis.wire import BotPublic as BotPublic
@@ -106,6 +107,8 @@ def _storable(value: dict[str, Any]) -> dict[str, Any]:
 
 
 StorableJson = Annotated[dict[str, Any], AfterValidator(_storable)]
+# The most rows a `limit` or `offset` may name: beyond any ledger, within every integer type.
+MAX_ROWS = 1_000_000_000
 BOT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 TICKER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-^=]{0,15}$"
 
@@ -122,6 +125,8 @@ class BrowserToken(BaseModel):
 
     token: str
     expires_at: int = Field(description="unix seconds")
+    lifetime_seconds: int = Field(description="how long it lasts from now: renew before")
+    scopes: list[TokenScope] = Field(description="what it opens: socket, images, docs")
 
 
 class ManualTradeRequest(BaseModel):

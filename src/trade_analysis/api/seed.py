@@ -27,6 +27,7 @@ from trade_analysis.api.routes import ingest
 from trade_analysis.api.routes.capture import Hwnd
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
+    MAX_ROWS,
     TICKER_PATTERN,
     IngestResult,
     Ok,
@@ -278,9 +279,10 @@ def history_records(
         Trend | Side | None, Query(description="up, down, none; or buy, sell for trade records")
     ] = None,
     limit: Annotated[
-        int | None, Query(ge=1, description="at most HISTORY_MAX_ROWS; every match if omitted")
+        int | None,
+        Query(ge=1, le=MAX_ROWS, description="at most HISTORY_MAX_ROWS; every match if omitted"),
     ] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROWS)] = 0,
 ) -> list[Json]:
     cap = services.settings.history_max_rows
     signal = trend if isinstance(trend, Trend) else None

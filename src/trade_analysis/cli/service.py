@@ -32,9 +32,12 @@ def serve(
     """Run the service on embedded defaults: SQLite and files under the data directory."""
     import uvicorn
 
+    from trade_analysis.server_http import PROTOCOL
+
     settings = load_settings(data_dir)
     try:
         settings.check_bind_address(host)
+        settings.check_exposure()
     except UnsafeConfiguration as exc:
         fail(str(exc))
     log_config = logging_config(settings.log_format, log_level)
@@ -69,6 +72,9 @@ def serve(
         log_level=log_level,
         log_config=log_config,
         proxy_headers=False,
+        # Bounds uvicorn leaves open: headers' size and time (server_http.py), messages'.
+        http=PROTOCOL,
+        ws_max_size=settings.max_websocket_message_bytes,
         # Requests still waiting at shutdown get this long; then the writer gets as long.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
     )

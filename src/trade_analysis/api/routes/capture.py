@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
-from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
+from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
 from trade_analysis.api.schemas import Ok, WindowPreview, WorkerPublic
 from trade_analysis.application import capture as application
 from trade_analysis.capture import commands
@@ -29,7 +29,7 @@ from trade_analysis.capture.schemas import (
 
 router = APIRouter(tags=["capture"])
 # What the page loads as `<img src>`: a token from /ws-token in `?token=`, or the key.
-frames_router = APIRouter(tags=["capture"], dependencies=[Depends(require_api_key_or_token)])
+frames_router = APIRouter(tags=["capture"], dependencies=[Depends(require_key_or_image_token)])
 Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /windows lists it")]
 NONE = NoArguments()
 

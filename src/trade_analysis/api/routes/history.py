@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from trade_analysis.api.deps import ServicesDep, require_api_key_or_token
-from trade_analysis.api.schemas import TICKER_PATTERN, RecordPublic, UtcTime
+from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
+from trade_analysis.api.schemas import MAX_ROWS, TICKER_PATTERN, RecordPublic, UtcTime
 from trade_analysis.application import data as application
 from trade_analysis.db import export, queries
 from trade_analysis.domain import Trend
@@ -34,7 +34,7 @@ def history_window(
 
 
 HistoryWindow = Annotated[queries.HistoryFilter, Depends(history_window)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROWS)]
 
 
 @router.get(
@@ -65,7 +65,7 @@ def history_csv(
     services: ServicesDep,
     window: HistoryWindow,
     limit: Annotated[
-        int | None, Query(ge=1, description="at most this many; all if omitted")
+        int | None, Query(ge=1, le=MAX_ROWS, description="at most this many; all if omitted")
     ] = None,
     offset: Offset = 0,
 ) -> StreamingResponse:
@@ -84,7 +84,7 @@ def csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
 @files_router.get(
     "/uploads/{filename}",
     summary="An uploaded image, by the name /history gave",
-    dependencies=[Depends(require_api_key_or_token)],
+    dependencies=[Depends(require_key_or_image_token)],
     response_class=FileResponse,
     responses={404: {"description": "no such upload"}},
 )

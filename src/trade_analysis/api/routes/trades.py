@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes.history import csv_response
-from trade_analysis.api.schemas import ManualTradeRequest, ManualTradeResult, TradeSummary
+from trade_analysis.api.schemas import MAX_ROWS, ManualTradeRequest, ManualTradeResult, TradeSummary
 from trade_analysis.application import trades as application
 from trade_analysis.db import export
 from trade_analysis.domain import Side, Trend
@@ -32,7 +32,7 @@ def trades(
 def trades_csv(
     services: ServicesDep,
     limit: Annotated[
-        int | None, Query(ge=1, description="the newest this many; all if omitted")
+        int | None, Query(ge=1, le=MAX_ROWS, description="the newest this many; all if omitted")
     ] = None,
 ) -> StreamingResponse:
     return csv_response(

@@ -20,33 +20,40 @@ export function authedUrl(path, token, { websocket = false } = {}) {
   return url.href;
 }
 
-// A browser token lives five minutes on the server; renew it well before.
-const TOKEN_RENEW_MS = 120_000;
+// What the page's token opens: the live socket and the images (never the API docs).
+export const TOKEN_PATH = "/ws-token?scope=socket&scope=images";
+
+/** How long to use a token: a third of its life, so a renewal has time to land. */
+export function renewAfterMs(issued) {
+  return (Math.max(1, issued?.lifetime_seconds ?? 300) * 1000) / 3;
+}
 
 export class Api {
   constructor(key) {
     this.key = key;
     this.token = null;
     this.tokenTime = 0;
+    this.tokenLifeMs = renewAfterMs(null);
   }
 
-  /** A fresh short-lived token for URLs; renewed when older than TOKEN_RENEW_MS. */
+  /** A short-lived token for URLs, renewed (with the key) once a third of its life is gone. */
   async urlToken() {
-    if (!this.token || Date.now() - this.tokenTime > TOKEN_RENEW_MS) {
-      const issued = await this.post("/ws-token");
-      this.token = issued.token;
-      this.tokenTime = Date.now();
+    if (!this.token || Date.now() - this.tokenTime > this.tokenLifeMs) {
+      this.take(await this.post(TOKEN_PATH), Date.now());
     }
     return this.token;
   }
 
+  take(issued, at) {
+    this.token = issued.token;
+    this.tokenTime = at;
+    this.tokenLifeMs = renewAfterMs(issued);
+  }
+
   /** A token the boot script already asked for (`issued`: its promise, `at`: when). */
   adoptToken(issued, at) {
-    issued.then(({ token }) => {
-      if (!this.token) {
-        this.token = token;
-        this.tokenTime = at;
-      }
+    issued.then((token) => {
+      if (!this.token) this.take(token, at);
     }, () => {});
   }
 

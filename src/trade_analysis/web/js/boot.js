@@ -19,7 +19,7 @@
     });
   const boot = { key, messages: [], socket: null, tokenTime: Date.now() };
   boot.bots = read("/bots");
-  boot.token = read("/ws-token", "POST");
+  boot.token = read("/ws-token?scope=socket&scope=images", "POST");
   boot.bots.catch(() => {}); // told by main.js when it takes them
   boot.token.then(({ token }) => {
     const url = new URL("/api/v1/ws", location.href);

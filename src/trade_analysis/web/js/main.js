@@ -202,6 +202,7 @@ class Dashboard {
     socket.onopen = () => {
       this.retry = 0;
       this.setConnection("live", "on");
+      this.keepRenewing(socket);
     };
     socket.onmessage = (message) => {
       if (this.socket === socket) this.dispatch(JSON.parse(message.data));
@@ -218,6 +219,29 @@ class Dashboard {
         if (this.socket === socket) this.connect(); // `hello` resyncs everything
       }, 250 * 2 ** this.retry);
     };
+  }
+
+  /**
+   * The server closes a socket when its token expires (4401), unless sent a fresher token
+   * first; the page asks for one with the key every so often and passes it on.
+   */
+  keepRenewing(socket) {
+    const api = this.api;
+    let sent = api.token;
+    const renew = async () => {
+      if (this.socket !== socket || this.api !== api || socket.readyState !== WebSocket.OPEN) return;
+      try {
+        const token = await api.urlToken();
+        if (token !== sent && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: "renew", data: { token } }));
+          sent = token;
+        }
+      } catch (error) {
+        console.warn("token renewal failed:", error.message);
+      }
+      setTimeout(renew, api.tokenLifeMs / 2);
+    };
+    setTimeout(renew, api.tokenLifeMs / 2);
   }
 
   /** Reads the stream does not carry whole: every bot's settings, the full trade list. */
