@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=credentials,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Total-Count"],
+            expose_headers=["X-Total-Count", "X-Total-Count-Exact"],
         )
     app.add_middleware(BodySizeLimit, max_file_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestObserver, metrics=metrics if settings.metrics_enabled else None)

@@ -59,6 +59,12 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
     "/history",
     response_model=list[RecordPublic],
     summary="History records, newest first; X-Total-Count tells how many match",
+    description=(
+        "`X-Total-Count` is exact when `X-Total-Count-Exact` is `true`; when it is `false` "
+        f"at least that many match (the count stops {queries.COUNT_AHEAD:,} rows past the "
+        "page), so another "
+        "page exists whenever offset + limit < X-Total-Count."
+    ),
 )
 def history(
     services: ServicesDep,
@@ -88,10 +94,15 @@ def history_filter(
 def history_page(
     services: Services, response: Response, filters: queries.HistoryFilter
 ) -> list[RecordPublic]:
-    """One page of history, newest first; `X-Total-Count` says how many match in all."""
+    """One page of history, newest first; `X-Total-Count` says how many match in all.
+
+    The count is exact up to `queries.COUNT_AHEAD` rows past the page, a lower bound
+    beyond; `X-Total-Count-Exact` says which (docs/performance.md).
+    """
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
-        response.headers["X-Total-Count"] = str(total)
+        response.headers["X-Total-Count"] = str(total.count)
+        response.headers["X-Total-Count-Exact"] = "true" if total.exact else "false"
         return [record_public(row) for row in rows]
 
 
