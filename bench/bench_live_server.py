@@ -32,6 +32,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -95,11 +96,11 @@ def start_server(data_dir: Path, settings: dict[str, str] | None = None) -> Serv
 # -- load and clients ---------------------------------------------------------------------
 
 
-async def load(server: Server, seconds: float, rate: float) -> int:
+async def load(url: str, seconds: float, rate: float) -> int:
     """`rate` ingests a second for `seconds`, bots taking turns; each flips its trend."""
     sent = 0
     trends = dict.fromkeys(range(BOTS), "down")
-    async with httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=10) as http:
         start = time.monotonic()
         while (now := time.monotonic()) - start < seconds:
             bot = sent % BOTS
@@ -121,16 +122,41 @@ async def load(server: Server, seconds: float, rate: float) -> int:
     return sent
 
 
+async def load_elsewhere(server: Server, seconds: float, rate: float) -> int:
+    """`load` from a process of its own: the readers here must not slow the ingests down
+    (with 200 clients on a busy machine they did, and fewer events meant less to fan out)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--load-only",
+        server.url,
+        str(seconds),
+        str(rate),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"the load process failed ({process.returncode})")
+    return int(output.decode().split()[-1])
+
+
+def load_only(url: str, seconds: float, rate: float) -> None:
+    """The `--load-only URL SECONDS RATE` process: run the load, print how many ingests."""
+    print(asyncio.run(load(url, seconds, rate)))
+
+
 @dataclass
 class Reader:
     ws: ClientConnection
     parse: bool
     messages: int = 0
+    received: int = 0  # bytes of text, after the connection's decompression
     latencies: list[float] = field(default_factory=list)
 
     async def run(self) -> None:
         async for message in self.ws:
             self.messages += 1
+            self.received += len(message)
             if self.parse:
                 received = time.time()
                 event = json.loads(message)
@@ -184,7 +210,7 @@ async def under_load(
     tasks = [asyncio.create_task(r.run()) for r in readers]
     await asyncio.sleep(0.5)
     before = server.cpu()
-    sent = await load(server, seconds, rate)
+    sent = await load_elsewhere(server, seconds, rate)
     await asyncio.sleep(0.5)  # let the last events drain
     spent = server.cpu() - before
     for reader in readers:
@@ -207,6 +233,9 @@ async def cpu_phase(server: Server, clients: int, seconds: float, rate: float) -
         got = sum(r.messages for r in readers)
         results[count] = spent
         print(f"   {count:>4} clients: {spent:6.2f} s CPU  ({sent} ingests, {got} messages read)")
+        if count == 1:
+            # What each client is sent a second: a client's fan-out cost follows it.
+            print(f"         a client is sent {readers[0].received / seconds / 1000:.1f} KB/s")
     ratio = results[clients] / results[1]
     per_client = (results[clients] - results[1]) / max(1, clients - 1) / seconds * 1000
     print(
@@ -231,7 +260,7 @@ async def latency_phase(server: Server, clients: int, seconds: float, rate: floa
     samples: list[float] = []
     tasks = [asyncio.create_task(r.run()) for r in readers]
     rss_trace = []
-    loading = asyncio.create_task(load(server, seconds, rate))
+    loading = asyncio.create_task(load_elsewhere(server, seconds, rate))
     while not loading.done():
         await asyncio.sleep(1)
         rss_trace.append(server.rss_mb())
@@ -381,4 +410,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["--load-only"]:
+        load_only(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))
+    else:
+        asyncio.run(main())
