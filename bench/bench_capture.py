@@ -3,9 +3,12 @@
 Starts its own Xvfb (1280x800x24) and a 640x400 demo chart window, then times each way
 of getting the window's pixels. Run by hand:
 
-    .venv/bin/python bench/bench_capture.py [--calls 300]
+    .venv/bin/python bench/bench_capture.py [--calls 300] [--blocks 10]
 
-Prints a table (per-call milliseconds) and ratios against the bare mss grab.
+Prints a table (per-call milliseconds) and ratios against the bare mss grab, then the
+composite capture's pixmap read with MIT-SHM (ShmGetImage into shared memory) against
+the plain core GetImage (`use_shm=False`): calls in blocks alternating between the two,
+so the machine's noise hits both alike; the ratio of medians is printed.
 """
 
 from __future__ import annotations
@@ -98,10 +101,12 @@ def time_calls(call: Callable[[], object], calls: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--blocks", type=int, default=10, help="alternating SHM/plain blocks")
     args = parser.parse_args()
 
     with xvfb() as display, chart_window(display):
         composite = X11Source(display)
+        plain = X11Source(display, use_shm=False)
         screen = X11Source(display, use_composite=False)
         grabber = mss.MSS(display=display)
         try:
@@ -121,9 +126,13 @@ def main() -> None:
                     time_calls(lambda: screen.capture(hwnd), args.calls),
                 ),
             ]
+            with_shm, without_shm = alternating(
+                lambda: composite.capture(hwnd), lambda: plain.capture(hwnd), args
+            )
         finally:
             grabber.close()
             composite.close()
+            plain.close()
             screen.close()
 
     base = statistics.median(rows[0][1])
@@ -137,6 +146,29 @@ def main() -> None:
             f"{name:34} {median:8.3f} {statistics.fmean(samples):8.3f} {p95:8.3f} "
             f"{ordered[-1]:8.3f} {median / base:7.1f}"
         )
+    print()
+    shm, core = statistics.median(with_shm), statistics.median(without_shm)
+    print(f"composite pixmap read, {len(with_shm)} calls each in {args.blocks} alternating blocks:")
+    for name, samples in (("MIT-SHM ShmGetImage", with_shm), ("plain GetImage", without_shm)):
+        print(
+            f"  {name:20} median {statistics.median(samples):.3f} ms  "
+            f"mean {statistics.fmean(samples):.3f} ms"
+        )
+    gain = 1 - shm / core
+    print(f"  SHM / plain: {shm / core:.2f}x (SHM saves {100 * gain:.0f}%; kept if >= 10%)")
+
+
+def alternating(
+    first: Callable[[], object], second: Callable[[], object], args: argparse.Namespace
+) -> tuple[list[float], list[float]]:
+    """Both calls timed in alternating blocks; their samples."""
+    ones: list[float] = []
+    others: list[float] = []
+    per_block = max(1, args.calls // args.blocks)
+    for _ in range(args.blocks):
+        ones += time_calls(first, per_block)
+        others += time_calls(second, per_block)
+    return ones, others
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 
+from trade_analysis.db.migrate import MIGRATIONS_DIR
+
+MIGRATIONS = MIGRATIONS_DIR / "versions"
+
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
     return subprocess.run(
@@ -94,3 +98,72 @@ def test_replay_names_a_missing_column(tmp_path: Path) -> None:
 def test_replay_of_a_missing_file_says_so(tmp_path: Path) -> None:
     result = run_cli("replay", str(tmp_path / "nope.csv"))
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal, as a user's shell would; its output."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trade_analysis", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, **env},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(60), b"".join(chunks).decode(errors="replace")
+
+
+def test_db_upgrade_on_a_terminal_says_each_migration(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    status, told = _on_a_terminal("db", "upgrade", env={"DATABASE_URL": url})
+    assert status == 0, told
+    migrated = [line.split(":")[0] for line in told.splitlines() if "migrated " in line]
+    revisions = sorted(p.name[:4] for p in MIGRATIONS.glob("0*.py"))
+    assert [entry[entry.index("migrated ") :] for entry in migrated] == [
+        f"migrated {revision}" for revision in revisions
+    ]
+    # Upgraded already: nothing to say; and a pipe hears nothing of progress.
+    assert "migrated" not in _on_a_terminal("db", "upgrade", env={"DATABASE_URL": url})[1]
+    piped = run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'y.db'}"})
+    assert piped.returncode == 0 and "migrated" not in piped.stderr
+
+
+def test_export_to_a_file_on_a_terminal_counts_the_rows(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from trade_analysis.db import models
+    from trade_analysis.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    now = datetime.now(UTC)
+    rows = [
+        {"ts": now - timedelta(seconds=second), "kind": "observation", "ticker": "AAPL", "meta": {}}
+        for second in range(2500)
+    ]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(insert(models.Record), rows)
+    engine.dispose()
+
+    target = tmp_path / "history.csv"
+    status, told = _on_a_terminal("export", "history", "-o", str(target), env={"DATABASE_URL": url})
+    assert status == 0, told
+    assert "2,500 rows written" in told
+    assert len(target.read_text().splitlines()) == 1 + 2500  # the header and every row
+    to_stdout = run_cli("export", "history", env={"DATABASE_URL": url})
+    assert "rows written" not in to_stdout.stderr

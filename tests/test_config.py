@@ -47,7 +47,7 @@ def test_a_real_key_may_listen_anywhere() -> None:
 
 
 def test_bus_channels_live_under_a_configurable_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from trade_analysis.capture.agent import Channels
+    from trade_analysis.live import Channels
 
     monkeypatch.setenv("BUS_CHANNEL_PREFIX", "desk-2")
     channels = Channels(Settings().bus_channel_prefix)

@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=credentials,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Total-Count"],
+            expose_headers=["X-Total-Count", "X-Total-Count-Exact"],
         )
     # Outermost last: the gate (Host, Origin) before the body limit, both observed.
     app.add_middleware(BodySizeLimit, settings=settings)

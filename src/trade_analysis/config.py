@@ -110,8 +110,10 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("ORPHAN_GRACE_SECONDS", "orphan_grace_seconds"),
     )
+    # Each summary goes to every live client, which compresses its own copy: with open
+    # positions marked to market it is ~8 KB at 20 bots, so its rate is the fan-out's cost.
     summary_interval_seconds: float = Field(
-        0.1,
+        0.25,
         ge=0,
         le=60,
         validation_alias=AliasChoices("SUMMARY_INTERVAL_SECONDS", "summary_interval_seconds"),

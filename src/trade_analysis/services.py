@@ -29,7 +29,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.aio import running
-from trade_analysis.capture.agent import Channels, RemoteCapture
+from trade_analysis.capture.agent import RemoteCapture
 from trade_analysis.capture.control import CaptureControl, LocalCapture
 from trade_analysis.capture.errors import AgentUnavailable, CaptureUnavailable
 from trade_analysis.capture.manager import CaptureManager
@@ -40,7 +40,7 @@ from trade_analysis.db.inuse import held_by_service
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import utcnow
-from trade_analysis.live import Event, Hub, bus_from_url
+from trade_analysis.live import Channels, Event, Hub, bus_from_url
 from trade_analysis.live.feed import LiveFeed
 from trade_analysis.live.payloads import (
     SNAPSHOT_TRADES,

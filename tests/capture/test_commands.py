@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
@@ -16,10 +17,17 @@ import numpy as np
 import pytest
 
 from trade_analysis.analysis import CropSettings
+from trade_analysis.capture import agent as agent_module
 from trade_analysis.capture import commands
-from trade_analysis.capture.agent import Agent, Channels, CommandMessage, RemoteCapture
+from trade_analysis.capture.agent import Agent, CommandMessage, RemoteCapture
 from trade_analysis.capture.control import LocalCapture
-from trade_analysis.capture.errors import AgentError, CaptureError, WindowGone, http_status
+from trade_analysis.capture.errors import (
+    AgentError,
+    AgentUnavailable,
+    CaptureError,
+    WindowGone,
+    http_status,
+)
 from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager
 from trade_analysis.capture.schemas import (
@@ -32,7 +40,7 @@ from trade_analysis.capture.schemas import (
 from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
-from trade_analysis.live import MemoryBus
+from trade_analysis.live import Channels, MemoryBus
 from trade_analysis.trading.ledger import Ledger
 
 pytestmark = pytest.mark.anyio
@@ -61,11 +69,9 @@ class EmptyDesktop:
         return None
 
 
-@pytest.fixture
-async def captures(
-    database_url: str, tmp_path: Path
-) -> AsyncIterator[tuple[LocalCapture, RemoteCapture]]:
-    """This process's capture, and the same capture reached through an agent on a bus."""
+@contextlib.asynccontextmanager
+async def local_capture(database_url: str, tmp_path: Path) -> AsyncIterator[LocalCapture]:
+    """This process's capture of the one-window desktop above."""
     upgrade(database_url)
     database = Database(database_url)
     manager = CaptureManager(
@@ -75,7 +81,19 @@ async def captures(
         source_factory=EmptyDesktop,  # type: ignore[arg-type]
     )
     local = LocalCapture(manager)
-    async with MemoryBus() as bus:
+    try:
+        yield local
+    finally:
+        await local.close()
+        database.dispose()
+
+
+@pytest.fixture
+async def captures(
+    database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[LocalCapture, RemoteCapture]]:
+    """This process's capture, and the same capture reached through an agent on a bus."""
+    async with local_capture(database_url, tmp_path) as local, MemoryBus() as bus:
         channels = Channels("commands-test")
         serving = asyncio.create_task(Agent(bus, local, channels).run())
         remote = RemoteCapture(bus, channels)
@@ -90,8 +108,6 @@ async def captures(
             await remote.close()
             serving.cancel()
             await asyncio.gather(serving, return_exceptions=True)
-            await local.close()
-    database.dispose()
 
 
 async def failure(run: Awaitable[object]) -> tuple[int, str]:
@@ -171,3 +187,51 @@ def test_command_models_read_query_parameters_as_text() -> None:
     start = StartRequest.model_validate({"hwnd": "1", "interval": "1", "bring_to_foreground": "1"})
     assert (start.hwnd, start.interval, start.bring_to_foreground) == (1, 1.0, True)
     assert CropSettings.model_validate({"left": "0.1", "right": "0.2"}).to_crop().right == 0.2
+
+
+async def test_a_process_that_missed_the_agents_announcement_asks_for_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API process started after the agent's last heartbeat asks for its state and is
+    answered at once, rather than answering 503 until the next heartbeat."""
+    monkeypatch.setattr(agent_module, "HEARTBEAT_SECONDS", 3600.0)  # no second heartbeat
+    channels = Channels("ask-test")
+    async with local_capture(database_url, tmp_path) as local, MemoryBus() as bus:
+        async with bus.subscribe(channels.state) as announcements:
+            serving = asyncio.create_task(Agent(bus, local, channels).run())
+            async with asyncio.timeout(10):
+                await anext(aiter(announcements))  # the agent's first and only heartbeat
+        remote = RemoteCapture(bus, channels)
+        await remote.connect()
+        try:
+            (window,) = await remote.run(commands.list_windows, NONE)
+            assert window.hwnd == 1
+            assert await remote.workers() == []
+        finally:
+            await remote.close()
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+
+
+async def test_with_no_agent_capture_is_unavailable_after_one_unanswered_ask() -> None:
+    channels = Channels("no-agent-test")
+    async with MemoryBus() as bus, bus.subscribe(channels.state_requests) as asks:
+        remote = RemoteCapture(bus, channels)
+        await remote.connect()
+        try:
+            for _ in range(3):
+                with pytest.raises(AgentUnavailable):
+                    await remote.workers()
+            with pytest.raises(AgentUnavailable):
+                await remote.run(commands.list_windows, NONE)
+        finally:
+            await remote.close()
+        await bus.publish(channels.state_requests, "end")
+        seen = []
+        async with asyncio.timeout(10):
+            async for text in asks:
+                if text == "end":
+                    break
+                seen.append(text)
+        # One ask when it connected; the requests that followed did not ask again.
+        assert seen == [remote.reply_channel]

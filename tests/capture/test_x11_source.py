@@ -30,6 +30,7 @@ from trade_analysis.capture.frame import Frame
 from trade_analysis.capture.sources import open_source
 from trade_analysis.capture.sources.base import WindowGone, WindowSource
 from trade_analysis.capture.sources.x11 import X11Source
+from trade_analysis.capture.sources.x11_shm import SharedImage
 
 pytestmark = pytest.mark.x11
 
@@ -413,3 +414,25 @@ def test_an_x_error_misfiled_by_the_library_is_still_caught(
         source._display.sync()
         assert isinstance(caught.get_error(), xerror.BadValue)
         assert source.capture(chart.hwnd).title == "ERR 1.00 - Check"
+
+
+def test_shared_memory_and_plain_get_image_read_the_same_pixels(
+    chart_windows: WindowLauncher,
+) -> None:
+    """MIT-SHM (x11_shm) is only a faster way to read the pixmap: the same frame, and it is
+    in use on a local display (its segment attached)."""
+    window = chart_windows.chart("SHMA 100.00 - Chart", x=10, y=10, color=GREEN, grid=True)
+    reference = wait_drawn(chart_windows.display, 10, 10, 640, 400, GREEN)
+    with (
+        closing(X11Source(chart_windows.display)) as shared,
+        closing(X11Source(chart_windows.display, use_shm=False)) as plain,
+    ):
+        through_shm = wait_captured(
+            shared, window.hwnd, lambda f: np.array_equal(f.pixels, reference), what="via SHM"
+        )
+        through_socket = wait_captured(
+            plain, window.hwnd, lambda f: np.array_equal(f.pixels, reference), what="plain"
+        )
+        assert isinstance(shared._shm, SharedImage) and shared._shm.capacity >= 640 * 400 * 4
+        assert plain._shm is False
+    assert np.array_equal(through_shm.pixels, through_socket.pixels)

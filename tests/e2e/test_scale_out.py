@@ -281,6 +281,38 @@ def test_an_agent_captures_windows_controlled_through_either_api_process(
         assert "no capture worker" in unknown.json()["detail"]
 
 
+@pytest.mark.x11
+def test_an_api_process_started_after_the_agent_controls_capture_at_once(
+    tmp_path: Path,
+    shared_env: dict[str, str],
+    agent: AgentProcess,
+    chart_windows: WindowLauncher,
+) -> None:
+    """A process that has not yet heard the agent's heartbeat asks for its state on the
+    bus, so its first capture request is answered instead of a 503."""
+    window = chart_windows.chart("MSFT 402.10 - MyApp", trend="up", x=10, y=10)
+    first = ServerProcess(tmp_path / "a" / "data", shared_env).start()
+    late = ServerProcess(tmp_path / "late" / "data", shared_env)
+    try:
+        with http(first) as via_first:
+
+            def listed() -> list[dict[str, Any]] | None:
+                if agent.process.poll() is not None:
+                    raise AssertionError(f"the agent exited:\n{agent.output()}")
+                response = via_first.get("/windows")
+                return response.json() if response.status_code == 200 else None
+
+            poll(listed, bool, 20, "the agent to answer /windows", 0.1)
+        late.start()  # the agent has been heartbeating since before this process began
+        with http(late) as via_late:
+            started = via_late.post("/start_multi", json={"hwnd": window.hwnd, "interval": 0.5})
+            assert started.status_code == 200, started.text
+            assert via_late.post("/stop_multi", json={"hwnd": window.hwnd}).status_code == 200
+    finally:
+        late.stop()
+        first.stop()
+
+
 # -- `serve --workers 2` -------------------------------------------------------------------------
 
 

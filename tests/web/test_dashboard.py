@@ -272,3 +272,19 @@ def test_the_page_puts_a_short_lived_token_in_the_socket_url_never_the_key(
     assert token.startswith("t2.images-socket.")  # the page asks for what it opens
     # The same token opens an image URL, and the server accepts it in place of the key.
     assert httpx.get(server.url + "/uploads/none.png", params={"token": token}).status_code == 404
+
+
+def test_add_windows_without_a_display_says_why_and_offers_nothing_to_watch(
+    dashboard: Dashboard,
+) -> None:
+    """The server here has no display: the picker tells so and has no "Watch selected"."""
+    dashboard.signed_in()
+    page = dashboard.page
+    page.click("#open-picker")
+    expect(page.locator("#picker")).to_be_visible()
+    status = page.locator("#picker-status")
+    expect(status).not_to_have_text(re.compile(r"^$|Looking for windows"))
+    expect(status).to_contain_text("display")
+    expect(page.locator("#watch-selected")).to_be_hidden()
+    expect(page.locator("#picker-interval")).to_be_hidden()
+    dashboard.shot("picker-without-a-display")

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes import ingest
 from trade_analysis.api.routes.capture import Hwnd
+from trade_analysis.api.routes.history import total_headers
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     MAX_ROWS,
@@ -294,7 +295,7 @@ def history_records(
     elif trend is not None:  # trade records read buy/sell here, so up/down/none are the others
         filters = replace(filters, kind="observation")
     page, total = data.history_page(services, filters)
-    response.headers["X-Total-Count"] = str(total)
+    total_headers(response, total)
     return [seed_record(record) for record in page]
 
 

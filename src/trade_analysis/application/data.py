@@ -61,8 +61,8 @@ def history_filter(
 
 def history_page(
     services: Services, filters: queries.HistoryFilter
-) -> tuple[list[RecordPublic], int]:
-    """One page of history, newest first, and how many records match in all."""
+) -> tuple[list[RecordPublic], queries.HistoryTotal]:
+    """One page of history, newest first, and how many records match (bounded)."""
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         return [record_public(row) for row in rows], total

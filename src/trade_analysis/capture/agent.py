@@ -10,6 +10,9 @@ desktop. It reaches the server only through the bus and the database:
   `reply_to`, `status` being the HTTP status the error carries (capture/errors.py);
 * state: every second the agent publishes an `AgentState` on `Channels.state`
   (thumbnails when they changed, and all of them every few seconds for late joiners);
+  any message on `Channels.state_requests` has it publish a full one at once, which an
+  API process asks for when it starts or has not heard the agent lately, rather than
+  answer 503 until the next heartbeat;
 * events (`trade`, `observation`, `frame`, `worker`, `summary`) go on the hub's channel,
   so every client of every API process sees them; the ledger is shared SQL.
 
@@ -24,8 +27,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -34,7 +36,7 @@ from trade_analysis.aio import cancel_and_wait
 from trade_analysis.capture.commands import COMMANDS, Command
 from trade_analysis.capture.control import CaptureControl, WorkerView
 from trade_analysis.capture.errors import AgentError, AgentUnavailable, CaptureError, http_status
-from trade_analysis.live import Bus, BusUnavailable
+from trade_analysis.live import Bus, BusUnavailable, Channels
 from trade_analysis.wire import WorkerStatus
 
 logger = logging.getLogger(__name__)
@@ -43,31 +45,13 @@ RequestT = TypeVar("RequestT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
 
 
-@dataclass(frozen=True)
-class Channels:
-    """Bus channel names under one prefix, so deployments can share a Redis server."""
-
-    prefix: str = "trade-analysis"
-
-    @property
-    def events(self) -> str:
-        return f"{self.prefix}.events"
-
-    @property
-    def commands(self) -> str:
-        return f"{self.prefix}.capture.commands"
-
-    @property
-    def state(self) -> str:
-        return f"{self.prefix}.capture.state"
-
-    def replies(self, listener: str) -> str:
-        return f"{self.prefix}.capture.replies.{listener}"
-
-
 HEARTBEAT_SECONDS = 1.0
 FULL_STATE_EVERY = 5
 AGENT_TIMEOUT_SECONDS = 4.0
+# How long a request waits for the agent to answer an ask for its state; an ask that
+# went unanswered is not repeated for AGENT_TIMEOUT_SECONDS, so with no agent running
+# capture requests fail at once rather than each waiting.
+STATE_ASK_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 10.0
 INVALID_ARGUMENTS = 422
 
@@ -114,8 +98,12 @@ class Agent:
         self._serving: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        async with self.bus.subscribe(self.channels.commands) as commands:
+        async with (
+            self.bus.subscribe(self.channels.commands) as commands,
+            self.bus.subscribe(self.channels.state_requests) as asks,
+        ):
             beating = asyncio.create_task(self._heartbeat(), name="agent-heartbeat")
+            answering = asyncio.create_task(self._answer_asks(asks), name="agent-state-asks")
             logger.info("capture agent %s listening on the bus", self.agent_id)
             try:
                 async for text in commands:
@@ -123,7 +111,13 @@ class Agent:
                     self._serving.add(task)
                     task.add_done_callback(self._serving.discard)
             finally:
-                await cancel_and_wait(beating)
+                await cancel_and_wait(beating, answering)
+
+    async def _answer_asks(self, asks: AsyncIterable[str]) -> None:
+        """A full state at once for an API process that has not heard one yet."""
+        async for _ in asks:
+            with contextlib.suppress(BusUnavailable):
+                await self._publish_state(full=True)
 
     async def _serve(self, text: str) -> None:
         try:
@@ -155,13 +149,15 @@ class Agent:
     async def _heartbeat(self) -> None:
         while True:
             with contextlib.suppress(BusUnavailable):
-                state = await self._state()
-                await self.bus.publish(self.channels.state, state.model_dump_json())
+                self._beats += 1
+                await self._publish_state(full=self._beats % FULL_STATE_EVERY == 1)
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
-    async def _state(self) -> AgentState:
-        self._beats += 1
-        full = self._beats % FULL_STATE_EVERY == 1
+    async def _publish_state(self, *, full: bool) -> None:
+        state = await self._state(full)
+        await self.bus.publish(self.channels.state, state.model_dump_json())
+
+    async def _state(self, full: bool) -> AgentState:
         workers = []
         for view in await self.local.workers():
             changed = self._sent_versions.get(view.hwnd) != view.thumbnail_version
@@ -195,17 +191,48 @@ class RemoteCapture:
         self._views: dict[int, WorkerView] = {}
         self._legacy: WorkerStatus | None = None
         self._last_heartbeat = 0.0
+        self._heard = asyncio.Event()
+        self._asked_at = -AGENT_TIMEOUT_SECONDS
         self._tasks: list[asyncio.Task[None]] = []
 
     async def connect(self) -> None:
-        """Listen for replies and agent state; returns once replies can arrive."""
-        started = asyncio.Event()
+        """Listen for replies and agent state, then ask the agent for its state now.
+
+        Returns once replies and state can arrive (not waiting for the answer).
+        """
+        replies, states = asyncio.Event(), asyncio.Event()
         self._tasks = [
-            asyncio.create_task(self._listen(self.reply_channel, self._on_reply, started)),
-            asyncio.create_task(self._listen(self.channels.state, self._on_state, None)),
+            asyncio.create_task(self._listen(self.reply_channel, self._on_reply, replies)),
+            asyncio.create_task(self._listen(self.channels.state, self._on_state, states)),
         ]
         async with asyncio.timeout(10):
-            await started.wait()
+            await replies.wait()
+            await states.wait()
+        await self._ask_state()
+
+    async def _ask_state(self) -> None:
+        self._asked_at = time.monotonic()
+        self._heard.clear()
+        with contextlib.suppress(BusUnavailable):
+            await self.bus.publish(self.channels.state_requests, self.reply_channel)
+
+    async def _require_agent(self) -> None:
+        """Return once the agent has been heard lately; ask it once if it has not.
+
+        A process that started after the agent's last heartbeat would otherwise answer
+        503 until the next one.
+        """
+        if self.agent_connected:
+            return
+        if time.monotonic() - self._asked_at >= AGENT_TIMEOUT_SECONDS:
+            await self._ask_state()
+        if not self._heard.is_set():
+            remaining = self._asked_at + STATE_ASK_SECONDS - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, remaining)):
+                    await self._heard.wait()
+        if not self.agent_connected:
+            raise AgentUnavailable()
 
     async def close(self) -> None:
         await cancel_and_wait(*self._tasks)
@@ -235,6 +262,7 @@ class RemoteCapture:
     def _on_state(self, text: str) -> None:
         state = AgentState.model_validate_json(text)
         self._last_heartbeat = time.monotonic()
+        self._heard.set()
         views: dict[int, WorkerView] = {}
         for item in state.workers:
             previous = self._views.get(item.hwnd)
@@ -248,8 +276,7 @@ class RemoteCapture:
         self._legacy = state.legacy
 
     async def run(self, command: Command[RequestT, ResultT], arguments: RequestT) -> ResultT:
-        if not self.agent_connected:
-            raise AgentUnavailable()
+        await self._require_agent()
         message = CommandMessage(
             id=uuid.uuid4().hex,
             reply_to=self.reply_channel,
@@ -271,11 +298,9 @@ class RemoteCapture:
         return command.result.validate_python(reply.result)
 
     async def legacy_status(self) -> WorkerStatus | None:
-        if not self.agent_connected:
-            raise AgentUnavailable()
+        await self._require_agent()
         return self._legacy
 
     async def workers(self) -> list[WorkerView]:
-        if not self.agent_connected:
-            raise AgentUnavailable()
+        await self._require_agent()
         return list(self._views.values())

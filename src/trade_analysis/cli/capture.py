@@ -15,7 +15,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from trade_analysis.cli.common import fail, serve_command
+from trade_analysis.cli.common import fail, serve_command, steps
 from trade_analysis.config import Settings
 
 
@@ -158,7 +158,9 @@ def demo(
         DEMO_WINDOWS,
         DemoStopped,
         Processes,
+        layout,
         log_path,
+        screen_size,
         start_workers,
         stop_on_signals,
         wait_for_server,
@@ -174,16 +176,31 @@ def demo(
     with stop_on_signals(), log_file.open("ab") as log:
         processes = Processes(log, env)
         try:
-            if not env.get("DISPLAY"):
-                virtual = start_virtual_display()
-                env["DISPLAY"] = virtual.display
-            for index, window in enumerate(DEMO_WINDOWS):
-                processes.start(window_command(window, index, phase_seconds))
-            server = processes.start(serve_command(port, data_dir))
-            url = f"http://127.0.0.1:{port}"
-            wait_for_server(url, server)
-            headers = {"Authorization": f"Bearer {key}"}
-            start_workers(url, headers, DEMO_WINDOWS, alive=lambda: server.poll() is None)
+            with steps() as step:
+                if not env.get("DISPLAY"):
+                    step("starting a virtual display (Xvfb)")
+                    virtual = start_virtual_display()
+                    env["DISPLAY"] = virtual.display
+                step(f"opening {len(DEMO_WINDOWS)} chart windows")
+                width, height = screen_size(env["DISPLAY"])
+                places = layout(width, height, len(DEMO_WINDOWS))
+                for index, (window, place) in enumerate(zip(DEMO_WINDOWS, places, strict=True)):
+                    processes.start(window_command(window, index, place, phase_seconds))
+                step("starting the server (and migrating its database)")
+                server = processes.start(serve_command(port, data_dir))
+                url = f"http://127.0.0.1:{port}"
+                wait_for_server(url, server)
+                step("finding the chart windows")
+                headers = {"Authorization": f"Bearer {key}"}
+                start_workers(
+                    url,
+                    headers,
+                    DEMO_WINDOWS,
+                    alive=lambda: server.poll() is None,
+                    watched=lambda count: step(
+                        f"watching the chart windows: {count} of {len(DEMO_WINDOWS)}"
+                    ),
+                )
             typer.echo(
                 f"Demo running on DISPLAY={env['DISPLAY']}: {len(DEMO_WINDOWS)} chart windows "
                 f"trending up, flat and down ({phase_seconds:g} s each), captured every second;\n"

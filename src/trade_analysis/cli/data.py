@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.engine import URL, make_url
 
-from trade_analysis.cli.common import fail, load_settings
+from trade_analysis.cli.common import counting, fail, load_settings
 from trade_analysis.config import Settings
 
 if TYPE_CHECKING:
@@ -65,24 +65,26 @@ def export(
     settings = load_settings(data_dir)
     database = Database(settings.resolved_database_url, settings.database_timeouts)
     try:
-        if kind is ExportKind.trades:
-            chunks = exports.trades_csv(database, exports.TradeFilter(limit))
-        else:
-            since = as_utc(start_ts) if start_ts else utcnow() - timedelta(days=days)
-            filters = HistoryFilter(
-                since=since,
-                until=as_utc(end_ts) if end_ts else None,
-                ticker=ticker.upper() if ticker else None,
-                trend=trend,
-                limit=limit,
-                offset=offset,
-            )
-            chunks = exports.history_csv(database, filters)
-        if output is None:
-            exports.write_all(chunks, sys.stdout)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as stream:
-                exports.write_all(chunks, stream)
+        # Written to a file: the rows so far on a terminal (stdout would mix them in).
+        with counting("rows written", show=output is not None) as told:
+            if kind is ExportKind.trades:
+                chunks = exports.trades_csv(database, exports.TradeFilter(limit), told)
+            else:
+                since = as_utc(start_ts) if start_ts else utcnow() - timedelta(days=days)
+                filters = HistoryFilter(
+                    since=since,
+                    until=as_utc(end_ts) if end_ts else None,
+                    ticker=ticker.upper() if ticker else None,
+                    trend=trend,
+                    limit=limit,
+                    offset=offset,
+                )
+                chunks = exports.history_csv(database, filters, told)
+            if output is None:
+                exports.write_all(chunks, sys.stdout)
+            else:
+                with output.open("w", encoding="utf-8", newline="") as stream:
+                    exports.write_all(chunks, stream)
     finally:
         database.dispose()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging.config
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from trade_analysis.cli.common import APP_FACTORY, fail, load_settings
+from trade_analysis.cli.common import APP_FACTORY, fail, load_settings, migrate_with_progress
 from trade_analysis.config import UnsafeConfiguration
 from trade_analysis.logs import logging_config
 from trade_analysis.metrics import METRICS_DIR_NAME, prepare_multiprocess_dir
@@ -57,10 +58,11 @@ def serve(
         os.environ["CAPTURE_MODE"] = "agent"
         # Each worker writes its metrics to files there; /metrics adds them all up.
         prepare_multiprocess_dir(settings.data_dir / METRICS_DIR_NAME)
-        from trade_analysis.db.migrate import upgrade
-
-        upgrade(settings.resolved_database_url)  # once, before the workers start
         logger.info("capture: run `trade-analysis agent` on the desktop (CAPTURE_MODE=agent)")
+    if workers > 1 or sys.stderr.isatty():
+        # Once, before the workers start (they find the schema current); on a terminal
+        # each migration is told as it completes, here rather than inside the server.
+        migrate_with_progress(settings.resolved_database_url)
     logger.info("trade-analysis on http://%s:%d  data: %s", host, port, settings.data_dir.resolve())
     uvicorn.run(
         APP_FACTORY,
@@ -86,10 +88,8 @@ def db_upgrade(
     data_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Apply migrations to DATABASE_URL (or the SQLite file in the data directory)."""
-    from trade_analysis.db.migrate import upgrade
-
     settings = load_settings(data_dir)
-    upgrade(settings.resolved_database_url, revision)
+    migrate_with_progress(settings.resolved_database_url, revision)
     typer.echo(f"database at {revision}: {_redacted(settings.resolved_database_url)}")
 
 

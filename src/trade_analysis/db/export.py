@@ -74,13 +74,26 @@ def history_rows_query(filters: HistoryFilter) -> Select[Any]:
     return query.offset(filters.offset) if filters.offset else query
 
 
-def trades_csv(database: Database, filters: TradeFilter) -> Iterator[str]:
+# Told how many rows each batch wrote (progress for the export command).
+RowsWritten = Callable[[int], None]
+
+
+def _ignore(rows: int) -> None:
+    return None
+
+
+def trades_csv(
+    database: Database, filters: TradeFilter, rows_written: RowsWritten = _ignore
+) -> Iterator[str]:
     """The ledger as CSV text, a batch of rows per chunk."""
-    return _csv(database, trades_query(filters), TRADE_COLUMNS, _trade_cells)
+    return _csv(database, trades_query(filters), TRADE_COLUMNS, _trade_cells, rows_written)
 
 
-def history_csv(database: Database, filters: HistoryFilter) -> Iterator[str]:
-    return _csv(database, history_rows_query(filters), HISTORY_COLUMNS, _history_cells)
+def history_csv(
+    database: Database, filters: HistoryFilter, rows_written: RowsWritten = _ignore
+) -> Iterator[str]:
+    query = history_rows_query(filters)
+    return _csv(database, query, HISTORY_COLUMNS, _history_cells, rows_written)
 
 
 def _trade_cells(row: Any) -> list[object]:
@@ -125,6 +138,7 @@ def _csv(
     query: Select[Any],
     header: Sequence[str],
     cells: Callable[[Any], list[object]],
+    rows_written: RowsWritten,
 ) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -135,6 +149,7 @@ def _csv(
         for batch in result.partitions(BATCH):
             writer.writerows(cells(row) for row in batch)
             yield _take(buffer)
+            rows_written(len(batch))
 
 
 def _take(buffer: io.StringIO) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -26,11 +28,16 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+# Told after each migration: its revision id and the first line of its description.
+MigrationApplied = Callable[[str, str], None]
+
+
+def upgrade(url: str, revision: str = "head", applied: MigrationApplied | None = None) -> None:
     """Migrate, one process at a time: API workers and replicas all start by upgrading.
 
     PostgreSQL: a transaction-scoped advisory lock; SQLite: the engine opens every
     transaction with BEGIN IMMEDIATE, which already excludes other writers.
+    `applied` hears of each migration as it completes (progress for the commands).
     """
     engine = create_db_engine(url, _MIGRATION_TIMEOUTS)
     try:
@@ -41,6 +48,19 @@ def upgrade(url: str, revision: str = "head") -> None:
                 )
             config = alembic_config(url)
             config.attributes["connection"] = connection
+            if applied is not None:
+                config.attributes["on_version_apply"] = _telling(applied)
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def _telling(applied: MigrationApplied) -> Callable[..., None]:
+    """Alembic's `on_version_apply` hook, reduced to (revision, description)."""
+
+    def on_version_apply(*, step: Any, **_: Any) -> None:
+        revision = step.up_revision
+        doc = (revision.doc if revision is not None else "").strip().splitlines()
+        applied(str(step.up_revision_id), doc[0] if doc else "")
+
+    return on_version_apply

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
 from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
+
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,25 @@ class HistoryFilter:
     kind: str | None = None  # "observation" | "trade"
 
 
+# Counting every match scans every match, so the count stops this many rows past the end
+# of the page asked for: exact up to there, a lower bound beyond (`HistoryTotal.exact`).
+# Enough to page by: another page exists whenever offset + limit < the count.
+COUNT_AHEAD = 1000
+
+
+@dataclass(frozen=True)
+class HistoryTotal:
+    """How many rows match: exactly `count`, or (not `exact`) more than a page's reach."""
+
+    count: int
+    exact: bool
+
+
 def history_query(filters: HistoryFilter) -> Select[models.Record]:
-    query = select(models.Record)
+    return _filtered(select(models.Record), filters)
+
+
+def _filtered(query: Select[RowT], filters: HistoryFilter) -> Select[RowT]:
     if filters.since is not None:
         query = query.where(models.Record.ts >= filters.since)
     if filters.until is not None:
@@ -50,16 +69,27 @@ def history_query(filters: HistoryFilter) -> Select[models.Record]:
     return query
 
 
-def history(session: Session, filters: HistoryFilter) -> tuple[list[models.Record], int]:
-    """Newest first, one page, and how many rows match in all."""
-    query = history_query(filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+def history(session: Session, filters: HistoryFilter) -> tuple[list[models.Record], HistoryTotal]:
+    """Newest first, one page, and how many rows match (bounded: see `COUNT_AHEAD`)."""
     page = session.scalars(
-        query.order_by(models.Record.ts.desc(), models.Record.id.desc())
+        history_query(filters)
+        .order_by(models.Record.ts.desc(), models.Record.id.desc())
         .limit(filters.limit)
         .offset(filters.offset)
     ).all()
-    return list(page), total
+    return list(page), _history_total(session, filters, len(page))
+
+
+def _history_total(session: Session, filters: HistoryFilter, found: int) -> HistoryTotal:
+    limit = filters.limit
+    if limit is not None and found < limit and (found or not filters.offset):
+        return HistoryTotal(filters.offset + found, exact=True)  # the page reached the end
+    ids = _filtered(select(models.Record.id), filters)
+    reach = None if limit is None else filters.offset + limit + COUNT_AHEAD
+    if reach is not None:
+        ids = ids.limit(reach + 1)  # one more than the reach tells "more than that"
+    count = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    return HistoryTotal(count, exact=reach is None or count <= reach)
 
 
 def latest_record(session: Session) -> models.Record | None:

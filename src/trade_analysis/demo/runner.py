@@ -9,6 +9,7 @@ the demo was started from a non-interactive shell, where SIGINT arrives ignored.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import subprocess
 import sys
@@ -36,17 +37,60 @@ class DemoWindow:
     title: str
     color: str
     theme: str
-    x: int
-    y: int
     # Which rules its bot gets: "take_profit", "stop_loss" (both by default, none: signals only).
     rules: tuple[str, ...] = ("take_profit", "stop_loss")
 
 
 DEMO_WINDOWS = (
-    DemoWindow("AAPL 189.23 - Robinhood", "#00c805", "light", 20, 20),
-    DemoWindow("TSLA $250.12 | Robinhood - Google Chrome", "#00c805", "dark", 680, 20),
-    DemoWindow("NVDA - $1,234.56 - Mozilla Firefox", "#ff5000", "light", 20, 440, rules=()),
+    DemoWindow("AAPL 189.23 - Robinhood", "#00c805", "light"),
+    DemoWindow("TSLA $250.12 | Robinhood - Google Chrome", "#00c805", "dark"),
+    DemoWindow("NVDA - $1,234.56 - Mozilla Firefox", "#ff5000", "light", rules=()),
 )
+#: The largest a demo chart gets, and the least that still reads well.
+MAX_SIZE = (640, 400)
+MIN_SIZE = (320, 200)
+MARGIN = 10
+#: Room above each window for a window manager's title bar, so every title shows.
+TITLE_BAR = 30
+
+
+@dataclass(frozen=True)
+class Placement:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+def layout(screen_width: int, screen_height: int, count: int) -> list[Placement]:
+    """`count` windows in a grid that fits the screen, each with room for its title bar."""
+    columns = max(1, math.ceil(math.sqrt(count)))
+    rows = max(1, math.ceil(count / columns))
+    cell_width = (screen_width - MARGIN * (columns + 1)) // columns
+    cell_height = (screen_height - MARGIN * (rows + 1)) // rows
+    width = max(MIN_SIZE[0], min(MAX_SIZE[0], cell_width))
+    height = max(MIN_SIZE[1], min(MAX_SIZE[1], cell_height - TITLE_BAR))
+    return [
+        Placement(
+            MARGIN + (index % columns) * (cell_width + MARGIN),
+            MARGIN + (index // columns) * (cell_height + MARGIN) + TITLE_BAR,
+            width,
+            height,
+        )
+        for index in range(count)
+    ]
+
+
+def screen_size(display: str) -> tuple[int, int]:
+    """The size of the X screen the demo draws on."""
+    from Xlib.display import Display
+
+    connection = Display(display)
+    try:
+        screen = connection.screen()
+        return screen.width_in_pixels, screen.height_in_pixels
+    finally:
+        connection.close()
 
 
 class DemoStopped(Exception):
@@ -79,7 +123,9 @@ def rotated(phases: tuple[str, ...], start: int) -> str:
     return ",".join(phases[(start + i) % count] for i in range(count))
 
 
-def window_command(window: DemoWindow, index: int, phase_seconds: float) -> list[str]:
+def window_command(
+    window: DemoWindow, index: int, place: Placement, phase_seconds: float
+) -> list[str]:
     phases = rotated(PHASES, index)
     assert all(phase in TRENDS for phase in PHASES)
     return [
@@ -89,10 +135,10 @@ def window_command(window: DemoWindow, index: int, phase_seconds: float) -> list
         f"--title={window.title}",
         f"--color={window.color}",
         f"--theme={window.theme}",
-        f"--x={window.x}",
-        f"--y={window.y}",
-        "--width=640",
-        "--height=400",
+        f"--x={place.x}",
+        f"--y={place.y}",
+        f"--width={place.width}",
+        f"--height={place.height}",
         "--animate",
         f"--phases={phases}",
         f"--phase-seconds={phase_seconds}",
@@ -145,9 +191,11 @@ def start_workers(
     windows: tuple[DemoWindow, ...],
     alive: Callable[[], bool],
     timeout: float = 60,
+    watched: Callable[[int], None] = lambda count: None,
 ) -> dict[int, DemoWindow]:
     """Find each demo window (by its title's first word: the price in it moves), watch it,
-    and set its bot's rules. Returns the windows by hwnd."""
+    and set its bot's rules; `watched` hears how many are watched so far. Returns the
+    windows by hwnd."""
     found: dict[int, DemoWindow] = {}
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
@@ -172,6 +220,7 @@ def start_workers(
                     "/start_multi", json={"hwnd": shown["hwnd"], "interval": 1}
                 ).raise_for_status()
                 found[shown["hwnd"]] = window
+                watched(len(found))
             time.sleep(0.3)
     return found
 

@@ -13,6 +13,7 @@ from trade_analysis.live.bus import (
     Subscription,
     bus_from_url,
 )
+from trade_analysis.live.channels import Channels
 from trade_analysis.live.events import (
     NEVER_DROPPED,
     Event,
@@ -38,6 +39,7 @@ __all__ = [
     "TRY_AGAIN_LATER",
     "Bus",
     "BusUnavailable",
+    "Channels",
     "ClientHandle",
     "Event",
     "EventType",

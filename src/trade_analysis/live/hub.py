@@ -62,11 +62,12 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from trade_analysis.live.bus import Bus, BusUnavailable
+from trade_analysis.live.channels import Channels
 from trade_analysis.live.events import Event, EventType, InvalidEvent
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHANNEL = "trade-analysis.events"
+DEFAULT_CHANNEL = Channels().events
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
 

@@ -12,6 +12,7 @@ from tests.conftest import AUTH
 from tests.images import image_bytes
 from trade_analysis.app import create_app
 from trade_analysis.config import Settings
+from trade_analysis.db import queries
 
 
 def ingest(client: TestClient, ticker: str, trend: str, price: str, ts: datetime) -> dict:
@@ -140,3 +141,36 @@ def test_paths_that_try_to_leave_uploads_are_404(
     response = client.get(f"/uploads/{attempt}")
     assert response.status_code == 404
     assert b"SECRET" not in response.content and b"root:" not in response.content
+
+
+def test_total_count_is_exact_near_the_page_and_a_lower_bound_beyond(
+    client: TestClient, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count stops COUNT_AHEAD rows past the page: a client paging by it still sees
+    every row once, and the header says when the count is only a lower bound."""
+    monkeypatch.setattr(queries, "COUNT_AHEAD", 3)
+    for minute in range(20):
+        ingest(client, "AAPL", "none", str(100 + minute), now - timedelta(minutes=20 - minute))
+
+    def page(offset: int, limit: int = 5) -> tuple[list[int], int, str]:
+        answer = client.get("/api/v1/history", params={"offset": offset, "limit": limit})
+        assert answer.status_code == 200, answer.text
+        headers = answer.headers
+        prices = [row["price"] for row in answer.json()]
+        return prices, int(headers["X-Total-Count"]), headers["X-Total-Count-Exact"]
+
+    # 5 on the page and 3 ahead counted, one more seen: "at least 9".
+    assert page(0) == ([119, 118, 117, 116, 115], 9, "false")
+    assert page(10)[1:] == (19, "false")
+    assert page(15)[1:] == (20, "true")  # the end is within reach: exact
+    assert page(18) == ([101, 100], 20, "true")  # a short page ends the count
+    assert page(25) == ([], 20, "true")  # past the end: counted, nothing to show
+    assert page(0, limit=1000)[1:] == (20, "true")
+
+    seen: list[int] = []
+    offset, total = 0, 1
+    while offset < total:  # how a client pages by the header
+        prices, total, _ = page(offset)
+        seen += prices
+        offset += 5
+    assert seen == list(range(119, 99, -1))

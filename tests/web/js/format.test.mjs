@@ -127,3 +127,14 @@ test("4xx details become messages next to the fields they name", () => {
   assert.deepEqual(f.fieldErrors("AAPL is already long"), { "": "AAPL is already long" });
   assert.deepEqual(f.fieldErrors(undefined), { "": "the server refused this" });
 });
+
+test("amounts that round to zero carry no sign; midnight is hour 00", () => {
+  for (const [value, text] of [[-0.004, "0.00"], [0.004, "0.00"], [-0.005, `${MINUS}0.01`], [-1e-10, "0.00"]]) {
+    assert.equal(f.signedMoney(value), text, `signedMoney(${value})`);
+  }
+  assert.equal(f.money(-1e-10), "0.00");
+  assert.equal(f.money("-1234567.891"), `${MINUS}1,234,567.891`);
+  assert.equal(f.money(12.5, 0), "12.5");
+  assert.equal(f.dateTime("2026-03-02T00:00:00Z"), "2026-03-02 00:00:00");
+  assert.equal(f.dateTime("2026-12-31T23:59:59.900Z"), "2026-12-31 23:59:59");
+});

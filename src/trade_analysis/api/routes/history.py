@@ -41,6 +41,12 @@ Offset = Annotated[int, Query(ge=0, le=MAX_ROWS)]
     "/history",
     response_model=list[RecordPublic],
     summary="History records, newest first; X-Total-Count tells how many match",
+    description=(
+        "`X-Total-Count` is exact when `X-Total-Count-Exact` is `true`; when it is `false` "
+        f"at least that many match (the count stops {queries.COUNT_AHEAD:,} rows past the "
+        "page), so another "
+        "page exists whenever offset + limit < X-Total-Count."
+    ),
 )
 def history(
     services: ServicesDep,
@@ -51,8 +57,15 @@ def history(
 ) -> list[RecordPublic]:
     filters = replace(window, limit=limit, offset=offset)
     page, total = application.history_page(services, filters)
-    response.headers["X-Total-Count"] = str(total)
+    total_headers(response, total)
     return page
+
+
+def total_headers(response: Response, total: queries.HistoryTotal) -> None:
+    """`X-Total-Count` is exact up to `queries.COUNT_AHEAD` rows past the page, a lower
+    bound beyond; `X-Total-Count-Exact` says which (docs/performance.md)."""
+    response.headers["X-Total-Count"] = str(total.count)
+    response.headers["X-Total-Count-Exact"] = "true" if total.exact else "false"
 
 
 @router.get(

@@ -24,10 +24,11 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
   corrupt frames. ``X11Source`` refuses concurrent use with a RuntimeError.
 * Reading a pixmap with plain GetImage sends every pixel through the socket and
   python-xlib copies the reply several times while receiving it (~1.5 ms of CPU for
-  640x400). On a local display the pixmap is read with MIT-SHM ``ShmGetImage`` into a
-  shared-memory segment instead (one small reply, one memcpy); on the same python-xlib
-  connection, so the one-connection-per-thread rule holds. Any failure to set it up or
-  use it falls back to GetImage for the rest of the source's life.
+  640x400). On a local display the pixmap is read with MIT-SHM ``ShmGetImage``
+  (x11_shm.py) into a shared-memory segment instead (one small reply, one memcpy; 0.18x
+  the time of GetImage in bench_capture); on the same python-xlib connection, so the
+  one-connection-per-thread rule holds. Any failure to set it up or use it falls back
+  to GetImage for the rest of the source's life.
 
 Windows are found with or without a window manager: an EWMH manager's
 ``_NET_CLIENT_LIST`` when one is running, else a walk of the root's children, looking
@@ -36,10 +37,8 @@ inside window-manager frames for the client window (the one with ``WM_STATE`` or
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import select
-import socket
 import threading
 import time
 from collections import deque
@@ -54,10 +53,11 @@ from Xlib import error as xerror
 from Xlib.display import Display
 from Xlib.ext import composite, damage
 from Xlib.protocol import event as xevent
-from Xlib.protocol import request, rq
+from Xlib.protocol import request
 
 from trade_analysis.capture.frame import CaptureMethod, Frame, WindowInfo
 from trade_analysis.capture.sources.base import CaptureFailed, CaptureUnavailable, WindowGone
+from trade_analysis.capture.sources.x11_shm import SharedImage, ShmUnavailable
 from trade_analysis.domain import utcnow
 
 if TYPE_CHECKING:
@@ -85,74 +85,6 @@ _MAX_REPAINT_WINDOWS = 256  # subwindows sent an Expose on a first capture
 _SETTLE_BUSY = 0.25
 
 
-# -- MIT-SHM (python-xlib has no binding for it: the four requests used, from shmproto.h) --
-
-
-class _ShmQueryVersion(rq.ReplyRequest):  # type: ignore[misc]
-    _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(0), rq.RequestLength())
-    _reply = rq.Struct(
-        rq.ReplyCode(),
-        rq.Bool("shared_pixmaps"),
-        rq.Card16("sequence_number"),
-        rq.ReplyLength(),
-        rq.Card16("major_version"),
-        rq.Card16("minor_version"),
-        rq.Card16("uid"),
-        rq.Card16("gid"),
-        rq.Card8("pixmap_format"),
-        rq.Pad(15),
-    )
-
-
-class _ShmAttach(rq.Request):  # type: ignore[misc]
-    _request = rq.Struct(
-        rq.Card8("opcode"),
-        rq.Opcode(1),
-        rq.RequestLength(),
-        rq.Card32("shmseg"),
-        rq.Card32("shmid"),
-        rq.Bool("read_only"),
-        rq.Pad(3),
-    )
-
-
-class _ShmDetach(rq.Request):  # type: ignore[misc]
-    _request = rq.Struct(rq.Card8("opcode"), rq.Opcode(2), rq.RequestLength(), rq.Card32("shmseg"))
-
-
-class _ShmGetImage(rq.ReplyRequest):  # type: ignore[misc]
-    _request = rq.Struct(
-        rq.Card8("opcode"),
-        rq.Opcode(4),
-        rq.RequestLength(),
-        rq.Drawable("drawable"),
-        rq.Int16("x"),
-        rq.Int16("y"),
-        rq.Card16("width"),
-        rq.Card16("height"),
-        rq.Card32("plane_mask"),
-        rq.Set("format", 1, (X.XYPixmap, X.ZPixmap)),
-        rq.Pad(3),
-        rq.Card32("shmseg"),
-        rq.Card32("offset"),
-    )
-    _reply = rq.Struct(
-        rq.ReplyCode(),
-        rq.Card8("depth"),
-        rq.Card16("sequence_number"),
-        rq.ReplyLength(),
-        rq.Card32("visual"),
-        rq.Card32("size"),
-        rq.Pad(16),
-    )
-
-
-_IPC_PRIVATE = 0
-_IPC_CREAT = 0o1000
-_IPC_RMID = 0
-_SHM_FAILED = ctypes.c_void_p(-1).value
-
-
 def _own_core_errors(display: Display) -> None:
     """Give this connection its own error table, with the core errors at their codes.
 
@@ -167,123 +99,6 @@ def _own_core_errors(display: Display) -> None:
         code: kind for code, kind in protocol.error_classes.items() if code >= first_extension_error
     }
     protocol.error_classes = {**table, **xerror.xerror_class}
-
-
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
-    libc.shmget.restype = ctypes.c_int
-    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-    libc.shmat.restype = ctypes.c_void_p
-    libc.shmdt.argtypes = [ctypes.c_void_p]
-    libc.shmdt.restype = ctypes.c_int
-    libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-    libc.shmctl.restype = ctypes.c_int
-    return libc
-
-
-class _ShmUnavailable(Exception):
-    pass
-
-
-class _SharedImage:
-    """A SysV shared-memory segment attached to the X server, read with ShmGetImage.
-
-    Used from the owning X11Source's thread only, on that source's connection. The
-    segment is marked for removal as soon as the server has attached it, so it goes away
-    with the last of the two mappings even if this process dies.
-    """
-
-    def __init__(self, display: Display) -> None:
-        # Local connections only: over TCP the server would look the segment id up in
-        # its own host's (or its own IPC namespace's) segments.
-        if display.display.socket.family != socket.AF_UNIX:
-            raise _ShmUnavailable("not a local (Unix socket) connection")
-        extension = display.query_extension("MIT-SHM")
-        if extension is None:
-            raise _ShmUnavailable("the X server has no MIT-SHM extension")
-        self._display = display
-        self._opcode = int(extension.major_opcode)
-        version = _ShmQueryVersion(display=display.display, opcode=self._opcode)
-        if (int(version.major_version), int(version.minor_version)) < (1, 1):
-            raise _ShmUnavailable(f"MIT-SHM {version.major_version}.{version.minor_version}")
-        self._libc = _libc()
-        self._segment: int | None = None  # the server's SHMSEG id
-        self._address: int | None = None
-        self.capacity = 0
-
-    def _attach(self, size: int) -> None:
-        self.detach()
-        libc = self._libc
-        shmid = libc.shmget(_IPC_PRIVATE, size, _IPC_CREAT | 0o600)
-        if shmid < 0:
-            raise _ShmUnavailable(f"shmget: errno {ctypes.get_errno()}")
-        try:
-            address = libc.shmat(shmid, None, 0)
-            if address is None or address == _SHM_FAILED:
-                raise _ShmUnavailable(f"shmat: errno {ctypes.get_errno()}")
-            segment = self._display.display.allocate_resource_id()
-            catcher = xerror.CatchError()
-            _ShmAttach(
-                display=self._display.display,
-                onerror=catcher,
-                opcode=self._opcode,
-                shmseg=segment,
-                shmid=shmid,
-                read_only=False,
-            )
-            self._display.sync()
-        finally:
-            libc.shmctl(shmid, _IPC_RMID, None)  # freed once both sides have detached
-        error = catcher.get_error()
-        if error is not None:
-            libc.shmdt(address)
-            self._display.display.free_resource_id(segment)
-            raise _ShmUnavailable(f"the X server could not attach the segment: {error}")
-        self._segment, self._address, self.capacity = segment, int(address), size
-
-    def get_image(self, drawable: Any, width: int, height: int) -> np.ndarray:
-        """A copy of the drawable's pixels as an HxWx4 array (32 bits per pixel)."""
-        size = width * height * 4
-        if size > self.capacity:
-            self._attach(size)
-        assert self._address is not None
-        reply = _ShmGetImage(
-            display=self._display.display,
-            opcode=self._opcode,
-            drawable=drawable,
-            x=0,
-            y=0,
-            width=width,
-            height=height,
-            plane_mask=_ALL_PLANES,
-            format=X.ZPixmap,
-            shmseg=self._segment,
-            offset=0,
-        )
-        if int(reply.size) != size:
-            raise _ShmUnavailable(f"ShmGetImage returned {reply.size} bytes, not {size}")
-        shared = (ctypes.c_ubyte * size).from_address(self._address)
-        return np.frombuffer(memoryview(shared), dtype=np.uint8).reshape(height, width, 4).copy()
-
-    def detach(self) -> None:
-        """Detach from the server (on a live connection) and unmap here."""
-        if self._segment is not None:
-            _ShmDetach(
-                display=self._display.display,
-                onerror=xerror.CatchError(),
-                opcode=self._opcode,
-                shmseg=self._segment,
-            )
-            self._display.display.free_resource_id(self._segment)
-            self._segment = None
-        self.unmap()
-
-    def unmap(self) -> None:
-        if self._address is not None:
-            self._libc.shmdt(self._address)
-            self._address = None
-            self.capacity = 0
 
 
 class X11Source:
@@ -314,7 +129,7 @@ class X11Source:
         self._grabber: mss.MSS | None = None
         # MIT-SHM for pixmap reads: set up on the first composite capture; False when
         # unavailable (then GetImage is used).
-        self._shm: _SharedImage | bool | None = None if use_shm else False
+        self._shm: SharedImage | bool | None = None if use_shm else False
         self._settle_timeout = settle_timeout
         self._settle_quiet = settle_quiet
         self._lsb_first = self._display.display.info.image_byte_order == X.LSBFirst
@@ -353,13 +168,13 @@ class X11Source:
                         composite.RedirectAutomatic, onerror=xerror.CatchError(*_GONE_ERRORS)
                     )
                 self._redirected.clear()
-                if isinstance(self._shm, _SharedImage):
+                if isinstance(self._shm, SharedImage):
                     self._shm.detach()
                 self._display.sync()
             except xerror.ConnectionClosedError:
                 logger.debug("X connection to %s already closed", self.display_name)
             finally:
-                if isinstance(self._shm, _SharedImage):
+                if isinstance(self._shm, SharedImage):
                     self._shm.unmap()  # detached above, or the connection is gone
                 self._shm = False
                 if self._grabber is not None:
@@ -808,16 +623,16 @@ class X11Source:
             return None
         try:
             if self._shm is None:
-                self._shm = _SharedImage(self._display)
-            assert isinstance(self._shm, _SharedImage)
+                self._shm = SharedImage(self._display)
+            assert isinstance(self._shm, SharedImage)
             return self._shm.get_image(pixmap, width, height)
         except _GONE_ERRORS:
             raise  # the window, not shared memory: the caller reports it gone
-        except (_ShmUnavailable, xerror.XError, OSError, AttributeError) as exc:
+        except (ShmUnavailable, xerror.XError, OSError, AttributeError) as exc:
             logger.info(
                 "MIT-SHM not used on %s (%s): reading pixmaps with GetImage", self.display_name, exc
             )
-            if isinstance(self._shm, _SharedImage):
+            if isinstance(self._shm, SharedImage):
                 self._shm.detach()
             self._shm = False
             return None

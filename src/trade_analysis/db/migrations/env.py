@@ -12,11 +12,14 @@ target_metadata = Base.metadata
 
 
 def run_on(connection: Connection) -> None:
+    # Set by trade_analysis.db.migrate when a command shows progress.
+    told = context.config.attributes.get("on_version_apply")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=told,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -182,6 +182,9 @@ export class BoardView {
   async listWindows() {
     const list = $("#windows");
     const status = $("#picker-status");
+    // Nothing to watch until windows are listed: no display, or none on it, offers no button.
+    const actions = $("#picker-actions");
+    actions.hidden = true;
     setText(status, "Looking for windows\u2026");
     list.replaceChildren();
     let windows;
@@ -192,6 +195,7 @@ export class BoardView {
       return;
     }
     setText(status, windows.length ? `${windows.length} window(s)` : "No capturable window on this desktop.");
+    actions.hidden = !windows.length;
     for (const window of windows) {
       const watching = Boolean(this.app.state.workers[String(window.hwnd)]);
       const id = `pick-${window.hwnd}`;

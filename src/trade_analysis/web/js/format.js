@@ -11,29 +11,40 @@ export function decimalsOf(value, min = 2) {
   return Math.min(8, Math.max(min, text.length - point - 1));
 }
 
-function grouped(absolute, decimals) {
-  const [whole, fraction] = absolute.toFixed(decimals).split(".");
-  const withCommas = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return fraction === undefined ? withCommas : `${withCommas}.${fraction}`;
+// The dashboard writes numbers one way whatever the browser's language (1,234.56, as the
+// README and the API show them); Intl does the rounding, grouping and sign.
+const numberFormats = new Map();
+
+function numberFormat(decimals, signDisplay) {
+  const key = `${decimals}:${signDisplay}`;
+  let format = numberFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.NumberFormat("en-US", {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+      signDisplay, // "negative": no "-0.00"; "exceptZero": "+" too, and 0.00 bare
+    });
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
+const withMinus = (text) => text.replace("-", MINUS);
+
+function isNothing(value) {
+  return value === null || value === undefined || value === "" || Number.isNaN(Number(value));
 }
 
 /** A price or amount: `1,234.56`; "" for nothing. Keeps extra decimals a price was read with. */
 export function money(value, min = 2) {
-  if (value === null || value === undefined || value === "" || Number.isNaN(Number(value))) {
-    return "";
-  }
-  const number = Number(value);
-  const text = grouped(Math.abs(number), decimalsOf(value, min));
-  return number < 0 && Number(text.replace(/,/g, "")) !== 0 ? `${MINUS}${text}` : text;
+  if (isNothing(value)) return "";
+  return withMinus(numberFormat(decimalsOf(value, min), "negative").format(Number(value)));
 }
 
 /** A gain or loss with its sign always shown, so it reads without colour: `+4.25`, `−3.00`. */
 export function signedMoney(value) {
   if (value === null || value === undefined) return "";
-  const number = Number(value);
-  const text = grouped(Math.abs(number), 2);
-  if (Number(text.replace(/,/g, "")) === 0) return text;
-  return `${number > 0 ? "+" : MINUS}${text}`;
+  return withMinus(numberFormat(2, "exceptZero").format(Number(value)));
 }
 
 /** A percentage with its sign: `+50.00%`. */
@@ -71,16 +82,23 @@ export function duration(seconds) {
   return `${secs}s`;
 }
 
+const dateTimeFormat = new Intl.DateTimeFormat("en-US", {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
 /** A wire time (`2026-03-02T15:00:05Z`) as local `2026-03-02 15:00:05`: always with the date. */
 export function dateTime(iso) {
   if (!iso) return "";
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return "";
-  const two = (n) => String(n).padStart(2, "0");
-  return (
-    `${when.getFullYear()}-${two(when.getMonth() + 1)}-${two(when.getDate())} ` +
-    `${two(when.getHours())}:${two(when.getMinutes())}:${two(when.getSeconds())}`
-  );
+  const part = Object.fromEntries(dateTimeFormat.formatToParts(when).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}:${part.second}`;
 }
 
 /** Win rate as a percentage, or "" when nothing closed yet (no trade is not 0%). */

@@ -59,6 +59,8 @@ export class HistoryView {
     }
     showErrors(form, {});
     this.total = Number(answer.headers.get("X-Total-Count") || answer.data.length);
+    // Past a bound the server counts no further: the total is then "at least".
+    const more = answer.headers.get("X-Total-Count-Exact") === "false" ? "+" : "";
     const state = this.app.state;
     $("#history tbody").replaceChildren(...answer.data.map((record) => this.row(record, state)));
     if (!answer.data.length) {
@@ -69,7 +71,7 @@ export class HistoryView {
     const [newer, older] = document.querySelectorAll("#history-pager button");
     newer.disabled = page === 0;
     older.disabled = page >= pages - 1;
-    setText($("#history-pager span"), `page ${page + 1} of ${pages} · ${this.total} record(s)`);
+    setText($("#history-pager span"), `page ${page + 1} of ${pages}${more} · ${this.total}${more} record(s)`);
   }
 
   row(record, state) {
