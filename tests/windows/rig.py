@@ -122,6 +122,9 @@ class Rig:
         env = self.env(display)
         with (self.root / "session.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            # Whatever a killed run left behind in this prefix goes first.
+            subprocess.run(["wineserver", "-k"], env=env, check=False)
+            subprocess.run(["wineserver", "-w"], env=env, check=False)
             subprocess.run(["wineserver", "-p"], env=env, check=True)
             try:
                 yield env
