@@ -43,7 +43,7 @@ def test_time_open_from_the_entry_never_negative_and_unknown_without_one() -> No
 
 
 def test_marked_is_what_the_api_shows_and_totals_add_up() -> None:
-    shown = position("100", "104.25").marked(OPENED + timedelta(seconds=30))
+    shown = position("100", "104.25").marked(OPENED + timedelta(seconds=30)).model_dump()
     assert shown == {
         "bot": "w1",
         "name": None,

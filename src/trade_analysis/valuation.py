@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from trade_analysis.domain import to_wire
+from trade_analysis.wire import OpenPositionPublic, PnlTotals
 
 _PERCENT_PLACES = Decimal("0.0001")
 
@@ -50,32 +50,32 @@ class OpenPosition:
             return None
         return max(0.0, round((now - self.entry_time).total_seconds(), 3))
 
-    def marked(self, now: datetime) -> dict[str, Any]:
+    def marked(self, now: datetime) -> OpenPositionPublic:
         """As the API shows it: entry, last price, unrealised P&L and percent, time open."""
-        return {
-            "bot": self.bot,
-            "name": self.name,
-            "ticker": self.ticker,
-            "entry_price": self.entry_price,
-            "entry_time": to_wire(self.entry_time) if self.entry_time else None,
-            "last_price": self.mark,
-            "unrealised_pnl": self.unrealised_pnl,
-            "unrealised_pct": self.unrealised_pct,
-            "open_seconds": self.open_seconds(now),
-        }
+        return OpenPositionPublic(
+            bot=self.bot,
+            name=self.name,
+            ticker=self.ticker,
+            entry_price=self.entry_price,
+            entry_time=to_wire(self.entry_time) if self.entry_time else None,
+            last_price=self.mark,
+            unrealised_pnl=self.unrealised_pnl,
+            unrealised_pct=self.unrealised_pct,
+            open_seconds=self.open_seconds(now),
+        )
 
 
 def unrealised_total(positions: Iterable[OpenPosition]) -> Decimal:
     return sum((position.unrealised_pnl for position in positions), Decimal(0))
 
 
-def pnl_totals(realised: Decimal, held: Iterable[OpenPosition], now: datetime) -> dict[str, Any]:
+def pnl_totals(realised: Decimal, held: Iterable[OpenPosition], now: datetime) -> PnlTotals:
     """Realised and unrealised P&L apart, and the open positions marked; the seed's
     `total_pnl_all_tickers` stays what it always was, the realised total."""
     held = list(held)
-    return {
-        "total_pnl_all_tickers": realised,
-        "realised_pnl": realised,
-        "unrealised_pnl": unrealised_total(held),
-        "open_positions": [position.marked(now) for position in held],
-    }
+    return PnlTotals(
+        total_pnl_all_tickers=realised,
+        realised_pnl=realised,
+        unrealised_pnl=unrealised_total(held),
+        open_positions=[position.marked(now) for position in held],
+    )

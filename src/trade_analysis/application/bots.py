@@ -38,7 +38,6 @@ from trade_analysis.wire import (
     ClosedPositions,
     Deleted,
     OpenPosition,
-    OpenPositionPublic,
 )
 
 
@@ -66,9 +65,7 @@ def bot_public(bot: models.Bot, held: Sequence[Held], now: datetime) -> BotPubli
         meta=bot.meta or {},
         updated_at=bot.updated_at,
         unrealised_pnl=unrealised_total(mine),
-        open_positions=[
-            OpenPositionPublic.model_validate(position.marked(now)) for position in mine
-        ],
+        open_positions=[position.marked(now) for position in mine],
         process=bot.process,
         stem=bot.stem,
         interval=bot.interval,

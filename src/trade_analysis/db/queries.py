@@ -194,7 +194,7 @@ def trade_summary(
         }
     return {
         "tickers": tickers,
-        **pnl_totals(realised_total(totals), held, now),
+        **dict(pnl_totals(realised_total(totals), held, now)),
         "all_trades": [trade_entry(trade) for trade in reversed(recent)],
     }
 

@@ -58,7 +58,8 @@ def compact_summary_event(
     """The totals per ticker (`queries.ticker_totals`) and the open positions marked to
     market (`queries.open_positions`) as a `summary` event."""
     realised = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
-    summary = CompactSummary.model_validate({"tickers": tickers, **pnl_totals(realised, held, now)})
+    totals = pnl_totals(realised, held, now)
+    summary = CompactSummary.model_validate({"tickers": tickers, **dict(totals)})
     return Event.of(summary)
 
 
