@@ -83,6 +83,12 @@ def test_json_formatter_keeps_context_and_redacts() -> None:
             '"GET /uploads/a.png?token=[redacted] HTTP/1.1"',
         ),
         ("/history?ticker=A", "/history?ticker=A"),
+        ("/ws?tok%65n=k&x=1", "/ws?tok%65n=[redacted]&x=1"),
+        ("/ws?x=1&TOKEN=k", "/ws?x=1&TOKEN=[redacted]"),
+        ("/ws?token+=k", "/ws?token+=[redacted]"),
+        ("/ws?%74%6F%6B%65%6E=k", "/ws?%74%6F%6B%65%6E=[redacted]"),
+        ("/ws?api_key=k;b=2", "/ws?api_key=[redacted];b=2"),
+        ("/ws?tokens=k", "/ws?tokens=k"),
     ],
 )
 def test_redaction(text: str, expected: str) -> None:
@@ -90,6 +96,28 @@ def test_redaction(text: str, expected: str) -> None:
     record = logging.LogRecord("uvicorn.access", logging.INFO, "", 1, "%s", (text,), None)
     RedactSecrets().filter(record)
     assert record.getMessage() == expected
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_outside_text_cannot_write_a_line_of_its_own(
+    log_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bot name or window title with a newline, logged as a handler installed by the
+    service's logging configuration writes it: one record, one line."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactSecrets())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter())
+    logger = logging.getLogger("trade_analysis.test_forging")
+    logger.addHandler(handler)
+    try:
+        logger.warning("trade bot=%s title=%s", "desk\nINFO forged", "Chart\r\x1b[2Jx\u2028y")
+    finally:
+        logger.removeHandler(handler)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    message = json.loads(lines[0])["message"] if log_format == "json" else lines[0]
+    assert "bot=desk\\nINFO forged title=Chart\\r\\x1b[2Jx\\u2028y" in message
+    assert "\x1b" not in lines[0] and "\u2028" not in lines[0]
 
 
 def test_nothing_in_src_calls_print() -> None:
