@@ -28,7 +28,7 @@ from tests.support.xvfb import missing
 from tests.windows.conftest import ChartProcess, Windows, WineProcess
 from tests.windows.rig import windows_path
 
-pytestmark = [pytest.mark.wine, pytest.mark.timeout(300), pytest.mark.slow]
+pytestmark = [pytest.mark.wine, pytest.mark.timeout(600), pytest.mark.slow]
 
 BUS_URL = "redis://127.0.0.1:6379/5"
 
@@ -63,7 +63,7 @@ def listed_window(client: httpx.Client, hwnd: int, alive: WineProcess) -> dict[s
             return None
         return next((w for w in answer.json() if w["hwnd"] == hwnd), None)
 
-    found: dict[str, Any] = poll(find, bool, 90, f"window {hwnd} in /windows", 0.5)
+    found: dict[str, Any] = poll(find, bool, 240, f"window {hwnd} in /windows", 0.5)
     return found
 
 
@@ -164,7 +164,7 @@ def test_serve_on_windows_answers_the_seed_calls_and_trades_a_win32_chart(
             except httpx.TransportError:
                 return False
 
-        poll(pong, bool, 120, "serve on Windows to answer /ping", 0.5)
+        poll(pong, bool, 240, "serve on Windows to answer /ping", 0.5)
         window = listed_window(client, chart.hwnd, server)
         assert window["process"] == "python.exe", window
         assert window["title"].startswith("WSRV "), window
