@@ -91,6 +91,12 @@ _TEXT_MULTI_RUN_SHARE = 0.3
 _FLAT_SHARE = 0.03
 # Zigzag swing (on the 0-100 scale) that makes a turning point.
 _MIN_SWING = 15.0
+# The final leg (`_leg_start`): it ends where the price went the other way by
+# `_LEG_TURN` (0-100 scale), or held without moving `_LEG_STEP` further for
+# `_LEG_STALL` of the width.
+_LEG_TURN = 8.0
+_LEG_STEP = 1.0
+_LEG_STALL = 0.05
 # Score (0-100 units) under which the final segment counts as flat.
 _FLAT_SCORE = 6.0
 # Flat now: the last `_FLAT_TAIL` of the width (the issue's "last tenth") within a band
@@ -98,6 +104,10 @@ _FLAT_SCORE = 6.0
 # per tenth of the width; a tail moving at under half that pace has stopped.
 _FLAT_TAIL = 0.1
 _FLAT_BAND = 5.0
+# A price held flat draws ink within this many cells of the series' last row, and
+# nothing in the rows just beyond (glyphs of a price label are taller).
+_HELD_BAND = 2
+_HELD_ROW_SHARE = 0.6
 # Candles and bars are looked for on a grid at most this many cells across (pixels
 # themselves up to that width): a candle a few pixels wide still stands apart.
 _MAX_FINE_COLUMNS = 1280
@@ -325,7 +335,65 @@ def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
 
 
 def _trace_series(image: Pixels, factor: int) -> _Series | str:
-    """The close series on a grid of the frame, or the reason there is none."""
+    """The close series on a grid of the frame (held flat to its end), or why there is none."""
+    found = _find_series(image, factor)
+    if isinstance(found, str):
+        return found
+    series, strong = found
+    return _held_flat(series, strong, factor)
+
+
+def _held_flat(series: _Series, strong: Pixels, factor: int) -> _Series:
+    """The series, carried on to the right where the market held its last price.
+
+    A price that does not move draws a thin horizontal run: a flat line, or a
+    row of dojis or bar ticks. Read alone such a run looks like a grid or
+    reference line and is set aside, and the series then seems to end on the
+    leg before it. A thin run of ink starting where the series ends, at its
+    last price, and going on to the right (at least `_FLAT_TAIL` of the
+    whole), is the series holding that price, unless the same row is inked
+    left of the end as well (a last-price or reference line across the chart).
+    """
+    height, width = strong.shape
+    scale = series.factor / factor  # series cells per pooled cell
+    end = int((series.first + series.ys.size - 0.5) * scale)
+    row = int((series.ys[-1] + 0.5) * scale)
+    band = strong[max(0, row - _HELD_BAND) : row + _HELD_BAND + 1]
+    halo = np.zeros(width, np.bool_)
+    for start, stop in (
+        (row - 3 * _HELD_BAND, row - _HELD_BAND),
+        (row + _HELD_BAND + 1, row + 3 * _HELD_BAND + 1),
+    ):
+        if stop > 0 and start < height:
+            halo |= strong[max(0, start) : stop].any(axis=0)
+    inked = band.any(axis=0) & ~halo  # thin ink at the last price (glyphs are taller)
+    max_gap = max(3, width // 30)
+    last = end
+    count = 0
+    for column in range(end + 1, width):
+        if inked[column]:
+            last, count = column, count + 1
+        elif column - last > max_gap:
+            break
+    reach = last - end
+    if reach < _FLAT_TAIL / (1 - _FLAT_TAIL) * series.ys.size * scale or count < 0.5 * reach:
+        return series
+    # One row holds most of it (a line, merged dojis, ticks); a label's glyphs do not.
+    if band[:, end + 1 : last + 1].mean(axis=1).max(initial=0.0) < _HELD_ROW_SHARE:
+        return series
+    before = np.asarray(band.any(axis=0))[max(0, end - reach) : max(1, end - reach // 2)]
+    if before.size and before.mean() >= 0.5:
+        return series  # a line across the chart at that price, not the series
+    added = round(reach / scale)
+    ys = np.concatenate((series.ys, np.full(added, series.ys[-1])))
+    read_at = series.read_at
+    if read_at is not None:
+        read_at = (*read_at, ys.size - 1)
+    return replace(series, ys=ys, read_at=read_at)
+
+
+def _find_series(image: Pixels, factor: int) -> tuple[_Series, Pixels] | str:
+    """The close series on a grid of the frame and the strong cells, or why there is none."""
     height, width = image.shape[0] // factor, image.shape[1] // factor
     small = _averaged(image, factor)
     background = _background(small)
@@ -350,7 +418,7 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         # A clean line, and no run of candle pieces beside it: a line chart.
         line = _line_series(colours, (height, width))
         if isinstance(line, _Series) and not line.rough:
-            return replace(line, factor=factor)
+            return replace(line, factor=factor), strong
     # Candles and bars a few pixels apart touch on the pooled grid (a rough line
     # there, or candles): look for them on a finer one (at most `_MAX_FINE_COLUMNS`
     # across). A line chart skips this pass, which costs more than all the rest.
@@ -367,13 +435,13 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
             fine_run = _candle_run(fine_found.boxes, shape)
             fine_candles = _read_candles(fine_ys, fine_xs, fine_found, fine_run, shape)
             if fine_candles is not None:
-                return replace(fine_candles, factor=fine)
+                return replace(fine_candles, factor=fine), strong
     candles = _read_candles(ys, xs, found, run, (height, width))
     if candles is not None:
-        return replace(candles, factor=factor)
+        return replace(candles, factor=factor), strong
     if line is None:
         line = _line_series(colours, (height, width))
-    return line if isinstance(line, str) else replace(line, factor=factor)
+    return line if isinstance(line, str) else (replace(line, factor=factor), strong)
 
 
 def _line_series(colours: _StrongCells, shape: tuple[int, int]) -> _Series | str:
@@ -588,6 +656,7 @@ def _candle_pieces(
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
         _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
+        _drop_thin_runs(mask)
         found, labels, stats, _ = cv2.connectedComponentsWithStats(
             mask, connectivity=8, ltype=label_type
         )
@@ -619,6 +688,23 @@ def _candle_pieces(
         # market's dojis, and candles close enough to touch (a clump).
         boxes += taken + squat
     return _CandlePieces(boxes, glyph_cells, line_cells)
+
+
+def _drop_thin_runs(mask: Pixels) -> None:
+    """Clear thin horizontal runs wider than any candle: a flat stretch, never a candle.
+
+    A market holding one price draws dojis or bar ticks side by side, which
+    merge into one thin run; joined to the last real candle it would make a
+    wide piece that is no candle, and hide that candle too. `_held_flat`
+    reads the run as the flat stretch it is.
+    """
+    width = mask.shape[1]
+    length = int(_MAX_CANDLE_WIDTH * width) + 2
+    runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    if not runs.any():
+        return
+    thick = cv2.morphologyEx(runs, cv2.MORPH_OPEN, np.ones((3, 1), np.uint8))
+    mask[(runs > 0) & (thick == 0)] = 0
 
 
 def _read_candles(
@@ -1139,5 +1225,27 @@ def _score(values: Floats) -> tuple[TrendReading, int]:
     trend = Trend.UP if score > 0 else Trend.DOWN
     agreeing = sum(1 for part in (delta, fitted, momentum) if part * score > 0)
     confidence = min(1.0, abs(score) / 40.0) * (0.4 + 0.2 * agreeing)
+    start = _leg_start(smoothed, 1.0 if score > 0 else -1.0)
+    where = round(100 * start / max(1, len(values) - 1))
     reason = f"{trend} since turning point at {where}%: {figures}"
-    return TrendReading(trend, round(confidence, 3), reason), pivot
+    return TrendReading(trend, round(confidence, 3), reason), start
+
+
+def _leg_start(values: Floats, sign: float) -> int:
+    """Where the final leg, moving `sign`-wards into the right edge, starts.
+
+    Walking back from the right edge, the leg goes on while the price keeps
+    reaching further from where it ends (on the 0-100 scale); it starts at
+    the last such point before either the price went the other way by
+    `_LEG_TURN` (a turn) or held for `_LEG_STALL` of the width without
+    getting further (a pause the leg set out from).
+    """
+    moving = sign * values  # the leg rises into the edge
+    stall = max(3, int(_LEG_STALL * values.size))
+    start = lowest = values.size - 1
+    for index in range(values.size - 2, -1, -1):
+        if moving[index] < moving[lowest] - _LEG_STEP:
+            start = lowest = index
+        elif moving[index] > moving[lowest] + _LEG_TURN or start - index > stall:
+            break
+    return start
