@@ -28,7 +28,7 @@ class Crop:
     chart: the reader reads the whole frame and finds the plot area itself
     (`region`), so the newest data of a chart with no axis on the right is
     read. A crop set by a user (globally, per window, on an upload, on the
-    command line) is `chosen` and honoured exactly.
+    command line) is `chosen` and honoured exactly, and so is any crop with other fractions.
     """
 
     left: float = 0.0
@@ -108,9 +108,14 @@ class Crop:
         A crop nobody set is no statement about the chart: the reader finds
         the plot area (axes, labels, panels left out) in the whole frame.
         """
-        if not self.chosen:
+        if self.unset:
             return 0, 0, width, height
         return self.bounds(width, height)
+
+    @property
+    def unset(self) -> bool:
+        """The default nobody chose (a crop made with other fractions counts as chosen)."""
+        return not self.chosen and self == Crop()
 
     def read_region(self, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """`region` of `pixels`, as a view (no copy)."""
@@ -143,6 +148,6 @@ class CropSettings(BaseModel):
     @classmethod
     def from_crop(cls, crop: Crop) -> CropSettings:
         """The crop as sent; a default nobody chose is sent with no edge set, and stays so."""
-        if not crop.chosen:
+        if crop.unset:
             return cls.model_construct()
         return cls(left=crop.left, right=crop.right, top=crop.top, bottom=crop.bottom)

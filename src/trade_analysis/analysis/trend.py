@@ -31,9 +31,21 @@ its colour is the block's *average*, which keeps the line's colour direction
    stand 3 pixels apart and merge on the pooled grid, and a one-pixel stem
    drawn between two pixel columns is found there (`_strong_strokes`). What
    is found there wins; then the pooled grid's candles; then its line;
-5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
+5. carry the series on where the market held its last price (`_held_flat`):
+   a flat line, or a row of dojis or bar ticks, is a thin horizontal run that
+   on its own looks like a reference line and is set aside above; starting
+   where the series ends, at its last price, it is the series;
+6. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
    find the last turning point with a zigzag whose minimum swing is relative
-   to the range, and score the segment after it.
+   to the range, and score the segment after it. The turning point reported
+   (in `reason` and the trace) is where the final leg starts (`_leg_start`).
+
+Flat is flat, in chart terms: when the last tenth or more of the series'
+width stays within a band a twentieth of the visible price range tall, the
+reading is `none`, whatever leg came before and whatever the kind (line,
+area, candles, OHLC bars) or the stroke (1-4 px, anti-aliased or not). A
+price held exactly draws a thin run of one row: it counts as the series held
+flat, not as a grid or reference line, when it starts where the series ends.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
