@@ -14,7 +14,12 @@ its colour is the block's *average*, which keeps the line's colour direction
 2. keep "strong" cells, those far from the background compared to the
    strongest structure in the frame: this drops grids, translucent fills and
    JPEG noise, which are all faint next to the line; clear solid blocks wider
-   than a candle (infobars, toolbars, banners: chrome, never the series);
+   than a candle (infobars, toolbars, banners: chrome, never the series), but
+   of an area chart's fill (ragged on top) keep only its edge, the line;
+   clear straight unbroken (or dashed) lines over most of the width or
+   height (the plot's frame, axes and grid); keep the tallest band of inked
+   rows, the price pane (volume, RSI or MACD panes, range sliders and
+   headers stand apart from it);
 3. look for candles or bars: colour groups made of narrow upright pieces (and
    the dojis and touching clumps among them) side by side; if found, read one
    close per piece (see `_close_series`) and skip to 5;
@@ -120,6 +125,11 @@ _FLAT_BAND = 5.0
 # nothing in the rows just beyond (glyphs of a price label are taller).
 _HELD_BAND = 2
 _HELD_ROW_SHARE = 0.6
+# An unbroken straight line over this share of the width or height is an axis or a frame.
+_AXIS_SPAN = 0.6
+_AXIS_GAP = 5
+# Panes stand apart by more than this many blank rows of cells.
+_PANE_GAP = 3
 # Candles and bars are looked for on a grid at most this many cells across (pixels
 # themselves up to that width): a candle a few pixels wide still stands apart.
 _MAX_FINE_COLUMNS = 1280
@@ -417,8 +427,16 @@ def _find_series(image: Pixels, factor: int) -> tuple[_Series, Pixels] | str:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
     strong = (contrast >= threshold).view(np.uint8)
-    chrome = _solid_blocks(strong)
+    solid = _solid_blocks(strong, fills=True)
+    chrome = _solid_blocks(strong) if solid else []
+    # Solid and wide: chrome, or an area chart's fill (under the line, so ragged on top).
+    fills = [box for box in solid if _ragged_top(strong, box)]
+    chrome = [box for box in chrome if box not in fills]
     _clear(strong, chrome, 1)
+    for box in fills:
+        _keep_fill_edge(strong, contrast, box)
+    _clear_axis_lines(strong)
+    pane = _keep_main_pane(strong)
     colours = _strong_colours(strong, small, background)
     if not isinstance(colours, tuple):
         return colours
@@ -439,6 +457,9 @@ def _find_series(image: Pixels, factor: int) -> tuple[_Series, Pixels] | str:
         cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
         fine_strong = _strong_strokes(_pooled_contrast(cut, background, fine), threshold)
         _clear(fine_strong, chrome, factor / fine)
+        _clear_axis_lines(fine_strong)
+        fine_strong[: pane[0] * factor // fine] = 0
+        fine_strong[pane[1] * factor // fine :] = 0
         fine_colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
         if isinstance(fine_colours, tuple):
             fine_ys, fine_xs, fine_groups, _, fine_count = fine_colours
@@ -545,14 +566,15 @@ def _strong_colours(strong: Pixels, small: Pixels, background: Floats) -> _Stron
     return ys, xs, groups, directions, count
 
 
-def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
+def _solid_blocks(strong: Pixels, fills: bool = False) -> list[tuple[int, int, int, int]]:
     """Boxes (left, top, width, height) of solid filled rectangles wider than any candle.
 
     Infobars, toolbars, banners: a price line is thin one way or the other
     wherever it is (flat: a few rows tall; steep: a few columns wide), so a
     square of `_SOLID_KERNEL` cells fits in no part of it; a candle body is
     solid but narrow. What is both solid and wide is chrome, and so is the text
-    on it: its whole bounding box goes.
+    on it: its whole bounding box goes. With `fills`, solid shapes spanning a
+    line's width that do not fill their box are listed too (an area's fill).
     """
     width = strong.shape[1]
     solid = cv2.erode(strong, _SOLID_KERNEL)
@@ -563,8 +585,123 @@ def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
     return [
         (left, top, span, tall)
         for left, top, span, tall, area in stats[1:count].tolist()
-        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall
+        if span >= _CHROME_MIN_WIDTH * width
+        and (area >= _SOLID_FILL * span * tall or (span >= _MIN_LINE_WIDTH * width and fills))
     ]
+
+
+def _clear_axis_lines(strong: Pixels) -> None:
+    """Clear straight solid lines across most of the plot: its frame, axes and rules.
+
+    A plot area is boxed or underlined by axis lines, straight and unbroken
+    over most of its width or height, often in the colour of the text and
+    grid (and so of a grey or pale price line). No series draws one: a price
+    held flat for over half the chart reads flat anyway, and a candle or a
+    line's drop never spans half the height in one column.
+    """
+    height, width = strong.shape
+    # Dashes a few cells apart count as unbroken: a dashed grid line is a rule too.
+    gap = np.ones((1, _AXIS_GAP), np.uint8)
+    across = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, gap)
+    across = _opened(across, np.ones((1, int(_AXIS_SPAN * width)), np.uint8))
+    down = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, gap.T)
+    down = _opened(down, np.ones((int(_AXIS_SPAN * height), 1), np.uint8))
+    # Where a candle or the price line crosses a rule, the crossing stays (ink
+    # beyond the rule's thickness on both sides): the series is not cut in two.
+    crossed = _beyond(strong, axis=0)
+    rule = (np.asarray(across) > 0) & ~crossed
+    rule |= (np.asarray(down) > 0) & ~_beyond(strong, axis=1)
+    strong[rule] = 0
+
+
+def _ragged_top(strong: Pixels, box: tuple[int, int, int, int]) -> bool:
+    """Whether a solid block's top edge goes up and down: an area chart's fill, not chrome.
+
+    Bars, banners and panels are rectangles; the fill under a price line
+    follows the price.
+    """
+    left, top, span, tall = box
+    inside = strong[top : top + tall, left : left + span].astype(bool)
+    present = inside.any(axis=0)
+    if present.mean() < 0.9:
+        return False
+    tops = np.argmax(inside, axis=0)[present]
+    return bool(np.ptp(tops) > max(3, 0.1 * tall))
+
+
+def _keep_fill_edge(strong: Pixels, contrast: Pixels, box: tuple[int, int, int, int]) -> None:
+    """Within an area chart's fill, keep only what stands out from the fill: its line.
+
+    A translucent fill strong enough to pass the threshold is still fainter
+    than the line drawn along its edge; halfway between the fill's typical
+    contrast and the strongest is the line.
+    """
+    left, top, span, tall = box
+    region = strong[top : top + tall, left : left + span]
+    values = contrast[top : top + tall, left : left + span]
+    fill = float(np.median(values[region > 0]))
+    cut = (fill + float(values.max())) / 2.0
+    region[values < cut] = 0
+
+
+def _keep_main_pane(strong: Pixels) -> tuple[int, int]:
+    """Clear all but the tallest band of rows holding ink: the price chart's pane.
+
+    Volume, RSI or MACD panes, a range slider or a navigator under the chart,
+    and a header over it, stand apart from it, with blank rows between (the
+    axis lines between panes are gone by now). A price series crosses every
+    row of its own range (a line is continuous, each candle opens where the
+    last one closed), so its pane is one band, and the tallest. Returns the
+    rows kept (first, last + 1).
+    """
+    inked = np.flatnonzero(strong.any(axis=1))
+    breaks = np.flatnonzero(np.diff(inked) > _PANE_GAP)
+    if inked.size == 0 or breaks.size == 0:
+        return 0, strong.shape[0]
+    starts = np.concatenate(([inked[0]], inked[breaks + 1]))
+    ends = np.concatenate((inked[breaks], [inked[-1]]))
+    best = int(np.argmax(ends - starts))
+    strong[: starts[best]] = 0
+    strong[ends[best] + 1 :] = 0
+    return int(starts[best]), int(ends[best]) + 1
+
+
+def _beyond(strong: Pixels, axis: int) -> npt.NDArray[np.bool_]:
+    """Cells with ink 3 cells away on both sides along `axis` (rows: 0, columns: 1)."""
+    ink = strong > 0
+    before = np.zeros_like(ink)
+    after = np.zeros_like(ink)
+    if axis == 0:
+        before[3:], after[:-3] = ink[:-3], ink[3:]
+    else:
+        before[:, 3:], after[:, :-3] = ink[:, :-3], ink[:, 3:]
+    crossing: npt.NDArray[np.bool_] = before & after
+    return crossing
+
+
+def _opened(mask: npt.NDArray[Any], kernel: Pixels) -> Pixels:
+    """The runs of set cells at least as long as a one-row or one-column `kernel`.
+
+    Morphological opening by a line, in time linear in the cells (OpenCV's
+    opening costs the kernel's length per cell), with nothing set beyond the edges.
+    """
+    tall = kernel.shape[0] > 1
+    cells = (mask > 0).T if tall else mask > 0
+    length = max(kernel.shape)
+    height, width = cells.shape
+    runs = np.zeros((height, width), np.uint8)
+    # Only rows holding that many cells at all can hold such a run (few do).
+    candidates = np.flatnonzero(np.count_nonzero(cells, axis=1) >= length)
+    edges = np.zeros((candidates.size, width + 2), np.int8)
+    edges[:, 1:-1] = cells[candidates]
+    steps = np.diff(edges, axis=1)
+    picked, starts = np.nonzero(steps == 1)
+    ends = np.nonzero(steps == -1)[1]  # the same runs, in the same (row-major) order
+    rows = candidates[picked]
+    long = ends - starts >= length
+    for row, first, stop in zip(rows[long], starts[long], ends[long], strict=True):
+        runs[row, first:stop] = 1
+    return np.ascontiguousarray(runs.T) if tall else runs
 
 
 def _clear(strong: Pixels, boxes: list[tuple[int, int, int, int]], scale: float) -> None:
@@ -712,7 +849,7 @@ def _drop_thin_runs(mask: Pixels) -> None:
     """
     width = mask.shape[1]
     length = int(_MAX_CANDLE_WIDTH * width) + 2
-    runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    runs = _opened(mask, np.ones((1, length), np.uint8))
     if not runs.any():
         return
     thick = cv2.morphologyEx(runs, cv2.MORPH_OPEN, np.ones((3, 1), np.uint8))
