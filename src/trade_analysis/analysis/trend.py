@@ -608,10 +608,9 @@ def _clear_axis_lines(strong: Pixels) -> None:
     down = _opened(down, np.ones((int(_AXIS_SPAN * height), 1), np.uint8))
     # Where a candle or the price line crosses a rule, the crossing stays (ink
     # beyond the rule's thickness on both sides): the series is not cut in two.
-    crossed = _beyond(strong, axis=0)
-    rule = (np.asarray(across) > 0) & ~crossed
-    rule |= (np.asarray(down) > 0) & ~_beyond(strong, axis=1)
-    strong[rule] = 0
+    for runs, axis in ((across, 0), (down, 1)):
+        if runs.any():  # most frames have no frame or rule left by now
+            strong[(runs > 0) & ~_beyond(strong, axis)] = 0
 
 
 def _ragged_top(strong: Pixels, box: tuple[int, int, int, int]) -> bool:
