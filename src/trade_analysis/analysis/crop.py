@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import numpy.typing as npt
@@ -22,24 +22,33 @@ class InvalidCrop(ValueError):
 class Crop:
     """Fractions of the width (left, right) and height (top, bottom) to cut away.
 
-    The default cuts the right 16%, where broker pages put their order panel.
+    The default cuts the right 16%, where broker pages put their order panel
+    and price axis. It is what `/status` and `/settings/crop` show until a crop
+    is set, but a crop nobody set (`chosen` false) does not cut into the
+    chart: the reader reads the whole frame and finds the plot area itself
+    (`region`), so the newest data of a chart with no axis on the right is
+    read. A crop set by a user (globally, per window, on an upload, on the
+    command line) is `chosen` and honoured exactly, and so is any crop with other fractions.
     """
 
     left: float = 0.0
     right: float = 0.16
     top: float = 0.0
     bottom: float = 0.0
+    # Set by a user (any edge given), not the default nobody chose. Not part of
+    # equality: the same fractions are the same crop on the wire.
+    chosen: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
+        for edge in _EDGES:
+            value = getattr(self, edge)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidCrop(f"crop {field.name} must be a number, got {value!r}")
+                raise InvalidCrop(f"crop {edge} must be a number, got {value!r}")
             if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-                raise InvalidCrop(f"crop {field.name} must be a fraction in [0, 1], got {value!r}")
+                raise InvalidCrop(f"crop {edge} must be a fraction in [0, 1], got {value!r}")
         # Refused here too, so a bad setting fails when it is made, not on every frame.
         if self.left + self.right >= 1.0:
             raise InvalidCrop(
@@ -55,12 +64,12 @@ class Crop:
         unknown = set(edges) - set(_EDGES)
         if unknown:
             raise InvalidCrop(f"crop has no edge {sorted(unknown)[0]!r}; edges are {_EDGES}")
-        return replace(self, **edges)
+        return replace(self, **edges, chosen=True)
 
     @classmethod
     def uniform(cls, fraction: float) -> Crop:
         """The same fraction from all four edges (the seed's `crop_factor`)."""
-        return cls(fraction, fraction, fraction, fraction)
+        return cls(fraction, fraction, fraction, fraction, chosen=True)
 
     @classmethod
     def from_text(cls, text: str) -> Crop:
@@ -74,11 +83,16 @@ class Crop:
                 values.append(float(part))
             except ValueError:
                 raise InvalidCrop(f"crop {name} must be a number, got {part!r}") from None
-        return cls(*values)
+        left, right, top, bottom = values
+        return cls(left, right, top, bottom, chosen=True)
 
     def apply(self, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """The kept region, as a view of `pixels` (no copy)."""
-        height, width = pixels.shape[:2]
+        x0, y0, x1, y1 = self.bounds(pixels.shape[1], pixels.shape[0])
+        return pixels[y0:y1, x0:x1]
+
+    def bounds(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The kept region of a width x height image: (left, top, right, bottom) pixels."""
         x0, x1 = round(width * self.left), width - round(width * self.right)
         y0, y1 = round(height * self.top), height - round(height * self.bottom)
         if x1 <= x0 or y1 <= y0:
@@ -86,6 +100,26 @@ class Crop:
                 f"crop leaves no pixels of a {width}x{height} image "
                 f"(columns {x0}..{x1}, rows {y0}..{y1})"
             )
+        return x0, y0, x1, y1
+
+    def region(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The region the reader reads: the crop's if chosen, else the whole frame.
+
+        A crop nobody set is no statement about the chart: the reader finds
+        the plot area (axes, labels, panels left out) in the whole frame.
+        """
+        if self.unset:
+            return 0, 0, width, height
+        return self.bounds(width, height)
+
+    @property
+    def unset(self) -> bool:
+        """The default nobody chose (a crop made with other fractions counts as chosen)."""
+        return not self.chosen and self == Crop()
+
+    def read_region(self, pixels: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """`region` of `pixels`, as a view (no copy)."""
+        x0, y0, x1, y1 = self.region(pixels.shape[1], pixels.shape[0])
         return pixels[y0:y1, x0:x1]
 
 
@@ -107,8 +141,13 @@ class CropSettings(BaseModel):
         return self
 
     def to_crop(self) -> Crop:
-        return Crop(left=self.left, right=self.right, top=self.top, bottom=self.bottom)
+        """The crop; chosen when any edge was given (not the default nobody set)."""
+        chosen = bool(self.model_fields_set)
+        return Crop(self.left, self.right, self.top, self.bottom, chosen=chosen)
 
     @classmethod
     def from_crop(cls, crop: Crop) -> CropSettings:
+        """The crop as sent; a default nobody chose is sent with no edge set, and stays so."""
+        if crop.unset:
+            return cls.model_construct()
         return cls(left=crop.left, right=crop.right, top=crop.top, bottom=crop.bottom)

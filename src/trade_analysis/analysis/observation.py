@@ -52,7 +52,7 @@ def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) ->
     """
     reading = read_title(title, settings.title_pattern)
     if settings.line_detect:
-        chart = read_trend(settings.crop.apply(pixels))
+        chart = read_trend(settings.crop.read_region(pixels))
     else:
         chart = TrendReading(Trend.NONE, 0.0, "line detection off")
     price = reading.price
@@ -72,11 +72,13 @@ def analyze(pixels: npt.NDArray[Any], title: str, settings: AnalysisSettings) ->
 def read_trace(pixels: npt.NDArray[Any], crop: Crop) -> dict[str, Any]:
     """The chart reading of a whole frame with the series it traced, for a dashboard.
 
-    Points are (x, y) pixels of the whole frame (the crop's offset added back).
+    Points are (x, y) pixels of the whole frame (the crop's offset added back);
+    `area` is the region read ([left, top, right, bottom] pixels): the crop's
+    when one was chosen, else the whole frame, whose plot area the reader finds.
     """
     height, width = pixels.shape[:2]
-    reading = read_trend(crop.apply(pixels))
-    left, top = round(width * crop.left), round(height * crop.top)
+    left, top, right, bottom = crop.region(width, height)
+    reading = read_trend(pixels[top:bottom, left:right])
 
     def shifted(point: tuple[float, float]) -> list[float]:
         return [round(point[0] + left, 1), round(point[1] + top, 1)]
@@ -86,6 +88,7 @@ def read_trace(pixels: npt.NDArray[Any], crop: Crop) -> dict[str, Any]:
         "width": width,
         "height": height,
         "crop": {"left": crop.left, "right": crop.right, "top": crop.top, "bottom": crop.bottom},
+        "area": [left, top, right, bottom],
         "kind": reading.kind,
         "trend": reading.trend.value,
         "confidence": reading.confidence,

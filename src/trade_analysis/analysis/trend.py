@@ -14,7 +14,12 @@ its colour is the block's *average*, which keeps the line's colour direction
 2. keep "strong" cells, those far from the background compared to the
    strongest structure in the frame: this drops grids, translucent fills and
    JPEG noise, which are all faint next to the line; clear solid blocks wider
-   than a candle (infobars, toolbars, banners: chrome, never the series);
+   than a candle (infobars, toolbars, banners: chrome, never the series), but
+   of an area chart's fill (ragged on top) keep only its edge, the line;
+   clear straight unbroken (or dashed) lines over most of the width or
+   height (the plot's frame, axes and grid); keep the tallest band of inked
+   rows, the price pane (volume, RSI or MACD panes, range sliders and
+   headers stand apart from it);
 3. look for candles or bars: colour groups made of narrow upright pieces (and
    the dojis and touching clumps among them) side by side; if found, read one
    close per piece (see `_close_series`) and skip to 5;
@@ -31,9 +36,21 @@ its colour is the block's *average*, which keeps the line's colour direction
    stand 3 pixels apart and merge on the pooled grid, and a one-pixel stem
    drawn between two pixel columns is found there (`_strong_strokes`). What
    is found there wins; then the pooled grid's candles; then its line;
-5. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
+5. carry the series on where the market held its last price (`_held_flat`):
+   a flat line, or a row of dojis or bar ticks, is a thin horizontal run that
+   on its own looks like a reference line and is set aside above; starting
+   where the series ends, at its last price, it is the series;
+6. normalise to 0-100; a flat tail means `none` (see `_score`); otherwise
    find the last turning point with a zigzag whose minimum swing is relative
-   to the range, and score the segment after it.
+   to the range, and score the segment after it. The turning point reported
+   (in `reason` and the trace) is where the final leg starts (`_leg_start`).
+
+Flat is flat, in chart terms: when the last tenth or more of the series'
+width stays within a band a twentieth of the visible price range tall, the
+reading is `none`, whatever leg came before and whatever the kind (line,
+area, candles, OHLC bars) or the stroke (1-4 px, anti-aliased or not). A
+price held exactly draws a thin run of one row: it counts as the series held
+flat, not as a grid or reference line, when it starts where the series ends.
 
 Everything is vectorised numpy/OpenCV except loops over a few hundred column
 values, a handful of connected components and a few strips of rows. Speed
@@ -91,6 +108,12 @@ _TEXT_MULTI_RUN_SHARE = 0.3
 _FLAT_SHARE = 0.03
 # Zigzag swing (on the 0-100 scale) that makes a turning point.
 _MIN_SWING = 15.0
+# The final leg (`_leg_start`): it ends where the price went the other way by
+# `_LEG_TURN` (0-100 scale), or held without moving `_LEG_STEP` further for
+# `_LEG_STALL` of the width.
+_LEG_TURN = 8.0
+_LEG_STEP = 1.0
+_LEG_STALL = 0.05
 # Score (0-100 units) under which the final segment counts as flat.
 _FLAT_SCORE = 6.0
 # Flat now: the last `_FLAT_TAIL` of the width (the issue's "last tenth") within a band
@@ -98,6 +121,15 @@ _FLAT_SCORE = 6.0
 # per tenth of the width; a tail moving at under half that pace has stopped.
 _FLAT_TAIL = 0.1
 _FLAT_BAND = 5.0
+# A price held flat draws ink within this many cells of the series' last row, and
+# nothing in the rows just beyond (glyphs of a price label are taller).
+_HELD_BAND = 2
+_HELD_ROW_SHARE = 0.6
+# An unbroken straight line over this share of the width or height is an axis or a frame.
+_AXIS_SPAN = 0.6
+_AXIS_GAP = 5
+# Panes stand apart by more than this many blank rows of cells.
+_PANE_GAP = 3
 # Candles and bars are looked for on a grid at most this many cells across (pixels
 # themselves up to that width): a candle a few pixels wide still stands apart.
 _MAX_FINE_COLUMNS = 1280
@@ -325,7 +357,65 @@ def _pooled_contrast(image: Pixels, background: Floats, factor: int) -> Pixels:
 
 
 def _trace_series(image: Pixels, factor: int) -> _Series | str:
-    """The close series on a grid of the frame, or the reason there is none."""
+    """The close series on a grid of the frame (held flat to its end), or why there is none."""
+    found = _find_series(image, factor)
+    if isinstance(found, str):
+        return found
+    series, strong = found
+    return _held_flat(series, strong, factor)
+
+
+def _held_flat(series: _Series, strong: Pixels, factor: int) -> _Series:
+    """The series, carried on to the right where the market held its last price.
+
+    A price that does not move draws a thin horizontal run: a flat line, or a
+    row of dojis or bar ticks. Read alone such a run looks like a grid or
+    reference line and is set aside, and the series then seems to end on the
+    leg before it. A thin run of ink starting where the series ends, at its
+    last price, and going on to the right (at least `_FLAT_TAIL` of the
+    whole), is the series holding that price, unless the same row is inked
+    left of the end as well (a last-price or reference line across the chart).
+    """
+    height, width = strong.shape
+    scale = series.factor / factor  # series cells per pooled cell
+    end = int((series.first + series.ys.size - 0.5) * scale)
+    row = int((series.ys[-1] + 0.5) * scale)
+    band = strong[max(0, row - _HELD_BAND) : row + _HELD_BAND + 1]
+    halo = np.zeros(width, np.bool_)
+    for start, stop in (
+        (row - 3 * _HELD_BAND, row - _HELD_BAND),
+        (row + _HELD_BAND + 1, row + 3 * _HELD_BAND + 1),
+    ):
+        if stop > 0 and start < height:
+            halo |= strong[max(0, start) : stop].any(axis=0)
+    inked = band.any(axis=0) & ~halo  # thin ink at the last price (glyphs are taller)
+    max_gap = max(3, width // 30)
+    last = end
+    count = 0
+    for column in range(end + 1, width):
+        if inked[column]:
+            last, count = column, count + 1
+        elif column - last > max_gap:
+            break
+    reach = last - end
+    if reach < _FLAT_TAIL / (1 - _FLAT_TAIL) * series.ys.size * scale or count < 0.5 * reach:
+        return series
+    # One row holds most of it (a line, merged dojis, ticks); a label's glyphs do not.
+    if band[:, end + 1 : last + 1].mean(axis=1).max(initial=0.0) < _HELD_ROW_SHARE:
+        return series
+    before = np.asarray(band.any(axis=0))[max(0, end - reach) : max(1, end - reach // 2)]
+    if before.size and before.mean() >= 0.5:
+        return series  # a line across the chart at that price, not the series
+    added = round(reach / scale)
+    ys = np.concatenate((series.ys, np.full(added, series.ys[-1])))
+    read_at = series.read_at
+    if read_at is not None:
+        read_at = (*read_at, ys.size - 1)
+    return replace(series, ys=ys, read_at=read_at)
+
+
+def _find_series(image: Pixels, factor: int) -> tuple[_Series, Pixels] | str:
+    """The close series on a grid of the frame and the strong cells, or why there is none."""
     height, width = image.shape[0] // factor, image.shape[1] // factor
     small = _averaged(image, factor)
     background = _background(small)
@@ -337,8 +427,16 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         return "no chart line found (blank or low-contrast image)"
     threshold = max(_MIN_LINE_CONTRAST // 2, int(_STRONG_SHARE * line_contrast))
     strong = (contrast >= threshold).view(np.uint8)
-    chrome = _solid_blocks(strong)
+    solid = _solid_blocks(strong, fills=True)
+    chrome = _solid_blocks(strong) if solid else []
+    # Solid and wide: chrome, or an area chart's fill (under the line, so ragged on top).
+    fills = [box for box in solid if _ragged_top(strong, box)]
+    chrome = [box for box in chrome if box not in fills]
     _clear(strong, chrome, 1)
+    for box in fills:
+        _keep_fill_edge(strong, contrast, box)
+    _clear_axis_lines(strong)
+    pane = _keep_main_pane(strong)
     colours = _strong_colours(strong, small, background)
     if not isinstance(colours, tuple):
         return colours
@@ -350,7 +448,7 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         # A clean line, and no run of candle pieces beside it: a line chart.
         line = _line_series(colours, (height, width))
         if isinstance(line, _Series) and not line.rough:
-            return replace(line, factor=factor)
+            return replace(line, factor=factor), strong
     # Candles and bars a few pixels apart touch on the pooled grid (a rough line
     # there, or candles): look for them on a finer one (at most `_MAX_FINE_COLUMNS`
     # across). A line chart skips this pass, which costs more than all the rest.
@@ -359,6 +457,9 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
         cut = image[: image.shape[0] // fine * fine, : image.shape[1] // fine * fine]
         fine_strong = _strong_strokes(_pooled_contrast(cut, background, fine), threshold)
         _clear(fine_strong, chrome, factor / fine)
+        _clear_axis_lines(fine_strong)
+        fine_strong[: pane[0] * factor // fine] = 0
+        fine_strong[pane[1] * factor // fine :] = 0
         fine_colours = _strong_colours(fine_strong, _averaged(cut, fine), background)
         if isinstance(fine_colours, tuple):
             fine_ys, fine_xs, fine_groups, _, fine_count = fine_colours
@@ -367,13 +468,13 @@ def _trace_series(image: Pixels, factor: int) -> _Series | str:
             fine_run = _candle_run(fine_found.boxes, shape)
             fine_candles = _read_candles(fine_ys, fine_xs, fine_found, fine_run, shape)
             if fine_candles is not None:
-                return replace(fine_candles, factor=fine)
+                return replace(fine_candles, factor=fine), strong
     candles = _read_candles(ys, xs, found, run, (height, width))
     if candles is not None:
-        return replace(candles, factor=factor)
+        return replace(candles, factor=factor), strong
     if line is None:
         line = _line_series(colours, (height, width))
-    return line if isinstance(line, str) else replace(line, factor=factor)
+    return line if isinstance(line, str) else (replace(line, factor=factor), strong)
 
 
 def _line_series(colours: _StrongCells, shape: tuple[int, int]) -> _Series | str:
@@ -465,14 +566,15 @@ def _strong_colours(strong: Pixels, small: Pixels, background: Floats) -> _Stron
     return ys, xs, groups, directions, count
 
 
-def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
+def _solid_blocks(strong: Pixels, fills: bool = False) -> list[tuple[int, int, int, int]]:
     """Boxes (left, top, width, height) of solid filled rectangles wider than any candle.
 
     Infobars, toolbars, banners: a price line is thin one way or the other
     wherever it is (flat: a few rows tall; steep: a few columns wide), so a
     square of `_SOLID_KERNEL` cells fits in no part of it; a candle body is
     solid but narrow. What is both solid and wide is chrome, and so is the text
-    on it: its whole bounding box goes.
+    on it: its whole bounding box goes. With `fills`, solid shapes spanning a
+    line's width that do not fill their box are listed too (an area's fill).
     """
     width = strong.shape[1]
     solid = cv2.erode(strong, _SOLID_KERNEL)
@@ -483,8 +585,122 @@ def _solid_blocks(strong: Pixels) -> list[tuple[int, int, int, int]]:
     return [
         (left, top, span, tall)
         for left, top, span, tall, area in stats[1:count].tolist()
-        if span >= _CHROME_MIN_WIDTH * width and area >= _SOLID_FILL * span * tall
+        if span >= _CHROME_MIN_WIDTH * width
+        and (area >= _SOLID_FILL * span * tall or (span >= _MIN_LINE_WIDTH * width and fills))
     ]
+
+
+def _clear_axis_lines(strong: Pixels) -> None:
+    """Clear straight solid lines across most of the plot: its frame, axes and rules.
+
+    A plot area is boxed or underlined by axis lines, straight and unbroken
+    over most of its width or height, often in the colour of the text and
+    grid (and so of a grey or pale price line). No series draws one: a price
+    held flat for over half the chart reads flat anyway, and a candle or a
+    line's drop never spans half the height in one column.
+    """
+    height, width = strong.shape
+    # Dashes a few cells apart count as unbroken: a dashed grid line is a rule too.
+    gap = np.ones((1, _AXIS_GAP), np.uint8)
+    across = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, gap)
+    across = _opened(across, np.ones((1, int(_AXIS_SPAN * width)), np.uint8))
+    down = cv2.morphologyEx(strong, cv2.MORPH_CLOSE, gap.T)
+    down = _opened(down, np.ones((int(_AXIS_SPAN * height), 1), np.uint8))
+    # Where a candle or the price line crosses a rule, the crossing stays (ink
+    # beyond the rule's thickness on both sides): the series is not cut in two.
+    for runs, axis in ((across, 0), (down, 1)):
+        if runs.any():  # most frames have no frame or rule left by now
+            strong[(runs > 0) & ~_beyond(strong, axis)] = 0
+
+
+def _ragged_top(strong: Pixels, box: tuple[int, int, int, int]) -> bool:
+    """Whether a solid block's top edge goes up and down: an area chart's fill, not chrome.
+
+    Bars, banners and panels are rectangles; the fill under a price line
+    follows the price.
+    """
+    left, top, span, tall = box
+    inside = strong[top : top + tall, left : left + span].astype(bool)
+    present = inside.any(axis=0)
+    if present.mean() < 0.9:
+        return False
+    tops = np.argmax(inside, axis=0)[present]
+    return bool(np.ptp(tops) > max(3, 0.1 * tall))
+
+
+def _keep_fill_edge(strong: Pixels, contrast: Pixels, box: tuple[int, int, int, int]) -> None:
+    """Within an area chart's fill, keep only what stands out from the fill: its line.
+
+    A translucent fill strong enough to pass the threshold is still fainter
+    than the line drawn along its edge; halfway between the fill's typical
+    contrast and the strongest is the line.
+    """
+    left, top, span, tall = box
+    region = strong[top : top + tall, left : left + span]
+    values = contrast[top : top + tall, left : left + span]
+    fill = float(np.median(values[region > 0]))
+    cut = (fill + float(values.max())) / 2.0
+    region[values < cut] = 0
+
+
+def _keep_main_pane(strong: Pixels) -> tuple[int, int]:
+    """Clear all but the tallest band of rows holding ink: the price chart's pane.
+
+    Volume, RSI or MACD panes, a range slider or a navigator under the chart,
+    and a header over it, stand apart from it, with blank rows between (the
+    axis lines between panes are gone by now). A price series crosses every
+    row of its own range (a line is continuous, each candle opens where the
+    last one closed), so its pane is one band, and the tallest. Returns the
+    rows kept (first, last + 1).
+    """
+    inked = np.flatnonzero(strong.any(axis=1))
+    breaks = np.flatnonzero(np.diff(inked) > _PANE_GAP)
+    if inked.size == 0 or breaks.size == 0:
+        return 0, strong.shape[0]
+    starts = np.concatenate(([inked[0]], inked[breaks + 1]))
+    ends = np.concatenate((inked[breaks], [inked[-1]]))
+    best = int(np.argmax(ends - starts))
+    strong[: starts[best]] = 0
+    strong[ends[best] + 1 :] = 0
+    return int(starts[best]), int(ends[best]) + 1
+
+
+def _beyond(strong: Pixels, axis: int) -> npt.NDArray[np.bool_]:
+    """Cells with ink 3 cells away on both sides along `axis` (rows: 0, columns: 1)."""
+    ink = strong > 0
+    before = np.zeros_like(ink)
+    after = np.zeros_like(ink)
+    if axis == 0:
+        before[3:], after[:-3] = ink[:-3], ink[3:]
+    else:
+        before[:, 3:], after[:, :-3] = ink[:, :-3], ink[:, 3:]
+    crossing: npt.NDArray[np.bool_] = before & after
+    return crossing
+
+
+def _opened(mask: npt.NDArray[Any], kernel: Pixels) -> Pixels:
+    """The runs of set cells at least as long as a one-row or one-column `kernel`.
+
+    Morphological opening by a line, in time linear in the cells (OpenCV's
+    opening costs the kernel's length per cell), with nothing set beyond the edges.
+    """
+    tall = kernel.shape[0] > 1
+    cells = (mask > 0).T if tall else mask > 0
+    length = max(kernel.shape)
+    height, width = cells.shape
+    runs = np.zeros((height, width), np.uint8)
+    # Only rows holding that many cells at all can hold such a run (few do).
+    candidates = np.flatnonzero(np.count_nonzero(cells, axis=1) >= length)
+    edges = np.zeros((candidates.size, width + 2), np.int8)
+    edges[:, 1:-1] = cells[candidates]
+    steps = np.diff(edges, axis=1)
+    picked, starts = np.nonzero(steps == 1)
+    ends = np.nonzero(steps == -1)[1]  # the same runs, in the same (row-major) order
+    rows = candidates[picked]
+    long = ends - starts >= length
+    for row, first, stop in zip(rows[long], starts[long], ends[long], strict=True):
+        runs[row, first:stop] = 1
+    return np.ascontiguousarray(runs.T) if tall else runs
 
 
 def _clear(strong: Pixels, boxes: list[tuple[int, int, int, int]], scale: float) -> None:
@@ -588,6 +804,7 @@ def _candle_pieces(
         mask[ys[member], xs[member]] = 1
         _drop_horizontal_lines(mask)
         _drop_horizontal_lines(mask.T)  # and vertical ones: a crosshair, a dotted time marker
+        _drop_thin_runs(mask)
         found, labels, stats, _ = cv2.connectedComponentsWithStats(
             mask, connectivity=8, ltype=label_type
         )
@@ -619,6 +836,23 @@ def _candle_pieces(
         # market's dojis, and candles close enough to touch (a clump).
         boxes += taken + squat
     return _CandlePieces(boxes, glyph_cells, line_cells)
+
+
+def _drop_thin_runs(mask: Pixels) -> None:
+    """Clear thin horizontal runs wider than any candle: a flat stretch, never a candle.
+
+    A market holding one price draws dojis or bar ticks side by side, which
+    merge into one thin run; joined to the last real candle it would make a
+    wide piece that is no candle, and hide that candle too. `_held_flat`
+    reads the run as the flat stretch it is.
+    """
+    width = mask.shape[1]
+    length = int(_MAX_CANDLE_WIDTH * width) + 2
+    runs = _opened(mask, np.ones((1, length), np.uint8))
+    if not runs.any():
+        return
+    thick = cv2.morphologyEx(runs, cv2.MORPH_OPEN, np.ones((3, 1), np.uint8))
+    mask[(runs > 0) & (thick == 0)] = 0
 
 
 def _read_candles(
@@ -1139,5 +1373,27 @@ def _score(values: Floats) -> tuple[TrendReading, int]:
     trend = Trend.UP if score > 0 else Trend.DOWN
     agreeing = sum(1 for part in (delta, fitted, momentum) if part * score > 0)
     confidence = min(1.0, abs(score) / 40.0) * (0.4 + 0.2 * agreeing)
+    start = _leg_start(smoothed, 1.0 if score > 0 else -1.0)
+    where = round(100 * start / max(1, len(values) - 1))
     reason = f"{trend} since turning point at {where}%: {figures}"
-    return TrendReading(trend, round(confidence, 3), reason), pivot
+    return TrendReading(trend, round(confidence, 3), reason), start
+
+
+def _leg_start(values: Floats, sign: float) -> int:
+    """Where the final leg, moving `sign`-wards into the right edge, starts.
+
+    Walking back from the right edge, the leg goes on while the price keeps
+    reaching further from where it ends (on the 0-100 scale); it starts at
+    the last such point before either the price went the other way by
+    `_LEG_TURN` (a turn) or held for `_LEG_STALL` of the width without
+    getting further (a pause the leg set out from).
+    """
+    moving = sign * values  # the leg rises into the edge
+    stall = max(3, int(_LEG_STALL * values.size))
+    start = lowest = values.size - 1
+    for index in range(values.size - 2, -1, -1):
+        if moving[index] < moving[lowest] - _LEG_STEP:
+            start = lowest = index
+        elif moving[index] > moving[lowest] + _LEG_TURN or start - index > stall:
+            break
+    return start

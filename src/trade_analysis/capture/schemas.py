@@ -141,5 +141,8 @@ class ReadingPublic(ChartReading):
     width: int
     height: int
     crop: ReadingCrop
+    # The region read, [left, top, right, bottom] pixels: the crop's if one was set,
+    # else the whole frame (the reader finds the plot area in it).
+    area: tuple[int, int, int, int]
     points: list[tuple[float, float]]
     turning_point: tuple[float, float] | None
