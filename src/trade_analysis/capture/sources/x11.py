@@ -17,6 +17,7 @@ Facts this relies on (measured under Xvfb, see DESIGN.md):
   drawing, which is why an unchanged pixmap alone is no sign that it has repainted.
   ``settle_timeout`` (2 s) bounds the wait for a hung application, whose pixmap is
   then taken as it is; without DAMAGE the capture waits until the pixmap stops changing.
+  The wait for the repaint is x11_repaint.py's.
 * The connection selects no events: it receives DAMAGE's notifications, read (without
   blocking) during a first capture, and MappingNotify (sent to every client, rare),
   taken with them.
@@ -38,10 +39,8 @@ inside window-manager frames for the client window (the one with ``WM_STATE`` or
 from __future__ import annotations
 
 import logging
-import select
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -51,12 +50,13 @@ import psutil
 from Xlib import X, Xatom
 from Xlib import error as xerror
 from Xlib.display import Display
-from Xlib.ext import composite, damage
+from Xlib.ext import composite
 from Xlib.protocol import event as xevent
 from Xlib.protocol import request
 
 from trade_analysis.capture.frame import CaptureMethod, Frame, WindowInfo
 from trade_analysis.capture.sources.base import CaptureFailed, CaptureUnavailable, WindowGone
+from trade_analysis.capture.sources.x11_repaint import GONE_ERRORS, RepaintWaiter, damage_event_code
 from trade_analysis.capture.sources.x11_shm import SharedImage, ShmUnavailable
 from trade_analysis.domain import utcnow
 
@@ -65,24 +65,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Errors meaning "this window (or the pixmap named from it) no longer exists / is unmapped".
 # How long bring_to_front waits for a window manager to activate the window.
 ACTIVATION_WAIT = 0.25
-_GONE_ERRORS: tuple[type[Exception], ...] = (
-    xerror.BadWindow,
-    xerror.BadDrawable,
-    xerror.BadMatch,
-    xerror.BadPixmap,
-)
 # Errors meaning the window itself is destroyed (BadMatch means unmapped: still redirected).
 _DESTROYED_ERRORS: tuple[type[Exception], ...] = (xerror.BadWindow, xerror.BadDrawable)
 _ALL_PLANES = 0xFFFFFFFF
 _MAX_TREE_DEPTH = 4  # WM frames nest the client 1-3 levels deep
 _TITLE_LONGS = 1024  # a capture reads up to 4 KiB of title in its one property request
-_MAX_REPAINT_WINDOWS = 256  # subwindows sent an Expose on a first capture
-# A window still drawing this long after its first drawing since the Expose is animating:
-# its repaint (~15 ms for a Tk window) is done, waiting for quiet would wait for nothing.
-_SETTLE_BUSY = 0.25
 
 
 def _own_core_errors(display: Display) -> None:
@@ -137,8 +126,12 @@ class X11Source:
             fmt.depth: fmt.bits_per_pixel for fmt in self._display.display.info.pixmap_formats
         }
         self.composite = use_composite and self._probe_composite()
-        # The DAMAGE extension's DamageNotify event code; None without it (or Composite).
-        self._damage_event: int | None = self._probe_damage() if self.composite else None
+        self._repaint = RepaintWaiter(
+            self._display,
+            damage_event_code(self._display) if self.composite else None,
+            settle_timeout=settle_timeout,
+            settle_quiet=settle_quiet,
+        )
         self._has_res = self._display.has_extension("X-Resource")
         logger.info(
             "X11 source on %s: composite=%s, X-Resource=%s",
@@ -165,7 +158,7 @@ class X11Source:
                 for hwnd in sorted(self._redirected):
                     window = self._display.create_resource_object("window", hwnd)
                     window.composite_unredirect_window(
-                        composite.RedirectAutomatic, onerror=xerror.CatchError(*_GONE_ERRORS)
+                        composite.RedirectAutomatic, onerror=xerror.CatchError(*GONE_ERRORS)
                     )
                 self._redirected.clear()
                 if isinstance(self._shm, SharedImage):
@@ -209,7 +202,7 @@ class X11Source:
             for window in clients:
                 try:
                     info = self._describe(window)
-                except _GONE_ERRORS:  # closed while we looked at it
+                except GONE_ERRORS:  # closed while we looked at it
                     continue
                 if info is not None:
                     infos.append(info)
@@ -235,7 +228,7 @@ class X11Source:
         check = self._display.create_resource_object("window", check_id)
         try:
             own = check.get_full_property(atom, Xatom.WINDOW)
-        except _GONE_ERRORS:  # stale property left by a manager that exited
+        except GONE_ERRORS:  # stale property left by a manager that exited
             return None
         if own is None or not len(own.value) or int(own.value[0]) != check_id:
             return None
@@ -249,7 +242,7 @@ class X11Source:
                 if attrs.map_state != X.IsViewable or attrs.override_redirect:
                     continue
                 client = self._find_client(child, depth=0)
-            except _GONE_ERRORS:
+            except GONE_ERRORS:
                 continue
             if client is not None:
                 yield client
@@ -399,7 +392,7 @@ class X11Source:
                 if pixels is None:
                     pixels = self._grab_screen(window, geometry)
                 title = self._title_from(window, *titles)
-            except _GONE_ERRORS as exc:
+            except GONE_ERRORS as exc:
                 if isinstance(exc, _DESTROYED_ERRORS):
                     self._forget(hwnd)
                 raise WindowGone(hwnd, f"closed or not viewable ({type(exc).__name__})") from exc
@@ -426,7 +419,7 @@ class X11Source:
 
     def _redirect(self, window: Any) -> bool:
         hwnd = int(window.id)
-        catcher = xerror.CatchError(xerror.BadAccess, xerror.BadMatch, *_GONE_ERRORS)
+        catcher = xerror.CatchError(xerror.BadAccess, xerror.BadMatch, *GONE_ERRORS)
         window.composite_redirect_window(composite.RedirectAutomatic, onerror=catcher)
         self._display.sync()
         error = catcher.get_error()
@@ -444,14 +437,9 @@ class X11Source:
 
     def _settled_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
         """First capture after redirect: the pixmap once the application has repainted it."""
-        watch = self._watch_damage(window)
-        if watch is None:
+        drew = self._repaint.wait(window)
+        if drew is None:
             return self._unchanged_pixmap(window, geometry)
-        try:
-            self._request_repaint(window)
-            drew = self._wait_repainted(watch)
-        finally:
-            self._forget_damage(watch)
         if not drew:
             logger.debug(
                 "window %#x drew nothing within %.1f s of being redirected: capturing it as is",
@@ -473,134 +461,6 @@ class X11Source:
             elif time.monotonic() - stable_since >= self._settle_quiet:
                 break
         return pixels
-
-    def _watch_damage(self, window: Any) -> int | None:
-        """A DAMAGE object on the window (NonEmpty: one notification until subtracted)."""
-        if self._damage_event is None:
-            return None
-        protocol = self._display.display
-        watch = int(protocol.allocate_resource_id())
-        catcher = xerror.CatchError()
-        damage.DamageCreate(
-            display=protocol,
-            onerror=catcher,
-            opcode=protocol.get_extension_major(damage.extname),
-            damage=watch,
-            drawable=window,
-            level=damage.DamageReportNonEmpty,
-        )
-        self._display.sync()
-        error = catcher.get_error()
-        if error is None:
-            # The server reports a new object's whole window as damaged: not the
-            # application's drawing.
-            self._subtract_damage(watch)
-            self._display.sync()
-            self._take_events(watch)
-            return watch
-        protocol.free_resource_id(watch)
-        if isinstance(error, _GONE_ERRORS):
-            raise error  # capture() tells it as WindowGone, and forgets a destroyed window
-        logger.debug("no DAMAGE object for window %#x (%s)", int(window.id), error)
-        return None
-
-    def _request_repaint(self, window: Any) -> None:
-        """Send the window and its viewable subwindows an Expose for their whole area.
-
-        A synthetic Expose rather than ClearArea: ClearArea paints the background of a
-        window that has one (a blank window until the application draws, and drawing
-        of our own in the pixmap) and exposes none of the subwindows covering it.
-        """
-        pending, sent = deque([window]), 0
-        while pending and sent < _MAX_REPAINT_WINDOWS:
-            target = pending.popleft()  # breadth first: the cap spares the upper windows
-            try:
-                attrs = target.get_attributes()
-                if attrs.map_state != X.IsViewable or attrs.win_class != X.InputOutput:
-                    continue
-                geometry = target.get_geometry()
-                expose = xevent.Expose(
-                    window=target,
-                    x=0,
-                    y=0,
-                    width=int(geometry.width),
-                    height=int(geometry.height),
-                    count=0,
-                )
-                target.send_event(expose, event_mask=X.ExposureMask)
-                sent += 1
-                pending += target.query_tree().children
-            except _GONE_ERRORS:
-                if target is window:
-                    raise
-        self._display.flush()
-
-    def _wait_repainted(self, watch: int) -> bool:
-        """Until drawing was reported and then none for ``settle_quiet`` (or, for a window
-        that never stops drawing, ``_SETTLE_BUSY`` after its first drawing); False when none
-        was reported before ``settle_timeout``."""
-        deadline = time.monotonic() + self._settle_timeout
-        first_drawn_at: float | None = None
-        drawn_at: float | None = None
-        while True:
-            if self._damage_seen(watch):
-                drawn_at = time.monotonic()
-                first_drawn_at = first_drawn_at or drawn_at
-            now = time.monotonic()
-            if drawn_at is not None and now - drawn_at >= self._settle_quiet:
-                return True
-            if first_drawn_at is not None and now - first_drawn_at >= _SETTLE_BUSY:
-                return True  # an animated chart: it has answered the Expose by now
-            if now >= deadline:
-                return drawn_at is not None
-            until = deadline if drawn_at is None else min(deadline, drawn_at + self._settle_quiet)
-            if not self._display.pending_events():  # read already: select would not wake
-                select.select([self._display], [], [], max(until - now, 0.0))
-
-    def _damage_seen(self, watch: int) -> bool:
-        """Whether drawing was reported for ``watch`` since last asked (without blocking)."""
-        seen = self._take_events(watch)
-        if seen:  # a NonEmpty object reports again once its damage is emptied
-            self._subtract_damage(watch)
-            self._display.flush()
-        return seen
-
-    def _take_events(self, watch: int) -> bool:
-        """Take the events that have arrived; whether one was ``watch``'s notification.
-
-        The connection selects no events, so these are DAMAGE's (this object's, or late
-        ones of objects already destroyed) or a rare MappingNotify.
-        """
-        seen = False
-        for _ in range(self._display.pending_events()):
-            event = self._display.next_event()
-            if event.type == self._damage_event and int(event.damage) == watch:
-                seen = True
-        return seen
-
-    def _subtract_damage(self, watch: int) -> None:
-        protocol = self._display.display
-        damage.DamageSubtract(
-            display=protocol,
-            onerror=xerror.CatchError(),
-            opcode=protocol.get_extension_major(damage.extname),
-            damage=watch,
-            repair=X.NONE,
-            parts=X.NONE,
-        )
-
-    def _forget_damage(self, watch: int) -> None:
-        """Destroy the DAMAGE object and drop the notifications it had sent."""
-        protocol = self._display.display
-        damage.DamageDestroy(
-            display=protocol,
-            onerror=xerror.CatchError(),  # gone with its window
-            opcode=protocol.get_extension_major(damage.extname),
-            damage=watch,
-        )
-        protocol.free_resource_id(watch)
-        self._display.sync()
-        self._take_events(watch)
 
     def _read_pixmap(self, window: Any, geometry: Any) -> np.ndarray:
         border = int(geometry.border_width)
@@ -626,7 +486,7 @@ class X11Source:
                 self._shm = SharedImage(self._display)
             assert isinstance(self._shm, SharedImage)
             return self._shm.get_image(pixmap, width, height)
-        except _GONE_ERRORS:
+        except GONE_ERRORS:
             raise  # the window, not shared memory: the caller reports it gone
         except (ShmUnavailable, xerror.XError, OSError, AttributeError) as exc:
             logger.info(
@@ -691,16 +551,6 @@ class X11Source:
             return False
         return True
 
-    def _probe_damage(self) -> int | None:
-        extension = self._display.query_extension(damage.extname)
-        if extension is None or not self._display.has_extension(damage.extname):
-            logger.warning(
-                "X server has no DAMAGE extension: a first capture waits for an unchanged pixmap"
-            )
-            return None
-        self._display.damage_query_version()  # required before any other DAMAGE request
-        return int(extension.first_event + damage.DamageNotifyCode)
-
     # -- focus -------------------------------------------------------------------------
 
     def bring_to_front(self, hwnd: int) -> int | None:
@@ -727,7 +577,7 @@ class X11Source:
                     if viewable:  # focus on an unmapped window is a BadMatch
                         window.set_input_focus(X.RevertToParent, X.CurrentTime)
                 self._display.sync()
-            except _GONE_ERRORS as exc:
+            except GONE_ERRORS as exc:
                 raise WindowGone(hwnd, f"closed ({type(exc).__name__})") from exc
             return previous if previous != hwnd else None
 
@@ -742,7 +592,7 @@ class X11Source:
                     self._top_level(window).configure(stack_mode=X.Above)
                     window.set_input_focus(X.RevertToParent, X.CurrentTime)
                 self._display.sync()
-            except (*_GONE_ERRORS, xerror.BadMatch) as exc:
+            except (*GONE_ERRORS, xerror.BadMatch) as exc:
                 logger.debug("focus back to %#x refused: %s", hwnd, exc)
 
     def _active_window(self) -> int | None:
