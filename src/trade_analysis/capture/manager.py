@@ -6,15 +6,15 @@ nothing of HTTP: routes call it, and it raises precise errors they map.
 
 Each worker reads for a bot (trading/binding.py says which): starting a window
 binds it. A bot whose window is gone, or that was capturing when the service
-stopped, waits: `look_for_windows` (run every few seconds, and once at start by
-`resume_saved`) lists the windows once and restarts each waiting bot on the
-first free window with its identity, at its saved interval, with its saved crop.
+stopped, waits in the resume waiting room (resumer.py, owned here):
+`look_for_windows` (run every few seconds, and once at start by `resume_saved`)
+lists the windows once and restarts each waiting bot on the first free window
+with its identity, at its saved interval, with its saved crop.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -36,6 +36,7 @@ from trade_analysis.capture.errors import (
     WindowTaken,
 )
 from trade_analysis.capture.frame import Frame, WindowInfo
+from trade_analysis.capture.resumer import WindowResumer, matches
 from trade_analysis.capture.schemas import BotCaptureState
 from trade_analysis.capture.sink import CaptureSink
 from trade_analysis.capture.sources import open_source
@@ -51,7 +52,6 @@ from trade_analysis.domain import to_wire
 from trade_analysis.trading.binding import WindowIdentity
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import (
-    BotCapture,
     CaptureWish,
     Ledger,
     ObservationInput,
@@ -83,10 +83,6 @@ def bot_key(hwnd: int) -> str:
     return str(hwnd)
 
 
-# Titles repeat from one look to the next: each is reduced to its stem once.
-_stem_of = functools.lru_cache(maxsize=4096)(WindowIdentity.of)
-
-
 # Window picker previews: enough to recognise a chart, small enough to list many.
 PREVIEW_WIDTH = 160
 
@@ -108,14 +104,7 @@ class CaptureManager:
         self._screenshots_dir = screenshots_dir
         self._source_factory = source_factory
         self._workers: dict[int, CaptureWorker] = {}
-        # Bots that should capture but have no window yet, by key.
-        self._waiting: dict[str, BotCapture] = {}
-        # A waiting bot's stopped worker, listed under its old window until it resumes.
-        self._parked: dict[str, int] = {}
-        # The looks' own window source, kept open between looks (opening one costs
-        # about as much as the listing); one look at a time uses it.
-        self._look_source: WindowSource | None = None
-        self._look_lock = threading.Lock()
+        self._resumer = WindowResumer(source_factory)
         # Bindings made while the database could not be written, by bot: the look writes them.
         self._pending_binds: dict[str, tuple[WindowInfo, CaptureWish]] = {}
         self._legacy_hwnd: int | None = None
@@ -181,8 +170,7 @@ class CaptureManager:
             if existing is not None and existing.is_running:
                 return existing.status()  # another request won the race
             self._workers[hwnd] = worker
-            self._waiting.pop(binding, None)
-            parked = self._parked.pop(binding, None)
+            parked = self._resumer.leave(binding)
             if parked is not None and parked != hwnd:
                 self._workers.pop(parked, None)
             if legacy:
@@ -204,8 +192,7 @@ class CaptureManager:
             if self._legacy_hwnd == hwnd:
                 self._legacy_hwnd = None
             if worker is not None and worker.config.bot is not None:
-                self._waiting.pop(worker.config.bot, None)
-                self._parked.pop(worker.config.bot, None)
+                self._resumer.leave(worker.config.bot)
         if worker is None:
             raise UnknownWorker(hwnd)
         worker.stop()
@@ -222,9 +209,7 @@ class CaptureManager:
     def stop_all(self) -> list[int]:
         """Stop every worker, and no bot resumes; returns the windows that were captured."""
         with self._lock:
-            bots = {w.config.bot for w in self._workers.values()} | self._waiting.keys()
-            self._waiting.clear()
-            self._parked.clear()
+            bots = {w.config.bot for w in self._workers.values()} | self._resumer.clear()
         stopped = self.shutdown()
         for bot in sorted(bot for bot in bots if bot is not None):
             self._ledger.set_capture_state(bot, capturing=False)
@@ -233,8 +218,7 @@ class CaptureManager:
     def shutdown(self) -> list[int]:
         """Stop every worker as the service stops: bots that were capturing resume at the
         next start. Returns the windows that were being captured."""
-        with self._look_lock:
-            self._close_look_source()
+        self._resumer.close()
         with self._lock:
             workers = list(self._workers.values())
             self._workers.clear()
@@ -325,8 +309,7 @@ class CaptureManager:
         self._ledger.set_capture_state(bot, paused=False, capturing=capturing)
         wanted = self._ledger.bot_capture(bot)
         if wanted is not None and wanted.identity is not None and not self._running(bot):
-            with self._lock:
-                self._waiting[bot] = wanted
+            self._resumer.wait(wanted)
             try:
                 self.look_for_windows()
             except CaptureError as exc:  # no windows to look at now: the periodic look will
@@ -368,7 +351,7 @@ class CaptureManager:
         now resume. Returns the bots resumed."""
         wanted = self._ledger.bots_to_resume()
         with self._lock:
-            self._waiting.update({bot.bot: bot for bot in wanted if not self._running(bot.bot)})
+            self._resumer.wait_all(bot for bot in wanted if not self._running(bot.bot))
         if wanted:
             logger.info("%d bot(s) to resume when their windows appear", len(wanted))
         return self.look_for_windows(release_missing=True)
@@ -382,25 +365,18 @@ class CaptureManager:
         self._write_pending_binds()
         self._park_vanished()
         with self._lock:
-            waiting = list(self._waiting.values())
+            waiting = self._resumer.waiting()
             busy = {hwnd for hwnd, worker in self._workers.items() if worker.is_running}
         if not waiting:
             return []
-        windows = self._list_for_look()
+        windows = self._resumer.list_windows()
         if release_missing:
             listed = {window.hwnd for window in windows}
             for stale in waiting:
                 if stale.hwnd is not None and stale.hwnd not in listed:
                     self._ledger.set_capture_state(stale.bot, unbind=True)
-        wanted = _by_identity(waiting)
         resumed = []
-        for window in windows:
-            if window.hwnd in busy:
-                continue
-            identity = _stem_of(window.process, window.title)
-            bot = _take_match(wanted, identity)
-            if bot is None:
-                continue
+        for window, bot in matches(waiting, windows, busy):
             try:
                 self.start(window.hwnd, interval=bot.interval, bot=bot.bot, window=window)
             except BotNotFound:  # deleted while it waited
@@ -413,22 +389,6 @@ class CaptureManager:
             logger.info("bot=%s resumed on window %#x", bot.bot, window.hwnd)
         return resumed
 
-    def _list_for_look(self) -> list[WindowInfo]:
-        with self._look_lock:
-            if self._look_source is None:
-                self._look_source = self._source_factory()
-            try:
-                return self._look_source.list_windows()
-            except Exception:
-                # A broken connection (the X server restarted): a new one next time.
-                self._close_look_source()
-                raise
-
-    def _close_look_source(self) -> None:
-        source, self._look_source = self._look_source, None
-        if source is not None:
-            source.close()
-
     def _park_vanished(self) -> None:
         """Workers whose window is gone stop; their bots wait for a matching window."""
         gone = [w for w in self.workers() if w.state == WorkerState.WINDOW_GONE and w.config.bot]
@@ -439,10 +399,8 @@ class CaptureManager:
             self._ledger.set_capture_state(bot, unbind=True)
             wanted = self._ledger.bot_capture(bot)
             worker.mark_waiting()
-            with self._lock:
-                if wanted is not None and wanted.identity is not None:
-                    self._waiting[bot] = wanted
-                    self._parked[bot] = worker.hwnd
+            if wanted is not None and wanted.identity is not None:
+                self._resumer.wait(wanted, parked=worker.hwnd)
             logger.info(
                 "window %#x is gone; bot=%s waits for its window",
                 worker.hwnd,
@@ -452,8 +410,7 @@ class CaptureManager:
 
     def _forget(self, bot: str) -> None:
         with self._lock:
-            self._waiting.pop(bot, None)
-            parked = self._parked.pop(bot, None)
+            parked = self._resumer.leave(bot)
             if parked is not None:
                 self._workers.pop(parked, None)
 
@@ -633,23 +590,3 @@ class CaptureManager:
 
     def _status_changed(self, worker: CaptureWorker) -> None:
         self._sink.notify(WorkerPresent(hwnd=worker.hwnd, **dict(worker.status())))
-
-
-def _by_identity(waiting: list[BotCapture]) -> dict[tuple[str | None, str], list[BotCapture]]:
-    """Waiting bots by (process, stem); a bot that knows no process under (None, stem)."""
-    wanted: dict[tuple[str | None, str], list[BotCapture]] = {}
-    for bot in waiting:
-        if bot.identity is not None:
-            wanted.setdefault((bot.identity.process, bot.identity.stem), []).append(bot)
-    return wanted
-
-
-def _take_match(
-    wanted: dict[tuple[str | None, str], list[BotCapture]], identity: WindowIdentity
-) -> BotCapture | None:
-    """The first waiting bot this window suits (same process first), taken off the list."""
-    for key in ((identity.process, identity.stem), (None, identity.stem)):
-        bots = wanted.get(key)
-        if bots:
-            return bots.pop(0)
-    return None
