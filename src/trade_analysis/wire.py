@@ -11,6 +11,7 @@ from them.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -537,4 +538,4 @@ def websocket_page() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through tests/test_wire.py
-    print(websocket_page(), end="")
+    sys.stdout.write(websocket_page())
