@@ -284,9 +284,12 @@ def test_a_chromium_candle_chart_is_read_and_its_trace_served(
     assert len(points) >= 0.75 * market.closes.size
     xs, ys = points[:, 0].astype(int), points[:, 1].astype(int)
     assert near[ys, xs].mean() > 0.8
-    # Full-frame coordinates: the crop's offset is added back, and nothing falls outside it.
-    crop = reading["crop"]
-    assert xs.max() <= reading["width"] * (1 - crop["right"])
+    # Full-frame coordinates, inside the area read: with a crop nobody set that is the whole
+    # frame, so the newest candles count though the wire still shows the original's right 0.16.
+    left, top, right, bottom = reading["area"]
+    assert left <= xs.min() and xs.max() <= right and top <= ys.min() and ys.max() <= bottom
+    assert reading["crop"]["right"] == 0.16
+    assert xs.max() > reading["width"] * (1 - reading["crop"]["right"])
     turning = reading["turning_point"]
     assert turning is not None and xs.min() <= turning[0] <= xs.max()
     assert api.get("/api/v1/workers/1/frame").status_code == 404

@@ -431,7 +431,7 @@ def _find_series(image: Pixels, factor: int) -> tuple[_Series, Pixels] | str:
     chrome = _solid_blocks(strong) if solid else []
     # Solid and wide: chrome, or an area chart's fill (under the line, so ragged on top).
     fills = [box for box in solid if _ragged_top(strong, box)]
-    chrome = [box for box in chrome if box not in fills]
+    chrome = [box for box in chrome if not any(_overlap(box, fill) for fill in fills)]
     _clear(strong, chrome, 1)
     for box in fills:
         _keep_fill_edge(strong, contrast, box)
@@ -581,6 +581,29 @@ def _solid_blocks(strong: Pixels, fills: bool = False) -> list[tuple[int, int, i
     if not solid.any():
         return []
     solid = cv2.dilate(solid, _SOLID_KERNEL)
+    boxes = _solid_boxes(solid.astype(np.uint8, copy=False), width, fills)
+    # Bands along the frame's edges that meet at a corner (a dark title bar and a dark
+    # side panel, or the black of a window partly off the screen) are one shape but no
+    # rectangle: each band alone is chrome.
+    height = strong.shape[0]
+    reach = max(_SOLID_KERNEL.shape[0], int(_CHROME_MIN_WIDTH * width))
+    for kernel in (np.ones((1, reach), np.uint8), np.ones((reach, 1), np.uint8)):
+        band = _opened(solid, kernel)
+        boxes += [
+            (left, top, span, tall)
+            for left, top, span, tall in _solid_boxes(band, width, False)
+            if (left, top, span, tall) not in boxes
+            and (left == 0 or top == 0 or left + span == width or top + tall == height)
+        ]
+    return boxes
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes (left, top, width, height) share a cell."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _solid_boxes(solid: Pixels, width: int, fills: bool) -> list[tuple[int, int, int, int]]:
     count, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=4)
     return [
         (left, top, span, tall)
