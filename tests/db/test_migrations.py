@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -273,6 +274,7 @@ def test_bots_stored_with_keys_outside_the_pattern_are_renamed_and_can_be_closed
             order = {"ticker": "AAPL", "price": 10, "direction": "buy", "bot": f"k{number}"}
             assert client.post("/manual_trade", json=order).status_code == 200
     # As /manual_trade stored them before it checked the key, at the revision before.
+    command.downgrade(alembic_config(database_url), "0008")  # 0008 itself changes no schema
     engine = create_engine(database_url)
     with engine.begin() as connection:
         for number, old in enumerate(LEGACY_KEYS):
@@ -297,3 +299,33 @@ def test_bots_stored_with_keys_outside_the_pattern_are_renamed_and_can_be_closed
         assert client.get("/bots").json() == []
         trades = client.get("/trades").json()["all_trades"]
         assert {trade["bot"] for trade in trades} == set(LEGACY_KEYS.values())
+
+
+def test_keys_kept_before_requests_were_hashed_replay_any_request(
+    settings: Settings, database_url: str
+) -> None:
+    def upload(client: TestClient, price: str) -> Any:
+        return client.post(
+            "/ingest",
+            headers={"Idempotency-Key": "kept-key"},
+            data={"ticker": "AAPL", "price": price, "trend": "up", "bot": "desk"},
+        )
+
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(AUTH)
+        first = upload(client, "10")
+        assert first.status_code == 200, first.text
+        assert upload(client, "11").status_code == 422
+    command.downgrade(alembic_config(database_url), "0008")
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("idempotency_keys")}
+    engine.dispose()
+    assert "request_hash" not in columns
+    with TestClient(create_app(settings)) as client:  # upgrades again: the key has no hash
+        client.headers.update(AUTH)
+        retry = upload(client, "11")
+        assert retry.status_code == 200, retry.text
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert retry.json()["observation_id"] == first.json()["observation_id"]
+        assert upload(client, "12").status_code == 200

@@ -15,7 +15,14 @@ from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database
 from trade_analysis.domain import Side, Trend
 from trade_analysis.trading.binding import WindowIdentity
-from trade_analysis.trading.ledger import CaptureWish, Ledger, ObservationInput, UnknownBot
+from trade_analysis.trading.ledger import (
+    CaptureWish,
+    IdempotencyKeyReused,
+    Ledger,
+    ObservationInput,
+    StoredObservation,
+    UnknownBot,
+)
 from trade_analysis.trading.simulator import NoOpenPosition, Reason
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -165,6 +172,52 @@ def test_retries_in_one_group_store_the_observation_once(database_url: str) -> N
 
 
 # -- lasting bots: binding, capture wishes, closing by hand ------------------------------
+
+
+def test_a_key_reused_for_another_request_is_refused_alone_in_its_group(
+    database_url: str,
+) -> None:
+    database, ledger = open_ledger(database_url)
+    first = ObservationInput(
+        bot="desk",
+        at=T0,
+        ticker="AAPL",
+        price=Decimal(10),
+        trend=Trend.UP,
+        idempotency_key="k-1",
+        request_hash="a" * 64,
+    )
+    stored = ledger.record_observation(first, as_history=True)
+    other_request = replace(first, price=Decimal(11), request_hash="b" * 64)
+    fresh = replace(first, at=T0 + timedelta(minutes=1), idempotency_key="k-2")
+    again_in_group = replace(fresh, price=Decimal(12), request_hash="c" * 64)
+    reused, stored_fresh, reused_in_group, retry = ledger.record_observations(
+        [(other_request, True), (fresh, True), (again_in_group, True), (first, True)]
+    )
+    assert isinstance(reused, IdempotencyKeyReused) and reused.key == "k-1"
+    assert isinstance(reused_in_group, IdempotencyKeyReused) and reused_in_group.key == "k-2"
+    assert isinstance(stored_fresh, StoredObservation) and not stored_fresh.replayed
+    assert isinstance(retry, StoredObservation) and retry.replayed
+    assert retry.observation_id == stored.observation_id
+    with pytest.raises(IdempotencyKeyReused, match="'k-1' was used for a different request"):
+        ledger.record_observation(other_request, as_history=True)
+    with database.reading() as session:
+        prices = session.scalars(select(models.Observation.price).order_by(models.Observation.id))
+        assert list(prices) == [Decimal(10), Decimal(10)]
+    database.dispose()
+
+
+def test_a_key_without_a_request_hash_replays_whatever_comes_with_it(database_url: str) -> None:
+    # Keys stored before requests were hashed, and callers that send none, replay as before.
+    database, ledger = open_ledger(database_url)
+    first = ObservationInput(
+        bot="desk", at=T0, ticker="AAPL", price=Decimal(10), trend=Trend.UP, idempotency_key="k"
+    )
+    stored = ledger.record_observation(first, as_history=True)
+    hashed = replace(first, price=Decimal(11), request_hash="b" * 64)
+    retry = ledger.record_observation(hashed, as_history=True)
+    assert retry.replayed and retry.observation_id == stored.observation_id
+    database.dispose()
 
 
 def chart(price: str) -> WindowIdentity:

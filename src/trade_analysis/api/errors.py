@@ -23,7 +23,7 @@ from trade_analysis.application.errors import InvalidField, InvalidRequest
 from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
-from trade_analysis.trading.ledger import UnknownBot
+from trade_analysis.trading.ledger import IdempotencyKeyReused, UnknownBot
 from trade_analysis.trading.simulator import TradingError
 from trade_analysis.trading.writer import WriterClosed, WriterFull
 
@@ -33,6 +33,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (TradingError, 409),
     (UnknownBot, 404),
     (InvalidRequest, 422),
+    (IdempotencyKeyReused, 422),
     (UnsupportedImage, 415),
     (InvalidPrice, 422),
     (InvalidCrop, 422),

@@ -46,6 +46,8 @@ class Upload:
     crop: Crop
     image: Image | None
     idempotency_key: str | None
+    # The sha256 of the request's fields and image, kept with its key (see `request_hash`).
+    request_hash: str | None = None
 
 
 async def store_upload(
@@ -106,6 +108,7 @@ async def _observation_of(
         confidence=confidence,
         meta=meta,
         idempotency_key=upload.idempotency_key,
+        request_hash=upload.request_hash,
         price_text=upload.price_text,
     )
     file = None

@@ -121,6 +121,8 @@ class IdempotencyKey(Base):
     record_id: Mapped[int | None] = mapped_column(BigInteger)
     trade_id: Mapped[int | None] = mapped_column(BigInteger)
     image_path: Mapped[str | None] = mapped_column(String(255))
+    # The sha256 (hex) of the request first sent with the key; None for keys kept before it.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 

@@ -45,6 +45,7 @@ from trade_analysis.trading.rows import (
     BotRow,
     BoundBot,
     CaptureWish,
+    IdempotencyKeyReused,
     ObservationInput,
     ObservationSink,
     PositionRow,
@@ -64,11 +65,12 @@ from trade_analysis.trading.simulator import (
 from trade_analysis.trading.working_set import (
     RECORD_META,
     RECORD_SELL,
+    KeyedBatch,
     WorkingSet,
     earlier_answers,
-    first_of_each_key,
     known_hwnds,
     remember_keys,
+    sort_by_key,
     working_set,
 )
 from trade_analysis.trading.writes import RowCache, Unpinned, Writes
@@ -86,39 +88,62 @@ class Ledger(BotRegistry):
     ) -> StoredObservation:
         """Store an observation (and its history record) and trade on it, atomically."""
         (stored,) = self.record_observations([(observation, as_history)])
+        if isinstance(stored, IdempotencyKeyReused):
+            raise stored
         return stored
 
     def record_observations(
         self, batch: Sequence[tuple[ObservationInput, bool]], *, writes: Writes | None = None
-    ) -> list[StoredObservation]:
+    ) -> list[StoredObservation | IdempotencyKeyReused]:
         """Several observations in one transaction, applied in order as if one by one.
 
-        Each item is (observation, as_history). All are stored or none is. `writes`:
-        the one thread that writes most (`LedgerWriter`) keeps its connection and the
-        rows it read there (see `Writes`).
+        Each item is (observation, as_history). All are stored or none is, except
+        one whose idempotency key came first with a different request: it is left
+        out and answered with `IdempotencyKeyReused`, and the others go on.
+        `writes`: the one thread that writes most (`LedgerWriter`) keeps its
+        connection and the rows it read there (see `Writes`).
         """
         with (writes or Unpinned(self._db)).transaction() as (statements, cache):
-            answered = earlier_answers(statements.connection, batch)
-            fresh, first_with_key = first_of_each_key(batch, answered)
+            answered, hashes = earlier_answers(statements.connection, batch)
+            keyed = sort_by_key(batch, answered, hashes)
             results: list[StoredObservation | None] = [None] * len(batch)
-            if fresh:
-                batch_fresh = [batch[index] for index in fresh]
+            if keyed.fresh:
+                batch_fresh = [batch[index] for index in keyed.fresh]
                 stored = self._store_fresh(statements, batch_fresh, cache)
-                for index, stored_one in zip(fresh, stored, strict=True):
+                for index, stored_one in zip(keyed.fresh, stored, strict=True):
                     results[index] = stored_one
             remember_keys(
-                statements, {key: results[index] for key, index in first_with_key.items()}
+                statements,
+                {
+                    key: (results[index], batch[index][0].request_hash)
+                    for key, index in keyed.first_with_key.items()
+                },
             )
-            # A retry is answered with what its key's first observation stored.
-            replies: list[StoredObservation] = []
-            for (observation, _), result in zip(batch, results, strict=True):
-                key = observation.idempotency_key
-                if result is None and key is not None:
-                    result = answered.get(key) or results[first_with_key[key]]
-                    result = replace(result, replayed=True) if result else None
-                assert result is not None, "every observation is stored or a retry"
-                replies.append(result)
-            return replies
+            return [
+                self._reply(index, observation, results, answered, keyed)
+                for index, (observation, _) in enumerate(batch)
+            ]
+
+    @staticmethod
+    def _reply(
+        index: int,
+        observation: ObservationInput,
+        results: list[StoredObservation | None],
+        answered: dict[str, StoredObservation],
+        keyed: KeyedBatch,
+    ) -> StoredObservation | IdempotencyKeyReused:
+        """What one observation of a batch is answered: a retry with what its key's first
+        observation stored."""
+        result = results[index]
+        key = observation.idempotency_key
+        if result is not None or key is None:
+            assert result is not None, "every observation without a key is stored"
+            return result
+        if index in keyed.reused:
+            return IdempotencyKeyReused(key)
+        result = answered.get(key) or results[keyed.first_with_key[key]]
+        assert result is not None, "a key's first observation is stored"
+        return replace(result, replayed=True)
 
     def writes(self) -> Writes:
         """A connection of its own for the thread that writes most; `close` it after."""
@@ -385,6 +410,7 @@ __all__ = [
     "BotRow",
     "BoundBot",
     "CaptureWish",
+    "IdempotencyKeyReused",
     "Ledger",
     "ObservationInput",
     "ObservationSink",

@@ -75,6 +75,15 @@ class UnknownBot(LookupError):
         self.bot = bot
 
 
+class IdempotencyKeyReused(ValueError):
+    """An observation whose idempotency key was first sent with a different request: it
+    is neither stored nor answered with the first one's result."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used for a different request")
+        self.key = key
+
+
 @dataclass(frozen=True)
 class CaptureWish:
     """That a bot should capture, and how often."""
@@ -142,6 +151,9 @@ class ObservationInput:
     meta: dict[str, Any] = field(default_factory=dict)
     # A client's key for this upload: a second observation with it is not stored again.
     idempotency_key: str | None = None
+    # A digest of the request that carried the key: a retry must match it. None (a key
+    # stored before digests were kept, or a caller without one) matches anything.
+    request_hash: str | None = None
     # The price as the client wrote it ("$189.23"), kept on the history record.
     price_text: str | None = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -249,33 +250,58 @@ class WorkingSet:
         self.connection.execute(self._insert_or_nothing(table).on_conflict_do_nothing(), rows)
 
 
-def first_of_each_key(
-    batch: Sequence[tuple[ObservationInput, bool]], answered: dict[str, StoredObservation]
-) -> tuple[list[int], dict[str, int]]:
-    """Which observations to store (by index), and each new key's first observation.
+@dataclass(frozen=True)
+class KeyedBatch:
+    """How a batch's idempotency keys sort its observations (each by its index)."""
+
+    # To store: one without a key, or the first with a key never seen before.
+    fresh: list[int]
+    # Each new key's first observation in the batch.
+    first_with_key: dict[str, int]
+    # Sent with a key that came first with a different request: neither stored nor replayed.
+    reused: set[int]
+
+
+def sort_by_key(
+    batch: Sequence[tuple[ObservationInput, bool]],
+    answered: dict[str, StoredObservation],
+    hashes: dict[str, str | None],
+) -> KeyedBatch:
+    """Which observations to store, which are retries and which reuse a key.
 
     One without a key is always stored; one with a key only if the key is new and
-    it is the key's first in the batch (the others are retries of it).
+    it is the key's first in the batch (the others are retries of it, unless their
+    request differs from the one the key came with first: `hashes` for keys stored
+    before this batch).
     """
-    first_with_key: dict[str, int] = {}
-    fresh: list[int] = []
+    keyed = KeyedBatch([], {}, set())
     for index, (observation, _) in enumerate(batch):
         key = observation.idempotency_key
         if key is not None:
-            if key in answered or key in first_with_key:
+            if key in answered or key in keyed.first_with_key:
+                first = keyed.first_with_key.get(key)
+                known = batch[first][0].request_hash if first is not None else hashes.get(key)
+                if _differ(observation.request_hash, known):
+                    keyed.reused.add(index)
                 continue
-            first_with_key[key] = index
-        fresh.append(index)
-    return fresh, first_with_key
+            keyed.first_with_key[key] = index
+        keyed.fresh.append(index)
+    return keyed
+
+
+def _differ(request_hash: str | None, known: str | None) -> bool:
+    """Whether two requests sent with one key differ (unknown on either side: they don't)."""
+    return request_hash is not None and known is not None and request_hash != known
 
 
 def earlier_answers(
     connection: Connection, batch: Sequence[tuple[ObservationInput, bool]]
-) -> dict[str, StoredObservation]:
-    """What was stored for the batch's idempotency keys that were seen before."""
+) -> tuple[dict[str, StoredObservation], dict[str, str | None]]:
+    """What was stored for the batch's idempotency keys that were seen before, and the
+    digest of the request each came with."""
     keys = {observation.idempotency_key for observation, _ in batch} - {None}
     if not keys:
-        return {}
+        return {}, {}
     found = connection.execute(
         select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key.in_(sorted(keys)))
     ).all()
@@ -295,7 +321,7 @@ def earlier_answers(
             )
         )
     }
-    return {
+    answers = {
         row.key: StoredObservation(
             row.observation_id,
             row.record_id,
@@ -307,9 +333,13 @@ def earlier_answers(
         )
         for row in found
     }
+    return answers, {row.key: row.request_hash for row in found}
 
 
-def remember_keys(statements: Statements, stored: dict[str, StoredObservation | None]) -> None:
+def remember_keys(
+    statements: Statements, stored: dict[str, tuple[StoredObservation | None, str | None]]
+) -> None:
+    """Keep each new key with what its first observation stored and its request's digest."""
     now = utcnow()
     rows = [
         {
@@ -319,8 +349,9 @@ def remember_keys(statements: Statements, stored: dict[str, StoredObservation | 
             "record_id": result.record_id,
             "trade_id": result.trade_id,
             "image_path": result.image_path,
+            "request_hash": request_hash,
         }
-        for key, result in stored.items()
+        for key, (result, request_hash) in stored.items()
         if result is not None
     ]
     statements.execute(_INSERT_KEYS, rows)

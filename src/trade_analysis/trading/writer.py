@@ -7,9 +7,11 @@ group in one transaction, so under load the cost of a commit (and of reading
 each bot once) is shared, and writers never queue on the database's lock.
 
 A group that fails is retried one observation at a time, so one bad
-observation fails alone. An observation is acknowledged (its future resolved)
-only after its transaction commits; its file is on disk before that, and is
-removed again if its rows could not be stored.
+observation fails alone; one whose idempotency key came with a different
+request fails alone without failing its group (the ledger leaves it out).
+An observation is acknowledged (its future resolved) only after its
+transaction commits; its file is on disk before that, and is removed again if
+its rows could not be stored.
 
 Under load a group waits a moment (`GATHER_SECONDS`) for uploads that are
 already arriving: a route says so with `arrival()` as it starts reading a
@@ -34,7 +36,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from trade_analysis.storage import FileStore
-from trade_analysis.trading.ledger import Ledger, ObservationInput, StoredObservation, Writes
+from trade_analysis.trading.ledger import (
+    IdempotencyKeyReused,
+    Ledger,
+    ObservationInput,
+    StoredObservation,
+    Writes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -313,7 +321,7 @@ class LedgerWriter:
                 self._store_alone(writes, job)
             return
         for job, stored in zip(written, results, strict=True):
-            self._succeed(job, stored)
+            self._answer(job, stored)
 
     def _store_alone(self, writes: Writes, job: _Job) -> None:
         try:
@@ -323,9 +331,12 @@ class LedgerWriter:
         except Exception as error:
             self._fail(job, error)
         else:
-            self._succeed(job, stored)
+            self._answer(job, stored)
 
-    def _succeed(self, job: _Job, stored: StoredObservation) -> None:
+    def _answer(self, job: _Job, stored: StoredObservation | IdempotencyKeyReused) -> None:
+        if isinstance(stored, IdempotencyKeyReused):  # left out of its group, which went on
+            self._fail(job, stored)
+            return
         if stored.replayed:  # a retry of a stored upload: the first one's file is the one kept
             self._discard_file(job)
         job.future.set_result(stored)

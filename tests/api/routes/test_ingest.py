@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -198,9 +200,11 @@ def test_a_field_sent_as_a_file_is_422_naming_it(client: TestClient, settings: S
     assert history(client) == [] and stored_files(settings) == []
 
 
-def upload_with_key(client: TestClient, key: str, seed: int = 0, price: str = "10"):
+def upload_with_key(
+    client: TestClient, key: str, seed: int = 0, price: str = "10", path: str = "/ingest"
+):
     return client.post(
-        "/ingest",
+        path,
         headers={"Idempotency-Key": key},
         files={"file": ("chart.png", image_bytes(seed=seed), "image/png")},
         data={"ticker": "AAPL", "price": price, "trend": "up", "bot": "desk"},
@@ -211,9 +215,8 @@ def test_a_retried_upload_is_stored_and_traded_once_and_answered_as_the_first(
     client: TestClient, settings: Settings
 ) -> None:
     first = upload_with_key(client, "6c1f7d0e-retry-me")
-    # The client never saw the answer and sends the same upload again (new bytes on the
-    # wire: a retry may even carry a re-encoded image).
-    retry = upload_with_key(client, "6c1f7d0e-retry-me", seed=1)
+    # The client never saw the answer and sends the same upload again.
+    retry = upload_with_key(client, "6c1f7d0e-retry-me")
     assert first.status_code == retry.status_code == 200
     assert retry.json() == first.json()
     assert first.json()["trade"]["direction"] == "buy"
@@ -225,6 +228,80 @@ def test_a_retried_upload_is_stored_and_traded_once_and_answered_as_the_first(
     # Another key is another upload.
     other = upload_with_key(client, "another-key", price="11")
     assert other.json()["observation_id"] != first.json()["observation_id"]
+
+
+@pytest.mark.parametrize(
+    ("path", "changed"), [("/ingest", {"price": "11"}), ("/api/v1/ingest", {"seed": 1})]
+)
+def test_a_key_reused_for_another_request_is_a_422_naming_it_and_stores_nothing(
+    client: TestClient, settings: Settings, path: str, changed: dict
+) -> None:
+    first = upload_with_key(client, "reused-key")
+    assert first.status_code == 200, first.text
+    other = upload_with_key(client, "reused-key", **changed, path=path)
+    assert other.status_code == 422, other.text
+    assert other.json() == {
+        "detail": "Idempotency-Key 'reused-key' was used for a different request"
+    }
+    assert [r["kind"] for r in history(client)].count("observation") == 1
+    assert len(client.get("/trades").json()["all_trades"]) == 1
+    assert [p.name for p in stored_files(settings)] == [first.json()["image_url"].split("/")[-1]]
+    # The first request sent again is still answered as it was.
+    retry = upload_with_key(client, "reused-key")
+    assert retry.status_code == 200 and retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_reused_key_fails_alone_in_a_group_and_the_fresh_upload_beside_it_is_stored(
+    client: TestClient, settings: Settings
+) -> None:
+    services = client.app.state.services
+    first = upload_with_key(client, "reused-key")
+    assert first.status_code == 200, first.text
+    # Hold the writer's next transaction at the door, so the two uploads after it queue
+    # and share the one after.
+    record_observations = services.ledger.record_observations
+    groups: list[int] = []
+    entered, gate = threading.Event(), threading.Event()
+
+    def gated(batch, **kwargs):
+        groups.append(len(batch))
+        entered.set()
+        assert gate.wait(10)
+        return record_observations(batch, **kwargs)
+
+    services.ledger.record_observations = gated
+    answers: dict[str, object] = {}
+
+    def send(name: str, key: str, price: str) -> None:
+        answers[name] = upload_with_key(client, key, price=price)
+
+    holder = threading.Thread(target=send, args=("holder", "holder-key", "10"))
+    holder.start()
+    assert entered.wait(10)
+    senders = [
+        threading.Thread(target=send, args=("reused", "reused-key", "11")),
+        threading.Thread(target=send, args=("fresh", "fresh-key", "12")),
+    ]
+    for sender in senders:
+        sender.start()
+    for _ in range(1000):  # until both wait behind the held transaction
+        if services.writer.depth[0] == 3:
+            break
+        time.sleep(0.01)
+    assert services.writer.depth[0] == 3
+    gate.set()
+    for thread in [holder, *senders]:
+        thread.join(10)
+    assert groups == [1, 2]  # one group, never split to store its uploads one at a time
+    reused, fresh = answers["reused"], answers["fresh"]
+    assert reused.status_code == 422 and "reused-key" in reused.json()["detail"]
+    assert fresh.status_code == 200, fresh.text
+    assert "Idempotent-Replayed" not in fresh.headers
+    observations = [r for r in history(client) if r["kind"] == "observation"]
+    assert len(observations) == 3  # the first, the holder and the fresh one
+    names = {p.name for p in stored_files(settings)}
+    assert fresh.json()["image_url"].split("/")[-1] in names and len(names) == 3
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 129, "naïve"])

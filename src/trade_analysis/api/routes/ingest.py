@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from decimal import Decimal
@@ -127,7 +128,8 @@ IDEMPOTENCY_HEADER = {
     "in": "header",
     "required": False,
     "description": "a retry with the same key is stored and traded once, and answered as "
-    "the first was (with `Idempotent-Replayed: true`)",
+    "the first was (with `Idempotent-Replayed: true`); the key sent with a different "
+    "request (other fields or image) is a 422",
     "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
 }
 
@@ -231,6 +233,7 @@ async def _read_form(
     summary="Upload a frame captured elsewhere; with ticker, price and trend it trades",
     responses={
         413: {"description": "file too large, or declaring more than MAX_UPLOAD_PIXELS"},
+        422: {"description": "a field is invalid, or Idempotency-Key came with another request"},
         415: {"description": "not an image"},
         503: {"description": "the database is behind, or shutting down; see Retry-After"},
     },
@@ -257,6 +260,7 @@ async def parse_upload(services: Services, request: Request) -> Upload:
     """The upload a request makes, every field validated before anything is written."""
     settings = services.settings
     form, image = await _read_form(request, settings.max_upload_bytes, settings.max_upload_pixels)
+    key = _idempotency_key(request)
     upload = Upload(
         bot=form.bot or DEFAULT_INGEST_BOT,
         at=form.ts or utcnow(),
@@ -268,10 +272,23 @@ async def parse_upload(services: Services, request: Request) -> Upload:
         meta=_parse_meta(form.meta),
         crop=_parse_crop(form.crop),
         image=image,
-        idempotency_key=_idempotency_key(request),
+        idempotency_key=key,
+        request_hash=_request_hash(form, image) if key is not None else None,
     )
     _require_something(form, image)
     return upload
+
+
+def _request_hash(form: IngestForm, image: Image | None) -> str:
+    """A digest of what the upload asks for (its fields as sent, and its image's bytes),
+    kept with its `Idempotency-Key`: a retry must be the same request. An omitted `ts`
+    stays omitted here, so a retry is not told apart by the time it arrives."""
+    digest = hashlib.sha256(form.model_dump_json().encode())
+    if image is not None:
+        # The JSON above holds no raw newline: the bytes after it are the image's alone.
+        digest.update(b"\n")
+        digest.update(image[0])
+    return digest.hexdigest()
 
 
 def _parse_crop(text: str | None) -> Crop:
