@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 
+from tests.support.terminal import terminal_run
 from trade_analysis.db.migrate import MIGRATIONS_DIR
 
 MIGRATIONS = MIGRATIONS_DIR / "versions"
@@ -102,27 +103,7 @@ def test_replay_of_a_missing_file_says_so(tmp_path: Path) -> None:
 
 def _on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal, as a user's shell would; its output."""
-    import pty
-
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trade_analysis", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        env={**os.environ, **env},
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    return process.wait(60), b"".join(chunks).decode(errors="replace")
+    return terminal_run(*args, env=env, stdout_too=False)
 
 
 def test_db_upgrade_on_a_terminal_says_each_migration(tmp_path: Path) -> None:
