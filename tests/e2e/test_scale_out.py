@@ -61,6 +61,10 @@ def _postgres_problem(url: str) -> str | None:
 
 @pytest.fixture
 def shared_env() -> dict[str, str]:
+    return deployment_env("ta-test")
+
+
+def deployment_env(channel_prefix: str) -> dict[str, str]:
     """What every process of the deployment shares: the key, the bus, an empty database."""
     database = os.environ.get("TEST_DATABASE_URL") or POSTGRES_URL
     for problem in (_redis_problem(), _postgres_problem(database)):
@@ -72,7 +76,7 @@ def shared_env() -> dict[str, str]:
         "DATABASE_URL": database,
         "BUS_URL": BUS_URL,
         # Its own channels: nothing another deployment on this Redis publishes reaches it.
-        "BUS_CHANNEL_PREFIX": f"ta-test-{uuid.uuid4().hex[:12]}",
+        "BUS_CHANNEL_PREFIX": f"{channel_prefix}-{uuid.uuid4().hex[:12]}",
         "CAPTURE_MODE": "agent",
     }
 

@@ -10,8 +10,6 @@ Each chart rises, then (once bought) falls: a buy, then a sell, in the ledger.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,18 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import AUTH, TEST_KEY, _reset_postgres
-from tests.e2e.test_scale_out import _postgres_problem, _redis_problem
+from tests.conftest import AUTH, TEST_KEY
+from tests.e2e.test_scale_out import deployment_env
 from tests.server import ServerProcess, free_port
-from tests.support.databases import POSTGRES_URL
 from tests.support.polling import poll
-from tests.support.xvfb import missing
 from tests.windows.conftest import ChartProcess, Windows, WineProcess
 from tests.windows.rig import windows_path
 
 pytestmark = [pytest.mark.wine, pytest.mark.timeout(600), pytest.mark.slow]
-
-BUS_URL = "redis://127.0.0.1:6379/5"
 
 
 def trades_of(client: httpx.Client, ticker: str) -> list[dict[str, Any]]:
@@ -72,18 +66,7 @@ def listed_window(client: httpx.Client, hwnd: int, alive: WineProcess) -> dict[s
 
 @pytest.fixture
 def shared_env() -> dict[str, str]:
-    database = os.environ.get("TEST_DATABASE_URL") or POSTGRES_URL
-    for problem in (_redis_problem(), _postgres_problem(database)):
-        if problem is not None:
-            missing(problem)
-    _reset_postgres(database)
-    return {
-        "BACKEND_API_KEY": TEST_KEY,
-        "DATABASE_URL": database,
-        "BUS_URL": BUS_URL,
-        "BUS_CHANNEL_PREFIX": f"ta-wine-{uuid.uuid4().hex[:12]}",
-        "CAPTURE_MODE": "agent",
-    }
+    return deployment_env("ta-wine")
 
 
 @pytest.fixture
