@@ -29,7 +29,7 @@ from trade_analysis.api.guard import LoopbackGuard, LoopbackGuardMiddleware
 from trade_analysis.api.limits import BodySizeLimit
 from trade_analysis.api.observe import RequestObserver
 from trade_analysis.api.policy import protect
-from trade_analysis.api.routes import bots, capture, health, history, ingest, live, trades
+from trade_analysis.api.routes import bots, capture, health, history, ingest, live, stats, trades
 from trade_analysis.config import Settings
 from trade_analysis.metrics import CONTENT_TYPE, Metrics
 from trade_analysis.services import Role, open_services, sample_live_metrics
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 API_V1 = "/api/v1"
 
 
-PROTECTED = (bots, capture, history, ingest, trades)
+PROTECTED = (bots, capture, history, ingest, stats, trades)
 
 
 def include_routes(app: FastAPI, prefix: str = API_V1) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -167,6 +167,107 @@ class RecordPublic(BaseModel):
     buy_time: WireTime | None
     sell_time: WireTime | None
     meta: dict[str, Any]
+
+
+# -- statistics (trading/statistics.py says what each figure means) -----------------
+
+
+class PeriodPnl(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    start: date = Field(description="the period's first day (UTC; a week starts on Monday)")
+    realised_pnl: Money
+    marked_pnl: Money = Field(description="realised + the open positions' change in value")
+    closed_trades: int
+    wins: int
+    losses: int
+    fees: Money
+
+
+class EquityPointPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: WireTime
+    realised: Money
+    marked: Money
+    drawdown: Money = Field(description="how far realised is below its best so far")
+
+
+class StatsFigures(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ledger_trades: int = Field(description="buys and sells in the window")
+    closed_trades: int = Field(description="round trips (a buy and its sell) closed")
+    open_trades: int
+    wins: int
+    losses: int
+    breakeven: int
+    realised_pnl: Money
+    unrealised_pnl: Money = Field(description="open positions at the newest price read")
+    marked_pnl: Money
+    gross_profit: Money
+    gross_loss: Money = Field(description="positive: the losses' total")
+    win_rate: float | None = Field(description="wins / closed trades, 0-1")
+    average_win: Money | None
+    average_loss: Money | None = Field(description="positive")
+    profit_factor: Money | None = Field(description="gross profit / gross loss; null: no loss")
+    expectancy: Money | None = Field(description="mean P&L of a closed trade")
+    max_drawdown: Money
+    average_holding_seconds: float | None
+    exits_by_reason: dict[str, int]
+    fees: Money
+    periods: list[PeriodPnl]
+
+
+class BotStats(StatsFigures):
+    bot: str
+    name: str | None
+
+
+class TickerStats(StatsFigures):
+    ticker: str
+
+
+class SignalSkill(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    bot: str
+    horizon: int = Field(description="readings looked ahead for the move")
+    readings: int = Field(description="up/down readings with a price")
+    judged: int = Field(description="readings the price moved after, within the horizon")
+    hits: int
+    hit_rate: float | None
+    majority: Trend | None = Field(description="the direction most moves took")
+    baseline_hits: int = Field(description="hits of always betting the majority")
+    baseline_rate: float | None
+    edge: float | None = Field(description="hit_rate - baseline_rate")
+
+
+class PricePoint(BaseModel):
+    at: WireTime
+    ticker: str
+    price: Money
+
+
+class BotChart(BaseModel):
+    """A bot's prices read over the window (thinned to at most a few thousand) and its
+    trades, for a price chart with the trades marked on it."""
+
+    bot: str
+    prices: list[PricePoint]
+    trades: list[TradeEntry]
+
+
+class StatsPublic(BaseModel):
+    period: Literal["day", "week", "month"]
+    since: WireTime | None
+    until: WireTime | None
+    overall: StatsFigures
+    equity: list[EquityPointPublic] = Field(description="a point per trade, then the last")
+    bots: list[BotStats]
+    tickers: list[TickerStats]
+    skill: list[SignalSkill]
+    chart: BotChart | None = Field(description="only when one bot is asked for")
 
 
 # -- bots ------------------------------------------------------------------------------

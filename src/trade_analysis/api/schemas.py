@@ -27,6 +27,7 @@ from trade_analysis.wire import Deleted as Deleted
 from trade_analysis.wire import IngestResult as IngestResult
 from trade_analysis.wire import Ok as Ok
 from trade_analysis.wire import RecordPublic as RecordPublic
+from trade_analysis.wire import StatsPublic as StatsPublic
 from trade_analysis.wire import TickerSummary as TickerSummary
 from trade_analysis.wire import TickerTotals as TickerTotals
 from trade_analysis.wire import (

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
@@ -41,6 +43,7 @@ from trade_analysis.api.schemas import (
 from trade_analysis.application import bots as bots_app
 from trade_analysis.application import capture as capture_app
 from trade_analysis.application import data, uploads
+from trade_analysis.application import statistics as statistics_app
 from trade_analysis.application import trades as trades_app
 from trade_analysis.capture import commands
 from trade_analysis.capture.schemas import (
@@ -54,6 +57,7 @@ from trade_analysis.capture.schemas import (
     seed_status,
 )
 from trade_analysis.domain import Side, Trend, format_price
+from trade_analysis.trading import statistics
 
 router = APIRouter(tags=["seed"])
 Json = dict[str, Any]
@@ -297,6 +301,68 @@ def history_records(
     page, total = data.history_page(services, filters)
     total_headers(response, total)
     return [seed_record(record) for record in page]
+
+
+def _money(amount: Decimal) -> float:
+    """The original's overview money: a number of two decimals."""
+    return float(amount.quantize(Decimal("0.01")))
+
+
+def seed_tally(tally: statistics.Tally) -> Json:
+    return {
+        "count": tally.count,
+        "wins": tally.wins,
+        "losses": tally.losses,
+        "total_profit": _money(tally.total_profit),
+        "total_loss": _money(tally.total_loss),
+        "net": _money(tally.net),
+    }
+
+
+@router.get(
+    "/history_overview",
+    summary="Round trips per day they opened (wins, losses, profit, loss, net), and totals",
+    description="`daily` covers the window (`days`, or `start_ts`/`end_ts`); `totals` the "
+    "round trips of `selected_day` (else the window) that `profit_filter` keeps. A round "
+    "trip still open counts in `count` only; one that made exactly 0 is neither a win nor "
+    "a loss. Days are UTC days (`time_mode` is `utc`).",
+)
+def history_overview(
+    services: ServicesDep,
+    days: Annotated[int, Query(ge=1, le=36500)] = 7,
+    start_ts: UtcTime | None = None,
+    end_ts: UtcTime | None = None,
+    selected_day: Annotated[date | None, Query(description="YYYY-MM-DD (UTC)")] = None,
+    ticker: Annotated[str | None, Query(pattern=TICKER_PATTERN)] = None,
+    trend: Annotated[Side | None, Query(description="buy: still open; sell: closed")] = None,
+    win_reason: Annotated[str | None, Query(max_length=32)] = None,
+    bot_id: Annotated[str | None, Query(pattern=BOT_PATTERN)] = None,
+    bot_name: Annotated[str | None, Query(max_length=255)] = None,
+    profit_filter: statistics_app.ProfitFilter = "all",
+) -> Json:
+    query = statistics_app.OverviewQuery(
+        days=days,
+        since=start_ts,
+        until=end_ts,
+        selected_day=selected_day,
+        ticker=ticker.upper() if ticker else None,
+        side=trend,
+        win_reason=win_reason,
+        bot=bot_id,
+        bot_name=bot_name,
+        profit_filter=profit_filter,
+    )
+    overview = statistics_app.overview(services, query)
+    return {
+        "daily": [
+            {"day_key": day.isoformat(), **seed_tally(tally)}
+            for day, tally in overview.daily.items()
+        ],
+        "totals": seed_tally(overview.totals),
+        "selected_day": selected_day.isoformat() if selected_day else None,
+        "profit_filter": profit_filter,
+        "time_mode": "utc",
+    }
 
 
 def seed_ticker(summary: TickerSummary) -> Json:

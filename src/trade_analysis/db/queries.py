@@ -252,3 +252,54 @@ def _bot_position(
             "open_seconds": mark.open_seconds(now),
         }
     return state
+
+
+# -- statistics -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    """An observation's trend and price, as statistics read it."""
+
+    bot: str
+    ticker: str | None
+    ts: datetime
+    trend: str
+    price: Decimal | None
+
+
+def ledger_trades(
+    session: Session, *, bot: str | None, ticker: str | None, until: datetime | None
+) -> list[models.Trade]:
+    """Every trade (of a bot, a ticker) up to `until`, oldest first."""
+    query = select(models.Trade)
+    if bot is not None:
+        query = query.where(models.Trade.bot == bot)
+    if ticker is not None:
+        query = query.where(models.Trade.ticker == ticker)
+    if until is not None:
+        query = query.where(models.Trade.ts <= until)
+    return list(session.scalars(query.order_by(models.Trade.ts, models.Trade.id)))
+
+
+def readings(
+    session: Session,
+    *,
+    bot: str | None,
+    ticker: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ReadingRow]:
+    """The observations (of a bot, a ticker) between `since` and `until`, oldest first."""
+    table = models.Observation
+    query = select(table.bot, table.ticker, table.ts, table.trend, table.price)
+    if bot is not None:
+        query = query.where(table.bot == bot)
+    if ticker is not None:
+        query = query.where(table.ticker == ticker)
+    if since is not None:
+        query = query.where(table.ts >= since)
+    if until is not None:
+        query = query.where(table.ts <= until)
+    rows = session.execute(query.order_by(table.ts, table.id))
+    return [ReadingRow(*row) for row in rows]
