@@ -14,7 +14,7 @@ import { BoardView } from "./board.js";
 import { addMark } from "./equity.js";
 
 const KEY_STORAGE = "ta-key";
-const VIEWS = ["board", "trades", "history", "settings"];
+const VIEWS = ["board", "trades", "stats", "history", "settings"];
 // The rest of the page loads after the first board, or after this long without `hello`.
 const AFTER_BOARD_LATEST_MS = 2000;
 
@@ -50,12 +50,14 @@ class Dashboard {
     this.marks = []; // P&L marked to market over time, from the summaries (equity.js)
   }
 
-  /** The trades, history and settings views and the bot panel (loaded once). */
+  /** The trades, statistics, history and settings views and the bot panel (loaded once). */
   loadRest() {
     this.rest ||= Promise.all([
       import("./trades.js"), import("./history.js"), import("./settings.js"), import("./bot-panel.js"),
-    ]).then(([trades, history, settings, panel]) => {
+      import("./statistics.js"),
+    ]).then(([trades, history, settings, panel, statistics]) => {
       this.views.trades = new trades.TradesView(this);
+      this.views.stats = new statistics.StatsView(this);
       this.views.history = new history.HistoryView(this);
       this.views.settings = new settings.SettingsView(this);
       this.panel = new panel.BotPanel(this);

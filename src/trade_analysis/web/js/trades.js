@@ -6,21 +6,11 @@ import {
   botName, dateTime, duration, equitySeries, fieldErrors, filterTrades, money, pageOf, pnlClass,
   signedMoney, signedPercent, toCsv, winRate,
 } from "./format.js";
+import { loadChartLibrary } from "./chart.js";
 import { equityData } from "./equity.js";
 import { workerOf } from "./store.js";
 
 const PAGE_SIZE = 50;
-const CHART_LIBRARY = "vendor/uplot/uPlot";
-
-/** uPlot (vendored), loaded the first time a chart is drawn: the board does not wait for it. */
-let chartLibrary = null;
-function loadChartLibrary() {
-  chartLibrary ||= new Promise((resolve, reject) => {
-    document.head.append(el("link", { rel: "stylesheet", href: `${CHART_LIBRARY}.min.css` }));
-    document.head.append(el("script", { src: `${CHART_LIBRARY}.iife.min.js`, onload: resolve, onerror: reject }));
-  });
-  return chartLibrary;
-}
 const CSV_COLUMNS = ["id", "ts", "bot", "name", "ticker", "direction", "price", "profit", "win_reason"];
 
 export class TradesView {
