@@ -20,6 +20,7 @@ from trade_analysis.trading.statistics import (
     figures,
     max_drawdown,
     period_start,
+    relevant_marks,
     round_trips,
     signal_skill,
     tally,
@@ -263,3 +264,41 @@ def test_the_overview_tallies_by_the_day_a_round_trip_opened() -> None:
     total = tally(trips)
     assert (total.count, total.wins, total.losses) == (4, 1, 1)
     assert total.total_profit == 2 and total.total_loss == 1 and total.net == 1
+
+
+marks_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["b1", "b2"]),
+        st.sampled_from(["AAPL", "MSFT"]),
+        st.integers(min_value=-10, max_value=400),  # hours after T0 (before it too)
+        prices,
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    legs, marks_strategy, st.sampled_from(list(Period)), st.integers(-5, 200), st.integers(0, 400)
+)
+def test_the_marks_that_count_give_the_figures_all_marks_give(
+    steps: list[tuple[str, str, Decimal]],
+    raw_marks: list[tuple[str, str, int, Decimal]],
+    period: Period,
+    since_hours: int,
+    span_hours: int,
+) -> None:
+    trades = random_ledger(steps)
+    marks = sorted(
+        (
+            Mark(bot, ticker, T0 + timedelta(hours=hours), price)
+            for bot, ticker, hours, price in raw_marks
+        ),
+        key=lambda mark: mark.at,
+    )
+    since = T0 + timedelta(hours=since_hours)
+    window = Window(since, since + timedelta(hours=span_hours))
+    inside = [trade for trade in trades if window.until is None or trade.at <= window.until]
+    relevant = relevant_marks(inside, marks, window, period)
+    assert len(relevant) <= len(marks)
+    assert figures(inside, relevant, window, period) == figures(inside, marks, window, period)

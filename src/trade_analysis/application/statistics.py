@@ -4,6 +4,7 @@ well each bot's readings called the next move (trading/statistics.py computes it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -11,7 +12,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from trade_analysis.application.errors import InvalidRequest
-from trade_analysis.db import models, queries
+from trade_analysis.db import queries
 from trade_analysis.domain import Side, Trend, utcnow
 from trade_analysis.services import Services
 from trade_analysis.trading import statistics as core
@@ -33,24 +34,28 @@ DEFAULT_HORIZON = 5
 CHART_PRICES = 2000
 
 
-def ledger_trade(row: models.Trade) -> core.LedgerTrade:
+def ledger_trade(row: queries.LedgerRow) -> core.LedgerTrade:
     """The one place a ledger row becomes a trade for statistics. Every trade is one unit
     and costs nothing until the ledger keeps a quantity and fees per trade; then they are
-    read here, and every figure follows."""
+    read here (and selected by `queries.LedgerRow`), and every figure follows."""
     return core.LedgerTrade(
         id=row.id,
         at=row.ts,
         bot=row.bot,
         ticker=row.ticker,
-        side=Side(row.side),
+        side=_SIDES[row.side],
         price=row.price,
         reason=row.reason,
         profit=row.profit,
     )
 
 
+_TRENDS = {trend.value: trend for trend in Trend}
+_SIDES = {side.value: side for side in Side}
+
+
 def reading(row: queries.ReadingRow) -> core.Reading:
-    return core.Reading(row.bot, row.ticker, row.ts, Trend(row.trend), row.price)
+    return core.Reading(row.bot, row.ticker, row.ts, _TRENDS[row.trend], row.price)
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,8 @@ def _read(session: Session, query: StatsQuery) -> _Ledger:
         session, bot=query.bot, ticker=query.ticker, since=query.since, until=query.until
     )
     readings = [reading(row) for row in observed]
-    marks = [
-        core.Mark(r.bot, r.ticker, r.at, r.price)
-        for r in readings
-        if r.ticker is not None and r.price is not None
+    marks: list[core.Mark | core.Reading] = [
+        r for r in readings if r.ticker is not None and r.price is not None
     ]
     if query.until is None:
         now = utcnow()
@@ -98,20 +101,29 @@ def _read(session: Session, query: StatsQuery) -> _Ledger:
             if p.last_price is not None and query.ticker in (None, p.ticker)
         )
     names = {row.bot: row.name for row in queries.all_bots(session)}
-    return _Ledger([ledger_trade(row) for row in rows], readings, marks, names)
+    trades = [ledger_trade(row) for row in rows]
+    window = core.Window(query.since, query.until)
+    relevant = core.relevant_marks(trades, marks, window, query.period)
+    return _Ledger(trades, readings, relevant, names)
 
 
 def stats(services: Services, query: StatsQuery) -> StatsPublic:
     """Figures overall, per bot and per ticker over the window, the equity curve, each
     bot's signal skill, and (for one bot) its prices and trades for a chart."""
+    found = None
     with services.database.reading() as session:
         if query.bot is not None:
             found = queries.find_bot(session, query.bot)
-            if found is None:
-                raise UnknownBot(query.bot)
-            query = replace(query, bot=found.bot)
+            query = replace(query, bot=found.bot if found else query.bot)
         ledger = _read(session, query)
-    overall = _figures(ledger, query)
+    if query.bot is not None and found is None and not (ledger.trades or ledger.readings):
+        raise UnknownBot(query.bot)  # neither a bot nor anything a bot of that key did
+    window = core.Window(query.since, query.until)
+
+    def figures(part: _Part) -> core.Figures:
+        return core.figures(part.trades, part.marks, window, query.period)
+
+    overall = figures(_Part(ledger.trades, ledger.marks))
     return StatsPublic(
         period=query.period.value,
         since=query.since,
@@ -120,15 +132,13 @@ def stats(services: Services, query: StatsQuery) -> StatsPublic:
         equity=[EquityPointPublic.model_validate(point) for point in overall.equity],
         bots=[
             BotStats.model_validate(
-                {**_slots(_figures(ledger, query, bot=bot)), "bot": bot, "name": name}
+                {**_slots(figures(part)), "bot": bot, "name": ledger.names.get(bot)}
             )
-            for bot, name in _bots(ledger)
+            for bot, part in _parts(ledger, lambda item: item.bot).items()
         ],
         tickers=[
-            TickerStats.model_validate(
-                {**_slots(_figures(ledger, query, ticker=ticker)), "ticker": ticker}
-            )
-            for ticker in sorted({trade.ticker for trade in ledger.trades})
+            TickerStats.model_validate({**_slots(figures(part)), "ticker": ticker})
+            for ticker, part in _parts(ledger, lambda item: item.ticker).items()
         ],
         skill=[
             SignalSkill.model_validate({**_slots(skill), "edge": skill.edge})
@@ -138,24 +148,21 @@ def stats(services: Services, query: StatsQuery) -> StatsPublic:
     )
 
 
-def _bots(ledger: _Ledger) -> list[tuple[str, str | None]]:
-    return [(bot, ledger.names.get(bot)) for bot in sorted({t.bot for t in ledger.trades})]
+@dataclass(frozen=True)
+class _Part:
+    trades: list[core.LedgerTrade]
+    marks: list[core.Mark]
 
 
-def _figures(
-    ledger: _Ledger, query: StatsQuery, *, bot: str | None = None, ticker: str | None = None
-) -> core.Figures:
-    """The figures of one bot's or one ticker's trades (or all) over the query's window."""
-
-    def keep(item: core.LedgerTrade | core.Mark) -> bool:
-        return bot in (None, item.bot) and ticker in (None, item.ticker)
-
-    return core.figures(
-        [trade for trade in ledger.trades if keep(trade)],
-        [mark for mark in ledger.marks if keep(mark)],
-        core.Window(query.since, query.until),
-        query.period,
-    )
+def _parts(ledger: _Ledger, key: Callable[[core.LedgerTrade | core.Mark], str]) -> dict[str, _Part]:
+    """The trades and marks of each bot (or ticker) that traded, in order, in one pass."""
+    parts: dict[str, _Part] = {}
+    for trade in ledger.trades:
+        parts.setdefault(key(trade), _Part([], [])).trades.append(trade)
+    for mark in ledger.marks:
+        if (part := parts.get(key(mark))) is not None:
+            part.marks.append(mark)
+    return dict(sorted(parts.items()))
 
 
 def _slots(value: object) -> dict[str, object]:

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -257,9 +257,8 @@ def _bot_position(
 # -- statistics -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingRow:
-    """An observation's trend and price, as statistics read it."""
+class ReadingRow(NamedTuple):
+    """An observation's trend and price, as statistics read it (many: a tuple each)."""
 
     bot: str
     ticker: str | None
@@ -268,18 +267,33 @@ class ReadingRow:
     price: Decimal | None
 
 
+class LedgerRow(NamedTuple):
+    """A trade's columns statistics read (many: a tuple each, no ORM object)."""
+
+    id: int
+    ts: datetime
+    bot: str
+    ticker: str
+    side: str
+    price: Decimal
+    reason: str
+    profit: Decimal | None
+
+
 def ledger_trades(
     session: Session, *, bot: str | None, ticker: str | None, until: datetime | None
-) -> list[models.Trade]:
+) -> list[LedgerRow]:
     """Every trade (of a bot, a ticker) up to `until`, oldest first."""
-    query = select(models.Trade)
+    table = models.Trade
+    query = select(*(getattr(table, column) for column in LedgerRow._fields))
     if bot is not None:
-        query = query.where(models.Trade.bot == bot)
+        query = query.where(table.bot == bot)
     if ticker is not None:
-        query = query.where(models.Trade.ticker == ticker)
+        query = query.where(table.ticker == ticker)
     if until is not None:
-        query = query.where(models.Trade.ts <= until)
-    return list(session.scalars(query.order_by(models.Trade.ts, models.Trade.id)))
+        query = query.where(table.ts <= until)
+    rows = session.execute(query.order_by(table.ts, table.id))
+    return [LedgerRow._make(row) for row in rows]
 
 
 def readings(
@@ -302,4 +316,4 @@ def readings(
     if until is not None:
         query = query.where(table.ts <= until)
     rows = session.execute(query.order_by(table.ts, table.id))
-    return [ReadingRow(*row) for row in rows]
+    return [ReadingRow._make(row) for row in rows]

@@ -15,12 +15,14 @@ Words used here:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from trade_analysis.domain import Side, Trend
 
@@ -62,9 +64,9 @@ class LedgerTrade:
     fees: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A price read for a bot's ticker at a moment: what an open position is worth then."""
+class Mark(NamedTuple):
+    """A price read for a bot's ticker at a moment: what an open position is worth then.
+    (Tuples: a capture makes one a second, and a tuple is the cheapest to build.)"""
 
     bot: str
     ticker: str
@@ -72,8 +74,7 @@ class Mark:
     price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One observation of a bot: the trend it read and the price beside it."""
 
     bot: str
@@ -325,6 +326,49 @@ def figures(
         periods=_periods(closed, inside, start, period),
         equity=equity,
     )
+
+
+def relevant_marks(
+    trades: Sequence[LedgerTrade],
+    marks: Sequence[Mark | Reading],
+    window: Window = Window(),
+    period: Period = Period.DAY,
+) -> list[Mark]:
+    """The marks `figures` can tell apart from `marks` (readings without a ticker or
+    price are none): figures read the open positions' value only at a
+    trade, a period's end and the window's bounds, so of each bot and ticker's marks
+    between two such moments only the last one counts. A capture reads a price a
+    second; this keeps a few per trade and period."""
+    if not marks:
+        return []
+    moments = sorted({trade.at for trade in trades} | _bounds(marks, window, period))
+    kept: dict[tuple[str, str, int], Mark | Reading] = {}
+    for mark in sorted(marks, key=lambda mark: mark.at):
+        if mark.ticker is not None and mark.price is not None:
+            # A mark at a trade's moment comes after the trade (see `_walk`): the next slot.
+            kept[(mark.bot, mark.ticker, bisect_right(moments, mark.at))] = mark
+    return sorted(
+        (Mark(m.bot, m.ticker, m.at, m.price) for m in kept.values() if m.ticker and m.price),
+        key=lambda mark: mark.at,
+    )
+
+
+def _bounds(marks: Sequence[Mark | Reading], window: Window, period: Period) -> set[datetime]:
+    """The window's bounds and the start of every period from the first mark to the last."""
+    bounds = {moment for moment in (window.since, window.until) if moment is not None}
+    first, last = min(mark.at for mark in marks), max(mark.at for mark in marks)
+    zone = first.tzinfo
+    start = period_start(first, period)
+    while (moment := datetime.combine(start, time(), tzinfo=zone)) <= last:
+        bounds.add(moment)
+        start = _next_period(start, period)
+    return bounds
+
+
+def _next_period(start: date, period: Period) -> date:
+    if period is Period.MONTH:
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start + timedelta(days=7 if period is Period.WEEK else 1)
 
 
 def max_drawdown(pnls: Iterable[Decimal]) -> Decimal:
