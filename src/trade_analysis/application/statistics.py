@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from trade_analysis.application.errors import InvalidRequest
 from trade_analysis.db import queries
-from trade_analysis.domain import Side, Trend, utcnow
+from trade_analysis.domain import Side, Trend, to_wire, utcnow
 from trade_analysis.services import Services
 from trade_analysis.trading import statistics as core
 from trade_analysis.trading.ledger import UnknownBot
@@ -144,7 +144,7 @@ def stats(services: Services, query: StatsQuery) -> StatsPublic:
             SignalSkill.model_validate({**_slots(skill), "edge": skill.edge})
             for skill in core.signal_skill(ledger.readings, query.horizon)
         ],
-        chart=_chart(query.bot, ledger) if query.bot is not None else None,
+        chart=_chart(query.bot, ledger, window) if query.bot is not None else None,
     )
 
 
@@ -170,7 +170,9 @@ def _slots(value: object) -> dict[str, object]:
     return {name: getattr(value, name) for name in getattr(value, "__slots__", ())}
 
 
-def _chart(bot: str, ledger: _Ledger) -> BotChart:
+def _chart(bot: str, ledger: _Ledger, window: core.Window) -> BotChart:
+    """The bot's prices (evenly thinned to about `CHART_PRICES`, the last kept) and its
+    trades in the window."""
     priced = [r for r in ledger.readings if r.price is not None and r.ticker is not None]
     step = max(1, math.ceil(len(priced) / CHART_PRICES))
     kept = priced[::step] + ([priced[-1]] if priced and (len(priced) - 1) % step else [])
@@ -186,10 +188,10 @@ def _chart(bot: str, ledger: _Ledger) -> BotChart:
                 price=t.price,
                 profit=t.profit,
                 win_reason=t.reason,
-                ts=t.at.isoformat().replace("+00:00", "Z"),
+                ts=to_wire(t.at),
             )
             for t in ledger.trades
-            if t.bot == bot
+            if t.bot == bot and window.holds(t.at)
         ],
     )
 

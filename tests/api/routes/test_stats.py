@@ -107,6 +107,8 @@ def test_a_window_a_bot_and_a_period_narrow_the_figures(traded: TestClient) -> N
     # One bot: its prices and trades, for its chart.
     assert [t["direction"] for t in one["chart"]["trades"]] == ["buy", "sell", "buy", "sell", "buy"]
     assert traded.get("/api/v1/stats").json()["chart"] is None
+    recent = traded.get("/api/v1/stats", params={"bot": "beta", "from": to_wire(day(1, -1))})
+    assert [t["direction"] for t in recent.json()["chart"]["trades"]] == ["buy", "sell", "buy"]
     ticker = traded.get("/api/v1/stats", params={"ticker": "msft"}).json()
     assert [row["ticker"] for row in ticker["tickers"]] == ["MSFT"]
 
