@@ -302,3 +302,21 @@ def test_the_marks_that_count_give_the_figures_all_marks_give(
     relevant = relevant_marks(inside, marks, window, period)
     assert len(relevant) <= len(marks)
     assert figures(inside, relevant, window, period) == figures(inside, marks, window, period)
+
+
+def test_drawdown_follows_the_order_round_trips_closed_in() -> None:
+    # b1 opens first and closes last (+5); b2 opens later, closes first (-3): in the order
+    # they closed the realised P&L goes -3, then +2: 3 below its best (0).
+    trades = [
+        LedgerTrade(1, T0, "b1", "AAPL", Side.BUY, Decimal(10), "signal"),
+        LedgerTrade(2, T0 + timedelta(hours=1), "b2", "AAPL", Side.BUY, Decimal(10), "signal"),
+        LedgerTrade(
+            3, T0 + timedelta(hours=2), "b2", "AAPL", Side.SELL, Decimal(7), "x", Decimal(-3)
+        ),
+        LedgerTrade(
+            4, T0 + timedelta(hours=3), "b1", "AAPL", Side.SELL, Decimal(15), "x", Decimal(5)
+        ),
+    ]
+    result = figures(trades)
+    assert result.max_drawdown == Decimal(3)
+    assert max(point.drawdown for point in result.equity) == result.max_drawdown

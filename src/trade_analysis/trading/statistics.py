@@ -29,6 +29,8 @@ from trade_analysis.domain import Side, Trend
 ZERO = Decimal(0)
 # Averages and ratios of money: exact to the ledger's own scale (NUMERIC(28, 10)).
 _PLACES = Decimal("1e-10")
+# The smallest step of a datetime.
+_TICK = timedelta(microseconds=1)
 
 
 class Period(StrEnum):
@@ -319,7 +321,7 @@ def figures(
         average_loss=_mean(gross_loss, len(lost)),
         profit_factor=(gross_profit / gross_loss).quantize(_PLACES) if gross_loss else None,
         expectancy=_mean(realised, len(closed)),
-        max_drawdown=max_drawdown(pnls),
+        max_drawdown=max_drawdown(trip.pnl or ZERO for trip in _by_exit(closed)),
         average_holding_seconds=sum(held) / len(held) if held else None,
         exits_by_reason=dict(Counter(trip.reason or "" for trip in closed)),
         fees=sum((trip.fees for trip in closed), ZERO),
@@ -355,7 +357,12 @@ def relevant_marks(
 
 def _bounds(marks: Sequence[Mark | Reading], window: Window, period: Period) -> set[datetime]:
     """The window's bounds and the start of every period from the first mark to the last."""
-    bounds = {moment for moment in (window.since, window.until) if moment is not None}
+    bounds = set()
+    if window.since is not None:
+        bounds.add(window.since)  # a mark at `since` is in the window: after the bound
+    if window.until is not None:
+        bounds.add(window.until + _TICK)  # so is one at `until`: before it
+
     first, last = min(mark.at for mark in marks), max(mark.at for mark in marks)
     zone = first.tzinfo
     start = period_start(first, period)
@@ -369,6 +376,11 @@ def _next_period(start: date, period: Period) -> date:
     if period is Period.MONTH:
         return date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return start + timedelta(days=7 if period is Period.WEEK else 1)
+
+
+def _by_exit(trips: Iterable[RoundTrip]) -> list[RoundTrip]:
+    """Closed round trips in the order they closed (`round_trips` gives them as opened)."""
+    return sorted(trips, key=lambda trip: trip.exit_time or datetime.min)
 
 
 def max_drawdown(pnls: Iterable[Decimal]) -> Decimal:
