@@ -89,9 +89,7 @@ def _read(session: Session, query: StatsQuery) -> _Ledger:
         session, bot=query.bot, ticker=query.ticker, since=query.since, until=query.until
     )
     readings = [reading(row) for row in observed]
-    marks: list[core.Mark | core.Reading] = [
-        r for r in readings if r.ticker is not None and r.price is not None
-    ]
+    marks: list[core.Mark | core.Reading] = list(readings)  # those with a ticker and price
     if query.until is None:
         now = utcnow()
         held = queries.open_positions(session, [query.bot] if query.bot else None)
