@@ -90,3 +90,11 @@ def test_statistics_show_the_equity_curve_and_the_per_bot_table(dashboard: Dashb
     expect(form.locator("[data-error-for='']")).to_be_empty()
     first_day = page.locator("#stats-periods tbody tr").first.locator("td").first
     expect(first_day).to_have_text(f"{start.year:04d}-{start.month:02d}-01")
+
+    # A trade made meanwhile shows without a reload: the view reads the figures again.
+    for side, price in (("buy", "20"), ("sell", "21.5")):
+        order = {"bot": "desk", "ticker": "QQQ", "direction": side, "price": price}
+        assert dashboard.api("POST", "/api/v1/manual_trade", json=order).status_code == 200
+    desk = page.locator("#stats-bots tr[data-bot=desk]")
+    expect(desk).to_have_count(1)
+    expect(desk.locator("td").nth(4)).to_have_text("+1.50")
