@@ -120,12 +120,20 @@ async def _observation_of(
 
 def _read_image(services: Services, data: bytes, title: str, crop: Crop, bot: str) -> Observation:
     """The same reading a capture gets (title, chart, OCR per the bot's setting); in a thread."""
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    ocr = services.ledger.bot_settings(bot).ocr is True
+    return read_chart(data, title, AnalysisSettings(crop=crop, ocr=ocr))
+
+
+def read_chart(image: bytes | None, title: str, settings: AnalysisSettings) -> Observation:
+    """What the chart reader makes of an image (PNG, JPEG or WebP) and a window title; the
+    title alone without an image. InvalidField names the part at fault ("file", "crop")."""
+    pixels: np.ndarray | None = np.full((2, 2, 3), 255, np.uint8)  # no chart to read
+    if image is not None:
+        pixels = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
         raise InvalidField("file", "file could not be decoded as an image")
-    ocr = services.ledger.bot_settings(bot).ocr is True
     try:
-        return analyze(pixels, title, AnalysisSettings(crop=crop, ocr=ocr))
+        return analyze(pixels, title, settings)
     except InvalidCrop as exc:
         raise InvalidField("crop", str(exc)) from None
 
