@@ -14,11 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import cv2
-import numpy as np
-
-from trade_analysis.analysis import AnalysisSettings, Crop, InvalidCrop, Observation, analyze
-from trade_analysis.application.errors import InvalidField
+from trade_analysis.analysis import AnalysisSettings, Crop, Observation
+from trade_analysis.application.charts import read_chart
 from trade_analysis.domain import Trend
 from trade_analysis.live.payloads import trade_entry
 from trade_analysis.services import Services
@@ -122,20 +119,6 @@ def _read_image(services: Services, data: bytes, title: str, crop: Crop, bot: st
     """The same reading a capture gets (title, chart, OCR per the bot's setting); in a thread."""
     ocr = services.ledger.bot_settings(bot).ocr is True
     return read_chart(data, title, AnalysisSettings(crop=crop, ocr=ocr))
-
-
-def read_chart(image: bytes | None, title: str, settings: AnalysisSettings) -> Observation:
-    """What the chart reader makes of an image (PNG, JPEG or WebP) and a window title; the
-    title alone without an image. InvalidField names the part at fault ("file", "crop")."""
-    pixels: np.ndarray | None = np.full((2, 2, 3), 255, np.uint8)  # no chart to read
-    if image is not None:
-        pixels = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
-    if pixels is None:
-        raise InvalidField("file", "file could not be decoded as an image")
-    try:
-        return analyze(pixels, title, settings)
-    except InvalidCrop as exc:
-        raise InvalidField("crop", str(exc)) from None
 
 
 def _reading(observation: Observation) -> ChartReading:

@@ -2,8 +2,8 @@
 
 It owns the registry of workers (registry.py: one per window, never two), global
 capture settings, and the path from a worker's reading to its sink (the ledger
-and the live stream). It knows
-nothing of HTTP: routes call it, and it raises precise errors they map.
+and the live stream). It knows nothing of HTTP: routes call it, and it raises
+precise errors they map.
 
 Each worker reads for a bot (trading/binding.py says which): starting a window
 binds it. A bot whose window is gone, or that was capturing when the service

@@ -62,8 +62,8 @@ def analyze(
         InvalidTitlePattern,
         compile_title_pattern,
     )
+    from trade_analysis.application.charts import read_chart
     from trade_analysis.application.errors import InvalidField
-    from trade_analysis.application.uploads import read_chart
     from trade_analysis.config import Settings
     from trade_analysis.storage import UnsupportedImage, checked_image
 
