@@ -184,3 +184,42 @@ def test_export_neutralises_formulas_on_the_command_line(
     assert result.returncode == 0, result.stderr
     names = [row["name"] for row in csv.DictReader(io.StringIO(result.stdout))]
     assert names == ["'" + formula] * 2  # the observation and its trade
+
+
+def test_export_selects_the_records_history_csv_answers_with(
+    client: TestClient, settings: Settings
+) -> None:
+    upload(client, name="kept")
+    query = {"ticker": "aapl", "days": 1}
+    answer = client.get("/history.csv", params=query)
+    result = run_cli(
+        "export",
+        "history",
+        "--ticker",
+        "aapl",
+        "--days",
+        "1",
+        "--data-dir",
+        str(settings.data_dir),
+        env=cli_env(settings),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["name"] for row in rows] == ["kept"] * 2
+    assert rows == list(csv.DictReader(io.StringIO(answer.text)))
+
+
+def test_export_refuses_a_window_that_ends_before_it_starts(settings: Settings) -> None:
+    result = run_cli(
+        "export",
+        "history",
+        "--start-ts",
+        "2026-01-02T00:00:00",
+        "--end-ts",
+        "2026-01-01T00:00:00",
+        "--data-dir",
+        str(settings.data_dir),
+        env=cli_env(settings),
+    )
+    assert result.returncode == 2
+    assert "end_ts is before the start" in result.stderr

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from trade_analysis.application.errors import InvalidRequest
 from trade_analysis.db import models, queries
 from trade_analysis.domain import Trend, utcnow
-from trade_analysis.services import Services
 from trade_analysis.storage import upload_url
 from trade_analysis.wire import RecordPublic
+
+if TYPE_CHECKING:  # the command line reads `history_window` without the services
+    from trade_analysis.services import Services
 
 
 def record_public(record: models.Record) -> RecordPublic:

@@ -18,7 +18,7 @@ from trade_analysis.wire import TradeEntry, TradeSummary
 def summary(services: Services, limit: int) -> TradeSummary:
     """Positions and P&L per ticker, and the newest `limit` trades."""
     with services.database.reading() as session:
-        return TradeSummary.model_validate(queries.trade_summary(session, limit))
+        return queries.trade_summary(session, limit)
 
 
 async def manual_trade(

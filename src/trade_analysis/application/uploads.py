@@ -14,11 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import cv2
-import numpy as np
-
-from trade_analysis.analysis import AnalysisSettings, Crop, InvalidCrop, Observation, analyze
-from trade_analysis.application.errors import InvalidField
+from trade_analysis.analysis import AnalysisSettings, Crop, Observation
+from trade_analysis.application.charts import read_chart
 from trade_analysis.domain import Trend
 from trade_analysis.live.payloads import trade_entry
 from trade_analysis.services import Services
@@ -120,14 +117,8 @@ async def _observation_of(
 
 def _read_image(services: Services, data: bytes, title: str, crop: Crop, bot: str) -> Observation:
     """The same reading a capture gets (title, chart, OCR per the bot's setting); in a thread."""
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if pixels is None:
-        raise InvalidField("file", "file could not be decoded as an image")
     ocr = services.ledger.bot_settings(bot).ocr is True
-    try:
-        return analyze(pixels, title, AnalysisSettings(crop=crop, ocr=ocr))
-    except InvalidCrop as exc:
-        raise InvalidField("crop", str(exc)) from None
+    return read_chart(data, title, AnalysisSettings(crop=crop, ocr=ocr))
 
 
 def _reading(observation: Observation) -> ChartReading:

@@ -1,8 +1,9 @@
-"""The capture manager: the registry of workers in this process, and what they report to.
+"""The capture manager: starts and stops the workers of this process, and what they report to.
 
-It owns workers (one per window, never two), global capture settings, and the
-path from a worker's reading to the ledger and the live stream. It knows
-nothing of HTTP: routes call it, and it raises precise errors they map.
+It owns the registry of workers (registry.py: one per window, never two), global
+capture settings, and the path from a worker's reading to its sink (the ledger
+and the live stream). It knows nothing of HTTP: routes call it, and it raises
+precise errors they map.
 
 Each worker reads for a bot (trading/binding.py says which): starting a window
 binds it. A bot whose window is gone, or that was capturing when the service
@@ -36,6 +37,7 @@ from trade_analysis.capture.errors import (
     WindowTaken,
 )
 from trade_analysis.capture.frame import Frame, WindowInfo
+from trade_analysis.capture.registry import WorkerRegistry
 from trade_analysis.capture.resumer import WindowResumer, matches
 from trade_analysis.capture.schemas import BotCaptureState
 from trade_analysis.capture.sink import CaptureSink
@@ -103,11 +105,11 @@ class CaptureManager:
         self._sink = sink
         self._screenshots_dir = screenshots_dir
         self._source_factory = source_factory
-        self._workers: dict[int, CaptureWorker] = {}
+        self._registry = WorkerRegistry()
         self._resumer = WindowResumer(source_factory)
         # Bindings made while the database could not be written, by bot: the look writes them.
         self._pending_binds: dict[str, tuple[WindowInfo, CaptureWish]] = {}
-        self._legacy_hwnd: int | None = None
+        # The registry and the waiting room change together under this lock.
         self._lock = threading.Lock()
         # Crop edits read, merge and write the settings: one at a time.
         self._settings_lock = threading.Lock()
@@ -149,11 +151,11 @@ class CaptureManager:
         just listed, when the caller has it."""
         status = None
         with self._lock:
-            running = self._workers.get(hwnd)
-            if running is not None and running.is_running:
+            running = self._registry.running(hwnd)
+            if running is not None:
                 running.reconfigure(interval=interval, keep_last_n=keep_last_n)
                 if legacy:
-                    self._legacy_hwnd = hwnd
+                    self._registry.mark_legacy(hwnd)
                 status = running.status()
         if status is not None:
             if status.bot is not None:  # resumed at this interval next time
@@ -166,15 +168,14 @@ class CaptureManager:
             config, self._source_factory, self._store, self._status_changed, self._probe
         )
         with self._lock:
-            existing = self._workers.get(hwnd)
-            if existing is not None and existing.is_running:
+            existing = self._registry.add(worker)
+            if existing is not None:
                 return existing.status()  # another request won the race
-            self._workers[hwnd] = worker
             parked = self._resumer.leave(binding)
             if parked is not None and parked != hwnd:
-                self._workers.pop(parked, None)
+                self._registry.remove(parked)
             if legacy:
-                self._legacy_hwnd = hwnd
+                self._registry.mark_legacy(hwnd)
             worker.start()
         logger.info(
             "capture started hwnd=%#x bot=%s interval=%.2fs",
@@ -188,9 +189,7 @@ class CaptureManager:
     def stop(self, hwnd: int) -> WorkerStatus:
         """Stop capturing a window; its bot no longer wants capture (nor resumes)."""
         with self._lock:
-            worker = self._workers.pop(hwnd, None)
-            if self._legacy_hwnd == hwnd:
-                self._legacy_hwnd = None
+            worker = self._registry.remove(hwnd, unmark_legacy=True)
             if worker is not None and worker.config.bot is not None:
                 self._resumer.leave(worker.config.bot)
         if worker is None:
@@ -203,13 +202,13 @@ class CaptureManager:
         return worker.status()
 
     def stop_legacy(self) -> WorkerStatus | None:
-        hwnd = self._legacy_hwnd
+        hwnd = self._registry.legacy_hwnd
         return self.stop(hwnd) if hwnd is not None else None
 
     def stop_all(self) -> list[int]:
         """Stop every worker, and no bot resumes; returns the windows that were captured."""
         with self._lock:
-            bots = {w.config.bot for w in self._workers.values()} | self._resumer.clear()
+            bots = {w.config.bot for w in self._registry.all()} | self._resumer.clear()
         stopped = self.shutdown()
         for bot in sorted(bot for bot in bots if bot is not None):
             self._ledger.set_capture_state(bot, capturing=False)
@@ -220,9 +219,7 @@ class CaptureManager:
         next start. Returns the windows that were being captured."""
         self._resumer.close()
         with self._lock:
-            workers = list(self._workers.values())
-            self._workers.clear()
-            self._legacy_hwnd = None
+            workers = self._registry.clear()
         # All at once, then wait: stopping takes one worker's time, not the sum of all.
         for worker in workers:
             worker.request_stop()
@@ -232,15 +229,14 @@ class CaptureManager:
         return [worker.hwnd for worker in workers]
 
     def legacy_status(self) -> WorkerStatus | None:
-        worker = self._workers.get(self._legacy_hwnd) if self._legacy_hwnd is not None else None
+        worker = self._registry.legacy()
         return worker.status() if worker else None
 
     def workers(self) -> list[CaptureWorker]:
-        with self._lock:
-            return list(self._workers.values())
+        return self._registry.all()
 
     def worker(self, hwnd: int) -> CaptureWorker:
-        worker = self._workers.get(hwnd)
+        worker = self._registry.get(hwnd)
         if worker is None:
             raise UnknownWorker(hwnd)
         return worker
@@ -273,7 +269,7 @@ class CaptureManager:
     def bot_for(self, hwnd: int) -> str:
         """The bot a window's settings belong to: the one reading it or bound to it, else
         the one binding chooses for it (a window not on this desktop keeps its id as key)."""
-        worker = self._workers.get(hwnd)
+        worker = self._registry.get(hwnd)
         if worker is not None and worker.config.bot is not None:
             return worker.config.bot
         bound = self._ledger.bot_for_window(hwnd)
@@ -290,9 +286,7 @@ class CaptureManager:
             raise BotNotFound(bot)
         self._forget(bot)
         with self._lock:
-            running = [w for w in self._workers.values() if w.config.bot == bot]
-            for worker in running:
-                self._workers.pop(worker.hwnd, None)
+            running = self._registry.remove_bot(bot)
         for worker in running:
             worker.stop()
             self._sink.notify(WorkerStopped(hwnd=worker.hwnd))
@@ -308,7 +302,7 @@ class CaptureManager:
         capturing = True if known.identity is not None else None
         self._ledger.set_capture_state(bot, paused=False, capturing=capturing)
         wanted = self._ledger.bot_capture(bot)
-        if wanted is not None and wanted.identity is not None and not self._running(bot):
+        if wanted is not None and wanted.identity is not None and not self._registry.runs(bot):
             self._resumer.wait(wanted)
             try:
                 self.look_for_windows()
@@ -322,8 +316,8 @@ class CaptureManager:
         wanted = self._ledger.bot_capture(bot)
         if wanted is None:
             raise BotNotFound(bot)
-        holder = self._workers.get(hwnd)
-        if holder is not None and holder.is_running and holder.config.bot != bot:
+        holder = self._registry.running(hwnd)
+        if holder is not None and holder.config.bot != bot:
             raise WindowTaken(hwnd, holder.config.bot or str(hwnd))
         window = self._window(hwnd)
         elsewhere = [
@@ -331,7 +325,7 @@ class CaptureManager:
         ]
         for worker in elsewhere:
             with self._lock:
-                self._workers.pop(worker.hwnd, None)
+                self._registry.remove(worker.hwnd)
             worker.stop()
         capture = (wanted.capturing or bool(elsewhere)) and not wanted.paused
         if capture:
@@ -351,7 +345,7 @@ class CaptureManager:
         now resume. Returns the bots resumed."""
         wanted = self._ledger.bots_to_resume()
         with self._lock:
-            self._resumer.wait_all(bot for bot in wanted if not self._running(bot.bot))
+            self._resumer.wait_all(bot for bot in wanted if not self._registry.runs(bot.bot))
         if wanted:
             logger.info("%d bot(s) to resume when their windows appear", len(wanted))
         return self.look_for_windows(release_missing=True)
@@ -366,7 +360,7 @@ class CaptureManager:
         self._park_vanished()
         with self._lock:
             waiting = self._resumer.waiting()
-            busy = {hwnd for hwnd, worker in self._workers.items() if worker.is_running}
+            busy = self._registry.busy_windows()
         if not waiting:
             return []
         windows = self._resumer.list_windows()
@@ -412,10 +406,7 @@ class CaptureManager:
         with self._lock:
             parked = self._resumer.leave(bot)
             if parked is not None:
-                self._workers.pop(parked, None)
-
-    def _running(self, bot: str) -> bool:
-        return any(w.config.bot == bot and w.is_running for w in self._workers.values())
+                self._registry.remove(parked)
 
     def _window(self, hwnd: int) -> WindowInfo:
         for window in self.list_windows():
@@ -425,11 +416,7 @@ class CaptureManager:
 
     def _bind(self, window: WindowInfo, bot: str | None, capture: CaptureWish | None) -> str:
         with self._lock:
-            busy = {
-                w.config.bot
-                for w in self._workers.values()
-                if w.is_running and w.hwnd != window.hwnd and w.config.bot is not None
-            }
+            busy = self._registry.busy_bots(besides=window.hwnd)
         identity = WindowIdentity.of(window.process, window.title)
         try:
             bound = self._ledger.bind_window(
@@ -512,14 +499,14 @@ class CaptureManager:
         own_crop = BotSettings(crop=CropSettings.from_crop(crop))
         bot = self.bot_for(hwnd)
         self._ledger.save_bot_settings(bot, hwnd if bot == bot_key(hwnd) else None, own_crop)
-        worker = self._workers.get(hwnd)
+        worker = self._registry.get(hwnd)
         if worker is not None:
             worker.reconfigure(analysis=replace(worker.config.analysis, crop=crop))
         return worker is not None
 
     def reload_bot_settings(self, hwnd: int) -> bool:
         """Apply the bot's saved settings (crop, title pattern, OCR) to its running worker."""
-        worker = self._workers.get(hwnd)
+        worker = self._registry.get(hwnd)
         if worker is None or worker.config.bot is None:
             return False
         worker.reconfigure(analysis=self._analysis_for(worker.config.bot))

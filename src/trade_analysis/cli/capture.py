@@ -55,9 +55,6 @@ def analyze(
     ] = False,
 ) -> None:
     """Read ticker, price and trend from a screenshot and/or a title; prints JSON."""
-    import cv2
-    import numpy as np
-
     from trade_analysis.analysis import (
         AnalysisSettings,
         Crop,
@@ -65,9 +62,8 @@ def analyze(
         InvalidTitlePattern,
         compile_title_pattern,
     )
-    from trade_analysis.analysis import (
-        analyze as read_frame,
-    )
+    from trade_analysis.application.charts import read_chart
+    from trade_analysis.application.errors import InvalidField
     from trade_analysis.config import Settings
     from trade_analysis.storage import UnsupportedImage, checked_image
 
@@ -85,6 +81,8 @@ def analyze(
     except (InvalidCrop, InvalidTitlePattern) as exc:
         fail(str(exc))
         return
+    unreadable = f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)"
+    data = None
     if image is not None:
         if not image.is_file():
             fail(f"{image}: no such file")
@@ -92,19 +90,13 @@ def analyze(
         try:  # the size its header declares, before decoding it
             checked_image(data, Settings().max_upload_pixels)
         except UnsupportedImage:
-            fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
+            fail(unreadable)
         except ValueError as exc:
             fail(f"{image}: {exc}")
-        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-        if pixels is None:
-            fail(f"{image}: not an image OpenCV can read (PNG, JPEG or WebP)")
-    else:
-        pixels = np.full((2, 2, 3), 255, np.uint8)
     try:
-        observation = read_frame(pixels, title, settings)
-    except InvalidCrop as exc:
-        fail(str(exc))
-        return
+        observation = read_chart(data, title, settings)
+    except InvalidField as exc:
+        fail(unreadable if exc.field == "file" else str(exc))
     typer.echo(
         json.dumps(
             {

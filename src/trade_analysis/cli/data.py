@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 from contextlib import closing
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -55,13 +56,24 @@ def export(
     data_dir: DataDir = None,
 ) -> None:
     """Write trades or history as CSV, like GET /trades.csv and /history.csv."""
+    from trade_analysis.application.data import history_window
+    from trade_analysis.application.errors import InvalidRequest
     from trade_analysis.db import export as exports
-    from trade_analysis.db.queries import HistoryFilter
     from trade_analysis.db.session import Database
-    from trade_analysis.domain import Trend, as_utc, utcnow
+    from trade_analysis.domain import Trend, as_utc
 
     if trend is not None and trend not in {t.value for t in Trend}:
         fail(f"--trend {trend!r} must be one of up, down, none")
+    try:  # the records /history.csv would answer with the same query
+        window = history_window(
+            days,
+            ticker,
+            as_utc(start_ts) if start_ts else None,
+            as_utc(end_ts) if end_ts else None,
+            Trend(trend) if trend else None,
+        )
+    except InvalidRequest as exc:
+        fail(str(exc))
     settings = load_settings(data_dir)
     database = Database(settings.resolved_database_url, settings.database_timeouts)
     try:
@@ -70,15 +82,7 @@ def export(
             if kind is ExportKind.trades:
                 chunks = exports.trades_csv(database, exports.TradeFilter(limit), told)
             else:
-                since = as_utc(start_ts) if start_ts else utcnow() - timedelta(days=days)
-                filters = HistoryFilter(
-                    since=since,
-                    until=as_utc(end_ts) if end_ts else None,
-                    ticker=ticker.upper() if ticker else None,
-                    trend=trend,
-                    limit=limit,
-                    offset=offset,
-                )
+                filters = replace(window, limit=limit, offset=offset)
                 chunks = exports.history_csv(database, filters, told)
             if output is None:
                 exports.write_all(chunks, sys.stdout)

@@ -1,4 +1,8 @@
-"""Read-side queries: history, the latest record, bots and the trade summary."""
+"""Read-side queries: history, the latest record, bots and the trade summary.
+
+Rows come back as ORM rows or as the typed values of `wire.py` (trade entries,
+totals per ticker, the summary), never as dicts to be validated a layer later.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
 from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
+from trade_analysis.wire import BotPosition, TickerSummary, TickerTotals, TradeEntry, TradeSummary
 
 RowT = TypeVar("RowT")
 
@@ -127,18 +132,18 @@ def bots_by_window(session: Session, windows: Collection[int]) -> dict[int, mode
     return {row.hwnd: row for row in rows if row.hwnd is not None}
 
 
-def trade_entry(trade: models.Trade) -> dict[str, Any]:
+def trade_entry(trade: models.Trade) -> TradeEntry:
     """A trade as the seed's clients read it, with the bot and reason added."""
-    return {
-        "id": trade.id,
-        "bot": trade.bot,
-        "ticker": trade.ticker,
-        "direction": trade.side,
-        "price": trade.price,
-        "profit": trade.profit,
-        "win_reason": trade.reason,
-        "ts": to_wire(trade.ts),
-    }
+    return TradeEntry(
+        id=trade.id,
+        bot=trade.bot,
+        ticker=trade.ticker,
+        direction=trade.side,
+        price=trade.price,
+        profit=trade.profit,
+        win_reason=trade.reason,
+        ts=to_wire(trade.ts),
+    )
 
 
 def open_positions(session: Session, bots: Collection[str] | None = None) -> list[OpenPosition]:
@@ -167,41 +172,38 @@ def _open_position(position: models.Position, name: str | None = None) -> OpenPo
     )
 
 
-def realised_total(totals: dict[str, dict[str, Any]]) -> Decimal:
-    return sum((state["total_pnl"] for state in totals.values()), Decimal(0))
+def realised_total(totals: dict[str, TickerTotals]) -> Decimal:
+    return sum((state.total_pnl for state in totals.values()), Decimal(0))
 
 
-def trade_summary(
-    session: Session, limit: int = 500, now: datetime | None = None
-) -> dict[str, Any]:
+def trade_summary(session: Session, limit: int = 500, now: datetime | None = None) -> TradeSummary:
     """The seed's `/trades` shape: per-ticker state and P&L, and the newest trades."""
     now = now or utcnow()
     recent = session.scalars(
         select(models.Trade).order_by(models.Trade.id.desc()).limit(limit)
     ).all()
-    history_by_ticker: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for trade in reversed(recent):
-        history_by_ticker[trade.ticker].append(trade_entry(trade))
+    entries = [trade_entry(trade) for trade in reversed(recent)]
+    history_by_ticker: dict[str, list[TradeEntry]] = defaultdict(list)
+    for entry in entries:
+        history_by_ticker[entry.ticker].append(entry)
     held = open_positions(session)
     totals = ticker_totals(session, now, held)
-    tickers: dict[str, dict[str, Any]] = {}
+    tickers: dict[str, TickerSummary] = {}
     for ticker, state in totals.items():
         trades = history_by_ticker.get(ticker, [])
-        tickers[ticker] = {
-            **state,
-            "last_trade": trades[-1] if trades else None,
-            "trade_history": trades,
-        }
-    return {
-        "tickers": tickers,
+        tickers[ticker] = TickerSummary(
+            **dict(state), last_trade=trades[-1] if trades else None, trade_history=trades
+        )
+    return TradeSummary(
+        tickers=tickers,
         **dict(pnl_totals(realised_total(totals), held, now)),
-        "all_trades": [trade_entry(trade) for trade in reversed(recent)],
-    }
+        all_trades=entries,
+    )
 
 
 def ticker_totals(
     session: Session, now: datetime, held: list[OpenPosition] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, TickerTotals]:
     """Per ticker: position, entry, first-cycle state, P&L and win rate; no trade lists.
 
     Reads the running totals and the positions, never the whole ledger, so it
@@ -214,44 +216,41 @@ def ticker_totals(
     by_ticker: dict[str, list[models.Position]] = defaultdict(list)
     for position in session.scalars(select(models.Position)):
         by_ticker[position.ticker].append(position)
-    summary: dict[str, dict[str, Any]] = {}
+    summary: dict[str, TickerTotals] = {}
     for ticker in sorted(set(by_ticker) | set(totals)):
         states = by_ticker.get(ticker, [])
         longs = [p for p in states if p.is_long]
         total = totals.get(ticker)
         wins, losses = (total.wins, total.losses) if total else (0, 0)
         ticker_marks = [mark for mark in held if mark.ticker == ticker]
-        summary[ticker] = {
-            "position": "long" if longs else "flat",
-            "entry_price": longs[0].entry_price if longs else None,
-            "first_cycle_done": bool(states) and all(p.first_cycle_done for p in states),
-            "last_direction": next((p.last_direction for p in states if p.last_direction), None),
-            "total_pnl": total.total_pnl if total else Decimal(0),
-            "wins": wins,
-            "losses": losses,
-            "win_rate": round(wins / (wins + losses), 4) if wins + losses else 0.0,
-            "unrealised_pnl": unrealised_total(ticker_marks),
-            "last_price": next((p.last_price for p in states if p.last_price is not None), None),
-            "bots": {p.bot: _bot_position(p, marks.get((p.bot, ticker)), now) for p in states},
-        }
+        summary[ticker] = TickerTotals(
+            position="long" if longs else "flat",
+            entry_price=longs[0].entry_price if longs else None,
+            first_cycle_done=bool(states) and all(p.first_cycle_done for p in states),
+            last_direction=next((p.last_direction for p in states if p.last_direction), None),
+            total_pnl=total.total_pnl if total else Decimal(0),
+            wins=wins,
+            losses=losses,
+            win_rate=round(wins / (wins + losses), 4) if wins + losses else 0.0,
+            unrealised_pnl=unrealised_total(ticker_marks),
+            last_price=next((p.last_price for p in states if p.last_price is not None), None),
+            bots={p.bot: _bot_position(p, marks.get((p.bot, ticker)), now) for p in states},
+        )
     return summary
 
 
 def _bot_position(
     position: models.Position, mark: OpenPosition | None, now: datetime
-) -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "position": "long" if position.is_long else "flat",
-        "entry_price": position.entry_price,
-        "last_price": position.last_price,
-    }
-    if mark is not None:
-        state |= {
-            "unrealised_pnl": mark.unrealised_pnl,
-            "unrealised_pct": mark.unrealised_pct,
-            "open_seconds": mark.open_seconds(now),
-        }
-    return state
+) -> BotPosition:
+    """A bot's position in a ticker; a long one marked to its last price."""
+    return BotPosition(
+        position="long" if position.is_long else "flat",
+        entry_price=position.entry_price,
+        last_price=position.last_price,
+        unrealised_pnl=mark.unrealised_pnl if mark is not None else None,
+        unrealised_pct=mark.unrealised_pct if mark is not None else None,
+        open_seconds=mark.open_seconds(now) if mark is not None else None,
+    )
 
 
 # -- statistics -----------------------------------------------------------------------

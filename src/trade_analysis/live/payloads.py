@@ -19,6 +19,7 @@ from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.valuation import OpenPosition, pnl_totals
 from trade_analysis.wire import (
     CompactSummary,
+    TickerTotals,
     TradeEntry,
     TradeSummary,
     WorkerStatus,
@@ -47,20 +48,19 @@ def trade_event(entry: TradeEntry) -> Event:
     return Event.of(entry)
 
 
-def summary_json(summary: dict[str, Any]) -> dict[str, Any]:
+def summary_json(summary: TradeSummary) -> dict[str, Any]:
     """The trade summary (`queries.trade_summary`) as JSON."""
-    return TradeSummary.model_validate(summary).model_dump(mode="json")
+    return summary.model_dump(mode="json")
 
 
 def compact_summary_event(
-    tickers: dict[str, dict[str, Any]], held: Sequence[OpenPosition], now: datetime
+    tickers: dict[str, TickerTotals], held: Sequence[OpenPosition], now: datetime
 ) -> Event:
     """The totals per ticker (`queries.ticker_totals`) and the open positions marked to
     market (`queries.open_positions`) as a `summary` event."""
-    realised = sum((state["total_pnl"] for state in tickers.values()), Decimal(0))
+    realised = sum((state.total_pnl for state in tickers.values()), Decimal(0))
     totals = pnl_totals(realised, held, now)
-    summary = CompactSummary.model_validate({"tickers": tickers, **dict(totals)})
-    return Event.of(summary)
+    return Event.of(CompactSummary(tickers=tickers, **dict(totals)))
 
 
 def hello_event(
