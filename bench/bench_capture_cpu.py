@@ -17,8 +17,8 @@ Each round, for ``--seconds``, in parallel:
 * a bare loop in a separate process, on the same windows at the same rate, one thread:
   MIT-SHM grab of the window's composite pixmap (``x11_shm.SharedImage``, the
   service's own reader of pixels), crop, ``read_trend`` on the region the service
-  reads (the same reader, so its cost is on both sides), a 320 px JPEG thumbnail of
-  the cropped frame in base64; its CPU is ``time.process_time`` over the loop.
+  reads (the same reader, so its cost is on both sides), a JPEG thumbnail of the
+  cropped frame (at most 320 px wide) in base64; its CPU is ``time.process_time`` over the loop.
 
 Prints each round's CPU per capture for both and their ratio, then the median and the
 spread over rounds, with the load average (the ratio is only meaningful when both run
@@ -100,13 +100,14 @@ def bare_loop(display_name: str, hwnds: list[int], interval: float, seconds: flo
         changed += signature != signatures.get(index)
         signatures[index] = signature
         read_trend(crop.read_region(pixels))
-        cropped = crop.apply(pixels)
-        height, width = cropped.shape[:2]
-        thumb = cv2.resize(
-            cropped,
-            (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width))),
-            interpolation=cv2.INTER_AREA,
-        )
+        thumb = crop.apply(pixels)
+        height, width = thumb.shape[:2]
+        if width > THUMB_WIDTH:  # never enlarged, as the service's are not
+            thumb = cv2.resize(
+                thumb,
+                (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width))),
+                interpolation=cv2.INTER_AREA,
+            )
         ok, jpeg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 70])
         assert ok
         base64.b64encode(jpeg.tobytes())
