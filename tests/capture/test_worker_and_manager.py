@@ -24,6 +24,7 @@ from trade_analysis.capture.frame import Frame, WindowInfo
 from trade_analysis.capture.manager import CaptureManager, InvalidWindow, UnknownWorker
 from trade_analysis.capture.sink import ReadingSink
 from trade_analysis.capture.sources.base import WindowGone
+from trade_analysis.capture.worker import THUMBNAIL_WIDTH, encode_thumbnail
 from trade_analysis.db import models
 from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database, DatabaseTimeouts
@@ -416,3 +417,27 @@ def test_bringing_a_window_forward_gives_the_focus_back_after_the_grab(
     finally:
         capture.stop_all()
     assert focus[:5] == [99, 41, 99, 41, 99] and focus[-1] == 99
+
+
+@pytest.mark.parametrize("width", [200, 640])
+def test_a_thumbnail_of_a_bgr_view_of_bgrx_memory_shows_the_frame(width: int) -> None:
+    bgrx = np.zeros((100, width, 4), np.uint8)
+    bgrx[:, :, :3] = chart(True, width=width, height=100)
+    bgrx[:, :, 3] = 255  # the padding byte must not reach the picture
+    view = Crop(right=0.25).apply(bgrx[:, :, :3])
+
+    thumbnail = cv2.imdecode(np.frombuffer(encode_thumbnail(view), np.uint8), cv2.IMREAD_COLOR)
+    expected = cv2.imdecode(
+        np.frombuffer(encode_thumbnail(np.ascontiguousarray(view)), np.uint8), cv2.IMREAD_COLOR
+    )
+
+    assert (
+        thumbnail.shape
+        == expected.shape
+        == (
+            max(1, round(100 * min(1, THUMBNAIL_WIDTH / view.shape[1]))),
+            min(view.shape[1], THUMBNAIL_WIDTH),
+            3,
+        )
+    )
+    assert np.array_equal(thumbnail, expected)

@@ -96,14 +96,14 @@ def frame_signature(pixels: np.ndarray) -> bytes:
 
 def encode_thumbnail(pixels: np.ndarray, width: int = THUMBNAIL_WIDTH) -> bytes:
     height, original_width = pixels.shape[:2]
+    # The BGRX buffer behind a BGR view is read in place of copying the view first:
+    # numpy copies a 3-of-4-bytes view ten times slower than OpenCV drops the 4th byte.
+    pixels = opencv_view(pixels)
     if original_width > width:
         scaled_height = max(1, round(height * width / original_width))
-        # Resize the BGRX buffer behind a BGR view in place of copying the view first.
-        pixels = cv2.resize(
-            opencv_view(pixels), (width, scaled_height), interpolation=cv2.INTER_AREA
-        )
-        if pixels.shape[2] == 4:
-            pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
+        pixels = cv2.resize(pixels, (width, scaled_height), interpolation=cv2.INTER_AREA)
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
     ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, 70])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
         raise RuntimeError("JPEG encoding failed")
