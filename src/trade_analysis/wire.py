@@ -347,6 +347,32 @@ class IngestResult(BaseModel):
         None,
         description="the chart as read from the image (when trend, ticker or price was left out)",
     )
+    bot: str | None = Field(None, description="the bot it was stored and traded under")
+    ticker: str | None = Field(None, description="the ticker used (sent, else read)")
+    price: Money | None = Field(None, description="the price used (sent, else read)")
+    trend: Trend | None = Field(None, description="the trend used (sent, else read)")
+    confidence: float | None = Field(None, description="the reading's confidence, when read")
+
+
+class TradeScreenshot(BaseModel):
+    """A frame kept with a trade (trade_frames.py)."""
+
+    filename: str
+    path: str = Field(description="under /trade_screenshots/")
+    url: str = Field(description="where the file is served")
+    ts: str = Field(description="capture time, `YYYYMMDD_HHMMSS_mmm` (UTC)")
+    at: str = Field(description="capture time, ISO-8601 UTC")
+    price: str | None = Field(description="the trade's price, as text")
+    type: Literal["buy", "sell"] = Field(description="the side of the trade it was kept for")
+    when: Literal["before", "after"] = Field(
+        description="before the trade (up to and including the frame that traded) or after it"
+    )
+    trade_id: int
+
+
+class TradeScreenshots(BaseModel):
+    trade_id: str = Field(description="as asked")
+    screenshots: list[TradeScreenshot] = Field(description="oldest first")
 
 
 # -- live events: one model per type of the typed stream's `data` ---------------------

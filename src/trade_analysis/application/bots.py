@@ -122,12 +122,16 @@ def _key_and_window(services: Services, ref: str) -> tuple[str, int | None]:
 
 
 def _remove(services: Services, key: str, window: int | None) -> Deleted:
+    with services.database.reading() as session:
+        trades = queries.trade_ids_of_bot(session, key)
     services.ledger.delete_bot(key)
-    removed = False
+    # Its trades stay in the ledger; the frames kept with them go with the bot.
+    services.trade_frames.forget(key)
+    removed = services.trade_frames.remove_trades(trades) > 0
     if window is not None:
         # Built from an integer the database holds, never from the request's text.
         folder = services.settings.screenshots_dir / f"hwnd_{int(window)}"
-        removed = folder.is_dir()
+        removed = folder.is_dir() or removed
         shutil.rmtree(folder, ignore_errors=True)
     return Deleted(deleted=key, screenshots_removed=removed)
 
