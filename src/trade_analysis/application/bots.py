@@ -10,6 +10,7 @@ import contextlib
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +29,11 @@ from trade_analysis.live import Event
 from trade_analysis.services import Services
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import BotCapture, UnknownBot
+from trade_analysis.trading.original_fields import (
+    OriginalBotFields,
+    rules_from_fields,
+    touches_rules,
+)
 from trade_analysis.valuation import OpenPosition as Held
 from trade_analysis.valuation import unrealised_total
 from trade_analysis.wire import (
@@ -156,13 +162,53 @@ async def save_settings(services: Services, ref: str, settings: BotSettings) -> 
     saved = await run_in_threadpool(
         services.ledger.save_bot_settings, key, window if key == ref else None, settings
     )
-    bound = window if window is not None else await run_in_threadpool(_bound_window, services, key)
-    applied = False
-    if bound is not None:
-        with contextlib.suppress(AgentUnavailable):
-            window_ref = StopRequest(hwnd=bound)
-            applied = await services.capture.run(commands.reload_bot_settings, window_ref)
+    applied = await _apply_to_worker(services, key, window)
     return BotSettingsPublic(bot=key, meta=saved.to_meta(), applied_to_running_worker=applied)
+
+
+async def _apply_to_worker(services: Services, key: str, window: int | None) -> bool:
+    """A window being captured for the bot reads its saved settings at once; whether one was."""
+    bound = window if window is not None else await run_in_threadpool(_bound_window, services, key)
+    if bound is None:
+        return False
+    with contextlib.suppress(AgentUnavailable):
+        return await services.capture.run(commands.reload_bot_settings, StopRequest(hwnd=bound))
+    return False
+
+
+async def upsert_fields(
+    services: Services, key: str, fields: dict[str, Any], validated: OriginalBotFields
+) -> tuple[BotPublic, dict[str, Any]]:
+    """Make or update a bot from the original's fields: kept as sent (merged with what was
+    kept), its rules applied, its name given, bound to `hwnd` if no other bot holds it.
+    The bot and the fields it keeps."""
+    saved = await run_in_threadpool(services.ledger.bot_settings, key)
+    stored = {**(saved.original or {}), **fields}
+    given: dict[str, Any] = {"original": stored}
+    if touches_rules(fields):
+        given["rules"] = rules_from_fields(OriginalBotFields.model_validate(stored), saved.rules)
+    changes = BotSettings.model_validate(given)
+    await run_in_threadpool(services.ledger.save_bot_settings, key, validated.hwnd, changes)
+    if validated.name is not None and validated.name.strip():
+        await run_in_threadpool(services.ledger.rename_bot, key, validated.name.strip())
+    await _apply_to_worker(services, key, None)
+    return await run_in_threadpool(bot, services, key), stored
+
+
+def kept_fields(services: Services, key: str) -> dict[str, Any]:
+    """The original's fields a bot keeps (`upsert_fields`), none for a bot never upserted."""
+    return services.ledger.bot_settings(key).original or {}
+
+
+async def clear_bots(services: Services) -> list[str]:
+    """Forget every bot as `delete_bot` does (workers stop, rows and screenshots go; the
+    ledger keeps their trades); the bots forgotten."""
+    keys = [public.bot for public in await run_in_threadpool(all_bots, services)]
+    for key in keys:
+        with contextlib.suppress(UnknownBot):  # gone meanwhile
+            await delete_bot(services, key)
+    services.trade_frames.forget_all()
+    return keys
 
 
 async def _bot_of_window(services: Services, hwnd: int) -> str:

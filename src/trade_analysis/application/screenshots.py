@@ -25,12 +25,32 @@ def trade_screenshots(services: Services, trade_id: str) -> TradeScreenshots:
         raise InvalidRequest("trade_id required")
     with services.database.reading() as session:
         trades = _trades(session, wanted)
-        prices = {trade.id: format_price(trade.price).lstrip("$") for trade in trades}
+        prices = {trade.id: _price_text(trade) for trade in trades}
     frames = services.trade_frames.frames(prices)
     return TradeScreenshots(
         trade_id=trade_id,
         screenshots=[_public(frame, prices.get(frame.trade_id)) for frame in frames],
     )
+
+
+def of_records(services: Services, record_ids: list[int]) -> dict[int, list[TradeScreenshot]]:
+    """The frames kept with the trades of these trade records, by record."""
+    if not record_ids:
+        return {}
+    with services.database.reading() as session:
+        trades = queries.trades_of_records(session, record_ids)
+    records = {trade.id: trade.record_id for trade in trades}
+    prices = {trade.id: _price_text(trade) for trade in trades}
+    found: dict[int, list[TradeScreenshot]] = {}
+    for frame in services.trade_frames.frames(prices):
+        record = records[frame.trade_id]
+        if record is not None:
+            found.setdefault(record, []).append(_public(frame, prices[frame.trade_id]))
+    return found
+
+
+def _price_text(trade: models.Trade) -> str:
+    return format_price(trade.price).lstrip("$")
 
 
 def _trades(session: Session, wanted: str) -> list[models.Trade]:

@@ -137,6 +137,19 @@ class CaptureManager:
 
     # -- workers ---------------------------------------------------------------
 
+    def set_interval(self, hwnd: int, interval: float) -> WorkerStatus:
+        """A running window's seconds between captures, from its next wait on; UnknownWorker
+        when it is not being captured."""
+        with self._lock:
+            running = self._workers.get(hwnd)
+            if running is None or not running.is_running:
+                raise UnknownWorker(hwnd)
+            running.reconfigure(interval=interval)
+            status = running.status()
+        if status.bot is not None:  # resumed at this interval next time
+            self._ledger.set_capture_state(status.bot, interval=interval)
+        return status
+
     def start(
         self,
         hwnd: int,

@@ -159,6 +159,16 @@ def trades_of_record_at(session: Session, at: datetime) -> list[models.Trade]:
     return list(session.scalars(query.order_by(models.Trade.id)))
 
 
+def trades_of_records(session: Session, record_ids: Collection[int]) -> list[models.Trade]:
+    query = select(models.Trade).where(models.Trade.record_id.in_(record_ids))
+    return list(session.scalars(query.order_by(models.Trade.id)))
+
+
+def bot_names(session: Session, keys: Collection[str]) -> dict[str, str | None]:
+    rows = session.execute(select(models.Bot.bot, models.Bot.name).where(models.Bot.bot.in_(keys)))
+    return {key: name for key, name in rows}
+
+
 def trade_entry(trade: models.Trade) -> dict[str, Any]:
     """A trade as the seed's clients read it, with the bot and reason added."""
     return {
