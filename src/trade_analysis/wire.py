@@ -180,6 +180,17 @@ class OpenPosition(BaseModel):
     entry_time: WireTime | None
 
 
+class BotReading(BaseModel):
+    """The newest reading a bot traded on (or was refused as unchanged)."""
+
+    ticker: str
+    price: Money
+    trend: Trend
+    confidence: float | None = None
+    at: str | None = None
+    image_url: str | None = Field(None, description="an upload's image, when it was one")
+
+
 class BotPublic(BaseModel):
     bot: str
     hwnd: int | None
@@ -203,6 +214,7 @@ class BotPublic(BaseModel):
         description="capturing; waiting_for_window (resumes when a matching window "
         "appears); paused (does not resume); stopped",
     )
+    last_reading: BotReading | None = Field(None, description="its newest signal, as read")
 
 
 class ClosedPositions(BaseModel):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.capture import commands
@@ -27,6 +28,7 @@ from trade_analysis.db import models, queries
 from trade_analysis.domain import utcnow
 from trade_analysis.live import Event
 from trade_analysis.services import Services
+from trade_analysis.storage import upload_url
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import BotCapture, UnknownBot
 from trade_analysis.trading.original_fields import (
@@ -39,6 +41,7 @@ from trade_analysis.valuation import unrealised_total
 from trade_analysis.wire import (
     BotDeleted,
     BotPublic,
+    BotReading,
     BotRenamed,
     BotSettingsPublic,
     ClosedPositions,
@@ -76,7 +79,19 @@ def bot_public(bot: models.Bot, held: Sequence[Held], now: datetime) -> BotPubli
         stem=bot.stem,
         interval=bot.interval,
         state=BotCapture.from_row(bot).state,
+        last_reading=_last_reading(bot.last_signal),
     )
+
+
+def _last_reading(saved: dict[str, Any] | None) -> BotReading | None:
+    if not saved or "ticker" not in saved:
+        return None
+    try:
+        return BotReading.model_validate(
+            {**saved, "image_url": upload_url(saved.get("image_path"))}
+        )
+    except ValidationError:  # written by an older version, or damaged: not shown
+        return None
 
 
 def _entry_order(position: Held) -> datetime:
