@@ -155,6 +155,13 @@ def test_set_capture_interval_changes_a_running_window(
     assert worker["status"]["interval"] == 0.5
     bad = client.post("/set_capture_interval", params={"hwnd": 701, "interval": "nan"})
     assert bad.status_code == 422
+    # The typed route: a JSON body, the worker's status, no silent floor.
+    typed = client.post("/api/v1/set_capture_interval", json={"hwnd": 701, "interval": 3})
+    assert typed.status_code == 200 and typed.json()["interval"] == 3
+    too_fast = client.post("/api/v1/set_capture_interval", json={"hwnd": 701, "interval": 0.1})
+    assert too_fast.status_code == 422 and "interval" in too_fast.text
+    gone = client.post("/api/v1/set_capture_interval", json={"hwnd": 702, "interval": 1})
+    assert gone.status_code == 404
 
 
 def test_time_mode_and_signal_source(client: TestClient) -> None:
