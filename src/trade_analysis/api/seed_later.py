@@ -98,8 +98,9 @@ async def upsert_bot(request: Request, services: ServicesDep) -> Json:
     key = str(key).strip() if isinstance(key, str | int) and not isinstance(key, bool) else None
     if not key:
         raise HTTPException(400, "failed to register bot: bot_id is blank or not a string")
+    kept = {name: value for name, value in fields.items() if name != "id"} | {"bot_id": key}
     try:
-        validated = OriginalBotFields.model_validate({**fields, "bot_id": key})
+        validated = OriginalBotFields.model_validate(kept)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError(
@@ -107,8 +108,6 @@ async def upsert_bot(request: Request, services: ServicesDep) -> Json:
         ) from None
     if re.fullmatch(BOT_PATTERN, key) is None:
         raise _invalid("bot_id", "bot_id must be 1-64 letters, digits or `_ . : -`")
-    kept = {**fields, "bot_id": key}
-    kept.pop("id", None)
     public, _ = await bots_app.upsert_fields(services, key, kept, validated)
     return {"ok": True, "bot": seed_bot(public)}
 
