@@ -237,3 +237,16 @@ def test_history_filters_by_bot_day_and_fills_screenshots(client: TestClient) ->
 def test_history_refuses_a_bot_name_no_database_can_compare(client: TestClient) -> None:
     answer = client.get("/history", params={"bot_name": "a\x00b"})
     assert answer.status_code == 422 and "bot_name" in answer.text
+
+
+def test_an_upserted_take_profit_sells_the_bots_position(client: TestClient) -> None:
+    """Rule 1 from the original's fields acts as this bot's take profit on its signals."""
+    fields = {"bot_id": "tp", "rule_1_enabled": "1", "take_profit_amount": "0.5"}
+    assert client.post("/bots/upsert", json=fields).status_code == 200
+    now = utcnow()
+    bought = upload(client, "tp", "up", "10.00", now - timedelta(seconds=30))["trade"]
+    held = upload(client, "tp", "up", "10.40", now - timedelta(seconds=20))["trade"]
+    sold = upload(client, "tp", "up", "10.50", now - timedelta(seconds=10))["trade"]
+    assert bought["direction"] == "buy" and held is None
+    assert sold["direction"] == "sell" and sold["win_reason"] == "take_profit"
+    assert sold["profit"] == 0.5
