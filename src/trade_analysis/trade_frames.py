@@ -148,7 +148,7 @@ class TradeFrames:
                 temporary.write_bytes(frame.data)
                 os.replace(temporary, target)
             elif frame.source is not None:
-                shutil.copyfile(frame.source, target)
+                _link_or_copy(frame.source, target)
         except OSError as exc:  # a full disk or a pruned upload must not stop trading
             logger.warning("trade %d: frame %s not kept: %s", trade_id, target.name, exc)
 
@@ -198,6 +198,19 @@ class TradeFrames:
                 if folder.is_dir() and not folder.is_symlink():
                     folder.rmdir()  # only when empty
         return removed
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A stored upload kept with a trade: a hard link (no bytes copied, and pruning the
+    upload leaves the trade's name in place), else a copy (another file system)."""
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()  # a frame kept again under the same name: the newest wins
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        shutil.copyfile(source, target)
 
 
 def _parse(relative: str) -> TradeFrame | None:
