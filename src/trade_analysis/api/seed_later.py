@@ -23,7 +23,7 @@ from trade_analysis.application import bots as bots_app
 from trade_analysis.application import capture as capture_app
 from trade_analysis.application import preferences
 from trade_analysis.application.errors import InvalidRequest
-from trade_analysis.capture.errors import UnknownWorker
+from trade_analysis.capture.errors import CaptureError, UnknownWorker, http_status
 from trade_analysis.capture.schemas import IntervalRequest
 from trade_analysis.trading.ledger import UnknownBot
 from trade_analysis.trading.original_fields import OriginalBotFields
@@ -155,7 +155,9 @@ async def set_capture_interval(
     request = IntervalRequest(hwnd=hwnd, interval=max(MIN_INTERVAL, interval))
     try:
         status = await capture_app.set_interval(services, request)
-    except UnknownWorker:
+    except CaptureError as exc:  # here, or through the agent (its status carried over)
+        if http_status(exc) != UnknownWorker.http_status:
+            raise
         raise HTTPException(404, "Worker not found") from None
     return {"hwnd": hwnd, "interval": status.interval}
 
