@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from trade_analysis import __version__, logs
 from trade_analysis.aio import running
-from trade_analysis.api import seed
+from trade_analysis.api import seed, seed_later
 from trade_analysis.api.deps import require_api_key
 from trade_analysis.api.docs import include_docs
 from trade_analysis.api.errors import install_error_handlers
@@ -62,9 +62,10 @@ def include_seed_face(app: FastAPI) -> None:
     """The seed paths: the original's contract (api/seed.py), else the typed route as it is."""
     protected = [Depends(require_api_key)]
     app.include_router(seed.router, dependencies=protected)
+    app.include_router(seed_later.router, dependencies=protected)
     adapted = {
         (method, route.path)
-        for route in seed.router.routes
+        for route in [*seed.router.routes, *seed_later.router.routes]
         if isinstance(route, APIRoute)
         for method in route.methods or ()
     }

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         return self.data_dir / "screenshots"
 
     @property
+    def trade_screenshots_dir(self) -> Path:
+        """The frames kept around each trade (trade_frames.py)."""
+        return self.data_dir / "trade_screenshots"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return normalise_database_url(self.database_url)

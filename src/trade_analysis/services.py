@@ -52,6 +52,7 @@ from trade_analysis.live.payloads import (
 from trade_analysis.live.snapshots import Snapshot, SnapshotStream, ThumbnailCache
 from trade_analysis.metrics import CaptureMetrics, Metrics
 from trade_analysis.storage import FileStore, remove_data_file, remove_files_older_than
+from trade_analysis.trade_frames import TradeFrames
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.simulator import TradeEvent
 from trade_analysis.trading.writer import LedgerWriter
@@ -93,6 +94,8 @@ class Services:
     # The seed's once-a-second snapshot (`/ws`, `/`); idle while no client listens.
     snapshots: SnapshotStream
     metrics: Metrics
+    # The frames just before and after each trade, per bot (trade_frames.py).
+    trade_frames: TradeFrames
 
     async def publish(self, event: Event) -> None:
         """To every live client of every process."""
@@ -125,6 +128,7 @@ async def open_services(
         stack.callback(database.dispose)
         await asyncio.to_thread(upgrade, database.url)
         uploads = FileStore(settings.uploads_dir)
+        trade_frames = TradeFrames(settings.trade_screenshots_dir)
         if role.serves_http:
             uploads.ensure()
             uploads.sweep_incomplete()
@@ -142,7 +146,7 @@ async def open_services(
         feed.start()
         stack.push_async_callback(feed.stop)
         capture = await _open_capture(
-            stack, role, settings, ledger, writer, feed, channels, metrics
+            stack, role, settings, ledger, writer, feed, channels, metrics, trade_frames
         )
         snapshots = SnapshotStream(partial(_seed_snapshot, capture, database, ThumbnailCache()))
         await snapshots.start()
@@ -160,6 +164,7 @@ async def open_services(
             capture=capture,
             snapshots=snapshots,
             metrics=metrics,
+            trade_frames=trade_frames,
         )
         if role.serves_http:
             await stack.enter_async_context(running(_retention_loop(services), "retention"))
@@ -177,6 +182,7 @@ async def _open_capture(
     feed: LiveFeed,
     channels: Channels,
     metrics: Metrics,
+    trade_frames: TradeFrames,
 ) -> CaptureControl:
     if role is Role.API_WITH_AGENT:
         remote = RemoteCapture(feed.hub.bus, channels)
@@ -195,6 +201,7 @@ async def _open_capture(
                 on_trade=partial(_count_and_publish, metrics, feed),
             ),
             probe=CaptureMetrics(metrics) if settings.metrics_enabled else None,
+            trade_frames=trade_frames,
         )
     )
     stack.push_async_callback(local.close)
@@ -285,6 +292,7 @@ def prune_once(services: Services) -> int:
     old_screenshots = remove_files_older_than(
         settings.screenshots_dir, settings.retention_days * 86400, "*.jpg"
     )
+    old_screenshots += services.trade_frames.remove_older_than(settings.retention_days * 86400)
     orphans = remove_orphan_uploads(services)
     if old_screenshots or orphans:
         logger.info("retention removed %d screenshots, %d orphan uploads", old_screenshots, orphans)

@@ -281,6 +281,17 @@ class OpenPosition(BaseModel):
     entry_time: WireTime | None
 
 
+class BotReading(BaseModel):
+    """The newest reading a bot traded on (or was refused as unchanged)."""
+
+    ticker: str
+    price: Money
+    trend: Trend
+    confidence: float | None = None
+    at: str | None = None
+    image_url: str | None = Field(None, description="an upload's image, when it was one")
+
+
 class BotPublic(BaseModel):
     bot: str
     hwnd: int | None
@@ -304,6 +315,7 @@ class BotPublic(BaseModel):
         description="capturing; waiting_for_window (resumes when a matching window "
         "appears); paused (does not resume); stopped",
     )
+    last_reading: BotReading | None = Field(None, description="its newest signal, as read")
 
 
 class ClosedPositions(BaseModel):
@@ -448,6 +460,32 @@ class IngestResult(BaseModel):
         None,
         description="the chart as read from the image (when trend, ticker or price was left out)",
     )
+    bot: str | None = Field(None, description="the bot it was stored and traded under")
+    ticker: str | None = Field(None, description="the ticker used (sent, else read)")
+    price: Money | None = Field(None, description="the price used (sent, else read)")
+    trend: Trend | None = Field(None, description="the trend used (sent, else read)")
+    confidence: float | None = Field(None, description="the reading's confidence, when read")
+
+
+class TradeScreenshot(BaseModel):
+    """A frame kept with a trade (trade_frames.py)."""
+
+    filename: str
+    path: str = Field(description="under /trade_screenshots/")
+    url: str = Field(description="where the file is served")
+    ts: str = Field(description="capture time, `YYYYMMDD_HHMMSS_mmm` (UTC)")
+    at: str = Field(description="capture time, ISO-8601 UTC")
+    price: str | None = Field(description="the trade's price, as text")
+    type: Literal["buy", "sell"] = Field(description="the side of the trade it was kept for")
+    when: Literal["before", "after"] = Field(
+        description="before the trade (up to and including the frame that traded) or after it"
+    )
+    trade_id: int
+
+
+class TradeScreenshots(BaseModel):
+    trade_id: str = Field(description="as asked")
+    screenshots: list[TradeScreenshot] = Field(description="oldest first")
 
 
 # -- live events: one model per type of the typed stream's `data` ---------------------

@@ -179,7 +179,7 @@ async def test_a_reading_through_the_agent_names_the_window_it_lacks(captures) -
 def test_every_command_is_in_the_one_table_under_its_name() -> None:
     declared = [value for value in vars(commands).values() if isinstance(value, commands.Command)]
     assert {command.name: command for command in declared} == commands.COMMANDS
-    assert len(commands.COMMANDS) == 18
+    assert len(commands.COMMANDS) == 19
 
 
 def test_command_models_read_query_parameters_as_text() -> None:

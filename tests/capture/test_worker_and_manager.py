@@ -30,6 +30,7 @@ from trade_analysis.db.migrate import upgrade
 from trade_analysis.db.session import Database, DatabaseTimeouts
 from trade_analysis.domain import utcnow
 from trade_analysis.storage import FileStore
+from trade_analysis.trade_frames import TradeFrames
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import Ledger
 from trade_analysis.trading.writer import LedgerWriter
@@ -441,3 +442,35 @@ def test_a_thumbnail_of_a_bgr_view_of_bgrx_memory_shows_the_frame(width: int) ->
         )
     )
     assert np.array_equal(thumbnail, expected)
+
+
+def test_a_captured_trade_keeps_the_frames_around_it(
+    ledger: Ledger, desktop: ScriptedDesktop, tmp_path: Path
+) -> None:
+    """The window's frames (its JPEG thumbnails) enter its bot's ring; the buy keeps the ring
+    and the next changed frames."""
+    frames = TradeFrames(tmp_path / "trade_screenshots", around=3)
+    traded: list[int] = []
+    capture = CaptureManager(
+        ledger,
+        tmp_path / "screenshots",
+        ReadingSink(ledger, on_trade=lambda trade_id, _trade: traded.append(trade_id)),
+        source_factory=desktop.source,
+        trade_frames=frames,
+    )
+    try:
+        desktop.show(31, "AAPL $175.23 - Robinhood", chart(rising=True))
+        capture.start(31, interval=0.5)
+        wait_until(lambda: bool(traded))
+        worker = capture.worker(31)
+        for shift in range(1, 5):  # four more changed frames, no trade
+            desktop.show(31, f"AAPL $175.{23 + shift} - Robinhood", chart(True, shift=shift))
+            seen = worker.successful_captures
+            wait_until(lambda seen=seen: worker.successful_captures > seen + 1)
+        kept = frames.frames(traded)
+    finally:
+        capture.stop_all()
+    assert [frame.when for frame in kept] == ["before", "after", "after", "after"]
+    assert all(frame.side == "buy" for frame in kept)
+    first = (frames.root / kept[0].path).read_bytes()
+    assert first.startswith(b"\xff\xd8")  # the worker's own JPEG, not re-encoded

@@ -34,6 +34,8 @@ from trade_analysis.wire import (
     TradeEntry,
     WireTime,
 )
+from trade_analysis.wire import TradeScreenshot as TradeScreenshot
+from trade_analysis.wire import TradeScreenshots as TradeScreenshots
 from trade_analysis.wire import TradeSummary as TradeSummary
 from trade_analysis.wire import WorkerPublic as WorkerPublic
 

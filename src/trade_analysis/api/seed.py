@@ -13,6 +13,7 @@ original got wrong (open routes, traversal, ...) stays fixed.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -31,18 +32,21 @@ from trade_analysis.api.routes.history import total_headers
 from trade_analysis.api.schemas import (
     BOT_PATTERN,
     MAX_ROWS,
+    NO_NUL_PATTERN,
     TICKER_PATTERN,
     IngestResult,
     Ok,
     RecordPublic,
     TickerSummary,
+    TradeScreenshot,
     TradeSummary,
     UtcTime,
     WorkerPublic,
 )
 from trade_analysis.application import bots as bots_app
 from trade_analysis.application import capture as capture_app
-from trade_analysis.application import data, uploads
+from trade_analysis.application import data, preferences, uploads
+from trade_analysis.application import screenshots as shots_app
 from trade_analysis.application import statistics as statistics_app
 from trade_analysis.application import trades as trades_app
 from trade_analysis.capture import commands
@@ -56,7 +60,7 @@ from trade_analysis.capture.schemas import (
     WorkerCropEdges,
     seed_status,
 )
-from trade_analysis.domain import Side, Trend, format_price
+from trade_analysis.domain import Side, Trend, format_price, to_wire
 from trade_analysis.trading import statistics
 
 router = APIRouter(tags=["seed"])
@@ -272,7 +276,14 @@ def latest(services: ServicesDep) -> Json:
     return seed_record(record)
 
 
-@router.get("/history", summary="Records, newest first; without limit every match up to a cap")
+@router.get(
+    "/history",
+    summary="Records, newest first; without limit every match up to a cap",
+    description="`days`: calendar days back from today, in the time mode (`/time_mode`); "
+    "`selected_day` (YYYY-MM-DD) replaces start_ts/end_ts with that day's bounds in the time "
+    "mode; `bot_id` matches the bot's key, `bot_name` part of its name; `screenshots=true` "
+    "fills each trade record's `screenshots` (items as `/screenshots`).",
+)
 def history_records(
     services: ServicesDep,
     response: Response,
@@ -288,19 +299,51 @@ def history_records(
         Query(ge=1, le=MAX_ROWS, description="at most HISTORY_MAX_ROWS; every match if omitted"),
     ] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_ROWS)] = 0,
+    selected_day: Annotated[date | None, Query(description="YYYY-MM-DD")] = None,
+    bot_id: Annotated[str | None, Query(pattern=BOT_PATTERN)] = None,
+    bot_name: Annotated[
+        str | None, Query(min_length=1, max_length=255, pattern=NO_NUL_PATTERN)
+    ] = None,
+    screenshots: bool = False,
 ) -> list[Json]:
     cap = services.settings.history_max_rows
     signal = trend if isinstance(trend, Trend) else None
+    mode = preferences.time_mode(services)
+    if selected_day is not None:
+        start_ts, end_ts = preferences.day_bounds(selected_day, mode)
+    elif start_ts is None:
+        start_ts = preferences.days_since(math.ceil(days), mode)
     filters = data.history_filter(
         days, ticker, start_ts, end_ts, signal, min(limit or cap, cap), offset
     )
+    filters = replace(filters, bot=bot_id, bot_name=bot_name)
     if isinstance(trend, Side):
         filters = replace(filters, trade_side=trend.value)
     elif trend is not None:  # trade records read buy/sell here, so up/down/none are the others
         filters = replace(filters, kind="observation")
     page, total = data.history_page(services, filters)
     total_headers(response, total)
-    return [seed_record(record) for record in page]
+    names = data.bot_names(services, {record.bot for record in page if record.bot})
+    shots = (
+        shots_app.of_records(services, [r.id for r in page if r.kind == "trade"])
+        if screenshots
+        else {}
+    )
+    return [seed_history_row(record, names, shots.get(record.id, [])) for record in page]
+
+
+def seed_history_row(
+    record: RecordPublic, names: dict[str, str | None], shots: list[TradeScreenshot]
+) -> Json:
+    """A record as the original's later `/history` gave it: with its trade id, bot and
+    screenshots."""
+    shaped = seed_record(record)
+    opened = record.buy_time if record.kind == "trade" else None
+    shaped["trade_id"] = record.meta.get("trade_id") or to_wire(opened or record.ts)
+    shaped["bot_id"] = record.bot
+    shaped["bot_name"] = names.get(record.bot) if record.bot else None
+    shaped["screenshots"] = [shot.model_dump(mode="json") for shot in shots]
+    return shaped
 
 
 def _money(amount: Decimal) -> float:
@@ -397,4 +440,5 @@ async def delete_bot(
         "deleted": True,
         "bot": deleted.deleted,
         "hwnd": int(hwnd) if hwnd.isdigit() else hwnd,
+        "bot_id": deleted.deleted,
     }

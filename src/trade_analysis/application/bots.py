@@ -10,7 +10,9 @@ import contextlib
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trade_analysis.capture import commands
@@ -26,13 +28,20 @@ from trade_analysis.db import models, queries
 from trade_analysis.domain import utcnow
 from trade_analysis.live import Event
 from trade_analysis.services import Services
+from trade_analysis.storage import upload_url
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import BotCapture, UnknownBot
+from trade_analysis.trading.original_fields import (
+    OriginalBotFields,
+    rules_from_fields,
+    touches_rules,
+)
 from trade_analysis.valuation import OpenPosition as Held
 from trade_analysis.valuation import unrealised_total
 from trade_analysis.wire import (
     BotDeleted,
     BotPublic,
+    BotReading,
     BotRenamed,
     BotSettingsPublic,
     ClosedPositions,
@@ -70,7 +79,19 @@ def bot_public(bot: models.Bot, held: Sequence[Held], now: datetime) -> BotPubli
         stem=bot.stem,
         interval=bot.interval,
         state=BotCapture.from_row(bot).state,
+        last_reading=_last_reading(bot.last_signal),
     )
+
+
+def _last_reading(saved: dict[str, Any] | None) -> BotReading | None:
+    if not saved or "ticker" not in saved:
+        return None
+    try:
+        return BotReading.model_validate(
+            {**saved, "image_url": upload_url(saved.get("image_path"))}
+        )
+    except ValidationError:  # written by an older version, or damaged: not shown
+        return None
 
 
 def _entry_order(position: Held) -> datetime:
@@ -122,12 +143,16 @@ def _key_and_window(services: Services, ref: str) -> tuple[str, int | None]:
 
 
 def _remove(services: Services, key: str, window: int | None) -> Deleted:
+    with services.database.reading() as session:
+        trades = queries.trade_ids_of_bot(session, key)
     services.ledger.delete_bot(key)
-    removed = False
+    # Its trades stay in the ledger; the frames kept with them go with the bot.
+    services.trade_frames.forget(key)
+    removed = services.trade_frames.remove_trades(trades) > 0
     if window is not None:
         # Built from an integer the database holds, never from the request's text.
         folder = services.settings.screenshots_dir / f"hwnd_{int(window)}"
-        removed = folder.is_dir()
+        removed = folder.is_dir() or removed
         shutil.rmtree(folder, ignore_errors=True)
     return Deleted(deleted=key, screenshots_removed=removed)
 
@@ -152,13 +177,53 @@ async def save_settings(services: Services, ref: str, settings: BotSettings) -> 
     saved = await run_in_threadpool(
         services.ledger.save_bot_settings, key, window if key == ref else None, settings
     )
-    bound = window if window is not None else await run_in_threadpool(_bound_window, services, key)
-    applied = False
-    if bound is not None:
-        with contextlib.suppress(AgentUnavailable):
-            window_ref = StopRequest(hwnd=bound)
-            applied = await services.capture.run(commands.reload_bot_settings, window_ref)
+    applied = await _apply_to_worker(services, key, window)
     return BotSettingsPublic(bot=key, meta=saved.to_meta(), applied_to_running_worker=applied)
+
+
+async def _apply_to_worker(services: Services, key: str, window: int | None) -> bool:
+    """A window being captured for the bot reads its saved settings at once; whether one was."""
+    bound = window if window is not None else await run_in_threadpool(_bound_window, services, key)
+    if bound is None:
+        return False
+    with contextlib.suppress(AgentUnavailable):
+        return await services.capture.run(commands.reload_bot_settings, StopRequest(hwnd=bound))
+    return False
+
+
+async def upsert_fields(
+    services: Services, key: str, fields: dict[str, Any], validated: OriginalBotFields
+) -> tuple[BotPublic, dict[str, Any]]:
+    """Make or update a bot from the original's fields: kept as sent (merged with what was
+    kept), its rules applied, its name given, bound to `hwnd` if no other bot holds it.
+    The bot and the fields it keeps."""
+    saved = await run_in_threadpool(services.ledger.bot_settings, key)
+    stored = {**(saved.original or {}), **fields}
+    given: dict[str, Any] = {"original": stored}
+    if touches_rules(fields):
+        given["rules"] = rules_from_fields(OriginalBotFields.model_validate(stored), saved.rules)
+    changes = BotSettings.model_validate(given)
+    await run_in_threadpool(services.ledger.save_bot_settings, key, validated.hwnd, changes)
+    if validated.name is not None and validated.name.strip():
+        await run_in_threadpool(services.ledger.rename_bot, key, validated.name.strip())
+    await _apply_to_worker(services, key, None)
+    return await run_in_threadpool(bot, services, key), stored
+
+
+def kept_fields(services: Services, key: str) -> dict[str, Any]:
+    """The original's fields a bot keeps (`upsert_fields`), none for a bot never upserted."""
+    return services.ledger.bot_settings(key).original or {}
+
+
+async def clear_bots(services: Services) -> list[str]:
+    """Forget every bot as `delete_bot` does (workers stop, rows and screenshots go; the
+    ledger keeps their trades); the bots forgotten."""
+    keys = [public.bot for public in await run_in_threadpool(all_bots, services)]
+    for key in keys:
+        with contextlib.suppress(UnknownBot):  # gone meanwhile
+            await delete_bot(services, key)
+    services.trade_frames.forget_all()
+    return keys
 
 
 async def _bot_of_window(services: Services, hwnd: int) -> str:

@@ -19,6 +19,7 @@ from trade_analysis.capture.schemas import (
     CropEdges,
     CropFactorRequest,
     EnabledRequest,
+    IntervalRequest,
     StartRequest,
     StopRequest,
 )
@@ -98,3 +99,8 @@ def uniform_crop(request: CropFactorRequest) -> CropEdges:
     """The same fraction cut from all four edges."""
     factor = request.factor
     return CropEdges(left=factor, right=factor, top=factor, bottom=factor)
+
+
+async def set_interval(services: Services, request: IntervalRequest) -> WorkerStatus:
+    """A running window's seconds between captures (kept for when its bot resumes)."""
+    return await services.capture.run(commands.set_interval, request)

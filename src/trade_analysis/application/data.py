@@ -69,3 +69,11 @@ def history_page(
     with services.database.reading() as session:
         rows, total = queries.history(session, filters)
         return [record_public(row) for row in rows], total
+
+
+def bot_names(services: Services, keys: set[str]) -> dict[str, str | None]:
+    """The names of these bots (the seed's `bot_name`), one read."""
+    if not keys:
+        return {}
+    with services.database.reading() as session:
+        return queries.bot_names(session, keys)

@@ -12,14 +12,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import PureWindowsPath
 from typing import Any
 
 from trade_analysis.analysis import AnalysisSettings, Crop, Observation
+from trade_analysis.analysis.title import title_stem
 from trade_analysis.application.charts import read_chart
 from trade_analysis.domain import Trend
 from trade_analysis.live.payloads import trade_entry
 from trade_analysis.services import Services
 from trade_analysis.storage import upload_url
+from trade_analysis.trade_frames import SeenFrame
+from trade_analysis.trading.binding import new_bot_key
 from trade_analysis.trading.ledger import ObservationInput
 from trade_analysis.trading.writer import PendingUpload
 from trade_analysis.wire import ChartReading, IngestResult
@@ -67,6 +71,13 @@ async def store_upload(
             entry = await services.publish_trade(stored.trade_id, stored.trade)
     elif observation.price is not None and not stored.replayed:
         services.feed.prices_moved()  # an open position's mark may have moved
+    if not stored.replayed and stored.image_path is not None and file is not None:
+        traded = (
+            (stored.trade_id, stored.trade.side.value) if stored.trade_id and stored.trade else None
+        )
+        await asyncio.to_thread(
+            _keep_frame, services, upload.bot, observation.at, stored.image_path, file, traded
+        )
     result = IngestResult(
         record_id=stored.record_id,
         observation_id=stored.observation_id,
@@ -74,8 +85,40 @@ async def store_upload(
         ts=stored.at or observation.at,
         trade=entry,
         reading=_reading(read) if read is not None else None,
+        bot=upload.bot,
+        ticker=observation.ticker,
+        price=observation.price,
+        trend=observation.trend,
+        confidence=observation.confidence,
     )
     return result, stored.replayed
+
+
+def _keep_frame(
+    services: Services,
+    bot: str,
+    at: datetime,
+    image_path: str,
+    file: PendingUpload,
+    traded: tuple[int, str] | None,
+) -> None:
+    """The upload's image into its bot's ring of recent frames (by path: the stored file is
+    copied only if a trade keeps it), and a trade's frames kept around it."""
+    source = services.settings.data_dir / image_path
+    extension = file.name.rsplit(".", 1)[-1]
+    services.trade_frames.seen(bot, SeenFrame(at, extension, source=source))
+    if traded is not None:
+        services.trade_frames.traded(bot, *traded)
+
+
+def source_bot(filename: str | None) -> str | None:
+    """The bot of an upload sent without `bot`: its file name's stem, as a window's title
+    binds (`AAPL_1m_20260723_193000.png` and `AAPL_1m_20260723_193001.png` are one source,
+    `MSFT_5m.png` another). None without a usable name."""
+    if not filename:
+        return None
+    stem = title_stem(PureWindowsPath(filename).stem.replace("_", " "))
+    return new_bot_key(stem, ()) if stem.strip() else None
 
 
 async def _observation_of(

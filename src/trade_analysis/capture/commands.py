@@ -31,6 +31,7 @@ from trade_analysis.capture.schemas import (
     CropEdges,
     CropEdited,
     EnabledRequest,
+    IntervalRequest,
     MoveBotRequest,
     NoArguments,
     ReadingPublic,
@@ -120,6 +121,12 @@ def stop_legacy(manager: CaptureManager, _: NoArguments) -> WorkerStatus | None:
 def stop_all(manager: CaptureManager, _: NoArguments) -> list[int]:
     """The windows that were being captured."""
     return manager.stop_all()
+
+
+@command("set_interval", IntervalRequest, WorkerStatus)
+def set_interval(manager: CaptureManager, request: IntervalRequest) -> WorkerStatus:
+    """A running window's seconds between captures, from its next wait on."""
+    return manager.set_interval(request.hwnd, request.interval)
 
 
 @command("set_line_detect", EnabledRequest, None)

@@ -51,6 +51,7 @@ from trade_analysis.capture.worker import (
     encode_thumbnail,
 )
 from trade_analysis.domain import to_wire
+from trade_analysis.trade_frames import SeenFrame, TradeFrames
 from trade_analysis.trading.binding import WindowIdentity
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.ledger import (
@@ -97,10 +98,13 @@ class CaptureManager:
         sink: CaptureSink,
         source_factory: Callable[[], WindowSource] = open_source,
         probe: CaptureProbe | None = None,
+        trade_frames: TradeFrames | None = None,
     ) -> None:
         """`ledger`: the bots (binding, settings, capture state); `sink`: where readings,
-        events and trades go (the service's group-commit writer and live feed)."""
+        events and trades go (the service's group-commit writer and live feed);
+        `trade_frames`: where the frames around each trade are kept (none: not kept)."""
         self._ledger = ledger
+        self._trade_frames = trade_frames
         self._probe = probe
         self._sink = sink
         self._screenshots_dir = screenshots_dir
@@ -134,6 +138,19 @@ class CaptureManager:
             source.close()
 
     # -- workers ---------------------------------------------------------------
+
+    def set_interval(self, hwnd: int, interval: float) -> WorkerStatus:
+        """A running window's seconds between captures, from its next wait on; UnknownWorker
+        when it is not being captured."""
+        with self._lock:
+            running = self._registry.running(hwnd)
+            if running is None:
+                raise UnknownWorker(hwnd)
+            running.reconfigure(interval=interval)
+            status = running.status()
+        if status.bot is not None:  # resumed at this interval next time
+            self._ledger.set_capture_state(status.bot, interval=interval)
+        return status
 
     def start(
         self,
@@ -551,9 +568,10 @@ class CaptureManager:
 
     def _store(self, worker: CaptureWorker, reading: Reading) -> None:
         observation = reading.observation
+        bot = worker.config.bot or bot_key(worker.hwnd)
         stored = self._sink.record_observation(
             ObservationInput(
-                bot=worker.config.bot or bot_key(worker.hwnd),
+                bot=bot,
                 at=reading.captured_at,
                 name=observation.name,
                 ticker=observation.ticker,
@@ -572,7 +590,13 @@ class CaptureManager:
         self._sink.notify(
             FrameData(hwnd=worker.hwnd, jpeg_b64=base64.b64encode(reading.thumbnail_jpeg).decode())
         )
+        if self._trade_frames is not None:
+            self._trade_frames.seen(
+                bot, SeenFrame(reading.captured_at, "jpg", reading.thumbnail_jpeg)
+            )
         if stored.trade is not None and stored.trade_id is not None:
+            if self._trade_frames is not None:
+                self._trade_frames.traded(bot, stored.trade_id, stored.trade.side.value)
             self._sink.traded(stored.trade_id, stored.trade)
 
     def _status_changed(self, worker: CaptureWorker) -> None:

@@ -70,6 +70,13 @@ class BotCaptureState(BaseModel):
     state: BotState
 
 
+class IntervalRequest(BaseModel):
+    """A window and its new seconds between captures."""
+
+    hwnd: WindowId
+    interval: float = Field(ge=0.5, le=3600, description="seconds between captures")
+
+
 class EnabledRequest(BaseModel):
     enabled: bool
 

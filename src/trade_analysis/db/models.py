@@ -186,3 +186,13 @@ class OriginalImport(Base):
     source_table: Mapped[str] = mapped_column(String(16), primary_key=True)
     source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     target_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class AppSetting(Base):
+    """A service-wide preference set at run time (`/time_mode`, `/signal_source`)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON())
+    updated_at: Mapped[datetime | None]

@@ -35,6 +35,8 @@ class HistoryFilter:
     # "buy": trade records still open; "sell": those a sell completed (the seed's trends).
     trade_side: str | None = None
     kind: str | None = None  # "observation" | "trade"
+    bot: str | None = None
+    bot_name: str | None = None  # part of the bot's name, any case
 
 
 # Counting every match scans every match, so the count stops this many rows past the end
@@ -66,6 +68,16 @@ def _filtered(query: Select[RowT], filters: HistoryFilter) -> Select[RowT]:
         query = query.where(models.Record.trend == filters.trend)
     if filters.kind is not None:
         query = query.where(models.Record.kind == filters.kind)
+    if filters.bot is not None:
+        query = query.where(models.Record.bot == filters.bot)
+    if filters.bot_name is not None:
+        pattern = (
+            "%"
+            + filters.bot_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            + "%"
+        )
+        named = select(models.Bot.bot).where(models.Bot.name.ilike(pattern, escape="\\"))
+        query = query.where(models.Record.bot.in_(named))
     if filters.trade_side is not None:
         sold = models.Record.sell_price.is_not(None)
         query = query.where(
@@ -130,6 +142,36 @@ def bots_by_window(session: Session, windows: Collection[int]) -> dict[int, mode
         return {}
     rows = session.scalars(select(models.Bot).where(models.Bot.hwnd.in_(list(windows))))
     return {row.hwnd: row for row in rows if row.hwnd is not None}
+
+
+def trade_ids_of_bot(session: Session, bot: str) -> list[int]:
+    return list(session.scalars(select(models.Trade.id).where(models.Trade.bot == bot)))
+
+
+def trades_by_id(session: Session, ids: Collection[int]) -> list[models.Trade]:
+    return list(session.scalars(select(models.Trade).where(models.Trade.id.in_(ids))))
+
+
+def trades_of_record_at(session: Session, at: datetime) -> list[models.Trade]:
+    """The trades of the trade record bought, sold or written at `at` (the original's
+    `trade_id` is such a time)."""
+    record = models.Record
+    records = select(record.id).where(
+        record.kind == "trade",
+        (record.ts == at) | (record.buy_time == at) | (record.sell_time == at),
+    )
+    query = select(models.Trade).where(models.Trade.record_id.in_(records))
+    return list(session.scalars(query.order_by(models.Trade.id)))
+
+
+def trades_of_records(session: Session, record_ids: Collection[int]) -> list[models.Trade]:
+    query = select(models.Trade).where(models.Trade.record_id.in_(record_ids))
+    return list(session.scalars(query.order_by(models.Trade.id)))
+
+
+def bot_names(session: Session, keys: Collection[str]) -> dict[str, str | None]:
+    rows = session.execute(select(models.Bot.bot, models.Bot.name).where(models.Bot.bot.in_(keys)))
+    return {key: name for key, name in rows}
 
 
 def trade_entry(trade: models.Trade) -> TradeEntry:

@@ -40,6 +40,11 @@ class BotSettings(BaseModel):
         "heuristics miss; empty string removes it",
     )
     crop: CropSettings | None = Field(None, description="this window's own crop")
+    original: dict[str, Any] | None = Field(
+        None,
+        description="the original's bot fields as `/bots/upsert` stored them (merged); "
+        "the rules among them are also applied as `rules`",
+    )
 
     @field_validator("title_pattern")
     @classmethod

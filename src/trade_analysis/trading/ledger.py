@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from trade_analysis.db.statements import CoreStatements, Statements
-from trade_analysis.domain import Side, Trend
+from trade_analysis.domain import Side, Trend, to_wire
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.registry import BotRegistry, bot_for_manual
 from trade_analysis.trading.rows import (
@@ -281,10 +281,17 @@ def _trade_on(
     if observation.ticker is None or observation.price is None:
         return None, None
     key = SignalKey(observation.ticker, observation.price, observation.trend)
-    if not passes_gate(SignalKey.from_json(bot.last_signal), key):
+    previous = SignalKey.from_json(bot.last_signal)
+    # The gate's key, and the reading it came from (the bot's card shows it).
+    bot.last_signal = {
+        **key.to_json(),
+        "confidence": observation.confidence,
+        "at": to_wire(observation.at),
+        "image_path": observation.image_path,
+    }
+    if not passes_gate(previous, key):
         logger.debug("bot=%s ticker=%s unchanged signal ignored", bot.bot, key.ticker)
         return None, None
-    bot.last_signal = key.to_json()
     signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
     position_row = rows.position((bot.bot, key.ticker))
     rules = bot.trading_rules()

@@ -429,3 +429,28 @@ def test_the_pixel_cap_is_a_setting_and_the_seed_face_keeps_it(
     settings.max_upload_pixels = 40 * 60
     response = client.post("/ingest", files={"file": ("chart", image_bytes(".png"), "image/png")})
     assert response.status_code == 200, response.text
+
+
+def test_uploads_without_bot_are_bots_by_their_file_names(client: TestClient) -> None:
+    """Two sources never share a bot: each is named from its file name's stem (the moving
+    numbers left out, as a window's title binds), and says what it read."""
+    answers = []
+    for filename, ticker, seed in [
+        ("AAPL_1m_20260723_193000.png", "AAPL", 1),
+        ("MSFT_5m_20260723_193000.png", "MSFT", 2),
+        ("AAPL_1m_20260723_193001.png", "AAPL", 3),
+    ]:
+        response = client.post(
+            "/ingest",
+            files={"file": (filename, image_bytes(".png", seed=seed), "image/png")},
+            data={"ticker": ticker, "price": "10.25", "trend": "none"},
+        )
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    assert [a["bot"] for a in answers] == ["aapl-1m", "msft-5m", "aapl-1m"]
+    # No trade happened, yet the answer says what was used.
+    first = answers[0]
+    assert first["trade"] is None
+    assert (first["ticker"], first["price"], first["trend"]) == ("AAPL", 10.25, "none")
+    bots = {bot["bot"] for bot in client.get("/api/v1/bots").json()}
+    assert {"aapl-1m", "msft-5m"} <= bots and "ingest" not in bots

@@ -35,6 +35,16 @@ def bots(services: ServicesDep) -> list[BotPublic]:
     return application.all_bots(services)
 
 
+@router.get(
+    "/bots/{bot}",
+    response_model=BotPublic,
+    summary="One bot with its totals",
+    responses=UNKNOWN_BOT,
+)
+def get_bot(bot: BotPath, services: ServicesDep) -> BotPublic:
+    return application.bot(services, bot)
+
+
 @router.delete(
     "/bots/{hwnd}",
     response_model=Deleted,

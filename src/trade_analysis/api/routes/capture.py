@@ -18,6 +18,7 @@ from trade_analysis.capture.schemas import (
     CropFactorRequest,
     EnabledRequest,
     Idle,
+    IntervalRequest,
     NoArguments,
     NotRunning,
     ReadingPublic,
@@ -60,6 +61,16 @@ async def start_multi(request: StartRequest, services: ServicesDep) -> WorkerSta
 @router.post("/stop_multi", response_model=WorkerStatus, summary="Stop capturing a window")
 async def stop_multi(request: StopRequest, services: ServicesDep) -> WorkerStatus:
     return await application.stop(services, request)
+
+
+@router.post(
+    "/set_capture_interval",
+    response_model=WorkerStatus,
+    summary="A running window's seconds between captures, from its next wait on",
+    responses={404: {"description": "the window is not being captured"}},
+)
+async def set_capture_interval(request: IntervalRequest, services: ServicesDep) -> WorkerStatus:
+    return await application.set_interval(services, request)
 
 
 @router.post("/stop_all_workers", response_model=Ok, summary="Stop every capture worker")

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
-from trade_analysis.api.schemas import MAX_ROWS, TICKER_PATTERN, RecordPublic, UtcTime
+from trade_analysis.api.schemas import (
+    MAX_ROWS,
+    TICKER_PATTERN,
+    RecordPublic,
+    TradeScreenshots,
+    UtcTime,
+)
 from trade_analysis.application import data as application
+from trade_analysis.application import screenshots
 from trade_analysis.db import export, queries
 from trade_analysis.domain import Trend
 
@@ -106,3 +113,34 @@ def upload(filename: str, services: ServicesDep) -> FileResponse:
     if path is None:
         raise HTTPException(404, "no such upload")
     return FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
+
+
+@router.get(
+    "/screenshots",
+    response_model=TradeScreenshots,
+    summary="The frames kept just before and just after a trade, oldest first",
+    description="`trade_id`: a trade's id, or the time its trade record was bought or sold "
+    "(the original's trade id). An id that names no trade lists none.",
+    responses={400: {"description": "trade_id required"}},
+)
+def trade_screenshots(
+    services: ServicesDep,
+    trade_id: Annotated[str, Query(max_length=64, description="trade id or trade time")] = "",
+) -> TradeScreenshots:
+    if not trade_id.strip():
+        raise HTTPException(400, "trade_id required")
+    return screenshots.trade_screenshots(services, trade_id)
+
+
+@files_router.get(
+    "/trade_screenshots/{path:path}",
+    summary="A frame kept with a trade, by the path /screenshots gave",
+    dependencies=[Depends(require_key_or_image_token)],
+    response_class=FileResponse,
+    responses={404: {"description": "file not found"}},
+)
+def trade_screenshot(path: str, services: ServicesDep) -> FileResponse:
+    found = screenshots.screenshot_file(services, path)
+    if found is None:
+        raise HTTPException(404, "file not found")
+    return FileResponse(found, headers={"X-Content-Type-Options": "nosniff"})

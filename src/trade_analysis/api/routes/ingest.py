@@ -187,8 +187,8 @@ def _require_something(form: IngestForm, image: Image | None) -> None:
 
 async def _read_form(
     request: Request, max_bytes: int, max_pixels: int
-) -> tuple[IngestForm, Image | None]:
-    """The form fields, validated as one model, and the image's bytes and kind.
+) -> tuple[IngestForm, Image | None, str | None]:
+    """The form fields, validated as one model, the image's bytes and kind, and its file name.
 
     Read by hand rather than as eight `Form()` parameters: FastAPI inspects
     each parameter's annotation again on every request, which cost this, the
@@ -216,10 +216,11 @@ async def _read_form(
         if file is not None and not file.filename and not file.size:
             file = None  # a browser's file input with nothing chosen
         image = await _read_image(file, max_bytes, max_pixels) if file is not None else None
+        filename = file.filename if file is not None else None
     finally:
         await form.close()
     try:
-        return IngestForm.model_validate(fields), image
+        return IngestForm.model_validate(fields), image, filename
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError(
@@ -259,10 +260,13 @@ def json_answer(result: BaseModel, replayed: bool) -> Response:
 async def parse_upload(services: Services, request: Request) -> Upload:
     """The upload a request makes, every field validated before anything is written."""
     settings = services.settings
-    form, image = await _read_form(request, settings.max_upload_bytes, settings.max_upload_pixels)
+    form, image, filename = await _read_form(
+        request, settings.max_upload_bytes, settings.max_upload_pixels
+    )
     key = _idempotency_key(request)
     upload = Upload(
-        bot=form.bot or DEFAULT_INGEST_BOT,
+        # Like windows, each source its own bot: named by `bot`, else by the file's name.
+        bot=form.bot or uploads.source_bot(filename) or DEFAULT_INGEST_BOT,
         at=form.ts or utcnow(),
         name=form.name,
         ticker=(form.ticker or "").strip().upper() or None,

@@ -22,7 +22,7 @@ const NUMERIC_FACTS = new Set(["price", "confidence", "realised"]);
 export class BoardView {
   constructor(app) {
     this.app = app;
-    this.cards = new Map(); // bot key -> {root, parts, frameVersion}
+    this.cards = new Map(); // bot key -> {root, parts, image}
     $("#open-picker").addEventListener("click", () => this.togglePicker());
     $("#watch-selected").addEventListener("click", () => this.watchSelected());
     $("#stop-all").addEventListener("click", () => this.stopAll());
@@ -88,7 +88,7 @@ export class BoardView {
         el("label", { class: "every" }, "Every ", parts.interval, " s"), parts.toggle, parts.open),
       parts.error,
     );
-    const card = { root, parts, frameVersion: 0 };
+    const card = { root, parts, image: "" };
     this.cards.set(key, card);
     return card;
   }
@@ -104,27 +104,37 @@ export class BoardView {
     parts.toggle.setAttribute("aria-label", `${worker ? "Stop" : "Start"} capturing ${name}`);
     parts.open.setAttribute("aria-label", `Why this reading, crop and rules of ${name}`);
     const frame = frameOf(state, key);
-    if (frame && frame.version !== card.frameVersion) {
-      card.frameVersion = frame.version; // a new image only when the window changed
-      parts.thumb.src = `data:image/jpeg;base64,${frame.jpeg}`;
+    // A window's newest frame, else an upload source's newest image.
+    const reading = bot?.last_reading;
+    const image = frame ? `frame:${frame.version}` : reading?.image_url || "";
+    if (image && image !== card.image) {
+      card.image = image; // a new image only when the window changed or a new upload came
+      parts.thumb.src = frame ? `data:image/jpeg;base64,${frame.jpeg}` : this.app.api.imageUrl(reading.image_url);
     }
-    const ticker = result?.ticker || bot?.ticker || "";
+    const ticker = result?.ticker || reading?.ticker || bot?.ticker || "";
     setText(parts.ticker, ticker || "\u2013");
     const held = openPositionsOf(state, key);
-    const lastPrice = result?.price_value ?? held[0]?.last_price ?? state.summary.tickers?.[ticker]?.bots?.[key]?.last_price;
+    const lastPrice = result?.price_value ?? reading?.price ?? held[0]?.last_price ?? state.summary.tickers?.[ticker]?.bots?.[key]?.last_price;
     setText(parts.price, lastPrice != null ? money(lastPrice) : "\u2013");
-    const trend = result?.trend;
+    const trend = result?.trend || reading?.trend;
     setText(parts.trend, trend ? trendLabel(trend) : "\u2013");
     setClass(parts.trend, trend ? `trend-${trend}` : "");
     setText(parts.kind, result?.kind || "line");
-    setText(parts.confidence, result?.confidence != null ? `${Math.round(result.confidence * 100)}%` : "\u2013");
+    const confidence = result ? result.confidence : reading?.confidence;
+    setText(parts.confidence, confidence != null ? `${Math.round(confidence * 100)}%` : "\u2013");
     if (held.length) {
-      const first = held[0];
-      setText(parts.position, `long ${first.ticker} @ ${money(first.entry_price)} · ${duration(first.open_seconds)}`);
+      // Every open position of the bot, one line each.
+      const lines = held.map((p) => `long ${p.ticker} @ ${money(p.entry_price)} · ${duration(p.open_seconds)}`);
+      if (parts.position.dataset.lines !== lines.join("\n")) {
+        parts.position.dataset.lines = lines.join("\n");
+        parts.position.replaceChildren(...lines.map((line) => el("span", { class: "held" }, line)));
+      }
       const unrealised = held.reduce((sum, p) => sum + Number(p.unrealised_pnl), 0);
-      setText(parts.unrealised, `${signedMoney(unrealised)} (${signedPercent(first.unrealised_pct)})`);
+      const percent = held.length === 1 ? ` (${signedPercent(held[0].unrealised_pct)})` : "";
+      setText(parts.unrealised, `${signedMoney(unrealised)}${percent}`);
       setClass(parts.unrealised, pnlClass(unrealised));
     } else {
+      delete parts.position.dataset.lines;
       setText(parts.position, "flat");
       setText(parts.unrealised, "\u2013");
       setClass(parts.unrealised, "");
@@ -140,7 +150,7 @@ export class BoardView {
     const isWindow = hwndOf(state, key) != null;
     parts.toggle.hidden = !isWindow;
     parts.interval.parentElement.hidden = !isWindow;
-    parts.thumb.parentElement.hidden = !isWindow && !frame;
+    parts.thumb.parentElement.hidden = !isWindow && !image;
     setText(parts.toggle, worker ? "Stop" : "Start");
     if (worker?.interval && document.activeElement !== parts.interval) {
       parts.interval.value = String(worker.interval);

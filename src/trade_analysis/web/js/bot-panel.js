@@ -5,6 +5,7 @@ import { ApiError, authedUrl } from "./api.js";
 import { $, setText, showErrors } from "./dom.js";
 import { botName, cropFromDrag, cropRect, dateTime, fieldErrors, trendLabel } from "./format.js";
 import { frameOf, hwndOf, workerOf } from "./store.js";
+import { tradeLine } from "./trade-frames.js";
 
 const RULE_NUMBERS = ["take_profit", "stop_loss", "sell_after_drops", "reversal_minutes"];
 const READING_REFRESH_MS = 2000;
@@ -55,6 +56,16 @@ export class BotPanel {
     for (const node of [$("#reading-stage"), $("#crop-tools")]) node.hidden = !this.hwnd;
     this.dialog.showModal();
     this.loadReading();
+    this.showNewestTrade(key);
+  }
+
+  /** Beside "why this reading": the bot's newest trade and the frames kept with it. */
+  showNewestTrade(key) {
+    const trade = this.app.state.trades.findLast((t) => t.bot === key);
+    $("#bot-trade").hidden = !trade;
+    if (!trade) return;
+    setText($("#bot-trade-line"), `${tradeLine(trade)} · ${trade.win_reason.replace(/_/g, " ")} · ${dateTime(trade.ts)}`);
+    this.app.tradeFrames.fill($("#bot-trade-shots"), $("#bot-trade-status"), trade.id);
   }
 
   render(state) {

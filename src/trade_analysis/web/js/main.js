@@ -17,6 +17,8 @@ const KEY_STORAGE = "ta-key";
 const VIEWS = ["board", "trades", "stats", "history", "settings"];
 // The rest of the page loads after the first board, or after this long without `hello`.
 const AFTER_BOARD_LATEST_MS = 2000;
+// At most this often, a summary (prices moved) asks /bots for the bots' newest readings.
+const BOTS_ON_SUMMARY_MS = 2000;
 
 /** The boot script's reads and socket, once, if they were made with this key. */
 function takeBoot(key) {
@@ -45,6 +47,8 @@ class Dashboard {
     this.firstRender = false;
     this.views = { board: new BoardView(this) };
     this.panel = null;
+    this.tradeFrames = null; // trade-frames.js, loaded with the other views
+    this.botsAt = 0; // when /bots was last asked for on a summary
     this.rest = null; // the other views' modules, loaded after the first board
     this.later = null; // the sign-in (its Api) that afterFirstBoard ran for
     this.marks = []; // P&L marked to market over time, from the summaries (equity.js)
@@ -54,8 +58,9 @@ class Dashboard {
   loadRest() {
     this.rest ||= Promise.all([
       import("./trades.js"), import("./history.js"), import("./settings.js"), import("./bot-panel.js"),
-      import("./statistics.js"),
-    ]).then(([trades, history, settings, panel, statistics]) => {
+      import("./statistics.js"), import("./trade-frames.js"),
+    ]).then(([trades, history, settings, panel, statistics, frames]) => {
+      this.tradeFrames = new frames.TradeFrames(this);
       this.views.trades = new trades.TradesView(this);
       this.views.stats = new statistics.StatsView(this);
       this.views.history = new history.HistoryView(this);
@@ -269,6 +274,9 @@ class Dashboard {
     if (event.type === "hello" && before.hellos > 0) this.refresh(); // a reconnect: fill any gap
     if (event.type === "bot" || event.type === "trade" || (event.type === "worker" && !before.workers[String(event.data.hwnd)])) {
       this.refreshBotsSoon(); // a new or changed bot: its name and settings come from /bots
+    } else if (event.type === "summary" && Date.now() - this.botsAt > BOTS_ON_SUMMARY_MS) {
+      this.botsAt = Date.now(); // prices moved: an upload source's newest reading and frame
+      this.refreshBotsSoon();
     }
     if (event.type === "error") console.warn("server:", event.data.detail);
     if (this.state !== before) this.schedule();

@@ -115,6 +115,10 @@ export class TradesView {
       numberCell(money(trade.price)),
       numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
       el("td", {}, trade.win_reason.replace(/_/g, " ")),
+      el("td", {}, el("button", {
+        type: "button", class: "frames", "aria-label": `Screenshots of trade ${trade.id}`,
+        onclick: () => this.app.tradeFrames.open(trade, this.nameOf(state, trade.bot)),
+      }, "Frames")),
     )));
     const [newer, older] = document.querySelectorAll("#trades-pager button");
     newer.disabled = page === 0;
