@@ -73,17 +73,24 @@ class TradeEntry(BaseModel):
     bot: str
     ticker: str
     direction: Side
-    price: Money
-    profit: Money | None
+    price: Money = Field(description="the price read when it traded")
+    profit: Money | None = Field(description="sells: the round trip's P&L, net of both fees")
     win_reason: str
     ts: str
+    quantity: Money = Field(Decimal(1), description="units bought or sold")
+    fill_price: Money | None = Field(
+        None, description="the price it filled at: `price` moved by slippage (null: `price`)"
+    )
+    fee: Money = Field(Decimal(0), description="the fee this order paid")
 
 
 class BotPosition(BaseModel):
     position: Literal["long", "flat"]
     entry_price: Money | None
     last_price: Money | None = None
-    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
+    unrealised_pnl: Money | None = Field(
+        None, description="long only: (last price - entry) x quantity"
+    )
     unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
     open_seconds: float | None = Field(None, description="long only: how long it has been open")
 
@@ -100,6 +107,7 @@ class OpenPositionPublic(BaseModel):
     unrealised_pnl: Money
     unrealised_pct: Money
     open_seconds: float | None
+    quantity: Money = Field(Decimal(1), description="units held")
 
 
 class TickerTotals(BaseModel):

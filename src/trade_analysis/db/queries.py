@@ -138,6 +138,9 @@ def trade_entry(trade: models.Trade) -> dict[str, Any]:
         "profit": trade.profit,
         "win_reason": trade.reason,
         "ts": to_wire(trade.ts),
+        "quantity": trade.quantity if trade.quantity is not None else 1,
+        "fill_price": trade.fill_price if trade.fill_price is not None else trade.price,
+        "fee": trade.fee if trade.fee is not None else 0,
     }
 
 
@@ -164,6 +167,7 @@ def _open_position(position: models.Position, name: str | None = None) -> OpenPo
         entry_time=position.entry_time,
         last_price=position.last_price,
         name=name,
+        quantity=position.quantity if position.quantity is not None else Decimal(1),
     )
 
 

@@ -40,6 +40,9 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
         profit=trade.profit,
         win_reason=trade.reason.value,
         ts=to_wire(trade.at),
+        quantity=trade.quantity,
+        fill_price=trade.filled_at,
+        fee=trade.fee,
     )
 
 
