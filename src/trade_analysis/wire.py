@@ -218,6 +218,13 @@ class ClosedPositions(BaseModel):
     trades: list[TradeEntry] = Field(description="the sells, one per position closed")
 
 
+class ClosedAll(BaseModel):
+    """Every open position of every bot, closed (`POST /close_all_positions`)."""
+
+    closed: int = Field(description="how many positions were closed")
+    trades: list[TradeEntry] = Field(description="the sells, one per position, reason `close all`")
+
+
 class Deleted(BaseModel):
     ok: Literal[True] = True
     deleted: str

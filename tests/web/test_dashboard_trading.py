@@ -216,3 +216,40 @@ def test_settings_save_and_say_so(dashboard: Dashboard) -> None:
     capture.locator("[name=line_detect]").uncheck()
     expect(capture.locator("[data-ok]")).to_have_text("Saved: line detection off.")
     dashboard.shot("settings")
+
+
+def test_close_all_sells_every_open_position_and_the_trades_say_why(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    ingest(server, bot="w1", ticker="AAPL", price="100", trend="up")
+    ingest(server, bot="w1", ticker="AAPL", price="103", trend="up")
+    ingest(server, bot="w2", ticker="MSFT", price="50", trend="up")
+    page = dashboard.page
+    dashboard.signed_in()
+    dashboard.view("trades")
+    positions = page.locator("#positions tbody tr")
+    expect(positions).to_have_count(2)
+    button = page.locator("#close-all")
+    expect(button).to_be_enabled()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    button.click()
+    expect(positions).to_have_count(2)  # asked first; declined, nothing sold
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    expect(page.locator("#close-all-result")).to_have_text(
+        "Closed 2 positions (reason: close all)."
+    )
+    expect(positions).to_have_count(1)
+    expect(positions.first).to_contain_text("No open position.")
+    expect(button).to_be_disabled()
+    sells = page.locator("#trades tbody tr", has_text="close all")
+    expect(sells).to_have_count(2)
+    expect(sells.filter(has_text="AAPL")).to_contain_text("+3.00")
+    dashboard.shot("close-all")
+    summary = dashboard.api("GET", "/api/v1/trades").json()
+    assert summary["open_positions"] == []
+    assert sorted(t["win_reason"] for t in summary["all_trades"] if t["direction"] == "sell") == [
+        "close all",
+        "close all",
+    ]
