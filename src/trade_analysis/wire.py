@@ -66,6 +66,35 @@ class ChartKind(StrEnum):
 # -- trades and summaries -----------------------------------------------------------
 
 
+_FIRST_CYCLE_RULE = (
+    "the original's first-cycle rule, on unless the bot's rules set first_cycle to false"
+)
+# Why a trade was made, by (reason, side); a reason written by another version reads as itself.
+_WHY: dict[tuple[str, str], str] = {
+    ("signal", "buy"): "`up` while flat: the basic rule buys",
+    ("signal", "sell"): "`down` while long: the basic rule sells",
+    ("first_cycle", "buy"): "first cycle: the ticker's first reading was `down` while flat, "
+    "so it bought and sells at the next `down`, whatever the price "
+    f"({_FIRST_CYCLE_RULE})",
+    ("first_cycle", "sell"): "first cycle: the next `down` after the first-cycle buy sells it, "
+    f"whatever the price ({_FIRST_CYCLE_RULE})",
+    ("take_profit", "sell"): "take profit: the price reached entry + take_profit",
+    ("stop_loss", "sell"): "stop loss: the price fell to entry - stop_loss",
+    ("consecutive_drops", "sell"): "the price fell sell_after_drops readings in a row",
+    ("reversal", "buy"): "`up` after `down` lasted reversal_minutes: the reversal rule buys",
+    ("manual", "buy"): "a trader's own buy",
+    ("manual", "sell"): "a trader's own sell",
+    ("manual close", "sell"): "the bot's positions closed by hand, at the last price it read",
+    ("close all", "sell"): "every open position closed at once (close all), at the last "
+    "price its bot read",
+}
+
+
+def why(reason: str, side: str) -> str:
+    """A trade's reason in words (the dashboard's tooltip for it)."""
+    return _WHY.get((reason, side), reason.replace("_", " "))
+
+
 class TradeEntry(BaseModel):
     """A committed trade; also the `data` of the live `trade` event."""
 
@@ -82,6 +111,7 @@ class TradeEntry(BaseModel):
         None, description="the price it filled at: `price` moved by slippage (null: `price`)"
     )
     fee: Money = Field(Decimal(0), description="the fee this order paid")
+    why: str = Field("", description="`win_reason` in words")
 
 
 class BotPosition(BaseModel):

@@ -225,3 +225,9 @@ def test_a_manual_buy_is_not_held_back_by_a_wait() -> None:
     position, _ = run([("up", "10"), ("down", "9")], Rules(cooldown_seconds=3600))
     _, trade = manual_order(position, Side.BUY, Decimal(9), T0 + timedelta(minutes=2))
     assert trade.side is Side.BUY
+
+
+def test_with_the_first_cycle_off_the_basic_rule_trades_from_the_first_reading() -> None:
+    position, trades = run([("down", "10"), ("up", "11"), ("down", "9")], Rules(first_cycle=False))
+    assert sides(trades) == [("buy", "11", "signal"), ("sell", "9", "signal")]
+    assert not position.is_long and not position.waiting

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import AUTH
 from tests.images import image_bytes
@@ -218,15 +218,27 @@ def test_settings_save_and_say_so(dashboard: Dashboard) -> None:
     dashboard.shot("settings")
 
 
+def trades_after(
+    dashboard: Dashboard, server: ServerProcess, *uploads: tuple[str, str, str, str]
+) -> Page:
+    """The trades view, signed in, after these (bot, ticker, price, trend) uploads."""
+    for bot, ticker, price, trend in uploads:
+        ingest(server, bot=bot, ticker=ticker, price=price, trend=trend)
+    dashboard.signed_in()
+    dashboard.view("trades")
+    return dashboard.page
+
+
 def test_close_all_sells_every_open_position_and_the_trades_say_why(
     dashboard: Dashboard, server: ServerProcess
 ) -> None:
-    ingest(server, bot="w1", ticker="AAPL", price="100", trend="up")
-    ingest(server, bot="w1", ticker="AAPL", price="103", trend="up")
-    ingest(server, bot="w2", ticker="MSFT", price="50", trend="up")
-    page = dashboard.page
-    dashboard.signed_in()
-    dashboard.view("trades")
+    page = trades_after(
+        dashboard,
+        server,
+        ("w1", "AAPL", "100", "up"),
+        ("w1", "AAPL", "103", "up"),
+        ("w2", "MSFT", "50", "up"),
+    )
     positions = page.locator("#positions tbody tr")
     expect(positions).to_have_count(2)
     button = page.locator("#close-all")
@@ -253,3 +265,21 @@ def test_close_all_sells_every_open_position_and_the_trades_say_why(
         "close all",
         "close all",
     ]
+
+
+def test_a_first_cycle_trade_explains_itself_in_the_why_tooltip(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    first_cycle = [("w1", "AAPL", "100", "down"), ("w1", "AAPL", "97", "down")]
+    page = trades_after(dashboard, server, *first_cycle)
+    why = page.locator("#trades tbody tr td.why")
+    expect(why).to_have_count(2)
+    expect(why.first).to_have_text("first cycle")
+    expect(why.first).to_have_attribute(
+        "title", re.compile(r"^first cycle: the next `down` after the first-cycle buy sells it")
+    )
+    expect(why.last).to_have_attribute(
+        "title", re.compile(r"first reading was `down` while flat.*first_cycle to false")
+    )
+    why.first.hover()
+    dashboard.shot("first-cycle-why")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
 from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
+from trade_analysis.wire import why
 
 RowT = TypeVar("RowT")
 
@@ -141,6 +142,7 @@ def trade_entry(trade: models.Trade) -> dict[str, Any]:
         "quantity": trade.quantity if trade.quantity is not None else 1,
         "fill_price": trade.fill_price if trade.fill_price is not None else trade.price,
         "fee": trade.fee if trade.fee is not None else 0,
+        "why": why(trade.reason, trade.side),
     }
 
 

@@ -24,6 +24,7 @@ from trade_analysis.wire import (
     WorkerStatus,
     WorkerView,
     seed_status,
+    why,
 )
 
 # How many recent trades `hello` and the seed snapshot carry.
@@ -43,6 +44,7 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
         quantity=trade.quantity,
         fill_price=trade.filled_at,
         fee=trade.fee,
+        why=why(trade.reason.value, trade.side.value),
     )
 
 

@@ -129,7 +129,7 @@ export class TradesView {
       numberCell(money(trade.fill_price ?? trade.price)),
       numberCell(trade.fee ? money(trade.fee) : ""),
       numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
-      el("td", {}, trade.win_reason.replace(/_/g, " ")),
+      el("td", { class: "why", title: trade.why || null }, trade.win_reason.replace(/_/g, " ")),
     )));
     const [newer, older] = document.querySelectorAll("#trades-pager button");
     newer.disabled = page === 0;
