@@ -192,7 +192,13 @@ export class TradesView {
   /** Every open position of every bot sold at its last price (reason `close all`). */
   async closeAll() {
     const button = $("#close-all");
-    if (!window.confirm("Sell every open position of every bot at the last price each read?")) return;
+    if (!button.dataset.armed) {
+      button.dataset.armed = "yes"; // a second press confirms; no blocking confirm() box
+      setText(button, "Press again to close all");
+      return;
+    }
+    delete button.dataset.armed;
+    setText(button, "Close all positions");
     button.disabled = true;
     try {
       const { closed, trades } = await this.app.api.post("/close_all_positions");
