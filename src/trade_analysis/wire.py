@@ -74,8 +74,8 @@ _WHY: dict[tuple[str, str], str] = {
     ("signal", "buy"): "`up` while flat: the basic rule buys",
     ("signal", "sell"): "`down` while long: the basic rule sells",
     ("first_cycle", "buy"): "first cycle: the ticker's first reading was `down` while flat, "
-    "so it bought and sells at the next `down`, whatever the price "
-    f"({_FIRST_CYCLE_RULE})",
+    "so it bought and sells at the next `down` whatever the price (with take profit set, "
+    f"that rule sells instead) ({_FIRST_CYCLE_RULE})",
     ("first_cycle", "sell"): "first cycle: the next `down` after the first-cycle buy sells it, "
     f"whatever the price ({_FIRST_CYCLE_RULE})",
     ("take_profit", "sell"): "take profit: the price reached entry + take_profit",
