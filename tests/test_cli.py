@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
@@ -87,6 +88,25 @@ def test_replay_prints_trades_and_summary_as_json(tmp_path: Path) -> None:
         ("sell", 104.5, "take_profit"),
     ]
     assert output["summary"]["total_pnl"] == 4.5 and output["summary"]["bad_rows"] == 1
+
+
+def test_replay_re_costs_a_recorded_run_and_names_a_wrong_cost(tmp_path: Path) -> None:
+    csv_file = tmp_path / "results.csv"
+    csv_file.write_text(
+        "timestamp,ticker,price,trend\n"
+        "2026-01-05T15:00:00Z,AAPL,100,up\n"
+        "2026-01-05T15:01:00Z,AAPL,110,down\n"
+    )
+    costs = '{"fee_fixed": "1", "slippage_bps": "100", "stake_kind": "amount", "stake": "1000"}'
+    result = run_cli("replay", str(csv_file), "--costs", costs)
+    assert result.returncode == 0, result.stderr
+    buy, sell = json.loads(result.stdout)["trades"]
+    assert (buy["price"], buy["fill_price"], buy["quantity"], buy["fee"]) == (100, 101, 9, 1)
+    exact = (Decimal("108.9") - 101) * 9 - 2
+    assert (sell["fill_price"], sell["profit"]) == (108.9, float(exact))
+    assert json.loads(result.stdout)["summary"]["fees"] == 2
+    wrong = run_cli("replay", str(csv_file), "--costs", '{"stake_kind": "shares"}')
+    assert wrong.returncode == 2 and "stake_kind" in wrong.stderr
 
 
 def test_replay_names_a_missing_column(tmp_path: Path) -> None:

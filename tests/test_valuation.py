@@ -54,6 +54,7 @@ def test_marked_is_what_the_api_shows_and_totals_add_up() -> None:
         "unrealised_pnl": Decimal("4.25"),
         "unrealised_pct": Decimal("4.2500"),
         "open_seconds": 30.0,
+        "quantity": Decimal(1),
     }
     assert unrealised_total([position("100", "104.25"), position("10", "9")]) == Decimal("3.25")
     assert unrealised_total([]) == 0

@@ -10,6 +10,8 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trade_analysis.db.session import DatabaseTimeouts
+from trade_analysis.trading.fills import FREE, Costs
+from trade_analysis.trading.rules import CostsSettings
 
 DEFAULT_API_KEY = "devkey"
 
@@ -185,12 +187,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds"),
     )
 
+    # A bot's costs where its own settings (`costs`) leave one out; all off by default.
+    default_costs_settings: CostsSettings = Field(
+        default_factory=CostsSettings,
+        validation_alias=AliasChoices("DEFAULT_COSTS", "default_costs_settings"),
+        description="JSON object of a bot's `costs` fields, the defaults of every bot",
+    )
+
     @field_validator("dev_allow_origins", "api_keys", "allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @property
+    def default_costs(self) -> Costs:
+        return self.default_costs_settings.over(FREE)
 
     @property
     def uploads_dir(self) -> Path:

@@ -132,7 +132,7 @@ async def open_services(
         if role.serves_http:
             uploads.ensure()
             uploads.sweep_incomplete()
-        ledger = Ledger(database)
+        ledger = Ledger(database, settings.default_costs)
         writer = LedgerWriter(
             ledger, uploads, max_jobs=settings.writer_max_jobs, max_bytes=settings.writer_max_bytes
         )

@@ -28,6 +28,8 @@ class OpenPosition:
     entry_time: datetime | None
     last_price: Decimal | None
     name: str | None = None
+    # Units held (one for a position from before costs existed).
+    quantity: Decimal = Decimal(1)
 
     @property
     def mark(self) -> Decimal:
@@ -36,14 +38,16 @@ class OpenPosition:
 
     @property
     def unrealised_pnl(self) -> Decimal:
-        return self.mark - self.entry_price
+        """What selling every unit at the last price read would make, before costs."""
+        return (self.mark - self.entry_price) * self.quantity
 
     @property
     def unrealised_pct(self) -> Decimal:
         """Percent of the entry price, four decimals (0 for a free position)."""
         if self.entry_price == 0:
             return Decimal(0)
-        return (self.unrealised_pnl / self.entry_price * 100).quantize(_PERCENT_PLACES)
+        change = self.mark - self.entry_price
+        return (change / self.entry_price * 100).quantize(_PERCENT_PLACES)
 
     def open_seconds(self, now: datetime) -> float | None:
         if self.entry_time is None:
@@ -62,6 +66,7 @@ class OpenPosition:
             unrealised_pnl=self.unrealised_pnl,
             unrealised_pct=self.unrealised_pct,
             open_seconds=self.open_seconds(now),
+            quantity=self.quantity,
         )
 
 

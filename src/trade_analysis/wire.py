@@ -66,6 +66,35 @@ class ChartKind(StrEnum):
 # -- trades and summaries -----------------------------------------------------------
 
 
+_FIRST_CYCLE_RULE = (
+    "the original's first-cycle rule, on unless the bot's rules set first_cycle to false"
+)
+# Why a trade was made, by (reason, side); a reason written by another version reads as itself.
+_WHY: dict[tuple[str, str], str] = {
+    ("signal", "buy"): "`up` while flat: the basic rule buys",
+    ("signal", "sell"): "`down` while long: the basic rule sells",
+    ("first_cycle", "buy"): "first cycle: the ticker's first reading was `down` while flat, "
+    "so it bought and sells at the next `down` whatever the price (with take profit set, "
+    f"that rule sells instead) ({_FIRST_CYCLE_RULE})",
+    ("first_cycle", "sell"): "first cycle: the next `down` after the first-cycle buy sells it, "
+    f"whatever the price ({_FIRST_CYCLE_RULE})",
+    ("take_profit", "sell"): "take profit: the price reached entry + take_profit",
+    ("stop_loss", "sell"): "stop loss: the price fell to entry - stop_loss",
+    ("consecutive_drops", "sell"): "the price fell sell_after_drops readings in a row",
+    ("reversal", "buy"): "`up` after `down` lasted reversal_minutes: the reversal rule buys",
+    ("manual", "buy"): "a trader's own buy",
+    ("manual", "sell"): "a trader's own sell",
+    ("manual close", "sell"): "the bot's positions closed by hand, at the last price it read",
+    ("close all", "sell"): "every open position closed at once (close all), at the last "
+    "price its bot read",
+}
+
+
+def why(reason: str, side: str) -> str:
+    """A trade's reason in words (the dashboard's tooltip for it)."""
+    return _WHY.get((reason, side), reason.replace("_", " "))
+
+
 class TradeEntry(BaseModel):
     """A committed trade; also the `data` of the live `trade` event."""
 
@@ -73,17 +102,25 @@ class TradeEntry(BaseModel):
     bot: str
     ticker: str
     direction: Side
-    price: Money
-    profit: Money | None
+    price: Money = Field(description="the price read when it traded")
+    profit: Money | None = Field(description="sells: the round trip's P&L, net of both fees")
     win_reason: str
     ts: str
+    quantity: Money = Field(Decimal(1), description="units bought or sold")
+    fill_price: Money | None = Field(
+        None, description="the price it filled at: `price` moved by slippage (null: `price`)"
+    )
+    fee: Money = Field(Decimal(0), description="the fee this order paid")
+    why: str = Field("", description="`win_reason` in words")
 
 
 class BotPosition(BaseModel):
     position: Literal["long", "flat"]
     entry_price: Money | None
     last_price: Money | None = None
-    unrealised_pnl: Money | None = Field(None, description="long only: last price - entry")
+    unrealised_pnl: Money | None = Field(
+        None, description="long only: (last price - entry) x quantity"
+    )
     unrealised_pct: Money | None = Field(None, description="long only: percent of the entry")
     open_seconds: float | None = Field(None, description="long only: how long it has been open")
 
@@ -100,6 +137,7 @@ class OpenPositionPublic(BaseModel):
     unrealised_pnl: Money
     unrealised_pct: Money
     open_seconds: float | None
+    quantity: Money = Field(Decimal(1), description="units held")
 
 
 class TickerTotals(BaseModel):
@@ -321,6 +359,13 @@ class BotPublic(BaseModel):
 class ClosedPositions(BaseModel):
     bot: str
     trades: list[TradeEntry] = Field(description="the sells, one per position closed")
+
+
+class ClosedAll(BaseModel):
+    """Every open position of every bot, closed (`POST /close_all_positions`)."""
+
+    closed: int = Field(description="how many positions were closed")
+    trades: list[TradeEntry] = Field(description="the sells, one per position, reason `close all`")
 
 
 class Deleted(BaseModel):

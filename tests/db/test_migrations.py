@@ -329,3 +329,81 @@ def test_keys_kept_before_requests_were_hashed_replay_any_request(
         assert retry.headers["Idempotent-Replayed"] == "true"
         assert retry.json()["observation_id"] == first.json()["observation_id"]
         assert upload(client, "12").status_code == 200
+
+
+TRADES_AT_0009 = table(
+    "trades",
+    column("id"),
+    column("ts", UTCDateTime()),
+    column("bot"),
+    column("ticker"),
+    column("side"),
+    column("price", Money()),
+    column("reason"),
+    column("profit", Money()),
+    column("meta", JSON()),
+)
+POSITIONS_AT_0009 = table(
+    "positions",
+    *(column(name) for name in ("bot", "ticker", "is_long", "first_cycle_done", "waiting")),
+    column("consecutive_drops"),
+    column("entry_price", Money()),
+    column("entry_time", UTCDateTime()),
+    column("last_price", Money()),
+)
+
+
+def test_trades_and_open_positions_from_before_costs_read_as_one_unit_with_no_fee(
+    database_url: str, settings: Settings
+) -> None:
+    upgrade(database_url, "0009")
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(models.Bot.__table__).values(bot="w1", total_pnl=Decimal(0), meta={})
+        )
+        connection.execute(
+            insert(TRADES_AT_0009),
+            [
+                {"ts": T0, "bot": "w1", "ticker": ticker, "side": "buy", "price": Decimal(price)}
+                | {"reason": "signal", "meta": {}}
+                for ticker, price in (("AAPL", "10.5"), ("MSFT", "300"))
+            ],
+        )
+        held = {"first_cycle_done": True, "waiting": False, "consecutive_drops": 0}
+        connection.execute(
+            insert(POSITIONS_AT_0009),
+            [
+                {"bot": "w1", "ticker": "AAPL", "is_long": True, "entry_price": Decimal("10.5")}
+                | {"entry_time": T0, "last_price": Decimal("10.5")}
+                | held,
+                {"bot": "w1", "ticker": "MSFT", "is_long": False, "entry_price": None}
+                | {"entry_time": None, "last_price": Decimal(300)}
+                | held,
+            ],
+        )
+    upgrade(database_url)
+    with engine.connect() as connection:
+        trades = connection.execute(
+            select(models.Trade.quantity, models.Trade.fill_price, models.Trade.fee).order_by(
+                models.Trade.ticker
+            )
+        ).all()
+        positions = connection.execute(
+            select(
+                models.Position.quantity,
+                models.Position.entry_fill_price,
+                models.Position.entry_fee,
+            ).order_by(models.Position.ticker)
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in trades] == [(1, Decimal("10.5"), 0), (1, 300, 0)]
+    assert [tuple(row) for row in positions] == [(1, Decimal("10.5"), 0), (None, None, None)]
+    # The open position sells as it was bought: one unit, no fee at entry; a fee set since
+    # is paid on the sell alone.
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(AUTH)
+        client.put("/api/v1/bots/w1/settings", json={"costs": {"fee_fixed": "0.25"}})
+        fields = {"bot": "w1", "ticker": "AAPL", "price": "12", "trend": "down"}
+        sell = client.post("/api/v1/ingest", data=fields).json()["trade"]
+    assert (sell["quantity"], sell["fee"], sell["profit"]) == (1, 0.25, 1.25)

@@ -203,3 +203,31 @@ def test_total_pnl_is_the_sum_of_sell_minus_buy(steps, rules) -> None:
             expected += trade.price - open_buys.pop(slot)
     reported = sum((t.profit for t in trades if t.profit is not None), Decimal(0))
     assert reported == expected
+
+
+@pytest.mark.parametrize(
+    ("rules", "first_allowed"),
+    [
+        (Rules(), 2),
+        (Rules(cooldown_seconds=150), 4),  # 150 s after the sell at minute 1 (the minute-4 up)
+        (Rules(min_reentry_seconds=240), 4),  # 240 s after the buy at minute 0
+    ],
+    ids=["no wait", "cooldown after the sell", "minimum delay between entries"],
+)
+def test_waits_hold_a_new_buy_back_until_they_end(rules: Rules, first_allowed: int) -> None:
+    steps = [("up", "10"), ("down", "9"), ("up", "11"), ("up", "12"), ("up", "13"), ("up", "14")]
+    _, trades = run(steps, rules)
+    rebuy = next(t for t in trades[2:] if t.side is Side.BUY)
+    assert rebuy.at == T0 + timedelta(minutes=first_allowed)
+
+
+def test_a_manual_buy_is_not_held_back_by_a_wait() -> None:
+    position, _ = run([("up", "10"), ("down", "9")], Rules(cooldown_seconds=3600))
+    _, trade = manual_order(position, Side.BUY, Decimal(9), T0 + timedelta(minutes=2))
+    assert trade.side is Side.BUY
+
+
+def test_with_the_first_cycle_off_the_basic_rule_trades_from_the_first_reading() -> None:
+    position, trades = run([("down", "10"), ("up", "11"), ("down", "9")], Rules(first_cycle=False))
+    assert sides(trades) == [("buy", "11", "signal"), ("sell", "9", "signal")]
+    assert not position.is_long and not position.waiting

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import AUTH
 from tests.images import image_bytes
@@ -116,14 +116,20 @@ def test_rules_show_the_servers_422_next_to_the_field_then_save_and_fire(
     card = page.locator("#cards .card[data-bot=desk-2]")
     card.locator("button.open-panel").click()
     rules = page.locator("#rules")
+    expect(rules.locator("[name=first_cycle]")).to_be_checked()  # on unless switched off
     rules.locator("[name=stop_loss]").fill("-5")
+    rules.locator("[name=stake]").fill("0")
     rules.locator("button[type=submit]").click()
     expect(rules.locator("[data-error-for=stop_loss]")).to_have_text(
         "Input should be greater than 0"
     )
+    expect(rules.locator("[data-error-for=stake]")).to_have_text("Input should be greater than 0")
     expect(rules.locator("[name=stop_loss]")).to_have_attribute("aria-invalid", "true")
     dashboard.shot("stop-loss-422")
     rules.locator("[name=stop_loss]").fill("5")
+    rules.locator("[name=stake]").fill("2")
+    rules.locator("[name=cooldown_seconds]").fill("30")
+    rules.locator("[name=first_cycle]").uncheck()
     rules.locator("[name=title_pattern]").fill("(unclosed")
     rules.locator("button[type=submit]").click()
     expect(rules.locator("[data-error-for=title_pattern]")).not_to_be_empty()
@@ -133,9 +139,13 @@ def test_rules_show_the_servers_422_next_to_the_field_then_save_and_fire(
     expect(rules.locator("[data-error-for=stop_loss]")).to_be_empty()
     (bot,) = httpx.get(server.url + "/bots", headers=AUTH).json()
     assert bot["meta"]["rules"]["stop_loss"] == "5"
+    assert bot["meta"]["rules"]["cooldown_seconds"] == 30
+    assert bot["meta"]["rules"]["first_cycle"] is False
+    assert bot["meta"]["costs"]["stake"] == "2"
     page.click("#bot-dialog [data-close]")
 
-    # The rule fires on the next price: 244 is more than 5 below the 250 entry.
+    # The rule fires on the next price: 244 is more than 5 below the 250 entry (one unit,
+    # bought before the stake was set).
     ingest(server, bot="desk-2", ticker="TSLA", price="244", trend="up")
     dashboard.view("trades")
     expect(page.locator("#trades tbody tr").first).to_contain_text("stop loss")
@@ -145,6 +155,8 @@ def test_rules_show_the_servers_422_next_to_the_field_then_save_and_fire(
     dashboard.view("board")
     card.locator("button.open-panel").click()
     expect(rules.locator("[name=stop_loss]")).to_have_value("5")
+    expect(rules.locator("[name=stake]")).to_have_value("2")
+    expect(rules.locator("[name=first_cycle]")).not_to_be_checked()
     page.click("#delete-bot")
     expect(page.locator("#delete-bot")).to_have_text("Press again to delete")
     page.click("#delete-bot")
@@ -216,3 +228,69 @@ def test_settings_save_and_say_so(dashboard: Dashboard) -> None:
     capture.locator("[name=line_detect]").uncheck()
     expect(capture.locator("[data-ok]")).to_have_text("Saved: line detection off.")
     dashboard.shot("settings")
+
+
+def trades_after(
+    dashboard: Dashboard, server: ServerProcess, *uploads: tuple[str, str, str, str]
+) -> Page:
+    """The trades view, signed in, after these (bot, ticker, price, trend) uploads."""
+    for bot, ticker, price, trend in uploads:
+        ingest(server, bot=bot, ticker=ticker, price=price, trend=trend)
+    dashboard.signed_in()
+    dashboard.view("trades")
+    return dashboard.page
+
+
+def test_close_all_sells_every_open_position_and_the_trades_say_why(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = trades_after(
+        dashboard,
+        server,
+        ("w1", "AAPL", "100", "up"),
+        ("w1", "AAPL", "103", "up"),
+        ("w2", "MSFT", "50", "up"),
+    )
+    positions = page.locator("#positions tbody tr")
+    expect(positions).to_have_count(2)
+    button = page.locator("#close-all")
+    expect(button).to_be_enabled()
+
+    button.click()
+    expect(button).to_have_text("Press again to close all")
+    expect(positions).to_have_count(2)  # one press only asks
+    button.click()
+    expect(page.locator("#close-all-result")).to_have_text(
+        "Closed 2 positions (reason: close all)."
+    )
+    expect(positions).to_have_count(1)
+    expect(positions.first).to_contain_text("No open position.")
+    expect(button).to_be_disabled()
+    sells = page.locator("#trades tbody tr", has_text="close all")
+    expect(sells).to_have_count(2)
+    expect(sells.filter(has_text="AAPL")).to_contain_text("+3.00")
+    dashboard.shot("close-all")
+    summary = dashboard.api("GET", "/api/v1/trades").json()
+    assert summary["open_positions"] == []
+    assert sorted(t["win_reason"] for t in summary["all_trades"] if t["direction"] == "sell") == [
+        "close all",
+        "close all",
+    ]
+
+
+def test_a_first_cycle_trade_explains_itself_in_the_why_tooltip(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    first_cycle = [("w1", "AAPL", "100", "down"), ("w1", "AAPL", "97", "down")]
+    page = trades_after(dashboard, server, *first_cycle)
+    why = page.locator("#trades tbody tr td.why")
+    expect(why).to_have_count(2)
+    expect(why.first).to_have_text("first cycle")
+    expect(why.first).to_have_attribute(
+        "title", re.compile(r"^first cycle: the next `down` after the first-cycle buy sells it")
+    )
+    expect(why.last).to_have_attribute(
+        "title", re.compile(r"first reading was `down` while flat.*first_cycle to false")
+    )
+    why.first.hover()
+    dashboard.shot("first-cycle-why")

@@ -23,6 +23,7 @@ from trade_analysis.application.errors import InvalidField, InvalidRequest
 from trade_analysis.capture.errors import CaptureError, http_status
 from trade_analysis.domain import InvalidPrice
 from trade_analysis.storage import UnsupportedImage
+from trade_analysis.trading.fills import OrderTooSmall
 from trade_analysis.trading.ledger import IdempotencyKeyReused, UnknownBot
 from trade_analysis.trading.simulator import TradingError
 from trade_analysis.trading.writer import WriterClosed, WriterFull
@@ -36,6 +37,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (IdempotencyKeyReused, 422),
     (UnsupportedImage, 415),
     (InvalidPrice, 422),
+    (OrderTooSmall, 422),
     (InvalidCrop, 422),
     (InvalidTitlePattern, 422),
 ]

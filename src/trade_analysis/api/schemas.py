@@ -21,6 +21,7 @@ from trade_analysis.capture.schemas import WindowId
 from trade_analysis.domain import Side, as_utc, parse_price, utcnow
 from trade_analysis.wire import BotPublic as BotPublic
 from trade_analysis.wire import BotSettingsPublic as BotSettingsPublic
+from trade_analysis.wire import ClosedAll as ClosedAll
 from trade_analysis.wire import ClosedPositions as ClosedPositions
 from trade_analysis.wire import CompactSummary as CompactSummary
 from trade_analysis.wire import Deleted as Deleted

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from trade_analysis.db import queries
 from trade_analysis.domain import Side, Trend, utcnow
 from trade_analysis.services import Services
-from trade_analysis.wire import TradeEntry, TradeSummary
+from trade_analysis.wire import ClosedAll, TradeEntry, TradeSummary
 
 
 def summary(services: Services, limit: int) -> TradeSummary:
@@ -53,3 +53,11 @@ async def manual_trade(
             return None
         trade_id, trade = stored.trade_id, stored.trade
     return await services.publish_trade(trade_id, trade)
+
+
+async def close_all(services: Services) -> ClosedAll:
+    """Sell every open position of every bot at the last price each read (`close all`), in
+    one transaction; each trade streams."""
+    closed = await run_in_threadpool(services.ledger.close_all_positions, utcnow())
+    trades = [await services.publish_trade(done.trade_id, done.trade) for done in closed]
+    return ClosedAll(closed=len(trades), trades=trades)

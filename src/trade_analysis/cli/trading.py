@@ -7,7 +7,7 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,13 +19,28 @@ def replay(
     take_profit: Annotated[float | None, typer.Option(min=0.0, help="sell at entry + T")] = None,
     stop_loss: Annotated[float | None, typer.Option(min=0.0, help="sell at entry - S")] = None,
     sell_after_drops: Annotated[int | None, typer.Option(min=1)] = None,
+    costs: Annotated[
+        str | None,
+        typer.Option(
+            help="fees, slippage and stake as a bot's `costs`, JSON: '{\"fee_percent\": 0.1, "
+            '"slippage_bps": 5, "stake_kind": "amount", "stake": 1000}\''
+        ),
+    ] = None,
 ) -> None:
     """Run recorded signals through the simulator and print the trades as JSON."""
+    from pydantic import ValidationError
+
+    from trade_analysis.trading.fills import FREE
     from trade_analysis.trading.replay import replay as run_replay
+    from trade_analysis.trading.rules import CostsSettings
     from trade_analysis.trading.simulator import Rules
 
     if not file.is_file():
         fail(f"{file}: no such file")
+    try:
+        fills = CostsSettings.model_validate_json(costs).over(FREE) if costs else FREE
+    except ValidationError as exc:
+        fail(f"--costs: {'; '.join(_error_text(error) for error in exc.errors())}")
     rules = Rules(
         take_profit=_amount(take_profit),
         stop_loss=_amount(stop_loss),
@@ -36,9 +51,14 @@ def replay(
         missing = {"timestamp", "ticker", "price", "trend"} - set(reader.fieldnames or [])
         if missing:
             fail(f"{file}: missing column(s) {', '.join(sorted(missing))}")
-        result = run_replay(reader, rules)
+        result = run_replay(reader, rules, fills)
     # One dumps call: json.dump's streaming writes are several times slower here.
     sys.stdout.write(json.dumps(result.to_json()) + "\n")
+
+
+def _error_text(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
 def _amount(value: float | None) -> Decimal | None:

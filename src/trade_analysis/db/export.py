@@ -29,7 +29,20 @@ from trade_analysis.storage import upload_url
 
 BATCH = 2000
 
-TRADE_COLUMNS = ("id", "ts", "bot", "ticker", "side", "price", "reason", "profit", "record_id")
+TRADE_COLUMNS = (
+    "id",
+    "ts",
+    "bot",
+    "ticker",
+    "side",
+    "price",
+    "reason",
+    "profit",
+    "record_id",
+    "quantity",
+    "fill_price",
+    "fee",
+)
 HISTORY_COLUMNS = (
     "id",
     "ts",

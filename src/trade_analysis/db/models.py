@@ -87,6 +87,10 @@ class Trade(Base):
     profit: Mapped[Decimal | None]
     record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="SET NULL"))
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # As filled (migration 0010; null on a row written without them: 1 unit at `price`, no fee).
+    quantity: Mapped[Decimal | None]
+    fill_price: Mapped[Decimal | None]
+    fee: Mapped[Decimal | None]
     # The history record this trade opened or completed (written in the same flush).
     record: Mapped[Record | None] = relationship(foreign_keys=[record_id])
 
@@ -147,6 +151,12 @@ class Position(Base):
         ForeignKey("records.id", ondelete="SET NULL"), index=True
     )
     open_record: Mapped[Record | None] = relationship(foreign_keys=[open_record_id])
+    # The open buy as filled, and when the last buy and sell were (migration 0010).
+    quantity: Mapped[Decimal | None]
+    entry_fill_price: Mapped[Decimal | None]
+    entry_fee: Mapped[Decimal | None]
+    last_buy_time: Mapped[datetime | None]
+    last_sell_time: Mapped[datetime | None]
 
 
 class Bot(Base):

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from trade_analysis.db import models
 from trade_analysis.domain import to_wire, utcnow
 from trade_analysis.valuation import OpenPosition, pnl_totals, unrealised_total
-from trade_analysis.wire import BotPosition, TickerSummary, TickerTotals, TradeEntry, TradeSummary
+from trade_analysis.wire import (
+    BotPosition,
+    TickerSummary,
+    TickerTotals,
+    TradeEntry,
+    TradeSummary,
+    why,
+)
 
 RowT = TypeVar("RowT")
 
@@ -185,6 +192,10 @@ def trade_entry(trade: models.Trade) -> TradeEntry:
         profit=trade.profit,
         win_reason=trade.reason,
         ts=to_wire(trade.ts),
+        quantity=trade.quantity if trade.quantity is not None else 1,
+        fill_price=trade.fill_price if trade.fill_price is not None else trade.price,
+        fee=trade.fee if trade.fee is not None else 0,
+        why=why(trade.reason, trade.side),
     )
 
 
@@ -211,6 +222,7 @@ def _open_position(position: models.Position, name: str | None = None) -> OpenPo
         entry_time=position.entry_time,
         last_price=position.last_price,
         name=name,
+        quantity=position.quantity if position.quantity is not None else Decimal(1),
     )
 
 

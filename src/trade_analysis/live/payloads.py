@@ -25,6 +25,7 @@ from trade_analysis.wire import (
     WorkerStatus,
     WorkerView,
     seed_status,
+    why,
 )
 
 # How many recent trades `hello` and the seed snapshot carry.
@@ -41,6 +42,10 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
         profit=trade.profit,
         win_reason=trade.reason.value,
         ts=to_wire(trade.at),
+        quantity=trade.quantity,
+        fill_price=trade.filled_at,
+        fee=trade.fee,
+        why=why(trade.reason.value, trade.side.value),
     )
 
 

@@ -1,4 +1,4 @@
-"""What a user saves for a bot: trading rules, how to read its titles, OCR, its own crop.
+"""What a user saves for a bot: trading rules, costs, how to read its titles, OCR, its crop.
 
 One model, read and written in one way: `BotSettings.load(meta)` reads what is
 saved in the bot's row, `merge(changes)` applies a change, `to_meta()` is what
@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trade_analysis.analysis.crop import CropSettings
 from trade_analysis.analysis.title import compile_title_pattern
-from trade_analysis.trading.rules import RulesSettings
+from trade_analysis.trading.fills import Costs
+from trade_analysis.trading.rules import CostsSettings, RulesSettings
 from trade_analysis.trading.simulator import NO_RULES, Rules
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ class BotSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: RulesSettings | None = None
+    costs: CostsSettings | None = Field(
+        None, description="fees, slippage and the stake; left out: the service's defaults"
+    )
     ocr: bool | None = Field(
         None, description="read the price from the chart header when the title has none"
     )
@@ -82,3 +86,6 @@ class BotSettings(BaseModel):
 
     def trading_rules(self) -> Rules:
         return self.rules.to_rules() if self.rules is not None else NO_RULES
+
+    def trading_costs(self, defaults: Costs) -> Costs:
+        return self.costs.over(defaults) if self.costs is not None else defaults

@@ -28,11 +28,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     select,
 )
 
 from trade_analysis.db.statements import CoreStatements, Statements
 from trade_analysis.domain import Side, Trend, to_wire
+from trade_analysis.trading.fills import Costs
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.registry import BotRegistry, bot_for_manual
 from trade_analysis.trading.rows import (
@@ -175,7 +177,7 @@ class Ledger(BotRegistry):
         for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
             bot = rows.bot(observation.bot)
             bot.saw(observation)
-            trade, trade_id = _trade_on(rows, bot, observation)
+            trade, trade_id = _trade_on(rows, bot, observation, self.default_costs)
             record_id = next(history_ids) if as_history else None
             stored.append(
                 StoredObservation(
@@ -206,8 +208,12 @@ class Ledger(BotRegistry):
             rows = working_set(CoreStatements(connection))
             rows.lock_bots({bot_key: None})
             position_row = rows.position((bot_key, ticker))
-            position_row.position, trade = manual_order(position_row.position, side, price, at)
-            trade_id = _write_trade(rows, rows.bot(bot_key), position_row, trade, meta or {})
+            bot_row = rows.bot(bot_key)
+            costs = bot_row.trading_costs(self.default_costs)
+            position_row.position, trade = manual_order(
+                position_row.position, side, price, at, costs, bot_row.total_pnl
+            )
+            trade_id = _write_trade(rows, bot_row, position_row, trade, meta or {})
             rows.write_back()
             return RecordedTrade(trade_id, trade)
 
@@ -244,39 +250,48 @@ class Ledger(BotRegistry):
         """Sell every open position of the bot at the last price it read (`manual close`),
         in one transaction; NoOpenPosition when it holds none."""
         with self._db.transaction() as connection:
-            tickers = (
-                connection.execute(
-                    select(POSITIONS.c.ticker)
-                    .where(POSITIONS.c.bot == bot, POSITIONS.c.is_long.is_(True))
-                    .order_by(POSITIONS.c.ticker)
-                )
-                .scalars()
-                .all()
-            )
-            if not tickers:
+            closed = self._close(connection, bot, at, Reason.MANUAL_CLOSE)
+            if not closed:
                 raise NoOpenPosition(f"bot {bot!r} holds no open position")
-            rows = working_set(CoreStatements(connection))
-            rows.lock_bots({bot: None})
-            rows.load_positions((bot, ticker) for ticker in tickers)
-            closed = []
-            for ticker in tickers:
-                position_row = rows.position((bot, ticker))
-                position_row.position, trade = close_position(position_row.position, at)
-                meta = {"source": "close"}
-                closed.append(
-                    RecordedTrade(
-                        _write_trade(rows, rows.bot(bot), position_row, trade, meta), trade
-                    )
-                )
-            rows.write_back()
             return closed
+
+    def close_all_positions(self, at: datetime) -> list[RecordedTrade]:
+        """Sell every open position of every bot at the last price each read (`close all`),
+        in one transaction; nothing when none is open."""
+        with self._db.transaction() as connection:
+            return self._close(connection, None, at, Reason.CLOSE_ALL)
+
+    def _close(
+        self, connection: Connection, bot: str | None, at: datetime, reason: Reason
+    ) -> list[RecordedTrade]:
+        """Sell the open positions of `bot` (of every bot: None), each at its last price."""
+        query = select(POSITIONS.c.bot, POSITIONS.c.ticker).where(POSITIONS.c.is_long.is_(True))
+        if bot is not None:
+            query = query.where(POSITIONS.c.bot == bot)
+        keys = [(row.bot, row.ticker) for row in connection.execute(query)]
+        if not keys:
+            return []
+        rows = working_set(CoreStatements(connection))
+        rows.lock_bots(dict.fromkeys(sorted({key for key, _ in keys})))
+        rows.load_positions(keys)
+        closed = []
+        for key in sorted(keys):
+            bot_row, position_row = rows.bot(key[0]), rows.position(key)
+            if not position_row.position.is_long:  # sold since it was listed
+                continue
+            costs = bot_row.trading_costs(self.default_costs)
+            position_row.position, trade = close_position(position_row.position, at, costs, reason)
+            trade_id = _write_trade(rows, bot_row, position_row, trade, {"source": "close"})
+            closed.append(RecordedTrade(trade_id, trade))
+        rows.write_back()
+        return closed
 
 
 # -- the steps of one observation or order -------------------------------------------
 
 
 def _trade_on(
-    rows: WorkingSet, bot: BotRow, observation: ObservationInput
+    rows: WorkingSet, bot: BotRow, observation: ObservationInput, default_costs: Costs
 ) -> tuple[TradeEvent | None, int | None]:
     if observation.ticker is None or observation.price is None:
         return None, None
@@ -294,8 +309,10 @@ def _trade_on(
         return None, None
     signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
     position_row = rows.position((bot.bot, key.ticker))
-    rules = bot.trading_rules()
-    position_row.position, trade = decide(position_row.position, signal, rules)
+    costs = bot.trading_costs(default_costs)
+    position_row.position, trade = decide(
+        position_row.position, signal, bot.trading_rules(), costs, bot.total_pnl
+    )
     if trade is None:
         return None, None
     meta = {"trend": observation.trend.value, "name": observation.name}
@@ -332,17 +349,23 @@ def _write_trade(
                 "price": trade.price,
                 "reason": trade.reason.value,
                 "profit": trade.profit,
+                "quantity": trade.quantity,
+                "fill_price": trade.filled_at,
+                "fee": trade.fee,
                 "record_id": record_id,
                 "meta": {k: v for k, v in meta.items() if v is not None},
             }
         ],
     )
     logger.info(
-        "trade bot=%s ticker=%s side=%s price=%s reason=%s profit=%s",
+        "trade bot=%s ticker=%s side=%s price=%s quantity=%s fill=%s fee=%s reason=%s profit=%s",
         trade.bot,
         trade.ticker,
         trade.side.value,
         trade.price,
+        trade.quantity,
+        trade.filled_at,
+        trade.fee,
         trade.reason.value,
         trade.profit,
         extra={"bot": trade.bot, "ticker": trade.ticker},

@@ -30,6 +30,7 @@ from trade_analysis.trading.binding import (
     unique_name,
 )
 from trade_analysis.trading.bot_settings import BotSettings
+from trade_analysis.trading.fills import FREE, Costs
 from trade_analysis.trading.rows import (
     BOT_CAPTURE,
     BOTS,
@@ -49,8 +50,10 @@ class BotRegistry:
     """The bots: their settings, the window each reads from, what capture should do for
     them. Each call is one transaction."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, default_costs: Costs = FREE) -> None:
         self._db = database
+        # What a bot's costs are where its own settings leave one out (DEFAULT_* settings).
+        self.default_costs = default_costs
 
     def save_bot_settings(self, bot: str, hwnd: int | None, changes: BotSettings) -> BotSettings:
         """Merge the given settings into what the bot has saved; returns the result."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from trade_analysis.domain import Side, Trend, parse_price, parse_wire_time, to_wire
+from trade_analysis.trading.fills import FREE, ZERO, Costs
 from trade_analysis.trading.gate import SignalKey, passes_gate
 from trade_analysis.trading.simulator import NO_RULES, Position, Rules, Signal, TradeEvent, decide
 
@@ -26,16 +27,21 @@ class ReplayResult:
     bad_rows: int = 0
     first_bad_rows: list[str] = field(default_factory=list)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    # Per bot: what its closed round trips made, net (a stake in percent of equity grows
+    # and shrinks with it, as on the live path).
+    realised: dict[str, Decimal] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         sells = [trade for trade in self.trades if trade.side is Side.SELL]
         profits = [trade.profit for trade in sells if trade.profit is not None]
         wins = sum(1 for profit in profits if profit > 0)
         total = sum(profits, Decimal(0))
+        fees = sum((trade.fee for trade in self.trades), Decimal(0))
         return {
             "trades": [trade_json(trade) for trade in self.trades],
             "summary": {
                 "total_pnl": float(total),
+                "fees": float(fees),
                 "trades": len(self.trades),
                 "buys": len(self.trades) - len(sells),
                 "sells": len(sells),
@@ -64,6 +70,9 @@ def trade_json(trade: TradeEvent) -> dict[str, Any]:
         "timestamp": to_wire(trade.at),
         "profit": None if trade.profit is None else float(trade.profit),
         "reason": trade.reason.value,
+        "quantity": float(trade.quantity),
+        "fill_price": float(trade.filled_at),
+        "fee": float(trade.fee),
     }
 
 
@@ -84,7 +93,11 @@ def signal_from_row(row: Mapping[str, str | None]) -> Signal:
     return Signal(bot=bot, ticker=ticker, price=price, trend=trend, at=at)
 
 
-def replay(rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES) -> ReplayResult:
+def replay(
+    rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES, costs: Costs = FREE
+) -> ReplayResult:
+    """The trades the simulator makes of recorded signals, filled by `costs` as the ledger
+    fills them: a recorded run re-costed."""
     result = ReplayResult()
     last_signal: dict[str, SignalKey] = {}
     for line_number, row in enumerate(rows, start=2):
@@ -103,7 +116,9 @@ def replay(rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES) ->
         last_signal[signal.bot] = key
         slot = (signal.bot, signal.ticker)
         position = result.positions.get(slot) or Position(signal.bot, signal.ticker)
-        result.positions[slot], trade = decide(position, signal, rules)
+        realised = result.realised.get(signal.bot, ZERO)
+        result.positions[slot], trade = decide(position, signal, rules, costs, realised)
         if trade is not None:
             result.trades.append(trade)
+            result.realised[signal.bot] = realised + (trade.profit or ZERO)
     return result

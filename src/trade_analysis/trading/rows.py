@@ -24,6 +24,7 @@ from trade_analysis.trading.binding import (
     WindowIdentity,
 )
 from trade_analysis.trading.bot_settings import BotSettings
+from trade_analysis.trading.fills import ZERO, Costs
 from trade_analysis.trading.simulator import (
     NoOpenPosition,
     Position,
@@ -60,6 +61,11 @@ POSITION_STATE = (
     "consecutive_drops",
     "down_since",
     "open_record_id",
+    "quantity",
+    "entry_fill_price",
+    "entry_fee",
+    "last_buy_time",
+    "last_sell_time",
 )
 
 PositionKey = tuple[str, str]
@@ -204,6 +210,7 @@ class BotRow:
     meta: dict[str, Any]
     # Read from `meta` once: a row whose meta may have changed is read again (RowCache).
     _rules: Rules | None = field(default=None, repr=False, compare=False)
+    _costs: Costs | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> BotRow:
@@ -232,6 +239,11 @@ class BotRow:
             self._rules = self.settings().trading_rules()
         return self._rules
 
+    def trading_costs(self, defaults: Costs) -> Costs:
+        if self._costs is None:
+            self._costs = self.settings().trading_costs(defaults)
+        return self._costs
+
     def parameters(self) -> dict[str, Any]:
         """For `_BOT_WRITE`."""
         return {name: getattr(self, name) for name in BOT_STATE} | {"key_bot": self.bot}
@@ -259,6 +271,11 @@ class PositionRow:
             last_price=row["last_price"],
             consecutive_drops=row["consecutive_drops"],
             down_since=row["down_since"],
+            quantity=row["quantity"],
+            entry_fill=row["entry_fill_price"],
+            entry_fee=row["entry_fee"] if row["entry_fee"] is not None else ZERO,
+            last_buy_time=row["last_buy_time"],
+            last_sell_time=row["last_sell_time"],
         )
         return cls(position, row["open_record_id"])
 
@@ -277,6 +294,11 @@ class PositionRow:
             "consecutive_drops": position.consecutive_drops,
             "down_since": position.down_since,
             "open_record_id": self.open_record_id,
+            "quantity": position.quantity,
+            "entry_fill_price": position.entry_fill,
+            "entry_fee": position.entry_fee if position.is_long else None,
+            "last_buy_time": position.last_buy_time,
+            "last_sell_time": position.last_sell_time,
             "key_bot": position.bot,
             "key_ticker": position.ticker,
         }

@@ -15,6 +15,17 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from trade_analysis.domain import Side, Trend
+from trade_analysis.trading.fills import (
+    FREE,
+    ONE,
+    ZERO,
+    Costs,
+    Fill,
+    OrderTooSmall,
+    buy_fill,
+    round_trip_profit,
+    sell_fill,
+)
 
 
 class Reason(StrEnum):
@@ -27,6 +38,9 @@ class Reason(StrEnum):
     MANUAL = "manual"
     # A bot's positions closed by hand at the last price it read (its window may be gone).
     MANUAL_CLOSE = "manual close"
+    # Every bot's open positions closed at once (`POST /close_all_positions`), at the last
+    # price each read.
+    CLOSE_ALL = "close all"
 
 
 class TradingError(Exception):
@@ -51,6 +65,12 @@ class Rules:
     market_hours_only: bool = False
     reversal_minutes: float | None = None
     exchange_timezone: str = "America/New_York"
+    # No buy until this long after the ticker's last sell.
+    cooldown_seconds: float | None = None
+    # No buy until this long after the ticker's last buy (the time between two entries).
+    min_reentry_seconds: float | None = None
+    # The original's first round trip: a first `down` while flat buys, the next `down` sells.
+    first_cycle: bool = True
 
 
 NO_RULES = Rules()
@@ -79,6 +99,22 @@ class Position:
     last_price: Decimal | None = None
     consecutive_drops: int = 0
     down_since: datetime | None = None
+    # While long: the buy as filled (units, price paid, fee). None on rows from before
+    # costs existed: one unit at the entry price, no fee.
+    quantity: Decimal | None = None
+    entry_fill: Decimal | None = None
+    entry_fee: Decimal = ZERO
+    last_buy_time: datetime | None = None
+    last_sell_time: datetime | None = None
+
+    def bought(self) -> Fill:
+        """The open position's buy as filled."""
+        assert self.entry_price is not None, "a long position always has an entry price"
+        return Fill(
+            self.quantity if self.quantity is not None else ONE,
+            self.entry_fill if self.entry_fill is not None else self.entry_price,
+            self.entry_fee,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +125,19 @@ class TradeEvent:
     price: Decimal
     at: datetime
     reason: Reason
-    # Set on sells: the buy this sell closes and what it earned.
+    # Set on sells: the buy this sell closes and what it earned, net of both fees.
     profit: Decimal | None = None
     entry_price: Decimal | None = None
     entry_time: datetime | None = None
+    # As filled: units, the price paid or received (None: `price`), the fee paid.
+    quantity: Decimal = ONE
+    fill_price: Decimal | None = None
+    fee: Decimal = ZERO
+
+    @property
+    def filled_at(self) -> Decimal:
+        """The price the order filled at (the read price moved by slippage)."""
+        return self.fill_price if self.fill_price is not None else self.price
 
 
 _MARKET_OPEN = time(9, 30)
@@ -104,12 +149,27 @@ def in_market_hours(moment: datetime, timezone: str) -> bool:
     return local.weekday() < 5 and _MARKET_OPEN <= local.time() < _MARKET_CLOSE
 
 
-def _buy(position: Position, price: Decimal, at: datetime, reason: Reason) -> TradeEvent:
-    return TradeEvent(position.bot, position.ticker, Side.BUY, price, at, reason)
+def _buy(
+    position: Position, price: Decimal, at: datetime, reason: Reason, fill: Fill
+) -> TradeEvent:
+    return TradeEvent(
+        position.bot,
+        position.ticker,
+        Side.BUY,
+        price,
+        at,
+        reason,
+        quantity=fill.quantity,
+        fill_price=fill.price,
+        fee=fill.fee,
+    )
 
 
-def _sell(position: Position, price: Decimal, at: datetime, reason: Reason) -> TradeEvent:
-    assert position.entry_price is not None, "a long position always has an entry price"
+def _sell(
+    position: Position, price: Decimal, at: datetime, reason: Reason, costs: Costs
+) -> TradeEvent:
+    bought = position.bought()
+    sold = sell_fill(costs, price, bought.quantity)
     return TradeEvent(
         position.bot,
         position.ticker,
@@ -117,9 +177,12 @@ def _sell(position: Position, price: Decimal, at: datetime, reason: Reason) -> T
         price,
         at,
         reason,
-        profit=price - position.entry_price,
+        profit=round_trip_profit(bought, sold),
         entry_price=position.entry_price,
         entry_time=position.entry_time,
+        quantity=sold.quantity,
+        fill_price=sold.price,
+        fee=sold.fee,
     )
 
 
@@ -132,8 +195,35 @@ def apply_trade(position: Position, trade: TradeEvent) -> Position:
             entry_price=trade.price,
             entry_time=trade.at,
             consecutive_drops=0,
+            quantity=trade.quantity,
+            entry_fill=trade.filled_at,
+            entry_fee=trade.fee,
+            last_buy_time=trade.at,
         )
-    return replace(position, is_long=False, entry_price=None, entry_time=None, consecutive_drops=0)
+    return replace(
+        position,
+        is_long=False,
+        entry_price=None,
+        entry_time=None,
+        consecutive_drops=0,
+        quantity=None,
+        entry_fill=None,
+        entry_fee=ZERO,
+        last_sell_time=trade.at,
+    )
+
+
+def entry_blocked(position: Position, at: datetime, rules: Rules) -> bool:
+    """Whether a cooldown after the last sell, or the minimum delay since the last buy,
+    still holds a new buy back at `at`."""
+    waits = (
+        (rules.cooldown_seconds, position.last_sell_time),
+        (rules.min_reentry_seconds, position.last_buy_time),
+    )
+    return any(
+        seconds is not None and since is not None and at - since < timedelta(seconds=seconds)
+        for seconds, since in waits
+    )
 
 
 def _observe(position: Position, signal: Signal) -> Position:
@@ -206,33 +296,50 @@ def _normal(previous: Position, position: Position, signal: Signal, rules: Rules
 
 
 def decide(
-    position: Position, signal: Signal, rules: Rules = NO_RULES
+    position: Position,
+    signal: Signal,
+    rules: Rules = NO_RULES,
+    costs: Costs = FREE,
+    realised: Decimal = ZERO,
 ) -> tuple[Position, TradeEvent | None]:
-    """The next position and the trade (if any) that `signal` causes."""
+    """The next position and the trade (if any) that `signal` causes, filled by `costs`
+    (`realised`: the bot's realised P&L, for a stake in percent of its equity)."""
     observed = _observe(position, signal)
     if rules.market_hours_only and not in_market_hours(signal.at, rules.exchange_timezone):
         return observed, None
     exit_reason = _forced_exit(observed, signal, rules)
     if exit_reason is not None:
-        trade = _sell(observed, signal.price, signal.at, exit_reason)
+        trade = _sell(observed, signal.price, signal.at, exit_reason, costs)
         return apply_trade(observed, trade), trade
-    if not observed.first_cycle_done:
+    if rules.first_cycle and not observed.first_cycle_done:
         staged, reason = _first_cycle(observed, signal, rules)
     else:
         staged, reason = observed, _normal(position, observed, signal, rules)
     if reason is None:
         return staged, None
     if staged.is_long:
-        trade = _sell(staged, signal.price, signal.at, reason)
-    else:
-        trade = _buy(staged, signal.price, signal.at, reason)
+        trade = _sell(staged, signal.price, signal.at, reason, costs)
+        return apply_trade(staged, trade), trade
+    if entry_blocked(staged, signal.at, rules):
+        return observed, None
+    try:
+        fill = buy_fill(costs, signal.price, realised)
+    except OrderTooSmall:
+        return observed, None
+    trade = _buy(staged, signal.price, signal.at, reason, fill)
     return apply_trade(staged, trade), trade
 
 
 def manual_order(
-    position: Position, side: Side, price: Decimal, at: datetime
+    position: Position,
+    side: Side,
+    price: Decimal,
+    at: datetime,
+    costs: Costs = FREE,
+    realised: Decimal = ZERO,
 ) -> tuple[Position, TradeEvent]:
-    """A trader's own buy or sell; it also ends the first cycle, since the trader took over."""
+    """A trader's own buy or sell; it also ends the first cycle, since the trader took over.
+    Waits do not hold a trader back; a buy the stake cannot size raises OrderTooSmall."""
     if side is Side.BUY and position.is_long:
         raise PositionAlreadyOpen(
             f"{position.ticker} is already long for bot {position.bot!r} "
@@ -244,17 +351,22 @@ def manual_order(
         )
     taken_over = replace(position, first_cycle_done=True, waiting=False)
     if side is Side.BUY:
-        trade = _buy(taken_over, price, at, Reason.MANUAL)
+        trade = _buy(taken_over, price, at, Reason.MANUAL, buy_fill(costs, price, realised))
     else:
-        trade = _sell(taken_over, price, at, Reason.MANUAL)
+        trade = _sell(taken_over, price, at, Reason.MANUAL, costs)
     return apply_trade(taken_over, trade), trade
 
 
-def close_position(position: Position, at: datetime) -> tuple[Position, TradeEvent]:
-    """Sell an open position at the last price its bot read (`manual close`)."""
+def close_position(
+    position: Position,
+    at: datetime,
+    costs: Costs = FREE,
+    reason: Reason = Reason.MANUAL_CLOSE,
+) -> tuple[Position, TradeEvent]:
+    """Sell an open position at the last price its bot read (`manual close`, `close all`)."""
     if not position.is_long:
         raise NoOpenPosition(f"{position.ticker} has no open position for bot {position.bot!r}")
     price = position.last_price if position.last_price is not None else position.entry_price
     assert price is not None, "a long position always has an entry price"
-    trade = _sell(position, price, at, Reason.MANUAL_CLOSE)
+    trade = _sell(position, price, at, reason, costs)
     return apply_trade(replace(position, first_cycle_done=True, waiting=False), trade), trade

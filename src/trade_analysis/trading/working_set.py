@@ -289,6 +289,22 @@ def sort_by_key(
     return keyed
 
 
+def stored_trade(row: Any) -> TradeEvent:
+    """A `trades` row as the simulator made it (a row from before costs: 1 unit, no fee)."""
+    return TradeEvent(
+        row.bot,
+        row.ticker,
+        Side(row.side),
+        row.price,
+        row.ts,
+        Reason(row.reason),
+        row.profit,
+        quantity=row.quantity if row.quantity is not None else Decimal(1),
+        fill_price=row.fill_price,
+        fee=row.fee if row.fee is not None else Decimal(0),
+    )
+
+
 def _differ(request_hash: str | None, known: str | None) -> bool:
     """Whether two requests sent with one key differ (unknown on either side: they don't)."""
     return request_hash is not None and known is not None and request_hash != known
@@ -307,9 +323,7 @@ def earlier_answers(
     ).all()
     trade_ids = [row.trade_id for row in found if row.trade_id is not None]
     trades = {
-        row.id: TradeEvent(
-            row.bot, row.ticker, Side(row.side), row.price, row.ts, Reason(row.reason), row.profit
-        )
+        row.id: stored_trade(row)
         for row in connection.execute(select(TRADES).where(TRADES.c.id.in_(trade_ids)))
     }
     observation_ids = [row.observation_id for row in found]

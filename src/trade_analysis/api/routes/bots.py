@@ -61,7 +61,7 @@ async def delete_bot(
 @router.put(
     "/bots/{hwnd}/settings",
     response_model=BotSettingsPublic,
-    summary="Save a bot's rules, title pattern, OCR or crop (merged with what is saved)",
+    summary="Save a bot's rules, costs, title pattern, OCR or crop (merged with what is saved)",
 )
 async def save_settings(
     hwnd: Annotated[str, Path(pattern=BOT_PATTERN, description="window id or bot name")],

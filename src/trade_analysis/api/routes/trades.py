@@ -7,7 +7,13 @@ from fastapi.responses import StreamingResponse
 
 from trade_analysis.api.deps import ServicesDep
 from trade_analysis.api.routes.history import csv_response
-from trade_analysis.api.schemas import MAX_ROWS, ManualTradeRequest, ManualTradeResult, TradeSummary
+from trade_analysis.api.schemas import (
+    MAX_ROWS,
+    ClosedAll,
+    ManualTradeRequest,
+    ManualTradeResult,
+    TradeSummary,
+)
 from trade_analysis.application import trades as application
 from trade_analysis.db import export
 from trade_analysis.domain import Side, Trend
@@ -58,3 +64,12 @@ async def manual_trade(order: ManualTradeRequest, services: ServicesDep) -> Manu
         meta=order.meta,
     )
     return ManualTradeResult(trade=trade)
+
+
+@router.post(
+    "/close_all_positions",
+    response_model=ClosedAll,
+    summary="Sell every open position of every bot at the last price each read (`close all`)",
+)
+async def close_all_positions(services: ServicesDep) -> ClosedAll:
+    return await application.close_all(services)

@@ -7,7 +7,14 @@ import { botName, cropFromDrag, cropRect, dateTime, fieldErrors, trendLabel } fr
 import { frameOf, hwndOf, workerOf } from "./store.js";
 import { tradeLine } from "./trade-frames.js";
 
-const RULE_NUMBERS = ["take_profit", "stop_loss", "sell_after_drops", "reversal_minutes"];
+const RULE_NUMBERS = [
+  "take_profit", "stop_loss", "sell_after_drops", "reversal_minutes", "cooldown_seconds", "min_reentry_seconds",
+];
+// A bot's costs; an empty field takes the service's default.
+const COST_FIELDS = [
+  "fee_percent", "fee_fixed", "slippage_bps", "stake_kind", "stake", "starting_balance", "min_trade_amount",
+  "max_trade_amount", "quantity_decimals",
+];
 const READING_REFRESH_MS = 2000;
 const KEY_STEP = 0.01;
 
@@ -278,6 +285,9 @@ export class BotPanel {
     const rules = meta.rules || {};
     for (const name of RULE_NUMBERS) form.elements[name].value = rules[name] ?? "";
     form.elements.market_hours_only.checked = Boolean(rules.market_hours_only);
+    form.elements.first_cycle.checked = rules.first_cycle !== false;
+    const costs = meta.costs || {};
+    for (const name of COST_FIELDS) form.elements[name].value = costs[name] ?? "";
     form.elements.title_pattern.value = meta.title_pattern || "";
     form.elements.ocr.checked = Boolean(meta.ocr);
     showErrors(form, {});
@@ -287,12 +297,19 @@ export class BotPanel {
   async saveRules(event) {
     event.preventDefault();
     const form = event.target;
-    const rules = { market_hours_only: form.elements.market_hours_only.checked };
-    for (const name of RULE_NUMBERS) {
-      const text = form.elements[name].value.trim();
-      rules[name] = text === "" ? null : text; // the server parses and says what is wrong
+    const rules = {
+      market_hours_only: form.elements.market_hours_only.checked,
+      first_cycle: form.elements.first_cycle.checked,
+    };
+    const costs = {};
+    for (const [fields, into] of [[RULE_NUMBERS, rules], [COST_FIELDS, costs]]) {
+      for (const name of fields) {
+        const text = form.elements[name].value.trim();
+        into[name] = text === "" ? null : text; // the server parses and says what is wrong
+      }
     }
-    const body = { rules, title_pattern: form.elements.title_pattern.value, ocr: form.elements.ocr.checked };
+    const anyCost = Object.values(costs).some((value) => value !== null);
+    const body = { rules, costs: anyCost ? costs : null, title_pattern: form.elements.title_pattern.value, ocr: form.elements.ocr.checked };
     const ok = form.querySelector("[data-ok]");
     setText(ok, "");
     try {

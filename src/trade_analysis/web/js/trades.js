@@ -30,6 +30,7 @@ export class TradesView {
       });
     }
     $("#manual").addEventListener("submit", (event) => this.placeOrder(event));
+    $("#close-all").addEventListener("click", () => this.closeAll());
     window.addEventListener("resize", () => this.resizeChart());
   }
 
@@ -67,6 +68,7 @@ export class TradesView {
     });
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "7", class: "muted" }, "No open position.")));
     body.replaceChildren(...rows);
+    $("#close-all").disabled = !(state.summary.open_positions || []).length;
   }
 
   renderTickers(state) {
@@ -113,8 +115,11 @@ export class TradesView {
       el("td", {}, trade.ticker),
       el("td", {}, trade.direction),
       numberCell(money(trade.price)),
+      numberCell(String(trade.quantity ?? 1)),
+      numberCell(money(trade.fill_price ?? trade.price)),
+      numberCell(trade.fee ? money(trade.fee) : ""),
       numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
-      el("td", {}, trade.win_reason.replace(/_/g, " ")),
+      el("td", { class: "why", title: trade.why || null }, trade.win_reason.replace(/_/g, " ")),
       el("td", {}, el("button", {
         type: "button", class: "frames", "aria-label": `Screenshots of trade ${trade.id}`,
         onclick: () => this.app.tradeFrames.open(trade, this.nameOf(state, trade.bot)),
@@ -176,6 +181,27 @@ export class TradesView {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  /** Every open position of every bot sold at its last price (reason `close all`). */
+  async closeAll() {
+    const button = $("#close-all");
+    if (!button.dataset.armed) {
+      button.dataset.armed = "yes"; // a second press confirms; no blocking confirm() box
+      setText(button, "Press again to close all");
+      return;
+    }
+    delete button.dataset.armed;
+    setText(button, "Close all positions");
+    button.disabled = true;
+    try {
+      const { closed, trades } = await this.app.api.post("/close_all_positions");
+      for (const trade of trades) this.app.dispatch({ type: "trade", data: trade });
+      setText($("#close-all-result"), `Closed ${closed} position${closed === 1 ? "" : "s"} (reason: close all).`);
+    } catch (error) {
+      setText($("#close-all-result"), `Not closed: ${error.message}`);
+      button.disabled = false;
+    }
   }
 
   async placeOrder(event) {

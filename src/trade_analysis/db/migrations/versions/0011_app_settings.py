@@ -1,7 +1,7 @@
 """Service-wide preferences a user sets at run time (time mode, signal source)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 One row per preference, its value as JSON. A new table only: servers of the
 previous revision keep working beside it.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
