@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from trade_analysis.wire import (
     StatsPublic,
     TickerStats,
     TradeEntry,
+    why,
 )
 
 DEFAULT_HORIZON = 5
@@ -35,9 +37,9 @@ CHART_PRICES = 2000
 
 
 def ledger_trade(row: queries.LedgerRow) -> core.LedgerTrade:
-    """The one place a ledger row becomes a trade for statistics. Every trade is one unit
-    and costs nothing until the ledger keeps a quantity and fees per trade; then they are
-    read here (and selected by `queries.LedgerRow`), and every figure follows."""
+    """The one place a ledger row becomes a trade for statistics: its quantity and the fee
+    it paid as the ledger keeps them (a trade from before costs: one unit, no fee). The
+    sell's `profit` is already net of both legs' fees; `fees` only says what they took."""
     return core.LedgerTrade(
         id=row.id,
         at=row.ts,
@@ -47,6 +49,9 @@ def ledger_trade(row: queries.LedgerRow) -> core.LedgerTrade:
         price=row.price,
         reason=row.reason,
         profit=row.profit,
+        quantity=row.quantity if row.quantity is not None else Decimal(1),
+        fees=row.fee if row.fee is not None else Decimal(0),
+        fill_price=row.fill_price,
     )
 
 
@@ -187,6 +192,10 @@ def _chart(bot: str, ledger: _Ledger, window: core.Window) -> BotChart:
                 profit=t.profit,
                 win_reason=t.reason,
                 ts=to_wire(t.at),
+                quantity=t.quantity,
+                fill_price=t.fill_price if t.fill_price is not None else t.price,
+                fee=t.fees,
+                why=why(t.reason, t.side),
             )
             for t in ledger.trades
             if t.bot == bot and window.holds(t.at)

@@ -331,6 +331,9 @@ class LedgerRow(NamedTuple):
     price: Decimal
     reason: str
     profit: Decimal | None
+    quantity: Decimal | None  # null: a trade from before costs, one unit
+    fee: Decimal | None  # null: no fee
+    fill_price: Decimal | None  # null: `price`
 
 
 def ledger_trades(

@@ -64,6 +64,11 @@ class LedgerTrade:
     profit: Decimal | None = None
     quantity: Decimal = Decimal(1)
     fees: Decimal = ZERO
+    fill_price: Decimal | None = None  # the price it filled at (None: `price`)
+
+    @property
+    def filled(self) -> Decimal:
+        return self.price if self.fill_price is None else self.fill_price
 
 
 class Mark(NamedTuple):
@@ -147,7 +152,7 @@ def _closed_trip(buy: LedgerTrade | None, sell: LedgerTrade) -> RoundTrip:
     fees = sell.fees + (buy.fees if buy else ZERO)
     pnl = sell.profit
     if pnl is None:  # a sell the ledger kept without its profit: the prices say it
-        pnl = (sell.price - buy.price) * sell.quantity - fees if buy else ZERO
+        pnl = (sell.filled - buy.filled) * sell.quantity - fees if buy else ZERO
     return RoundTrip(
         bot=sell.bot,
         ticker=sell.ticker,

@@ -257,3 +257,42 @@ def test_history_overview_refuses_bad_filters_and_needs_the_key(
     assert traded.get("/history_overview", params={"days": "0"}).status_code == 422
     assert traded.get("/history_overview", params={"profit_filter": "big"}).status_code == 422
     assert anonymous.get("/history_overview").status_code == 401
+
+
+def test_fees_and_quantities_come_from_the_trades(traded: TestClient) -> None:
+    """With costs, a round trip's P&L is the ledger's net profit, its fees are what both
+    legs paid, and an open position is worth its quantity at the last price read."""
+    fees = {"fee_percent": "0.1", "fee_fixed": "0.5", "slippage_bps": "20"}
+    for bot, stake in (("alpha", "3"), ("beta", "1")):
+        costs = fees | {"stake": stake}
+        response = traded.put(f"/api/v1/bots/{bot}/settings", json={"costs": costs})
+        assert response.status_code == 200, response.text
+    order(traded, "beta", "MSFT", "sell", "53.5", day(0, -50))
+    round_trip(traded, "alpha", "AAPL", ("102", "104.25"), day(0, -45))
+    order(traded, "alpha", "MSFT", "buy", "50", day(0, -10))
+    reading = {"bot": "alpha", "ticker": "MSFT", "price": "51.5", "trend": "up"}
+    response = traded.post("/api/v1/ingest", data=reading | {"ts": to_wire(day(0, -5))})
+    assert response.status_code == 200, response.text
+    trades = ledger_trades(traded)
+    open_buy = trades[-1]
+    assert open_buy["quantity"] == 3 and open_buy["fee"] > 0
+    closed = trades[:-1]
+    paid = sum((money(t["fee"]) for t in closed), Decimal(0))
+    assert paid > 0
+    answer = traded.get("/api/v1/stats").json()
+    overall = answer["overall"]
+    # Fees: both legs of every closed round trip; the open buy's fee is not paid back yet.
+    assert money(overall["fees"]) == paid
+    assert sum(money(row["fees"]) for row in overall["periods"]) == paid
+    for row in answer["bots"]:
+        assert money(row["fees"]) == sum(money(t["fee"]) for t in closed if t["bot"] == row["bot"])
+    profits = [money(t["profit"]) for t in closed if t["direction"] == "sell"]
+    assert money(overall["realised_pnl"]) == sum(profits)
+    # Three units bought at 50 (read), marked at 51.5: as /trades marks it.
+    assert money(overall["unrealised_pnl"]) == Decimal("4.5")
+    summary = traded.get("/api/v1/trades").json()
+    assert money(summary["unrealised_pnl"]) == Decimal("4.5")
+    chart = traded.get("/api/v1/stats", params={"bot": "alpha"}).json()["chart"]["trades"]
+    fields = ("id", "quantity", "fill_price", "fee", "why")
+    alpha = [{k: t[k] for k in fields} for t in trades if t["bot"] == "alpha"]
+    assert [{k: t[k] for k in fields} for t in chart] == alpha
