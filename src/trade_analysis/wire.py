@@ -77,6 +77,7 @@ class TradeEntry(BaseModel):
     profit: Money | None
     win_reason: str
     ts: str
+    why: str | None = Field(None, description="what an indicator rule saw, in words")
 
 
 class BotPosition(BaseModel):
@@ -444,6 +445,9 @@ class IngestResult(BaseModel):
     image_url: str | None
     ts: WireTime
     trade: TradeEntry | None
+    indicator: str | None = Field(
+        None, description="what the bot's indicator rules made of this reading (when it has any)"
+    )
     reading: ChartReading | None = Field(
         None,
         description="the chart as read from the image (when trend, ticker or price was left out)",

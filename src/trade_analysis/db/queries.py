@@ -143,6 +143,7 @@ def trade_entry(trade: models.Trade) -> TradeEntry:
         profit=trade.profit,
         win_reason=trade.reason,
         ts=to_wire(trade.ts),
+        why=(trade.meta or {}).get("why"),
     )
 
 

@@ -41,6 +41,7 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
         profit=trade.profit,
         win_reason=trade.reason.value,
         ts=to_wire(trade.at),
+        why=trade.why,
     )
 
 

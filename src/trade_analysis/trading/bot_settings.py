@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trade_analysis.analysis.crop import CropSettings
 from trade_analysis.analysis.title import compile_title_pattern
+from trade_analysis.trading.indicators import IndicatorSettings
 from trade_analysis.trading.rules import RulesSettings
 from trade_analysis.trading.simulator import NO_RULES, Rules
 
@@ -29,6 +30,11 @@ class BotSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: RulesSettings | None = None
+    indicators: IndicatorSettings | None = Field(
+        None,
+        description="RSI/Bollinger and slope rules on the prices read, and how they "
+        "combine with the trend",
+    )
     ocr: bool | None = Field(
         None, description="read the price from the chart header when the title has none"
     )

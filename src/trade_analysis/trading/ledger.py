@@ -21,10 +21,11 @@ SQLite, the rows it keeps), `registry.py` (bots, their settings and windows).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from trade_analysis.db.statements import CoreStatements, Statements
 from trade_analysis.domain import Side, Trend
 from trade_analysis.trading.gate import SignalKey, passes_gate
+from trade_analysis.trading.indicators import IndicatorBook, combine, distinct_readings
 from trade_analysis.trading.registry import BotRegistry, bot_for_manual
 from trade_analysis.trading.rows import (
     OBSERVATIONS,
@@ -80,6 +82,11 @@ logger = logging.getLogger(__name__)
 
 class Ledger(BotRegistry):
     """The one writer of trading rows (and, through `BotRegistry`, of the bots')."""
+
+    @cached_property
+    def indicators(self) -> IndicatorBook:
+        """Indicator state per (bot, ticker) in this process, made from stored observations."""
+        return IndicatorBook()
 
     # -- writes ---------------------------------------------------------------
 
@@ -175,7 +182,7 @@ class Ledger(BotRegistry):
         for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
             bot = rows.bot(observation.bot)
             bot.saw(observation)
-            trade, trade_id = _trade_on(rows, bot, observation)
+            trade, trade_id, indicator = _trade_on(rows, bot, observation, self.indicators)
             record_id = next(history_ids) if as_history else None
             stored.append(
                 StoredObservation(
@@ -185,6 +192,7 @@ class Ledger(BotRegistry):
                     trade_id,
                     image_path=observation.image_path,
                     at=observation.at,
+                    indicator=indicator,
                 )
             )
         rows.write_back()
@@ -276,25 +284,63 @@ class Ledger(BotRegistry):
 
 
 def _trade_on(
-    rows: WorkingSet, bot: BotRow, observation: ObservationInput
-) -> tuple[TradeEvent | None, int | None]:
+    rows: WorkingSet, bot: BotRow, observation: ObservationInput, book: IndicatorBook
+) -> tuple[TradeEvent | None, int | None, str | None]:
+    """The trade (and its id) an observation causes, and what the bot's indicators said."""
+    indicators = bot.indicator_settings()
     if observation.ticker is None or observation.price is None:
-        return None, None
+        said = "no price read: no indicator computed" if indicators is not None else None
+        return None, None, said
     key = SignalKey(observation.ticker, observation.price, observation.trend)
     if not passes_gate(SignalKey.from_json(bot.last_signal), key):
         logger.debug("bot=%s ticker=%s unchanged signal ignored", bot.bot, key.ticker)
-        return None, None
+        said = "same reading as the last: not a new price" if indicators is not None else None
+        return None, None, said
     bot.last_signal = key.to_json()
     signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
     position_row = rows.position((bot.bot, key.ticker))
     rules = bot.trading_rules()
+    why = None
+    if indicators is not None:
+
+        def history(count: int) -> Iterable[Decimal]:
+            return _prices_before(rows, bot.bot, key.ticker, observation.at, count)
+
+        verdict = book.reading(bot.bot, key.ticker, indicators, key.price, history)
+        trend, why = combine(indicators.signal, key.trend, verdict)
+        signal = replace(signal, trend=trend)
+        # The rules decide from the first reading: no first-cycle buy on a `down`.
+        position_row.position = replace(position_row.position, first_cycle_done=True)
     position_row.position, trade = decide(position_row.position, signal, rules)
     if trade is None:
-        return None, None
-    meta = {"trend": observation.trend.value, "name": observation.name}
+        return None, None, why
+    if why is not None:
+        if trade.reason is Reason.SIGNAL:
+            trade = replace(trade, reason=Reason.INDICATOR)
+        trade = replace(trade, why=why)
+    meta = {"trend": observation.trend.value, "name": observation.name, "why": why}
     if observation.image_path:
         meta["image_path"] = observation.image_path
-    return trade, _write_trade(rows, bot, position_row, trade, meta)
+    return trade, _write_trade(rows, bot, position_row, trade, meta), why
+
+
+def _prices_before(
+    rows: WorkingSet, bot: str, ticker: str, at: datetime, count: int
+) -> list[Decimal]:
+    """The last `count` prices the bot read for `ticker` before `at`, oldest first, a
+    repeated reading once (as the gate lets them through)."""
+    found = rows.statements.connection.execute(
+        select(OBSERVATIONS.c.price, OBSERVATIONS.c.trend)
+        .where(
+            OBSERVATIONS.c.bot == bot,
+            OBSERVATIONS.c.ticker == ticker,
+            OBSERVATIONS.c.price.is_not(None),
+            OBSERVATIONS.c.ts < at,
+        )
+        .order_by(OBSERVATIONS.c.ts.desc(), OBSERVATIONS.c.id.desc())
+        .limit(4 * count)
+    ).all()
+    return distinct_readings([(row.price, row.trend) for row in reversed(found)])[-count:]
 
 
 def _write_trade(

@@ -27,6 +27,8 @@ class Reason(StrEnum):
     MANUAL = "manual"
     # A bot's positions closed by hand at the last price it read (its window may be gone).
     MANUAL_CLOSE = "manual close"
+    # Bought or sold on the bot's indicator rules (`TradeEvent.why` gives the figures).
+    INDICATOR = "indicator"
 
 
 class TradingError(Exception):
@@ -93,6 +95,8 @@ class TradeEvent:
     profit: Decimal | None = None
     entry_price: Decimal | None = None
     entry_time: datetime | None = None
+    # What the rule saw, in words (indicator trades: "RSI 27.4 <= 30 and ...").
+    why: str | None = None
 
 
 _MARKET_OPEN = time(9, 30)
