@@ -7,6 +7,11 @@ import { botName, cropFromDrag, cropRect, dateTime, fieldErrors, trendLabel } fr
 import { frameOf, hwndOf, workerOf } from "./store.js";
 
 const RULE_NUMBERS = ["take_profit", "stop_loss", "sell_after_drops", "reversal_minutes"];
+// The indicator rules' numbers, by rule; left empty, the server's default applies.
+const INDICATOR_NUMBERS = {
+  rsi_bollinger: ["rsi_period", "rsi_floor", "rsi_ceiling", "bollinger_period", "bollinger_sigma"],
+  slope: ["period", "threshold_pct"],
+};
 const READING_REFRESH_MS = 2000;
 const KEY_STEP = 0.01;
 
@@ -269,6 +274,12 @@ export class BotPanel {
     form.elements.market_hours_only.checked = Boolean(rules.market_hours_only);
     form.elements.title_pattern.value = meta.title_pattern || "";
     form.elements.ocr.checked = Boolean(meta.ocr);
+    const indicators = meta.indicators || {};
+    form.elements.signal.value = meta.indicators ? indicators.signal || "indicators" : "trend";
+    for (const [rule, names] of Object.entries(INDICATOR_NUMBERS)) {
+      form.elements[rule].checked = Boolean(indicators[rule]);
+      for (const name of names) form.elements[name].value = indicators[rule]?.[name] ?? "";
+    }
     showErrors(form, {});
     setText(form.querySelector("[data-ok]"), "");
   }
@@ -281,7 +292,10 @@ export class BotPanel {
       const text = form.elements[name].value.trim();
       rules[name] = text === "" ? null : text; // the server parses and says what is wrong
     }
-    const body = { rules, title_pattern: form.elements.title_pattern.value, ocr: form.elements.ocr.checked };
+    const body = {
+      rules, title_pattern: form.elements.title_pattern.value, ocr: form.elements.ocr.checked,
+      indicators: indicatorSettings(form),
+    };
     const ok = form.querySelector("[data-ok]");
     setText(ok, "");
     try {
@@ -309,4 +323,21 @@ export class BotPanel {
       showErrors($("#rules"), { "": error.message });
     }
   }
+}
+
+/** The indicator rules as the form gives them: null (none) when the bot trades on the trend
+ * and no rule is ticked; empty numbers are left out, so the server's defaults apply. */
+function indicatorSettings(form) {
+  const signal = form.elements.signal.value;
+  const settings = { signal };
+  for (const [rule, names] of Object.entries(INDICATOR_NUMBERS)) {
+    if (!form.elements[rule].checked) continue;
+    settings[rule] = {};
+    for (const name of names) {
+      const text = form.elements[name].value.trim();
+      if (text !== "") settings[rule][name] = text; // the server parses and says what is wrong
+    }
+  }
+  const anyRule = Object.keys(INDICATOR_NUMBERS).some((rule) => rule in settings);
+  return signal === "trend" && !anyRule ? null : settings;
 }

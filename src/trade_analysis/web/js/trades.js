@@ -114,7 +114,8 @@ export class TradesView {
       el("td", {}, trade.direction),
       numberCell(money(trade.price)),
       numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
-      el("td", {}, trade.win_reason.replace(/_/g, " ")),
+      el("td", {}, trade.win_reason.replace(/_/g, " "),
+        trade.why ? el("span", { class: "muted why" }, ` (${trade.why})`) : null),
     )));
     const [newer, older] = document.querySelectorAll("#trades-pager button");
     newer.disabled = page === 0;
