@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import create_engine, inspect
 
 from tests.support.terminal import terminal_run
@@ -87,6 +88,31 @@ def test_replay_prints_trades_and_summary_as_json(tmp_path: Path) -> None:
         ("sell", 104.5, "take_profit"),
     ]
     assert output["summary"]["total_pnl"] == 4.5 and output["summary"]["bad_rows"] == 1
+
+
+def test_replay_trades_on_indicator_rules_when_given_and_refuses_bad_ones(
+    tmp_path: Path,
+) -> None:
+    csv_file = tmp_path / "results.csv"
+    prices = [100.0, 100.1, 99.9, 100.0, 100.8, 101.6, 102.4]
+    csv_file.write_text(
+        "timestamp,ticker,price,trend\n"
+        + "".join(f"2026-01-05T15:0{i}:00Z,AAPL,{p},down\n" for i, p in enumerate(prices))
+    )
+    rule = '{"slope": {"period": 4, "threshold_pct": 0.5}}'
+    result = run_cli("replay", str(csv_file), "--indicators", rule)
+    assert result.returncode == 0, result.stderr
+    (trade,) = json.loads(result.stdout)["trades"]  # every trend `down`: the slope alone buys
+    steep = next(
+        p
+        for i, p in enumerate(prices[3:], start=3)
+        if np.polyfit(range(4), prices[i - 3 : i + 1], 1)[0] / np.mean(prices[i - 3 : i + 1])
+        >= 0.005
+    )
+    assert (trade["side"], trade["price"], trade["reason"]) == ("buy", steep, "indicator")
+    assert trade["why"].startswith("slope +") and trade["why"].endswith(">= 0.5%")
+    bad = run_cli("replay", str(csv_file), "--indicators", '{"slope": {"period": 1}}')
+    assert bad.returncode == 2 and "--indicators" in bad.stderr and "slope.period" in bad.stderr
 
 
 def test_replay_names_a_missing_column(tmp_path: Path) -> None:

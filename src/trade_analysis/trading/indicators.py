@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Self
@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from talipp.indicators import BB, RSI, SMA, WMA
 
 from trade_analysis.domain import Side, Trend
+from trade_analysis.trading.simulator import Position, Reason, Signal, TradeEvent
 
 MAX_PERIOD = 500
 
@@ -268,6 +269,21 @@ def distinct_readings(readings: Iterable[tuple[Decimal, str]]) -> list[Decimal]:
             prices.append(reading[0])
         last = reading
     return prices
+
+
+def steer(
+    settings: IndicatorSettings, signal: Signal, position: Position, verdict: Verdict
+) -> tuple[Signal, Position, str]:
+    """The signal and position the simulator decides on for a bot on indicator rules, and
+    why: the trend the rules give, and no first cycle (a rule's sell never buys)."""
+    trend, why = combine(settings.signal, signal.trend, verdict)
+    return replace(signal, trend=trend), replace(position, first_cycle_done=True), why
+
+
+def explain(trade: TradeEvent, why: str) -> TradeEvent:
+    """A trade on indicator rules: its reason `indicator` (exits keep theirs) and its why."""
+    reason = Reason.INDICATOR if trade.reason is Reason.SIGNAL else trade.reason
+    return replace(trade, reason=reason, why=why)
 
 
 class IndicatorBook:

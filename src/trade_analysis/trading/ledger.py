@@ -35,7 +35,7 @@ from sqlalchemy import (
 from trade_analysis.db.statements import CoreStatements, Statements
 from trade_analysis.domain import Side, Trend
 from trade_analysis.trading.gate import SignalKey, passes_gate
-from trade_analysis.trading.indicators import IndicatorBook, combine, distinct_readings
+from trade_analysis.trading.indicators import IndicatorBook, distinct_readings, explain, steer
 from trade_analysis.trading.registry import BotRegistry, bot_for_manual
 from trade_analysis.trading.rows import (
     OBSERVATIONS,
@@ -307,17 +307,14 @@ def _trade_on(
             return _prices_before(rows, bot.bot, key.ticker, observation.at, count)
 
         verdict = book.reading(bot.bot, key.ticker, indicators, key.price, history)
-        trend, why = combine(indicators.signal, key.trend, verdict)
-        signal = replace(signal, trend=trend)
-        # The rules decide from the first reading: no first-cycle buy on a `down`.
-        position_row.position = replace(position_row.position, first_cycle_done=True)
+        signal, position_row.position, why = steer(
+            indicators, signal, position_row.position, verdict
+        )
     position_row.position, trade = decide(position_row.position, signal, rules)
     if trade is None:
         return None, None, why
     if why is not None:
-        if trade.reason is Reason.SIGNAL:
-            trade = replace(trade, reason=Reason.INDICATOR)
-        trade = replace(trade, why=why)
+        trade = explain(trade, why)
     meta = {"trend": observation.trend.value, "name": observation.name, "why": why}
     if observation.image_path:
         meta["image_path"] = observation.image_path

@@ -9,6 +9,7 @@ from typing import Any
 
 from trade_analysis.domain import Side, Trend, parse_price, parse_wire_time, to_wire
 from trade_analysis.trading.gate import SignalKey, passes_gate
+from trade_analysis.trading.indicators import IndicatorBook, IndicatorSettings, explain, steer
 from trade_analysis.trading.simulator import NO_RULES, Position, Rules, Signal, TradeEvent, decide
 
 DEFAULT_REPLAY_BOT = "replay"
@@ -64,6 +65,7 @@ def trade_json(trade: TradeEvent) -> dict[str, Any]:
         "timestamp": to_wire(trade.at),
         "profit": None if trade.profit is None else float(trade.profit),
         "reason": trade.reason.value,
+        "why": trade.why,
     }
 
 
@@ -84,9 +86,16 @@ def signal_from_row(row: Mapping[str, str | None]) -> Signal:
     return Signal(bot=bot, ticker=ticker, price=price, trend=trend, at=at)
 
 
-def replay(rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES) -> ReplayResult:
+def replay(
+    rows: Iterable[Mapping[str, str | None]],
+    rules: Rules = NO_RULES,
+    indicators: IndicatorSettings | None = None,
+) -> ReplayResult:
+    """Every row's signal through the simulator, as the live path trades them (the same
+    gate, and the indicator rules when given, fed from the replayed prices alone)."""
     result = ReplayResult()
     last_signal: dict[str, SignalKey] = {}
+    book = IndicatorBook() if indicators is not None and indicators.in_use else None
     for line_number, row in enumerate(rows, start=2):
         try:
             signal = signal_from_row(row)
@@ -103,7 +112,17 @@ def replay(rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES) ->
         last_signal[signal.bot] = key
         slot = (signal.bot, signal.ticker)
         position = result.positions.get(slot) or Position(signal.bot, signal.ticker)
+        why = None
+        if book is not None and indicators is not None:
+            verdict = book.reading(signal.bot, signal.ticker, indicators, signal.price, _no_history)
+            signal, position, why = steer(indicators, signal, position, verdict)
         result.positions[slot], trade = decide(position, signal, rules)
+        if trade is not None and why is not None:
+            trade = explain(trade, why)
         if trade is not None:
             result.trades.append(trade)
     return result
+
+
+def _no_history(count: int) -> list[Decimal]:
+    return []  # a replay feeds its indicators every price from its first row

@@ -7,14 +7,20 @@ from fastapi.testclient import TestClient
 
 from tests.images import image_bytes
 from tests.trading.test_indicators import bands, wilder_rsi
+from trade_analysis.trading.indicators import IndicatorSettings
+from trade_analysis.trading.replay import replay
 
 # Sideways around 100 (no reading repeats the last), then a fall through the floor and band.
 SIDEWAYS = [100 + (0.3 if i % 2 else -0.3) + 0.01 * i for i in range(20)]
 SERIES = [*SIDEWAYS, 99.6, 99.0, 98.1, 97.0, 95.6, 94.0]
 
 
-def upload(client: TestClient, price: float | None, trend: str = "up") -> dict:
+def upload(
+    client: TestClient, price: float | None, trend: str = "up", ts: str | None = None
+) -> dict:
     data = {"bot": "rsi", "ticker": "AAPL", "trend": trend}
+    if ts is not None:
+        data["ts"] = ts
     files = None
     if price is not None:
         data["price"] = f"{price:.2f}"
@@ -121,3 +127,32 @@ def test_removing_the_indicators_trades_on_the_trend_again(client: TestClient) -
     assert client.put("/bots/rsi/settings", json={"indicators": None}).status_code == 200
     answer = upload(client, 101.0)
     assert answer["indicator"] is None and answer["trade"]["win_reason"] == "signal"
+
+
+def test_replay_gives_the_trades_the_live_path_gave_for_the_same_readings(
+    client: TestClient,
+) -> None:
+    rule = {"signal": "both", "rsi_bollinger": {}}
+    client.put("/bots/rsi/settings", json={"indicators": rule})
+    # The fall, then a rise through the ceiling and the upper band; the trend turns with it.
+    prices = [round(p, 2) for p in SERIES] + [95.0, 97.0, 99.5, 102.0, 104.0, 106.5, 109.0]
+    trends = ["up" if i < len(SERIES) else "down" for i in range(len(prices))]
+    rows = [
+        {
+            "timestamp": f"2026-01-05T15:{i:02d}:00Z",
+            "ticker": "AAPL",
+            "price": str(p),
+            "trend": t,
+            "bot": "rsi",
+        }
+        for i, (p, t) in enumerate(zip(prices, trends, strict=True))
+    ]
+    answers = [upload(client, float(r["price"]), r["trend"], r["timestamp"]) for r in rows]
+    live = [
+        (a["trade"]["direction"], a["trade"]["price"], a["trade"]["win_reason"], a["trade"]["why"])
+        for a in answers
+        if a["trade"]
+    ]
+    assert [side for side, *_ in live] == ["buy", "sell"], live
+    replayed = replay(rows, indicators=IndicatorSettings.model_validate(rule)).to_json()
+    assert live == [(t["side"], t["price"], t["reason"], t["why"]) for t in replayed["trades"]]
