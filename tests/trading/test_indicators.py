@@ -152,7 +152,7 @@ def test_the_trend_and_the_indicators_combine_as_the_bot_says(
     assert ("RSI 20.0" in why) is (signal is not SignalSource.TREND)
 
 
-def test_the_book_builds_a_state_from_earlier_prices_once() -> None:
+def test_the_book_makes_a_state_from_earlier_prices_only_when_it_must() -> None:
     settings = IndicatorSettings(rsi_bollinger=RsiBollingerSettings(rsi_period=3))
     asked: list[int] = []
 
@@ -161,14 +161,17 @@ def test_the_book_builds_a_state_from_earlier_prices_once() -> None:
         return [Decimal(p) for p in ("10", "11", "12")]
 
     book = IndicatorBook()
-    first = book.reading("b", "T", settings, Decimal("13"), history)
-    second = book.reading("b", "T", settings, Decimal("14"), history)
+    first = book.reading("b", "T", settings, Decimal("13"), history, Decimal("12"))
+    second = book.reading("b", "T", settings, Decimal("14"), history, Decimal("13"))
     assert len(asked) == 1
     assert first.why == "Bollinger bands warming up (4/20)"
     assert second.why == "Bollinger bands warming up (5/20)"
     changed = settings.model_copy(update={"signal": SignalSource.BOTH})
-    book.reading("b", "T", changed, Decimal("15"), history)
+    book.reading("b", "T", changed, Decimal("15"), history, Decimal("14"))
     assert len(asked) == 2  # new settings: made again
+    # The position saw 17 last, not the 15 this state saw: readings it missed.
+    missed = book.reading("b", "T", changed, Decimal("18"), history, Decimal("17"))
+    assert len(asked) == 3 and missed.why == "Bollinger bands warming up (4/20)"
 
 
 def test_a_repeated_reading_counts_once() -> None:

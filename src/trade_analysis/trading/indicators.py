@@ -223,9 +223,11 @@ class IndicatorState:
         self.keep = 4 * settings.longest_period() + 16
         self._held = 0
         self.readings = 0
+        self.last: Decimal | float | None = None
 
     def add(self, price: Decimal | float) -> Verdict:
         """Feed the newest price; what the rules make of it."""
+        self.last = price
         value = float(price)
         for rule in self._rules:
             rule.add(value)
@@ -305,12 +307,15 @@ class IndicatorBook:
         settings: IndicatorSettings,
         price: Decimal,
         history: Callable[[int], Iterable[Decimal]],
+        previous: Decimal | None,
     ) -> Verdict:
         """Feed `price` to the bot's indicators for `ticker`; `history(n)` gives up to n
-        earlier prices when the state must be made."""
+        earlier prices when the state must be made. `previous` is the last price the
+        bot's position saw: a state that did not see it last (another process wrote the
+        readings since, or they were rolled back) is made again."""
         key = (bot, ticker)
         state = self._states.get(key)
-        if state is None or state.settings != settings:
+        if state is None or state.settings != settings or state.last != previous:
             state = IndicatorState(settings)
             for earlier in history(state.keep):
                 state.add(earlier)

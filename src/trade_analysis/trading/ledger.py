@@ -306,7 +306,8 @@ def _trade_on(
         def history(count: int) -> Iterable[Decimal]:
             return _prices_before(rows, bot.bot, key.ticker, observation.at, count)
 
-        verdict = book.reading(bot.bot, key.ticker, indicators, key.price, history)
+        previous = position_row.position.last_price
+        verdict = book.reading(bot.bot, key.ticker, indicators, key.price, history, previous)
         signal, position_row.position, why = steer(
             indicators, signal, position_row.position, verdict
         )

@@ -114,7 +114,14 @@ def replay(
         position = result.positions.get(slot) or Position(signal.bot, signal.ticker)
         why = None
         if book is not None and indicators is not None:
-            verdict = book.reading(signal.bot, signal.ticker, indicators, signal.price, _no_history)
+            verdict = book.reading(
+                signal.bot,
+                signal.ticker,
+                indicators,
+                signal.price,
+                _no_history,
+                position.last_price,
+            )
             signal, position, why = steer(indicators, signal, position, verdict)
         result.positions[slot], trade = decide(position, signal, rules)
         if trade is not None and why is not None:
