@@ -192,6 +192,7 @@ def test_indicator_rules_are_set_in_the_panel_and_their_trades_say_why(
     expect(rules.locator("[name=signal]")).to_have_value("indicators")
     expect(rules.locator("[name=rsi_bollinger]")).to_be_checked()
     expect(rules.locator("[name=slope]")).not_to_be_checked()
+    dashboard.shot("indicator-form")
 
 
 def test_history_filters_pages_and_opens_an_image(
