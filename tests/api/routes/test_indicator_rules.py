@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 from fastapi.testclient import TestClient
 
@@ -86,6 +88,21 @@ def test_indicator_state_is_made_again_from_stored_readings(client: TestClient) 
         upload(client, price)
     client.app.state.services.ledger.indicators.forget()  # as after a restart
     assert upload(client, SERIES[10])["indicator"] == "RSI warming up (10/14)"
+
+
+def test_a_reading_the_ledger_did_not_keep_is_dropped_from_the_indicators(
+    client: TestClient,
+) -> None:
+    client.put("/bots/rsi/settings", json={"indicators": {"rsi_bollinger": {}}})
+    prices = [round(p, 2) for p in SERIES[:6]]
+    for price in prices:
+        upload(client, price)
+    book = client.app.state.services.ledger.indicators
+    settings = IndicatorSettings.model_validate({"rsi_bollinger": {}})
+    # As if a write was rolled back (or another process read a price): fed, never stored.
+    fed = book.reading("rsi", "AAPL", settings, Decimal(1), list, Decimal(str(prices[-1])))
+    assert fed.why == "RSI warming up (6/14)"
+    assert upload(client, SERIES[6])["indicator"] == "RSI warming up (6/14)"
 
 
 def test_a_slope_bot_buys_a_steady_rise_and_sells_a_fall(client: TestClient) -> None:
