@@ -9,6 +9,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import create_engine, inspect
 
 from tests.support.terminal import terminal_run
@@ -107,6 +108,37 @@ def test_replay_re_costs_a_recorded_run_and_names_a_wrong_cost(tmp_path: Path) -
     assert json.loads(result.stdout)["summary"]["fees"] == 2
     wrong = run_cli("replay", str(csv_file), "--costs", '{"stake_kind": "shares"}')
     assert wrong.returncode == 2 and "stake_kind" in wrong.stderr
+
+
+def test_replay_trades_on_indicator_rules_when_given_and_refuses_bad_ones(
+    tmp_path: Path,
+) -> None:
+    csv_file = tmp_path / "results.csv"
+    prices = [100.0, 100.1, 99.9, 100.0, 100.8, 101.6, 102.4]
+    csv_file.write_text(
+        "timestamp,ticker,price,trend\n"
+        + "".join(f"2026-01-05T15:0{i}:00Z,AAPL,{p},down\n" for i, p in enumerate(prices))
+    )
+    rule = '{"slope": {"period": 4, "threshold_pct": 0.5}}'
+    result = run_cli("replay", str(csv_file), "--indicators", rule)
+    assert result.returncode == 0, result.stderr
+    (trade,) = json.loads(result.stdout)["trades"]  # every trend `down`: the slope alone buys
+    steep = next(
+        p
+        for i, p in enumerate(prices[3:], start=3)
+        if np.polyfit(range(4), prices[i - 3 : i + 1], 1)[0] / np.mean(prices[i - 3 : i + 1])
+        >= 0.005
+    )
+    assert (trade["side"], trade["price"], trade["reason"]) == ("buy", steep, "indicator")
+    assert trade["why"].startswith("slope +") and trade["why"].endswith(">= 0.5%")
+    bad = run_cli("replay", str(csv_file), "--indicators", '{"slope": {"period": 1}}')
+    assert bad.returncode == 2 and "--indicators" in bad.stderr and "slope.period" in bad.stderr
+    costs = '{"fee_fixed": "1", "stake_kind": "amount", "stake": "1000"}'
+    both = run_cli("replay", str(csv_file), "--indicators", rule, "--costs", costs)
+    assert both.returncode == 0, both.stderr
+    (costed,) = json.loads(both.stdout)["trades"]
+    assert (costed["reason"], costed["why"], costed["fee"]) == ("indicator", trade["why"], 1)
+    assert costed["quantity"] == 1000 // steep
 
 
 def test_replay_names_a_missing_column(tmp_path: Path) -> None:

@@ -87,11 +87,17 @@ _WHY: dict[tuple[str, str], str] = {
     ("manual close", "sell"): "the bot's positions closed by hand, at the last price it read",
     ("close all", "sell"): "every open position closed at once (close all), at the last "
     "price its bot read",
+    ("indicator", "buy"): "the bot's indicator rules bought",
+    ("indicator", "sell"): "the bot's indicator rules sold",
 }
 
 
-def why(reason: str, side: str) -> str:
-    """A trade's reason in words (the dashboard's tooltip for it)."""
+def why(reason: str, side: str, said: str | None = None) -> str:
+    """A trade's reason in words (the dashboard's tooltip for it): what the rule said when
+    it traded (`said`, stored with the trade: an indicator's figures), else the reason's
+    explanation."""
+    if said:
+        return said
     return _WHY.get((reason, side), reason.replace("_", " "))
 
 
@@ -111,7 +117,11 @@ class TradeEntry(BaseModel):
         None, description="the price it filled at: `price` moved by slippage (null: `price`)"
     )
     fee: Money = Field(Decimal(0), description="the fee this order paid")
-    why: str = Field("", description="`win_reason` in words")
+    why: str = Field(
+        "",
+        description="the trade's reason in words: what an indicator rule saw for its "
+        "trades, else `win_reason` explained",
+    )
 
 
 class BotPosition(BaseModel):
@@ -501,6 +511,9 @@ class IngestResult(BaseModel):
     image_url: str | None
     ts: WireTime
     trade: TradeEntry | None
+    indicator: str | None = Field(
+        None, description="what the bot's indicator rules made of this reading (when it has any)"
+    )
     reading: ChartReading | None = Field(
         None,
         description="the chart as read from the image (when trend, ticker or price was left out)",

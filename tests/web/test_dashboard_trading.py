@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.api.routes.test_indicator_rules import SERIES
 from tests.conftest import AUTH
 from tests.images import image_bytes
 from tests.server import ServerProcess
@@ -164,6 +165,46 @@ def test_rules_show_the_servers_422_next_to_the_field_then_save_and_fire(
     assert httpx.get(server.url + "/bots", headers=AUTH).json() == []
     dashboard.view("trades")
     expect(page.locator("#trades tbody tr")).to_have_count(2)
+
+
+def test_indicator_rules_are_set_in_the_panel_and_their_trades_say_why(
+    dashboard: Dashboard, server: ServerProcess
+) -> None:
+    page = dashboard.page
+    ingest(server, bot="desk-3", ticker="AAPL", price=f"{SERIES[0]:.2f}", trend="none")
+    dashboard.signed_in()
+    card = page.locator("#cards .card[data-bot=desk-3]")
+    card.locator("button.open-panel").click()
+    rules = page.locator("#rules")
+    rules.locator("[name=signal]").select_option("indicators")
+    rules.locator("[name=rsi_bollinger]").check()
+    rules.locator("[name=rsi_floor]").fill("80")
+    rules.locator("button[type=submit]").click()
+    expect(rules.locator("[data-error-for=rsi_bollinger]")).to_have_text(
+        "rsi_floor (80) must be under rsi_ceiling (70)"
+    )
+    rules.locator("[name=rsi_floor]").fill("")
+    rules.locator("button[type=submit]").click()
+    expect(rules.locator("[data-ok]")).to_have_text("Saved.")
+    (bot,) = httpx.get(server.url + "/bots", headers=AUTH).json()
+    assert bot["meta"]["indicators"] == {"signal": "indicators", "rsi_bollinger": {}}
+    page.click("#bot-dialog [data-close]")
+
+    for price in SERIES[1:]:
+        ingest(server, bot="desk-3", ticker="AAPL", price=f"{price:.2f}", trend="up")
+    dashboard.view("trades")
+    row = page.locator("#trades tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("indicator (RSI ")
+    expect(row).to_contain_text("<= lower band")
+    dashboard.shot("indicator-trade")
+
+    dashboard.view("board")
+    card.locator("button.open-panel").click()  # reopened, the form shows what is saved
+    expect(rules.locator("[name=signal]")).to_have_value("indicators")
+    expect(rules.locator("[name=rsi_bollinger]")).to_be_checked()
+    expect(rules.locator("[name=slope]")).not_to_be_checked()
+    dashboard.shot("indicator-form")
 
 
 def test_history_filters_pages_and_opens_an_image(

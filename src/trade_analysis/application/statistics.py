@@ -52,6 +52,7 @@ def ledger_trade(row: queries.LedgerRow) -> core.LedgerTrade:
         quantity=row.quantity if row.quantity is not None else Decimal(1),
         fees=row.fee if row.fee is not None else Decimal(0),
         fill_price=row.fill_price,
+        why=row.why,
     )
 
 
@@ -195,7 +196,7 @@ def _chart(bot: str, ledger: _Ledger, window: core.Window) -> BotChart:
                 quantity=t.quantity,
                 fill_price=t.fill_price if t.fill_price is not None else t.price,
                 fee=t.fees,
-                why=why(t.reason, t.side),
+                why=why(t.reason, t.side, t.why),
             )
             for t in ledger.trades
             if t.bot == bot and window.holds(t.at)

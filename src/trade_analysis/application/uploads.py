@@ -84,6 +84,7 @@ async def store_upload(
         image_url=upload_url(stored.image_path),
         ts=stored.at or observation.at,
         trade=entry,
+        indicator=stored.indicator,
         reading=_reading(read) if read is not None else None,
         bot=upload.bot,
         ticker=observation.ticker,

@@ -195,7 +195,7 @@ def trade_entry(trade: models.Trade) -> TradeEntry:
         quantity=trade.quantity if trade.quantity is not None else 1,
         fill_price=trade.fill_price if trade.fill_price is not None else trade.price,
         fee=trade.fee if trade.fee is not None else 0,
-        why=why(trade.reason, trade.side),
+        why=why(trade.reason, trade.side, (trade.meta or {}).get("why")),
     )
 
 
@@ -334,6 +334,7 @@ class LedgerRow(NamedTuple):
     quantity: Decimal | None  # null: a trade from before costs, one unit
     fee: Decimal | None  # null: no fee
     fill_price: Decimal | None  # null: `price`
+    why: str | None  # what the rule said when it traded (kept in `meta`), if anything
 
 
 def ledger_trades(
@@ -341,7 +342,8 @@ def ledger_trades(
 ) -> list[LedgerRow]:
     """Every trade (of a bot, a ticker) up to `until`, oldest first."""
     table = models.Trade
-    query = select(*(getattr(table, column) for column in LedgerRow._fields))
+    columns = [getattr(table, column) for column in LedgerRow._fields if column != "why"]
+    query = select(*columns, table.meta["why"].as_string())
     if bot is not None:
         query = query.where(table.bot == bot)
     if ticker is not None:

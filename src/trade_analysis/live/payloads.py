@@ -45,7 +45,7 @@ def trade_entry(trade_id: int, trade: TradeEvent) -> TradeEntry:
         quantity=trade.quantity,
         fill_price=trade.filled_at,
         fee=trade.fee,
-        why=why(trade.reason.value, trade.side.value),
+        why=why(trade.reason.value, trade.side.value, trade.why),
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from trade_analysis.analysis.crop import CropSettings
 from trade_analysis.analysis.title import compile_title_pattern
 from trade_analysis.trading.fills import Costs
+from trade_analysis.trading.indicators import IndicatorSettings
 from trade_analysis.trading.rules import CostsSettings, RulesSettings
 from trade_analysis.trading.simulator import NO_RULES, Rules
 
@@ -32,6 +33,11 @@ class BotSettings(BaseModel):
     rules: RulesSettings | None = None
     costs: CostsSettings | None = Field(
         None, description="fees, slippage and the stake; left out: the service's defaults"
+    )
+    indicators: IndicatorSettings | None = Field(
+        None,
+        description="RSI/Bollinger and slope rules on the prices read, and how they "
+        "combine with the trend",
     )
     ocr: bool | None = Field(
         None, description="read the price from the chart header when the title has none"

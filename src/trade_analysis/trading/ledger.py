@@ -21,10 +21,11 @@ SQLite, the rows it keeps), `registry.py` (bots, their settings and windows).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from trade_analysis.db.statements import CoreStatements, Statements
 from trade_analysis.domain import Side, Trend, to_wire
 from trade_analysis.trading.fills import Costs
 from trade_analysis.trading.gate import SignalKey, passes_gate
+from trade_analysis.trading.indicators import IndicatorBook, distinct_readings, explain, steer
 from trade_analysis.trading.registry import BotRegistry, bot_for_manual
 from trade_analysis.trading.rows import (
     OBSERVATIONS,
@@ -82,6 +84,11 @@ logger = logging.getLogger(__name__)
 
 class Ledger(BotRegistry):
     """The one writer of trading rows (and, through `BotRegistry`, of the bots')."""
+
+    @cached_property
+    def indicators(self) -> IndicatorBook:
+        """Indicator state per (bot, ticker) in this process, made from stored observations."""
+        return IndicatorBook()
 
     # -- writes ---------------------------------------------------------------
 
@@ -177,7 +184,9 @@ class Ledger(BotRegistry):
         for (observation, as_history), observation_id in zip(batch, observation_ids, strict=True):
             bot = rows.bot(observation.bot)
             bot.saw(observation)
-            trade, trade_id = _trade_on(rows, bot, observation, self.default_costs)
+            trade, trade_id, indicator = _trade_on(
+                rows, bot, observation, self.default_costs, self.indicators
+            )
             record_id = next(history_ids) if as_history else None
             stored.append(
                 StoredObservation(
@@ -187,6 +196,7 @@ class Ledger(BotRegistry):
                     trade_id,
                     image_path=observation.image_path,
                     at=observation.at,
+                    indicator=indicator,
                 )
             )
         rows.write_back()
@@ -291,10 +301,17 @@ class Ledger(BotRegistry):
 
 
 def _trade_on(
-    rows: WorkingSet, bot: BotRow, observation: ObservationInput, default_costs: Costs
-) -> tuple[TradeEvent | None, int | None]:
+    rows: WorkingSet,
+    bot: BotRow,
+    observation: ObservationInput,
+    default_costs: Costs,
+    book: IndicatorBook,
+) -> tuple[TradeEvent | None, int | None, str | None]:
+    """The trade (and its id) an observation causes, and what the bot's indicators said."""
+    indicators = bot.indicator_settings()
     if observation.ticker is None or observation.price is None:
-        return None, None
+        said = "no price read: no indicator computed" if indicators is not None else None
+        return None, None, said
     key = SignalKey(observation.ticker, observation.price, observation.trend)
     previous = SignalKey.from_json(bot.last_signal)
     # The gate's key, and the reading it came from (the bot's card shows it).
@@ -306,19 +323,52 @@ def _trade_on(
     }
     if not passes_gate(previous, key):
         logger.debug("bot=%s ticker=%s unchanged signal ignored", bot.bot, key.ticker)
-        return None, None
+        said = "same reading as the last: not a new price" if indicators is not None else None
+        return None, None, said
     signal = Signal(bot.bot, key.ticker, key.price, key.trend, observation.at)
     position_row = rows.position((bot.bot, key.ticker))
     costs = bot.trading_costs(default_costs)
+    why = None
+    if indicators is not None:
+
+        def history(count: int) -> Iterable[Decimal]:
+            return _prices_before(rows, bot.bot, key.ticker, observation.at, count)
+
+        last_price = position_row.position.last_price
+        verdict = book.reading(bot.bot, key.ticker, indicators, key.price, history, last_price)
+        signal, position_row.position, why = steer(
+            indicators, signal, position_row.position, verdict
+        )
     position_row.position, trade = decide(
         position_row.position, signal, bot.trading_rules(), costs, bot.total_pnl
     )
     if trade is None:
-        return None, None
-    meta = {"trend": observation.trend.value, "name": observation.name}
+        return None, None, why
+    if why is not None:
+        trade = explain(trade, why)
+    meta = {"trend": observation.trend.value, "name": observation.name, "why": trade.why}
     if observation.image_path:
         meta["image_path"] = observation.image_path
-    return trade, _write_trade(rows, bot, position_row, trade, meta)
+    return trade, _write_trade(rows, bot, position_row, trade, meta), why
+
+
+def _prices_before(
+    rows: WorkingSet, bot: str, ticker: str, at: datetime, count: int
+) -> list[Decimal]:
+    """The last `count` prices the bot read for `ticker` before `at`, oldest first, a
+    repeated reading once (as the gate lets them through)."""
+    found = rows.statements.connection.execute(
+        select(OBSERVATIONS.c.price, OBSERVATIONS.c.trend)
+        .where(
+            OBSERVATIONS.c.bot == bot,
+            OBSERVATIONS.c.ticker == ticker,
+            OBSERVATIONS.c.price.is_not(None),
+            OBSERVATIONS.c.ts < at,
+        )
+        .order_by(OBSERVATIONS.c.ts.desc(), OBSERVATIONS.c.id.desc())
+        .limit(4 * count)
+    ).all()
+    return distinct_readings([(row.price, row.trend) for row in reversed(found)])[-count:]
 
 
 def _write_trade(

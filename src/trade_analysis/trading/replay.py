@@ -10,7 +10,9 @@ from typing import Any
 from trade_analysis.domain import Side, Trend, parse_price, parse_wire_time, to_wire
 from trade_analysis.trading.fills import FREE, ZERO, Costs
 from trade_analysis.trading.gate import SignalKey, passes_gate
+from trade_analysis.trading.indicators import IndicatorBook, IndicatorSettings, explain, steer
 from trade_analysis.trading.simulator import NO_RULES, Position, Rules, Signal, TradeEvent, decide
+from trade_analysis.wire import why
 
 DEFAULT_REPLAY_BOT = "replay"
 
@@ -73,6 +75,7 @@ def trade_json(trade: TradeEvent) -> dict[str, Any]:
         "quantity": float(trade.quantity),
         "fill_price": float(trade.filled_at),
         "fee": float(trade.fee),
+        "why": why(trade.reason.value, trade.side.value, trade.why),
     }
 
 
@@ -94,12 +97,17 @@ def signal_from_row(row: Mapping[str, str | None]) -> Signal:
 
 
 def replay(
-    rows: Iterable[Mapping[str, str | None]], rules: Rules = NO_RULES, costs: Costs = FREE
+    rows: Iterable[Mapping[str, str | None]],
+    rules: Rules = NO_RULES,
+    costs: Costs = FREE,
+    indicators: IndicatorSettings | None = None,
 ) -> ReplayResult:
-    """The trades the simulator makes of recorded signals, filled by `costs` as the ledger
-    fills them: a recorded run re-costed."""
+    """Every row's signal through the simulator, as the live path trades them (the same
+    gate, and the indicator rules when given, fed from the replayed prices alone), filled
+    by `costs` as the ledger fills them: a recorded run re-costed."""
     result = ReplayResult()
     last_signal: dict[str, SignalKey] = {}
+    book = IndicatorBook() if indicators is not None and indicators.in_use else None
     for line_number, row in enumerate(rows, start=2):
         try:
             signal = signal_from_row(row)
@@ -116,9 +124,26 @@ def replay(
         last_signal[signal.bot] = key
         slot = (signal.bot, signal.ticker)
         position = result.positions.get(slot) or Position(signal.bot, signal.ticker)
+        why = None
+        if book is not None and indicators is not None:
+            verdict = book.reading(
+                signal.bot,
+                signal.ticker,
+                indicators,
+                signal.price,
+                _no_history,
+                position.last_price,
+            )
+            signal, position, why = steer(indicators, signal, position, verdict)
         realised = result.realised.get(signal.bot, ZERO)
         result.positions[slot], trade = decide(position, signal, rules, costs, realised)
+        if trade is not None and why is not None:
+            trade = explain(trade, why)
         if trade is not None:
             result.trades.append(trade)
             result.realised[signal.bot] = realised + (trade.profit or ZERO)
     return result
+
+
+def _no_history(count: int) -> list[Decimal]:
+    return []  # a replay feeds its indicators every price from its first row

@@ -25,6 +25,7 @@ from trade_analysis.trading.binding import (
 )
 from trade_analysis.trading.bot_settings import BotSettings
 from trade_analysis.trading.fills import ZERO, Costs
+from trade_analysis.trading.indicators import IndicatorSettings
 from trade_analysis.trading.simulator import (
     NoOpenPosition,
     Position,
@@ -183,6 +184,8 @@ class StoredObservation:
     record_id: int | None
     trade: TradeEvent | None
     trade_id: int | None
+    # What the bot's indicator rules made of this reading (None: the bot has none).
+    indicator: str | None = None
     # True when an earlier observation with the same idempotency key was stored instead.
     replayed: bool = False
     image_path: str | None = None
@@ -211,6 +214,8 @@ class BotRow:
     # Read from `meta` once: a row whose meta may have changed is read again (RowCache).
     _rules: Rules | None = field(default=None, repr=False, compare=False)
     _costs: Costs | None = field(default=None, repr=False, compare=False)
+    _indicators: IndicatorSettings | None = field(default=None, repr=False, compare=False)
+    _indicators_read: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def from_row(cls, row: RowMapping) -> BotRow:
@@ -243,6 +248,14 @@ class BotRow:
         if self._costs is None:
             self._costs = self.settings().trading_costs(defaults)
         return self._costs
+
+    def indicator_settings(self) -> IndicatorSettings | None:
+        """The bot's indicator rules when it trades on them (not on the trend alone)."""
+        if not self._indicators_read:
+            indicators = self.settings().indicators
+            self._indicators = indicators if indicators is not None and indicators.in_use else None
+            self._indicators_read = True
+        return self._indicators
 
     def parameters(self) -> dict[str, Any]:
         """For `_BOT_WRITE`."""

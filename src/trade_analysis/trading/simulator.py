@@ -41,6 +41,8 @@ class Reason(StrEnum):
     # Every bot's open positions closed at once (`POST /close_all_positions`), at the last
     # price each read.
     CLOSE_ALL = "close all"
+    # Bought or sold on the bot's indicator rules (`TradeEvent.why` gives the figures).
+    INDICATOR = "indicator"
 
 
 class TradingError(Exception):
@@ -133,6 +135,9 @@ class TradeEvent:
     quantity: Decimal = ONE
     fill_price: Decimal | None = None
     fee: Decimal = ZERO
+    # What the rule saw, in words, stored with the trade (indicator trades: "RSI 27.4 <= 30
+    # and ..."); None: the reason says it all (`wire.why` puts it in words).
+    why: str | None = None
 
     @property
     def filled_at(self) -> Decimal:

@@ -65,6 +65,7 @@ class LedgerTrade:
     quantity: Decimal = Decimal(1)
     fees: Decimal = ZERO
     fill_price: Decimal | None = None  # the price it filled at (None: `price`)
+    why: str | None = None  # what the rule said when it traded (None: the reason says it)
 
     @property
     def filled(self) -> Decimal:

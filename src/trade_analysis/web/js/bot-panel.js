@@ -15,6 +15,11 @@ const COST_FIELDS = [
   "fee_percent", "fee_fixed", "slippage_bps", "stake_kind", "stake", "starting_balance", "min_trade_amount",
   "max_trade_amount", "quantity_decimals",
 ];
+// The indicator rules' numbers, by rule; left empty, the server's default applies.
+const INDICATOR_NUMBERS = {
+  rsi_bollinger: ["rsi_period", "rsi_floor", "rsi_ceiling", "bollinger_period", "bollinger_sigma"],
+  slope: ["period", "threshold_pct"],
+};
 const READING_REFRESH_MS = 2000;
 const KEY_STEP = 0.01;
 
@@ -290,6 +295,12 @@ export class BotPanel {
     for (const name of COST_FIELDS) form.elements[name].value = costs[name] ?? "";
     form.elements.title_pattern.value = meta.title_pattern || "";
     form.elements.ocr.checked = Boolean(meta.ocr);
+    const indicators = meta.indicators || {};
+    form.elements.signal.value = meta.indicators ? indicators.signal || "indicators" : "trend";
+    for (const [rule, names] of Object.entries(INDICATOR_NUMBERS)) {
+      form.elements[rule].checked = Boolean(indicators[rule]);
+      for (const name of names) form.elements[name].value = indicators[rule]?.[name] ?? "";
+    }
     showErrors(form, {});
     setText(form.querySelector("[data-ok]"), "");
   }
@@ -309,7 +320,10 @@ export class BotPanel {
       }
     }
     const anyCost = Object.values(costs).some((value) => value !== null);
-    const body = { rules, costs: anyCost ? costs : null, title_pattern: form.elements.title_pattern.value, ocr: form.elements.ocr.checked };
+    const body = {
+      rules, costs: anyCost ? costs : null, title_pattern: form.elements.title_pattern.value,
+      ocr: form.elements.ocr.checked, indicators: indicatorSettings(form),
+    };
     const ok = form.querySelector("[data-ok]");
     setText(ok, "");
     try {
@@ -337,4 +351,21 @@ export class BotPanel {
       showErrors($("#rules"), { "": error.message });
     }
   }
+}
+
+/** The indicator rules as the form gives them: null (none) when the bot trades on the trend
+ * and no rule is ticked; empty numbers are left out, so the server's defaults apply. */
+function indicatorSettings(form) {
+  const signal = form.elements.signal.value;
+  const settings = { signal };
+  for (const [rule, names] of Object.entries(INDICATOR_NUMBERS)) {
+    if (!form.elements[rule].checked) continue;
+    settings[rule] = {};
+    for (const name of names) {
+      const text = form.elements[name].value.trim();
+      if (text !== "") settings[rule][name] = text; // the server parses and says what is wrong
+    }
+  }
+  const anyRule = Object.keys(INDICATOR_NUMBERS).some((rule) => rule in settings);
+  return signal === "trend" && !anyRule ? null : settings;
 }

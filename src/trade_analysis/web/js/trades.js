@@ -119,7 +119,9 @@ export class TradesView {
       numberCell(money(trade.fill_price ?? trade.price)),
       numberCell(trade.fee ? money(trade.fee) : ""),
       numberCell(trade.profit === null ? "" : signedMoney(trade.profit), trade.profit === null ? "" : pnlClass(trade.profit)),
-      el("td", { class: "why", title: trade.why || null }, trade.win_reason.replace(/_/g, " ")),
+      // Every trade's why is its tooltip; an indicator's figures are shown as well.
+      el("td", { class: "why", title: trade.why || null }, trade.win_reason.replace(/_/g, " "),
+        trade.win_reason === "indicator" && trade.why ? el("span", { class: "muted" }, ` (${trade.why})`) : null),
       el("td", {}, el("button", {
         type: "button", class: "frames", "aria-label": `Screenshots of trade ${trade.id}`,
         onclick: () => this.app.tradeFrames.open(trade, this.nameOf(state, trade.bot)),
