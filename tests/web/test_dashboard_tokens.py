@@ -86,7 +86,8 @@ def test_history_images_load_with_the_page_token(
         ),
     )
     tab.view("history")
-    image = tab.page.locator("img[src*='/uploads/']").first
+    # The History table's image (the Bots view, hidden now, shows the same frame).
+    image = tab.page.locator("#view-history img[src*='/uploads/']").first
     expect(image).to_be_visible()
     expect(image).to_have_js_property("complete", True)
     assert tab.page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 0
