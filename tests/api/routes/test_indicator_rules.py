@@ -74,6 +74,29 @@ def test_an_rsi_bollinger_bot_buys_where_the_hand_calculation_says_and_explains(
     ]
 
 
+def test_a_trades_why_is_one_field_the_indicators_words_or_the_reasons(
+    client: TestClient,
+) -> None:
+    client.put("/bots/rsi/settings", json={"indicators": {"rsi_bollinger": {}}})
+    answers = [upload(client, round(price, 2)) for price in SERIES]
+    (indicator,) = [a["trade"] for a in answers if a["trade"]]
+    assert indicator["why"].startswith("RSI ")
+    # A bot on the trend alone: its first reading `down` is the first cycle's buy.
+    plain = client.post(
+        "/ingest", data={"bot": "plain", "ticker": "MSFT", "price": "50", "trend": "down"}
+    )
+    first_cycle = plain.json()["trade"]
+    assert first_cycle["win_reason"] == "first_cycle"
+    assert first_cycle["why"].startswith("first cycle: the ticker's first reading was `down`")
+    # Stored with the trade: the ledger and the statistics read the same words back.
+    listed = {t["id"]: t["why"] for t in client.get("/trades").json()["all_trades"]}
+    assert listed == {indicator["id"]: indicator["why"], first_cycle["id"]: first_cycle["why"]}
+    for trade in (indicator, first_cycle):
+        stats = client.get("/api/v1/stats", params={"bot": trade["bot"]})
+        assert stats.status_code == 200, stats.text
+        assert [t["why"] for t in stats.json()["chart"]["trades"]] == [trade["why"]]
+
+
 def test_a_reading_without_a_price_computes_nothing_and_says_so(client: TestClient) -> None:
     client.put("/bots/rsi/settings", json={"indicators": {"rsi_bollinger": {}}})
     upload(client, 100.0)
