@@ -1,0 +1,127 @@
+"""The learned chart model: how it sees a frame, that it loads, reads and agrees with itself."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from trade_analysis.analysis.chart_model import (
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    KINDS,
+    ChartModel,
+    ModelReading,
+    input_tensor,
+    model_input,
+    shipped_model,
+)
+from trade_analysis.analysis.trend import TrendReading, _decided, read_trend
+from trade_analysis.domain import Trend
+
+
+def rising(width: int = 640, height: int = 400, dark: bool = False) -> np.ndarray:
+    canvas = np.full((height, width, 3), 20 if dark else 250, np.uint8)
+    points = np.array([(10, height - 40), (width // 2, height - 120), (width - 10, 30)], np.int32)
+    cv2.polylines(canvas, [points], False, (255, 120, 30), 2, cv2.LINE_AA)
+    return canvas
+
+
+def test_a_frame_is_scaled_to_the_input_size_whatever_its_format() -> None:
+    frame = rising(1280, 800)
+    for pixels in (frame, cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA), frame[:, :, 0]):
+        small = model_input(pixels)
+        assert small.shape == (INPUT_HEIGHT, INPUT_WIDTH, 3) and small.dtype == np.uint8
+
+
+def test_the_input_is_the_ink_against_the_background() -> None:
+    plain = np.full((INPUT_HEIGHT, INPUT_WIDTH, 3), 37, np.uint8)
+    assert not input_tensor(plain).any()
+    marked = plain.copy()
+    marked[10, 20] = (37, 37, 255)
+    tensor = input_tensor(marked)
+    assert tensor.shape == (1, 3, INPUT_HEIGHT, INPUT_WIDTH)
+    assert tensor[0, 2, 10, 20] == pytest.approx(218 / 255)
+    assert np.count_nonzero(tensor) == 1
+
+
+def test_the_shipped_model_reads_a_plain_rise_as_up() -> None:
+    for dark in (False, True):
+        reading = shipped_model().read(rising(dark=dark))
+        assert reading.trend is Trend.UP
+        assert reading.kind == "line"
+        assert 0.5 < reading.trend_probability <= 1.0
+
+
+def test_reading_is_deterministic_and_safe_from_several_threads() -> None:
+    frames = [rising(width, 360 + width // 8) for width in range(480, 1280, 50)]
+    model = shipped_model()
+    alone = [model.read(frame) for frame in frames]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(model.read, frames * 3))
+    assert together == alone * 3
+
+
+def test_a_file_that_is_not_a_model_is_refused_when_loaded() -> None:
+    with pytest.raises(cv2.error):
+        ChartModel(b"not an onnx file")
+
+
+def traced(trend: Trend, found: bool = True) -> TrendReading:
+    points = ((1.0, 2.0), (3.0, 1.0)) if found else ()
+    reason = f"{trend} since turning point at 40%" if found else "no chart line found"
+    confidence = 0.4 if found else 0.0
+    return TrendReading(trend, confidence, reason, "line", points, (1.0, 2.0) if found else None)
+
+
+def learned(trend: Trend, kind: str = "candles") -> ModelReading:
+    return ModelReading(trend, 0.9, kind, 0.8)
+
+
+def test_candles_the_tracer_found_keep_their_kind() -> None:
+    candles = replace(traced(Trend.UP), kind="candles")
+    assert _decided(candles, learned(Trend.UP, kind="line")).kind == "candles"
+    assert _decided(traced(Trend.UP), learned(Trend.UP, kind="bars")).kind == "bars"
+
+
+def test_when_model_and_trace_agree_the_trace_explains_it() -> None:
+    reading = _decided(traced(Trend.UP), learned(Trend.UP))
+    assert (reading.trend, reading.kind, reading.confidence) == (Trend.UP, "candles", 0.9)
+    assert reading.reason.startswith("up since turning point at 40%")
+    assert "chart model agrees (90%)" in reading.reason
+    assert reading.turning_point == (1.0, 2.0)
+
+
+def test_when_they_disagree_the_model_decides_and_the_reason_says_so() -> None:
+    reading = _decided(traced(Trend.DOWN), learned(Trend.UP))
+    assert reading.trend is Trend.UP
+    assert reading.reason.startswith("up by the chart model (90%)")
+    assert "alone reads: down since turning point" in reading.reason
+    assert reading.turning_point is None
+    assert reading.points  # the trace is still shown
+
+
+def test_nothing_traced_and_no_move_seen_is_none_without_confidence() -> None:
+    reading = _decided(traced(Trend.NONE, found=False), learned(Trend.NONE))
+    assert (reading.trend, reading.confidence) == (Trend.NONE, 0.0)
+    assert "no chart line found" in reading.reason
+
+
+def test_read_trend_takes_another_model() -> None:
+    class Always:
+        def read(self, pixels: np.ndarray) -> ModelReading:
+            return ModelReading(Trend.DOWN, 0.7, KINDS[2], 0.6)
+
+    reading = read_trend(rising(), Always())
+    assert (reading.trend, reading.kind) == (Trend.DOWN, "bars")
+
+
+def test_an_unsure_model_does_not_overrule_the_trace() -> None:
+    unsure = ModelReading(Trend.UP, 0.6, "line", 0.9)
+    reading = _decided(traced(Trend.DOWN), unsure)
+    assert reading.trend is Trend.DOWN
+    assert reading.reason.endswith("the chart model is unsure (up at 60%)")
+    assert reading.turning_point == (1.0, 2.0)
