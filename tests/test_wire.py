@@ -20,8 +20,8 @@ from trade_analysis.wire import (
     HelloData,
     TradeEntry,
     event_type_of,
-    websocket_page,
 )
+from trade_analysis.wire_page import websocket_page
 
 PAGE = Path(__file__).parents[1] / "docs" / "websocket.md"
 
@@ -29,7 +29,7 @@ PAGE = Path(__file__).parents[1] / "docs" / "websocket.md"
 def test_the_websocket_page_is_written_from_the_models() -> None:
     assert PAGE.read_text() == websocket_page(), (
         "docs/websocket.md drifted from src/trade_analysis/wire.py: run "
-        "`.venv/bin/python -m trade_analysis.wire > docs/websocket.md`"
+        "`.venv/bin/python -m trade_analysis.wire_page > docs/websocket.md`"
     )
 
 
