@@ -107,20 +107,14 @@ def test_a_market_gone_flat_reads_none(flat_share: float, noise: float, flipped:
     assert "flat for the last" in reading.reason
 
 
-MODEL_MISS = pytest.mark.xfail(
-    strict=True,
-    reason="the chart model reads `none` here, sure of itself (see docs/reader-accuracy.md)",
-)
-
-
 @pytest.mark.parametrize(
     ("fresh_share", "direction"),
     [
         (0.04, Trend.UP),
         (0.06, Trend.UP),
         (0.1, Trend.UP),
-        pytest.param(0.04, Trend.DOWN, marks=MODEL_MISS),
-        pytest.param(0.06, Trend.DOWN, marks=MODEL_MISS),
+        (0.04, Trend.DOWN),
+        (0.06, Trend.DOWN),
         (0.1, Trend.DOWN),
     ],
 )

@@ -81,15 +81,16 @@ def learned(trend: Trend, kind: str = "candles") -> ModelReading:
     return ModelReading(trend, 0.9, kind, 0.8)
 
 
-def test_candles_the_tracer_found_keep_their_kind() -> None:
+def test_a_traced_series_keeps_its_kind_and_the_model_names_the_rest() -> None:
     candles = replace(traced(Trend.UP), kind="candles")
     assert _decided(candles, learned(Trend.UP, kind="line")).kind == "candles"
-    assert _decided(traced(Trend.UP), learned(Trend.UP, kind="bars")).kind == "bars"
+    nothing = _decided(traced(Trend.NONE, found=False), learned(Trend.UP, kind="bars"))
+    assert nothing.kind == "bars"
 
 
 def test_when_model_and_trace_agree_the_trace_explains_it() -> None:
     reading = _decided(traced(Trend.UP), learned(Trend.UP))
-    assert (reading.trend, reading.kind, reading.confidence) == (Trend.UP, "candles", 0.9)
+    assert (reading.trend, reading.kind, reading.confidence) == (Trend.UP, "line", 0.9)
     assert reading.reason.startswith("up since turning point at 40%")
     assert "chart model agrees (90%)" in reading.reason
     assert reading.turning_point == (1.0, 2.0)
@@ -116,7 +117,7 @@ def test_read_trend_takes_another_model() -> None:
             return ModelReading(Trend.DOWN, 0.7, KINDS[2], 0.6)
 
     reading = read_trend(rising(), Always())
-    assert (reading.trend, reading.kind) == (Trend.DOWN, "bars")
+    assert (reading.trend, reading.kind) == (Trend.DOWN, "line")  # the traced line keeps its kind
 
 
 def test_an_unsure_model_does_not_overrule_the_trace() -> None:
@@ -125,3 +126,11 @@ def test_an_unsure_model_does_not_overrule_the_trace() -> None:
     assert reading.trend is Trend.DOWN
     assert reading.reason.endswith("the chart model is unsure (up at 60%)")
     assert reading.turning_point == (1.0, 2.0)
+
+
+def test_a_none_of_the_model_does_not_overrule_a_traced_move() -> None:
+    reading = _decided(traced(Trend.DOWN), learned(Trend.NONE))
+    assert reading.trend is Trend.DOWN
+    assert reading.reason.endswith(
+        "the chart model reads none (90%), which overrules no traced move"
+    )

@@ -20,11 +20,6 @@ from trade_analysis.analysis.observation import AnalysisSettings, analyze, read_
 from trade_analysis.analysis.trend import read_trend
 from trade_analysis.domain import Trend
 
-MODEL_MISS = pytest.mark.xfail(
-    strict=True,
-    reason="the chart model reads `none` here, sure of itself (see docs/reader-accuracy.md)",
-)
-
 Pixels = np.ndarray
 
 
@@ -109,7 +104,6 @@ def test_the_same_leg_without_the_flat_tail_is_read(kind: str, rising: bool) -> 
     assert reading.trend is (Trend.UP if rising else Trend.DOWN), reading.reason
 
 
-@MODEL_MISS
 def test_a_flat_line_under_a_reference_line_across_the_chart_is_not_extended() -> None:
     """A dotted line at the last price across the whole chart is no flat tail."""
     closes = np.linspace(200.0, 300.0, 160) + 4.0 * np.sin(np.arange(160) * 1.3)
@@ -245,7 +239,6 @@ def wave(rising: bool, count: int = 200) -> np.ndarray:
     return values if rising else 100 - values
 
 
-@MODEL_MISS
 @pytest.mark.parametrize("rising", [True, False])
 def test_an_indicator_pane_under_the_chart_is_not_the_chart(rising: bool) -> None:
     """A lower pane (an oscillator moving the other way, across the whole width) is left out."""
@@ -261,7 +254,7 @@ def test_an_indicator_pane_under_the_chart_is_not_the_chart(rising: bool) -> Non
     assert read_trend(alone).trend is (Trend.DOWN if rising else Trend.UP)
 
 
-@pytest.mark.parametrize("rising", [True, pytest.param(False, marks=MODEL_MISS)])
+@pytest.mark.parametrize("rising", [True, False])
 def test_a_pale_line_in_a_framed_plot_with_a_dashed_grid_is_read(rising: bool) -> None:
     """Frame, dashed grid and line all near-grey on black: the frame and grid are no series."""
     canvas = np.full((440, 680, 3), 10, np.uint8)

@@ -96,10 +96,6 @@ def test_analyze_reads_the_price_when_the_title_has_none(engine: None) -> None:
     assert observation_.price == price
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the chart model reads `none` here, sure of itself (see docs/reader-accuracy.md)",
-)
 def test_the_broker_header_chart_reads_up() -> None:
     pixels, _ = _broker_header(dark=True)
     settings = AnalysisSettings(crop=Crop(right=0.0))

@@ -236,12 +236,17 @@ def _decided(traced: TrendReading, learned: ModelReading) -> TrendReading:
     probability = round(learned.trend_probability, 3)
     if not traced.points and learned.trend is Trend.NONE:
         return traced
-    # Candles or bars the tracer found piece by piece are surer than the model's
-    # 384-pixel view of them; a line it found may be an average over candles.
-    kind = traced.kind if traced.points and traced.kind != "line" else learned.kind
+    # A series the tracer followed has the kind it was followed as; the model's
+    # 384-pixel view only names the kind where nothing was traced.
+    kind = traced.kind if traced.points else learned.kind
     if probability < _MODEL_SURE and learned.trend is not traced.trend:
         unsure = f"the chart model is unsure ({learned.trend} at {probability:.0%})"
         return replace(traced, reason=f"{traced.reason}; {unsure}", kind=kind)
+    if learned.trend is Trend.NONE and traced.points and traced.trend is not Trend.NONE:
+        # The model has read a clear move in a browser tab as `none`: a `none` of its
+        # own does not overrule a move the tracer followed (flat tails are the tracer's).
+        held = f"the chart model reads none ({probability:.0%}), which overrules no traced move"
+        return replace(traced, reason=f"{traced.reason}; {held}", kind=kind)
     if learned.trend is traced.trend:
         reason = f"{traced.reason}; the chart model agrees ({probability:.0%})"
         return replace(traced, confidence=probability, reason=reason, kind=kind)
