@@ -75,7 +75,8 @@ def test_history_images_load_with_the_page_token(
         data={"ticker": "AAPL", "price": "1", "trend": "up"},
     )
     assert uploaded.status_code == 200, uploaded.text
-    tab.signed_in()
+    # Listening from the start: the Bots view may load the same frame first, and the
+    # History view's image then comes from the browser's cache.
     images: list[str] = []
     tab.page.on(
         "response",
@@ -85,6 +86,7 @@ def test_history_images_load_with_the_page_token(
             else None
         ),
     )
+    tab.signed_in()
     tab.view("history")
     # The History table's image (the Bots view, hidden now, shows the same frame).
     image = tab.page.locator("#view-history img[src*='/uploads/']").first
