@@ -16,8 +16,12 @@ from fastapi.testclient import TestClient
 from trade_analysis.domain import to_wire
 
 READINGS = Path(__file__).with_name("readings.csv")
-# Days ago, at noon UTC: every time sent is in the past, as uploads require.
-TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+# Days ago, at noon UTC: the latest noon at least an hour past (times sent are up to an
+# hour either side of a noon), so every time sent is in the past, as uploads require,
+# whatever the hour the tests run at.
+TODAY = (datetime.now(UTC) - timedelta(hours=13)).replace(
+    hour=12, minute=0, second=0, microsecond=0
+)
 
 
 def day(days_ago: int, minutes: int = 0) -> datetime:
