@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,10 +42,13 @@ def view(hwnd: int, bot: str | None) -> WorkerView:
 
 @contextmanager
 def counting_statements(services: Services) -> Iterator[list[str]]:
+    """The statements this thread runs (the service's own threads may write meanwhile)."""
     statements: list[str] = []
+    owner = threading.get_ident()
 
     def count(*args: Any) -> None:
-        statements.append(args[2])
+        if threading.get_ident() == owner:
+            statements.append(args[2])
 
     event.listen(services.database.engine, "before_cursor_execute", count)
     try:
