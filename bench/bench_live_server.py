@@ -82,6 +82,8 @@ def start_server(data_dir: Path, settings: dict[str, str] | None = None) -> Serv
             "BACKEND_API_KEY": KEY,
             "DATABASE_URL": "",
             "BUS_URL": "memory://",
+            # The service's own cap on sockets (64 by default) is below the bench's load.
+            "MAX_WEBSOCKET_CLIENTS": "1000",
             **(settings or {}),
         },
         stdout=log,
