@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
+from tests.analysis.renderers.markets import bollinger, ema, sma
 
 from trade_analysis.domain import Trend
 
@@ -127,30 +128,6 @@ def ohlc_for(rng: np.random.Generator, closes: Floats, label: Trend) -> Ohlc:
     highs = np.maximum(opens, closes) + wick[0]
     lows = np.minimum(opens, closes) - wick[1]
     return Ohlc(opens, highs, lows, closes)
-
-
-def sma(values: Floats, period: int) -> Floats:
-    out = np.full(values.size, np.nan)
-    if values.size >= period:
-        out[period - 1 :] = np.convolve(values, np.ones(period) / period, mode="valid")
-    return out
-
-
-def ema(values: Floats, period: int) -> Floats:
-    alpha = 2 / (period + 1)
-    out = np.empty(values.size)
-    out[0] = values[0]
-    for index in range(1, values.size):
-        out[index] = alpha * values[index] + (1 - alpha) * out[index - 1]
-    return out
-
-
-def bands(values: Floats, period: int) -> tuple[Floats, Floats, Floats]:
-    middle = sma(values, period)
-    deviation = np.full(values.size, np.nan)
-    for index in range(period - 1, values.size):
-        deviation[index] = values[index - period + 1 : index + 1].std()
-    return middle - 2 * deviation, middle, middle + 2 * deviation
 
 
 # -- colours --------------------------------------------------------------------------
@@ -410,7 +387,7 @@ def overlays(
         return
     aa = bool(rng.random() < 0.7)
     if rng.random() < 0.3:
-        lower, middle, upper = bands(closes, int(rng.integers(10, 30)))
+        lower, middle, upper = bollinger(closes, int(rng.integers(10, 30)))
         colour = vivid(rng)
         if rng.random() < 0.4:
             keep = ~np.isnan(lower)
