@@ -8,6 +8,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from trade_analysis.analysis.chart_model import (
     INPUT_HEIGHT,
@@ -15,7 +18,9 @@ from trade_analysis.analysis.chart_model import (
     KINDS,
     ChartModel,
     ModelReading,
+    _ink_pooled,
     input_tensor,
+    median_colour,
     model_input,
     shipped_model,
 )
@@ -46,6 +51,28 @@ def test_the_input_is_the_ink_against_the_background() -> None:
     assert tensor.shape == (1, 3, INPUT_HEIGHT, INPUT_WIDTH)
     assert tensor[0, 2, 10, 20] == pytest.approx(218 / 255)
     assert np.count_nonzero(tensor) == 1
+
+
+@given(hnp.arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40), st.just(3))))
+def test_the_median_colour_is_numpys_median_per_colour(pixels: np.ndarray) -> None:
+    assert np.array_equal(median_colour(pixels), np.median(pixels.reshape(-1, 3), axis=0))
+
+
+@given(
+    hnp.arrays(np.uint8, (12, 18, 3), elements=st.integers(0, 255)),
+    st.sampled_from([(2, 1), (1, 2), (3, 3), (2, 6)]),
+)
+def test_each_pooled_block_keeps_the_colour_farthest_from_the_background(
+    pixels: np.ndarray, block: tuple[int, int]
+) -> None:
+    rows, columns = block
+    pooled = _ink_pooled(pixels, block)
+    coarse = cv2.resize(pixels, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_NEAREST)
+    background = median_colour(coarse).astype(int)
+    blocks = pixels.reshape(12 // rows, rows, 18 // columns, columns, 3).astype(int)
+    brightest, darkest = blocks.max(axis=(1, 3)), blocks.min(axis=(1, 3))
+    farther = np.where(brightest - background >= background - darkest, brightest, darkest)
+    assert np.array_equal(pooled, farther)
 
 
 def test_the_shipped_model_reads_a_plain_rise_as_up() -> None:

@@ -80,14 +80,35 @@ def _ink_pooled(pixels: npt.NDArray[np.uint8], block: tuple[int, int]) -> npt.ND
     height, width = pixels.shape[0] // rows * rows, pixels.shape[1] // columns * columns
     pixels = pixels[:height, :width]
     coarse = cv2.resize(pixels, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_NEAREST)
-    background = np.median(coarse.reshape(-1, 3), axis=0).astype(np.int16)
+    background_colour = median_colour(np.asarray(coarse, np.uint8)).astype(np.uint8)  # truncated
     kernel = np.ones(block, np.uint8)
     anchor = (0, 0)  # the block's top-left corner, so sampling every block's corner covers it
-    brightest = cv2.dilate(pixels, kernel, anchor=anchor)[::rows, ::columns]
-    darkest = cv2.erode(pixels, kernel, anchor=anchor)[::rows, ::columns]
-    brighter = brightest.astype(np.int16) - background
-    darker = background - darkest.astype(np.int16)
-    return np.ascontiguousarray(np.where(brighter >= darker, brightest, darkest))
+    brightest = np.ascontiguousarray(cv2.dilate(pixels, kernel, anchor=anchor)[::rows, ::columns])
+    darkest = np.ascontiguousarray(cv2.erode(pixels, kernel, anchor=anchor)[::rows, ::columns])
+    # Per colour, the brightest value where it lies at least as far from the background
+    # as the darkest does (whole-image OpenCV operations: a per-pixel numpy choice in
+    # int16 cost more than the rest of the reading).
+    background = np.empty_like(brightest)
+    background[:] = background_colour
+    brighter = cv2.compare(
+        cv2.absdiff(brightest, background), cv2.absdiff(darkest, background), cv2.CMP_GE
+    )
+    kept_bright = cv2.bitwise_and(brightest, brighter)
+    kept_dark = cv2.bitwise_and(darkest, cv2.bitwise_not(brighter))
+    return np.asarray(cv2.bitwise_or(kept_bright, kept_dark), np.uint8)
+
+
+def median_colour(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+    """Per colour, the median of an HxWx3 uint8 image, exactly as `np.median` gives it,
+    counted from each colour's histogram rather than sorted."""
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    count = flat.shape[0]
+    middle = np.array([(count - 1) // 2 + 1, count // 2 + 1])
+    colours = [
+        np.searchsorted(np.cumsum(np.bincount(flat[:, channel], minlength=256)), middle)
+        for channel in range(flat.shape[1])
+    ]
+    return np.array([(low + high) / 2 for low, high in colours], np.float64)
 
 
 def input_tensor(small: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -96,9 +117,8 @@ def input_tensor(small: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     The background is the median colour, so light and dark themes give the
     same picture of the ink: what differs from the background and how.
     """
-    pixels = small.astype(np.float32)
-    background = np.median(pixels.reshape(-1, 3), axis=0)
-    centred = (pixels - background) / 255.0
+    background = median_colour(small).astype(np.float32)
+    centred = (small.astype(np.float32) - background) / 255.0
     return np.ascontiguousarray(centred.transpose(2, 0, 1)[np.newaxis])
 
 
