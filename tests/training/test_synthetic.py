@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from training.chart_model.synthetic import closes_for, draw_chart, label_of
+from training.chart_model.synthetic import closes_for, draw_chart, label_of, page
 
 from trade_analysis.domain import Trend
 
@@ -62,3 +63,20 @@ def test_an_empty_chart_has_no_trend_and_no_series() -> None:
         empty, full = draw_chart(seed, empty=True), draw_chart(seed)
         assert empty.trend is Trend.NONE
         assert not np.array_equal(empty.pixels, full.pixels)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_chart_in_a_page_is_kept_whole_among_the_pages_parts(seed: int) -> None:
+    chart = draw_chart(seed).pixels[:200, :300]
+    framed = page(chart, np.random.default_rng(seed), (255, 255, 255))
+    assert framed.shape[0] >= chart.shape[0] and framed.shape[1] >= chart.shape[1]
+    match = cv2.matchTemplate(framed, chart, cv2.TM_SQDIFF)
+    top, left = np.unravel_index(int(match.argmin()), match.shape)
+    found = framed[top : top + chart.shape[0], left : left + chart.shape[1]]
+    assert np.array_equal(found, chart)  # the chart itself, pixel for pixel
+
+
+def test_some_charts_sit_in_pages_with_room_after_their_series() -> None:
+    sizes = [draw_chart(seed).pixels.shape for seed in range(80)]
+    wide = [width / height for height, width, _ in sizes]
+    assert max(wide) > 2.2 and min(wide) < 0.9  # pages add width (a side column) or height

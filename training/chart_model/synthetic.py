@@ -561,6 +561,101 @@ def chrome(img: Pixels, rng: np.random.Generator) -> Pixels:
     return out
 
 
+def _words(rng: np.random.Generator, low: int, high: int) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 $%.,"
+    picks = rng.integers(0, len(letters), int(rng.integers(low, high)))
+    return "".join(letters[int(i)] for i in picks)
+
+
+def browser_bars(rng: np.random.Generator, width: int) -> Pixels:
+    """A browser's tab strip, address bar and perhaps an info bar, as one strip."""
+    dark = rng.random() < 0.4
+    strip = background(rng, dark)
+    rows: list[Pixels] = []
+    for part, (low, high) in (("tabs", (26, 40)), ("address", (30, 44)), ("info", (28, 40))):
+        if part == "info" and rng.random() > 0.3:
+            continue
+        if part == "tabs" and rng.random() > 0.8:
+            continue
+        row = np.empty((int(rng.integers(low, high)), width, 3), np.uint8)
+        row[:] = mix(strip, ink(rng, strip, (10, 50)), 1.0) if part == "tabs" else strip
+        if part == "info":
+            row[:] = mix(strip, vivid(rng), rng.uniform(0.1, 0.4))
+        height = row.shape[0]
+        colour = ink(rng, tuple(int(v) for v in row[0, 0]), (90, 200))  # type: ignore[arg-type]
+        if part == "tabs":
+            x = int(rng.integers(0, 80))
+            for _ in range(int(rng.integers(1, 6))):
+                tab = int(rng.integers(120, 240))
+                cv2.rectangle(row, (x, 4), (min(width - 1, x + tab), height - 1), strip, -1)
+                text(row, rng, _words(rng, 6, 22), (x + 10, height - 9), colour, 0.4)
+                x += tab + int(rng.integers(1, 6))
+        elif part == "address":
+            box = ink(rng, strip, (8, 30))
+            left, right = int(rng.integers(60, 140)), width - int(rng.integers(40, 140))
+            cv2.rectangle(row, (left, 5), (max(left + 10, right), height - 5), box, -1)
+            text(row, rng, "https://" + _words(rng, 8, 40), (left + 10, height - 12), colour, 0.42)
+        else:
+            at = (int(rng.integers(8, 40)), height - 10)
+            text(row, rng, _words(rng, 20, 70), at, colour, 0.42)
+        rows.append(row)
+    return np.concatenate(rows) if rows else np.empty((0, width, 3), np.uint8)
+
+
+def side_panel(rng: np.random.Generator, height: int, width: int, back: Colour) -> Pixels:
+    """A watch list, order book or news column beside the chart: text and coloured figures."""
+    panel = np.empty((height, width, 3), np.uint8)
+    panel[:] = back if rng.random() < 0.5 else ink(rng, back, (5, 25))
+    colour = ink(rng, back, (90, 200))
+    row = int(rng.integers(18, 34))
+    green, red = (80, 200, 0), (60, 60, 230)
+    for y in range(int(rng.integers(15, 50)), height - 8, row):
+        text(panel, rng, _words(rng, 3, 12), (8, y), colour, rng.uniform(0.35, 0.5))
+        if rng.random() < 0.7:
+            figure = f"{rng.uniform(-9, 9):+.2f}%"
+            tint = green if figure.startswith("+") else red
+            text(panel, rng, figure, (max(8, width - 70), y), tint, 0.4)
+        if rng.random() < 0.2:
+            cv2.line(panel, (4, y + 6), (width - 4, y + 6), ink(rng, back, (10, 40)), 1)
+    return panel
+
+
+def page(img: Pixels, rng: np.random.Generator, back: Colour) -> Pixels:
+    """The chart inside a web page or an app: margins, a big price above it, buttons and
+    text below, a side column, space to its right, and a browser's bars on top."""
+    height, width = img.shape[:2]
+    seamless = rng.random() < 0.5
+    sheet = back if seamless else background(rng, rng.random() < 0.4)
+    colour = ink(rng, sheet, (90, 220))
+    left = int(rng.integers(0, int(0.12 * width) + 1))
+    right = int(rng.integers(0, int(0.45 * width) + 1))
+    top = int(rng.integers(0, 50)) + (int(rng.integers(40, 90)) if rng.random() < 0.6 else 0)
+    bottom = int(rng.integers(0, int(0.35 * height) + 1))
+    out = np.empty((height + top + bottom, width + left + right, 3), np.uint8)
+    out[:] = sheet
+    out[top : top + height, left : left + width] = img
+    if top >= 40:  # the ticker and its price, large
+        size = rng.uniform(0.7, 1.4)
+        words = f"${rng.uniform(1, 999):,.2f}" if rng.random() < 0.7 else _words(rng, 4, 14)
+        text(out, rng, words, (left + int(rng.integers(0, 30)), top - 16), colour, size)
+        if rng.random() < 0.5:
+            change = f"{rng.uniform(-20, 20):+.2f} ({rng.uniform(-9, 9):+.2f}%) Today"
+            text(out, rng, change, (left + 4, max(14, top - 45)), vivid(rng), 0.45)
+    if bottom >= 40:  # period buttons and text under the chart
+        x = left + int(rng.integers(0, 40))
+        for label in ("1D", "1W", "1M", "3M", "1Y", "5Y", "ALL")[: int(rng.integers(2, 8))]:
+            text(out, rng, label, (x, top + height + 25), colour, 0.45)
+            x += int(rng.integers(35, 70))
+        for y in range(top + height + 55, out.shape[0] - 10, int(rng.integers(18, 30))):
+            text(out, rng, _words(rng, 10, 60), (left + 4, y), colour, 0.4)
+    if right >= 120 and rng.random() < 0.6:
+        panel = side_panel(rng, out.shape[0] - top, right - int(rng.integers(0, 20)), sheet)
+        out[top:, out.shape[1] - panel.shape[1] :] = panel
+    if rng.random() < 0.7:
+        out = np.concatenate((browser_bars(rng, out.shape[1]), out))
+    return out
+
+
 def finish(img: Pixels, rng: np.random.Generator) -> Pixels:
     if rng.random() < 0.3:  # another screen's scale
         factor = rng.uniform(0.6, 1.25)
@@ -618,11 +713,15 @@ def draw_chart(seed: int, empty: bool = False) -> Chart:
     back = background(rng, dark)
     img = np.empty((height, width, 3), np.uint8)
     img[:] = back
+    # A bare line or area on a plain sheet, as brokers' apps draw it: no axes, grid or panes.
+    minimal = kind in ("line", "area") and rng.random() < 0.15
     main, panes, head, side = layout(rng, width, height)
+    if minimal:
+        panes, side = [], "none"
     text_colour = ink(rng, back, (90, 200))
     if rng.random() < 0.15:  # a large faint watermark
         text(img, rng, "ABC", (width // 3, height // 2), ink(rng, back, (8, 25)), rng.uniform(2, 4))
-    for pane in [main, *panes]:
+    for pane in [main, *panes] if not minimal else []:
         if rng.random() < 0.8:
             grid(img, rng, (pane.left, pane.top, pane.right, pane.bottom), ink(rng, back, (8, 45)))
         if rng.random() < 0.5:
@@ -637,17 +736,18 @@ def draw_chart(seed: int, empty: bool = False) -> Chart:
     if kind == "area" and rng.random() < 0.2:
         low = 0.0
     right_gap = rng.uniform(0, 0.12) if rng.random() < 0.5 else 0.0
-    if rng.random() < 0.08:  # the series ends well before the plot does
-        right_gap = rng.uniform(0.12, 0.35)
+    if rng.random() < 0.15:  # the series ends well before the plot does
+        right_gap = rng.uniform(0.12, 0.4)
     count = closes.size
     step = (main.right - main.left) * (1 - right_gap) / count
     xs = main.left + step * (np.arange(count) + 0.5)
-    volume_inside = rng.random() < 0.3
+    volume_inside = rng.random() < 0.3 and not minimal
     if volume_inside:
         volume(img, rng, xs, step, main, prices, back, rng.uniform(0.1, 0.3))
     if not empty:
         draw_series(img, rng, main, kind, prices, back, low, high, right_gap)
-        overlays(img, rng, xs, main, closes, low, high, back, kind)
+        if not minimal:
+            overlays(img, rng, xs, main, closes, low, high, back, kind)
     for pane in panes:
         if rng.random() < 0.5:
             volume(img, rng, xs, step, pane, prices, back, 0.95)
@@ -672,7 +772,8 @@ def draw_chart(seed: int, empty: bool = False) -> Chart:
         colour = ink(rng, back, (60, 140))
         dashed_hline(img, y, main.left, main.right, colour, 4, 4)
         dashed_vline(img, x, main.top, main.bottom, colour, 4, 4)
-    img = finish(chrome(img, rng), rng)
+    in_page = rng.random() < (0.6 if minimal else 0.25)
+    img = finish(page(img, rng, back) if in_page else chrome(img, rng), rng)
     if empty:
         return Chart(img, Trend.NONE, "line")
     return Chart(img, label, "line" if kind == "area" else kind)
