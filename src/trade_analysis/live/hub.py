@@ -27,7 +27,8 @@ awaits a client:
 * anything else takes a new slot; if all `max_pending` slots are taken the
   client is too slow and is disconnected with 1013 (try again later);
 * a send that takes longer than `send_timeout` disconnects with 1013 too
-  (one watchdog task checks every `send_timeout / 4`; no timer per send).
+  (one watchdog task looks every `send_timeout / 8`; no timer and no clock
+  read per send).
 
 How, so that a client costs little: the hub appends each event once to one
 shared log, and a client that keeps up (the many) follows that log with a
@@ -140,13 +141,16 @@ class ClientHandle:
         "_cursor",
         "_hub",
         "_own_queue",
+        "_own_sends",
         "_pending",
         "_removed",
-        "_send_started",
         "_sender",
+        "_sending",
         "_started",
         "_topics",
         "_wakeup",
+        "_watched",
+        "_watched_since",
         "id",
     )
 
@@ -161,9 +165,13 @@ class ClientHandle:
         """Offered each event into `_pending`; else following the hub's log from `_cursor`."""
         self._pending: OrderedDict[Hashable, str] = OrderedDict()
         self._cursor = 0
+        self._own_sends = 0
         self._wakeup = asyncio.Event()
         self._started = False
-        self._send_started = 0.0
+        self._sending = False
+        """In a send (or about to start one without yielding): the watchdog looks."""
+        self._watched: int | None = None
+        self._watched_since = 0.0
         self._removed = False
         self._close_reason: tuple[int, str] | None = None
         self._closed = asyncio.Event()
@@ -282,7 +290,10 @@ class ClientHandle:
                 pending = self._pending
                 if pending and self._started:
                     _, text = pending.popitem(last=False)
-                    self._send_started = time.monotonic()
+                    self._sending = True
+                    # What the watchdog tells sends apart by: never a cursor into the log.
+                    self._own_sends -= 1
+                    self._cursor = self._own_sends
                     try:
                         await send(text)
                     except Exception as exc:
@@ -296,20 +307,21 @@ class ClientHandle:
             else:
                 entries = hub._log_after(self._cursor)
                 if entries:
+                    self._sending = True
                     if not await self._send_entries(entries):
                         return
                     continue
-            self._send_started = 0.0
+            self._sending = False
             wakeup.clear()
             await wakeup.wait()
 
     async def _send_entries(self, entries: list[_Entry]) -> bool:
         """Send these entries of the log (those after the cursor); False if the socket failed.
 
-        The loop every event takes for every client that keeps up: kept to the least.
+        The loop every event takes for every client that keeps up: kept to the least. The
+        cursor stored before each send is what the watchdog tells one send from the next by.
         """
         send = self._client.send_text
-        clock = time.monotonic
         end = entries[-1].after
         topics = self._topics
         if topics is not None:
@@ -321,9 +333,6 @@ class ClientHandle:
                     coalesced += 1
                     continue
                 self._cursor = entry.after
-                # The hub's watchdog disconnects us if this send outlives send_timeout
-                # (a timer per send would cost more than the send itself).
-                self._send_started = clock()
                 try:
                     await send(entry.text)
                 except Exception as exc:
@@ -652,16 +661,30 @@ class Hub:
             self._log_base = oldest
 
     async def _watch_sends(self) -> None:
-        """Disconnect clients whose current send has taken longer than send_timeout."""
-        clock = time.monotonic  # the clock the senders stamp their sends with
+        """Disconnect clients whose current send has taken longer than send_timeout.
+
+        Senders read no clock: before each send a sender stores its cursor (in its own
+        queue, a count of its own below zero), which tells one send from the next, and
+        the watchdog notes when it first saw each. A send is seen within one look of its
+        start and disconnected at the first look `send_timeout` after that: between
+        send_timeout and send_timeout plus two looks after it started. Looking every
+        `send_timeout / 8` (at most every 0.5 s) keeps the bound that one look every
+        `send_timeout / 4` gave against a stamped start.
+        """
+        clock = time.monotonic
         timeout = self.send_timeout
-        interval = min(max(timeout / 4, 0.01), 1.0)
+        interval = min(max(timeout / 8, 0.005), 0.5)
         while True:
             await asyncio.sleep(interval)
-            limit = clock() - timeout
+            now = clock()
             for handle in tuple(self._clients.values()):
-                started = handle._send_started
-                if started and started < limit:
+                if not handle._sending:
+                    continue
+                sending = handle._cursor
+                if sending != handle._watched:
+                    handle._watched = sending
+                    handle._watched_since = now
+                elif now - handle._watched_since >= timeout:
                     self._disconnect(handle, TRY_AGAIN_LATER, f"send took longer than {timeout:g}s")
 
     def _on_bus_gap(self, reason: str) -> None:
