@@ -80,6 +80,7 @@ from typing import Protocol, Self
 
 from trade_analysis.live.bus import Bus, BusUnavailable, Subscription
 from trade_analysis.live.channels import Channels
+from trade_analysis.live.eventlog import Entry, EventLog
 from trade_analysis.live.events import Event, EventType, InvalidEvent
 
 logger = logging.getLogger(__name__)
@@ -113,21 +114,6 @@ class HubStats:
     disconnected_slow: int = 0
     bus_failures: int = 0
     invalid: int = 0
-
-
-class _Entry:
-    """One event in the hub's shared log: its text, type and key, once for every client."""
-
-    __slots__ = ("after", "key", "superseded", "text", "type")
-
-    def __init__(self, text: str, event_type: EventType, key: Hashable | None, at: int) -> None:
-        self.text = text
-        self.type = event_type
-        self.key = key
-        self.after = at + 1
-        """The cursor of a client that has taken this entry."""
-        self.superseded = False
-        """A newer entry with the same (droppable) key follows: skip this one."""
 
 
 class ClientHandle:
@@ -198,7 +184,7 @@ class ClientHandle:
         topics = self._topics
         return sum(
             1
-            for entry in self._hub._log_after(self._cursor)
+            for entry in self._hub._log.after(self._cursor)
             if not entry.superseded and (topics is None or entry.type in topics)
         )
 
@@ -219,7 +205,7 @@ class ClientHandle:
     def subscribe(self, topics: Iterable[EventType] | None) -> None:
         """Receive only these event types from now on (None: all)."""
         # What was offered under the old topics stays offered.
-        if not self._own_queue and self._cursor < self._hub._log_end:
+        if not self._own_queue and self._cursor < self._hub._log.end:
             self._take_own_queue()
         self._topics = None if topics is None else frozenset(topics)
 
@@ -261,7 +247,7 @@ class ClientHandle:
             return
         hub._own_queues[self.id] = self
         topics = self._topics
-        for entry in hub._log_after(self._cursor):
+        for entry in hub._log.after(self._cursor):
             if topics is None or entry.type in topics:
                 self._offer(entry.text, entry.key)
 
@@ -270,7 +256,7 @@ class ClientHandle:
         hub = self._hub
         self._own_queue = False
         hub._own_queues.pop(self.id, None)
-        self._cursor = hub._log_end
+        self._cursor = hub._log.end
 
     def _start(self, first: str | None) -> None:
         if first is not None:
@@ -305,7 +291,7 @@ class ClientHandle:
                     self._follow_log()
                     continue
             else:
-                entries = hub._log_after(self._cursor)
+                entries = hub._log.after(self._cursor)
                 if entries:
                     self._sending = True
                     if not await self._send_entries(entries):
@@ -315,7 +301,7 @@ class ClientHandle:
             wakeup.clear()
             await wakeup.wait()
 
-    async def _send_entries(self, entries: list[_Entry]) -> bool:
+    async def _send_entries(self, entries: list[Entry]) -> bool:
         """Send these entries of the log (those after the cursor); False if the socket failed.
 
         The loop every event takes for every client that keeps up: kept to the least. The
@@ -387,11 +373,7 @@ class Hub:
         self._clients: dict[int, ClientHandle] = {}
         self._own_queues: dict[int, ClientHandle] = {}
         """Clients offered every event into their own pending map (the rest follow the log)."""
-        self._log: list[_Entry] = []
-        self._log_base = 0
-        """Position of `_log[0]` since the hub started: cursors count from there."""
-        self._latest: dict[Hashable, _Entry] = {}
-        """The newest entry in the log for each droppable key."""
+        self._log = EventLog()
         self._unflushed = 0
         self._closers: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
@@ -428,9 +410,7 @@ class Hub:
             self._disconnect(handle, GOING_AWAY, "server shutting down")
         if self._closers:
             await asyncio.wait(tuple(self._closers))
-        self._log_base += len(self._log)
         self._log.clear()
-        self._latest.clear()
         tasks = [t for t in (self._reader, self._watchdog) if t is not None]
         self._reader = self._watchdog = None
         for task in tasks:
@@ -610,32 +590,18 @@ class Hub:
         self.stats.events += 1
         event_type = event.type
         key = event.key
-        entry = _Entry(text, event_type, key, self._log_end)
-        if key is not None:
-            latest = self._latest
-            previous = latest.get(key)
-            if previous is not None:
-                previous.superseded = True
-            latest[key] = entry
-        self._log.append(entry)
+        self._log.append(text, event_type, key)
         self._unflushed += 1
         for handle in tuple(self._own_queues.values()):
             topics = handle._topics
             if topics is None or event_type in topics:
                 handle._offer(text, key)
 
-    @property
-    def _log_end(self) -> int:
-        return self._log_base + len(self._log)
-
-    def _log_after(self, cursor: int) -> list[_Entry]:
-        return self._log[cursor - self._log_base :]
-
     def _flush(self) -> None:
         """End of a batch: wake the clients following the log; a client that has fallen
         more than `max_pending` entries behind takes its own queue; drop what all have."""
         self._unflushed = 0
-        end = self._log_end
+        end = self._log.end
         behind = end - self.max_pending
         oldest = end
         for handle in tuple(self._clients.values()):
@@ -649,16 +615,7 @@ class Hub:
                 if cursor < oldest:
                     oldest = cursor
                 handle._wakeup.set()
-        taken = oldest - self._log_base
-        if taken > 0:
-            log = self._log
-            latest = self._latest
-            for entry in log[:taken]:
-                key = entry.key
-                if key is not None and latest.get(key) is entry:
-                    del latest[key]
-            del log[:taken]
-            self._log_base = oldest
+        self._log.drop_before(oldest)
 
     async def _watch_sends(self) -> None:
         """Disconnect clients whose current send has taken longer than send_timeout.
