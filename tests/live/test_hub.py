@@ -29,6 +29,10 @@ def snapshot(n: int) -> Event:
     return Event(EventType.SNAPSHOT, {"seq": n})
 
 
+def frame(hwnd: int, n: int) -> Event:
+    return Event(EventType.FRAME, {"hwnd": hwnd, "seq": n})
+
+
 def seqs(client: RecordingClient) -> list[tuple[str, Any]]:
     out = []
     for text in client.texts:
@@ -151,10 +155,6 @@ async def test_coalescing_is_per_key_and_keeps_order_with_trades(hub: Hub) -> No
     await hub.add_client(slow)
     await hub.publish(snapshot(0))
     await wait_until(lambda: slow.waiting == 1)
-
-    def frame(hwnd: int, n: int) -> Event:
-        return Event(EventType.FRAME, {"hwnd": hwnd, "seq": n})
-
     await hub.publish(frame(1, 1))
     await hub.publish(frame(2, 2))
     await hub.publish(trade(3))
@@ -359,10 +359,6 @@ async def test_publish_threadsafe_from_a_worker_thread(hub: Hub) -> None:
 
 
 # -- clients that fall behind and catch up ----------------------------------
-
-
-def frame(hwnd: int, n: int) -> Event:
-    return Event(EventType.FRAME, {"hwnd": hwnd, "seq": n})
 
 
 async def test_a_client_behind_by_more_than_max_pending_catches_up_in_order(hub: Hub) -> None:
