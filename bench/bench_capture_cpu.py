@@ -42,9 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-import cv2
 import httpx
 import psutil
 from _support import free_port, server_process, verdict
@@ -52,7 +50,9 @@ from bench_pipeline import (
     chart_windows,
     cpu_seconds,
     observation_count,
+    thumbnail_jpeg,
     ticker,
+    virtual_display,
     wait_for_fleet,
     workers_summary,
 )
@@ -62,7 +62,6 @@ from trade_analysis.cli import serve_command
 
 API_KEY = "bench-capture-cpu-key-0123456789abcdef"
 TARGET = 2.0
-THUMB_WIDTH = 320
 PROFILED_SERVE = Path(__file__).with_name("_profiled_serve.py")
 
 
@@ -100,17 +99,7 @@ def bare_loop(display_name: str, hwnds: list[int], interval: float, seconds: flo
         changed += signature != signatures.get(index)
         signatures[index] = signature
         read_trend(crop.read_region(pixels))
-        thumb = crop.apply(pixels)
-        height, width = thumb.shape[:2]
-        if width > THUMB_WIDTH:  # never enlarged, as the service's are not
-            thumb = cv2.resize(
-                thumb,
-                (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width))),
-                interpolation=cv2.INTER_AREA,
-            )
-        ok, jpeg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 70])
-        assert ok
-        base64.b64encode(jpeg.tobytes())
+        base64.b64encode(thumbnail_jpeg(crop.apply(pixels)))
         captures += 1
 
     for index in range(len(targets)):  # warm-up (imports, first allocations)
@@ -229,7 +218,7 @@ def main() -> None:
     screen = (columns * args.width, rows * args.height)
     with (
         tempfile.TemporaryDirectory(prefix="bench-capture-cpu-") as tmp,
-        virtual_display_of(*screen) as vdisplay,
+        virtual_display(max(screen[0], 640), max(screen[1], 480)) as vdisplay,
         chart_windows(vdisplay.display) as windows,
     ):
         display = vdisplay.display
@@ -288,19 +277,6 @@ def main() -> None:
                     client.post("/stop_all_workers")
                 client.close()
     summary(rounds)
-
-
-@contextlib.contextmanager
-def virtual_display_of(width: int, height: int) -> Any:
-    from trade_analysis.demo.desktop import start_virtual_display
-
-    display = start_virtual_display(max(width, 640), max(height, 480))
-    try:
-        yield display
-    finally:
-        display.stop()
-        if display.process.stderr is not None:
-            display.process.stderr.close()
 
 
 def report_round(number: int, r: dict[str, float]) -> None:

@@ -87,8 +87,9 @@ API_KEY = "bench-pipeline-key-0123456789abcdef"
 
 
 @contextmanager
-def virtual_display() -> Iterator[VirtualDisplay]:
-    display = start_virtual_display(1280, 800)
+def virtual_display(width: int = 1280, height: int = 800) -> Iterator[VirtualDisplay]:
+    """An Xvfb screen of this size (24 bits), stopped on exit."""
+    display = start_virtual_display(width, height)
     try:
         yield display
     finally:
@@ -220,24 +221,27 @@ class BarePipeline:
     def grab_and_check(self) -> bool:
         return self.changed(self.grab())
 
-    @staticmethod
-    def thumbnail(cropped: np.ndarray) -> bytes:
-        height, width = cropped.shape[:2]
-        thumb = cv2.resize(
-            cropped,
-            (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width))),
-            interpolation=cv2.INTER_AREA,
-        )
-        ok, jpeg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 70])
-        assert ok
-        return bytes(jpeg)
-
     def full(self) -> bytes:
         pixels = self.grab()
         cropped = self.crop.apply(pixels)
         self.changed(pixels)  # the bench's window is static: read it anyway (a changed frame)
         read_trend(cropped)
-        return self.thumbnail(cropped)
+        return thumbnail_jpeg(cropped)
+
+
+def thumbnail_jpeg(cropped: np.ndarray) -> bytes:
+    """A JPEG thumbnail at most THUMB_WIDTH wide, never enlarged (as the service's are not)."""
+    thumb = cropped
+    height, width = cropped.shape[:2]
+    if width > THUMB_WIDTH:
+        thumb = cv2.resize(
+            cropped,
+            (THUMB_WIDTH, max(1, round(height * THUMB_WIDTH / width))),
+            interpolation=cv2.INTER_AREA,
+        )
+    ok, jpeg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    assert ok
+    return bytes(jpeg)
 
 
 def find_window(source: X11Source, title: str, timeout: float = 30.0) -> int:
@@ -312,7 +316,7 @@ def per_window(display: str, iterations: int, work_dir: Path) -> dict[str, Cost]
         timer.add("bare pipeline (baseline)", bare.full)
         still = bare.crop.apply(bare.grab())
         timer.add("  of which read_trend", lambda: read_trend(still))
-        timer.add("  of which JPEG thumbnail", lambda: bare.thumbnail(still))
+        timer.add("  of which JPEG thumbnail", lambda: thumbnail_jpeg(still))
         timer.add("X11Source.capture (composite)", lambda: source.capture(hwnd))
         timer.add("X11Source.capture (screen, mss)", lambda: screen_source.capture(hwnd))
         timer.add("X11Source.capture + signature", capture_and_check)

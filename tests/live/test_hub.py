@@ -29,6 +29,10 @@ def snapshot(n: int) -> Event:
     return Event(EventType.SNAPSHOT, {"seq": n})
 
 
+def frame(hwnd: int, n: int) -> Event:
+    return Event(EventType.FRAME, {"hwnd": hwnd, "seq": n})
+
+
 def seqs(client: RecordingClient) -> list[tuple[str, Any]]:
     out = []
     for text in client.texts:
@@ -151,10 +155,6 @@ async def test_coalescing_is_per_key_and_keeps_order_with_trades(hub: Hub) -> No
     await hub.add_client(slow)
     await hub.publish(snapshot(0))
     await wait_until(lambda: slow.waiting == 1)
-
-    def frame(hwnd: int, n: int) -> Event:
-        return Event(EventType.FRAME, {"hwnd": hwnd, "seq": n})
-
     await hub.publish(frame(1, 1))
     await hub.publish(frame(2, 2))
     await hub.publish(trade(3))
@@ -356,3 +356,111 @@ async def test_publish_threadsafe_from_a_worker_thread(hub: Hub) -> None:
     await asyncio.to_thread(worker)
     await client.wait_for_count(1)
     assert seqs(client) == [("trade", 42)]
+
+
+# -- clients that fall behind and catch up ----------------------------------
+
+
+async def test_a_client_behind_by_more_than_max_pending_catches_up_in_order(hub: Hub) -> None:
+    slow = GatedClient()
+    await hub.add_client(slow)
+    await hub.publish(trade(0))
+    await wait_until(lambda: slow.waiting == 1)
+    for n in range(1, 101):  # far more events than max_pending, few keys
+        await hub.publish(frame(n % 3, n) if n % 25 else trade(n))
+    await hub.publish(trade(101))
+    await wait_until(lambda: hub.stats.events == 102)
+    slow.gate.set()
+    await slow.wait_for_count(9)
+    await hub.publish(trade(102))  # it follows the stream again
+    await slow.wait_for_count(10)
+    assert seqs(slow) == [
+        ("trade", 0),
+        ("trade", 25),
+        ("trade", 50),
+        ("trade", 75),
+        ("frame", 97),
+        ("frame", 98),
+        ("frame", 99),
+        ("trade", 100),
+        ("trade", 101),
+        ("trade", 102),
+    ]
+    assert slow.closed is None
+
+
+async def test_subscribe_keeps_what_was_already_offered(hub: Hub) -> None:
+    slow = GatedClient()
+    handle = await hub.add_client(slow)
+    await hub.publish(trade(0))
+    await wait_until(lambda: slow.waiting == 1)
+    await hub.publish(snapshot(1))  # offered while it took every type
+    await wait_until(lambda: hub.stats.events == 2)
+    handle.subscribe([EventType.TRADE])
+    await hub.publish(snapshot(2))  # not any more
+    await hub.publish(trade(3))
+    slow.gate.set()
+    await slow.wait_for_count(3)
+    await hub.publish(trade(4))
+    await slow.wait_for_count(4)
+    assert seqs(slow) == [("trade", 0), ("snapshot", 1), ("trade", 3), ("trade", 4)]
+
+
+async def test_push_takes_its_place_after_events_already_offered(hub: Hub) -> None:
+    slow = GatedClient()
+    handle = await hub.add_client(slow)
+    await hub.publish(trade(0))
+    await wait_until(lambda: slow.waiting == 1)
+    await hub.publish(trade(1))
+    await wait_until(lambda: hub.stats.events == 2)
+    handle.push(Event(EventType.ERROR, {"detail": "bad subscribe"}))
+    await hub.publish(trade(2))
+    slow.gate.set()
+    await slow.wait_for_count(4)
+    assert seqs(slow) == [("trade", 0), ("trade", 1), ("error", None), ("trade", 2)]
+
+
+async def test_the_hub_holds_no_backlog_for_clients_that_took_it(hub: Hub) -> None:
+    clients = [RecordingClient() for _ in range(3)]
+    for client in clients:
+        await hub.add_client(client)
+    stalled = StalledClient()
+    stalled_handle = await hub.add_client(stalled)
+    for n in range(100):
+        await hub.publish(frame(n % 4, n))
+        await hub.publish(trade(n))
+        for client in clients:
+            await client.wait_for_count(2 * (n + 1))
+        # At most what the stalled client has yet to take before it gets its own queue.
+        assert hub.backlog <= hub.max_pending + 2
+    # It was given its own queue, then disconnected when that overflowed.
+    await asyncio.wait_for(stalled_handle.wait_closed(), 2)
+    assert stalled.closed is not None and "too slow" in stalled.closed[1]
+    assert hub.backlog <= 2  # the last events, until the next ones arrive
+
+
+async def test_a_client_whose_sends_each_finish_in_time_is_kept() -> None:
+    class Sluggish(RecordingClient):
+        async def send_text(self, data: str, /) -> None:
+            await asyncio.sleep(0.02)
+            await super().send_text(data)
+
+    async with MemoryBus() as bus, Hub(bus, max_pending=64, send_timeout=0.3) as hub:
+        client = Sluggish()
+        handle = await hub.add_client(client)
+        for n in range(40):  # together far longer than the send timeout
+            await hub.publish(trade(n))
+        await client.wait_for_count(40)
+        assert client.closed is None and not handle.closing
+
+
+async def test_a_send_stalled_while_the_client_fell_behind_still_times_out() -> None:
+    async with MemoryBus() as bus, Hub(bus, max_pending=4, send_timeout=0.2) as hub:
+        stalled = StalledClient()
+        handle = await hub.add_client(stalled)
+        await hub.publish(trade(0))
+        await wait_until(lambda: stalled.attempts == 1)
+        for n in range(1, 20):  # behind by more than max_pending, but coalesced: no overflow
+            await hub.publish(snapshot(n))
+        await asyncio.wait_for(handle.wait_closed(), 3)
+        assert stalled.closed == (TRY_AGAIN_LATER, "send took longer than 0.2s")

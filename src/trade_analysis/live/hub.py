@@ -18,8 +18,8 @@ each local client. One code path for `memory://` and `redis://`. If the bus
 is down (`BusUnavailable`), `publish` logs and delivers to this process's
 clients directly, so a single process keeps streaming.
 
-Per client: a small bounded pending map and one sender task with a send
-timeout. Offering never awaits a client:
+Per client, what it has not been sent yet is bounded and offering never
+awaits a client:
 
 * a droppable event (`snapshot`, `frame`, `worker`, ...) whose key is already
   pending replaces the pending one (newest wins, moved to the back so order
@@ -27,7 +27,23 @@ timeout. Offering never awaits a client:
 * anything else takes a new slot; if all `max_pending` slots are taken the
   client is too slow and is disconnected with 1013 (try again later);
 * a send that takes longer than `send_timeout` disconnects with 1013 too
-  (one watchdog task checks every `send_timeout / 4`; no timer per send).
+  (one watchdog task looks every `send_timeout / 8`; no timer and no clock
+  read per send).
+
+How, so that a client costs little: the hub appends each event once to one
+shared log, and a client that keeps up (the many) follows that log with a
+cursor, sending each entry's text in turn, skipping types it did not
+subscribe to and droppable entries a newer one with the same key has
+superseded (which is that newest-wins rule). Nothing is done per client per
+event when the event arrives: the reader wakes the followers once per batch
+of bus messages. A client more than `max_pending` entries behind at the end
+of a batch - stalled, or just slow - gets its own pending map instead: the
+entries after its cursor are offered to it in order, exactly as they would
+have been one by one, and it is offered every event from then on until it
+has caught up and follows the log again. A client that is pushed a message
+or changes its topics with entries still to take gets the same treatment
+first. A client being set up (its `hello` being built) starts with a
+pending map too.
 
 A disconnected client reconnects and resyncs through `hello`; so nothing it
 must see (`trade`) is dropped silently. When the bus reports a gap (a Redis
@@ -54,15 +70,17 @@ import concurrent.futures
 import inspect
 import itertools
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from trade_analysis.live.bus import Bus, BusUnavailable
+from trade_analysis.live.bus import Bus, BusUnavailable, Subscription
 from trade_analysis.live.channels import Channels
+from trade_analysis.live.eventlog import Entry, EventLog
 from trade_analysis.live.events import Event, EventType, InvalidEvent
 
 logger = logging.getLogger(__name__)
@@ -99,21 +117,26 @@ class HubStats:
 
 
 class ClientHandle:
-    """One registered client: its topics, pending events and sender task."""
+    """One registered client: its topics, what it has still to be sent, its sender task."""
 
     __slots__ = (
         "_client",
         "_close_reason",
         "_closed",
         "_closer",
+        "_cursor",
         "_hub",
+        "_own_queue",
+        "_own_sends",
         "_pending",
         "_removed",
-        "_send_started",
         "_sender",
+        "_sending",
         "_started",
         "_topics",
         "_wakeup",
+        "_watched",
+        "_watched_since",
         "id",
     )
 
@@ -124,10 +147,17 @@ class ClientHandle:
         self._hub = hub
         self._client = client
         self._topics = topics
+        self._own_queue = True
+        """Offered each event into `_pending`; else following the hub's log from `_cursor`."""
         self._pending: OrderedDict[Hashable, str] = OrderedDict()
+        self._cursor = 0
+        self._own_sends = 0
         self._wakeup = asyncio.Event()
         self._started = False
-        self._send_started = 0.0
+        self._sending = False
+        """In a send (or about to start one without yielding): the watchdog looks."""
+        self._watched: int | None = None
+        self._watched_since = 0.0
         self._removed = False
         self._close_reason: tuple[int, str] | None = None
         self._closed = asyncio.Event()
@@ -135,7 +165,7 @@ class ClientHandle:
         self._closer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
-        return f"<ClientHandle {self.id} pending={len(self._pending)} closing={self.closing}>"
+        return f"<ClientHandle {self.id} pending={self.pending} closing={self.closing}>"
 
     @property
     def client(self) -> LiveClient:
@@ -148,7 +178,15 @@ class ClientHandle:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        """Events waiting to be sent to this client."""
+        if self._own_queue:
+            return len(self._pending)
+        topics = self._topics
+        return sum(
+            1
+            for entry in self._hub._log.after(self._cursor)
+            if not entry.superseded and (topics is None or entry.type in topics)
+        )
 
     @property
     def closing(self) -> bool:
@@ -166,6 +204,9 @@ class ClientHandle:
 
     def subscribe(self, topics: Iterable[EventType] | None) -> None:
         """Receive only these event types from now on (None: all)."""
+        # What was offered under the old topics stays offered.
+        if not self._own_queue and self._cursor < self._hub._log.end:
+            self._take_own_queue()
         self._topics = None if topics is None else frozenset(topics)
 
     def push(self, event: Event) -> None:
@@ -174,6 +215,8 @@ class ClientHandle:
         Use this instead of sending on the socket directly: the sender task
         is the only writer, so sends never interleave.
         """
+        if not self._own_queue:
+            self._take_own_queue()
         self._offer(event.to_json(), event.key)
 
     # -- internals, all on the event loop --------------------------------
@@ -196,6 +239,25 @@ class ClientHandle:
         if self._started:
             self._wakeup.set()
 
+    def _take_own_queue(self) -> None:
+        """Stop following the log: what this client has yet to take of it, offered in order."""
+        hub = self._hub
+        self._own_queue = True
+        if self.closing:
+            return
+        hub._own_queues[self.id] = self
+        topics = self._topics
+        for entry in hub._log.after(self._cursor):
+            if topics is None or entry.type in topics:
+                self._offer(entry.text, entry.key)
+
+    def _follow_log(self) -> None:
+        """Caught up on its own queue: follow the log from its end."""
+        hub = self._hub
+        self._own_queue = False
+        hub._own_queues.pop(self.id, None)
+        self._cursor = hub._log.end
+
     def _start(self, first: str | None) -> None:
         if first is not None:
             key = (None, next(self._hub._seq))
@@ -205,31 +267,81 @@ class ClientHandle:
         self._wakeup.set()
 
     async def _send_loop(self) -> None:
-        client = self._client
-        pending = self._pending
         hub = self._hub
-        clock = asyncio.get_running_loop().time
+        stats = hub.stats
+        send = self._client.send_text
+        wakeup = self._wakeup
         while True:
-            if not pending or not self._started:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            _, text = pending.popitem(last=False)
-            # The hub's watchdog disconnects us if this send outlives send_timeout
-            # (a timer per send would cost more than the send itself).
-            self._send_started = clock()
-            try:
-                await client.send_text(text)
-            except Exception as exc:
-                # The socket is gone; the route's receive loop will remove us.
-                logger.debug("live client %s send failed: %r", self.id, exc)
-                hub._detach(self)
-                self._pending.clear()
-                self._closed.set()
-                return
-            finally:
-                self._send_started = 0.0
-            hub.stats.sent += 1
+            if self._own_queue:
+                pending = self._pending
+                if pending and self._started:
+                    _, text = pending.popitem(last=False)
+                    self._sending = True
+                    # What the watchdog tells sends apart by: never a cursor into the log.
+                    self._own_sends -= 1
+                    self._cursor = self._own_sends
+                    try:
+                        await send(text)
+                    except Exception as exc:
+                        self._send_failed(exc)
+                        return
+                    stats.sent += 1
+                    continue
+                if self._started:
+                    self._follow_log()
+                    continue
+            else:
+                entries = hub._log.after(self._cursor)
+                if entries:
+                    self._sending = True
+                    if not await self._send_entries(entries):
+                        return
+                    continue
+            self._sending = False
+            wakeup.clear()
+            await wakeup.wait()
+
+    async def _send_entries(self, entries: list[Entry]) -> bool:
+        """Send these entries of the log (those after the cursor); False if the socket failed.
+
+        The loop every event takes for every client that keeps up: kept to the least. The
+        cursor stored before each send is what the watchdog tells one send from the next by.
+        """
+        send = self._client.send_text
+        end = entries[-1].after
+        topics = self._topics
+        if topics is not None:
+            entries = [entry for entry in entries if entry.type in topics]
+        sent = coalesced = 0
+        try:
+            for entry in entries:
+                if entry.superseded:
+                    coalesced += 1
+                    continue
+                self._cursor = entry.after
+                try:
+                    await send(entry.text)
+                except Exception as exc:
+                    self._send_failed(exc)
+                    return False
+                sent += 1
+                if self._own_queue:
+                    # Fell too far behind during that send: the rest is in its own queue now.
+                    return True
+            self._cursor = end
+            return True
+        finally:
+            stats = self._hub.stats
+            stats.offered += sent + coalesced
+            stats.coalesced += coalesced
+            stats.sent += sent
+
+    def _send_failed(self, exc: Exception) -> None:
+        # The socket is gone; the route's receive loop will remove us.
+        logger.debug("live client %s send failed: %r", self.id, exc)
+        self._hub._detach(self)
+        self._pending.clear()
+        self._closed.set()
 
 
 class Hub:
@@ -259,6 +371,10 @@ class Hub:
         self.resync_on_gap = resync_on_gap
         self.stats = HubStats()
         self._clients: dict[int, ClientHandle] = {}
+        self._own_queues: dict[int, ClientHandle] = {}
+        """Clients offered every event into their own pending map (the rest follow the log)."""
+        self._log = EventLog()
+        self._unflushed = 0
         self._closers: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -294,6 +410,7 @@ class Hub:
             self._disconnect(handle, GOING_AWAY, "server shutting down")
         if self._closers:
             await asyncio.wait(tuple(self._closers))
+        self._log.clear()
         tasks = [t for t in (self._reader, self._watchdog) if t is not None]
         self._reader = self._watchdog = None
         for task in tasks:
@@ -331,6 +448,15 @@ class Hub:
         )
         return senders + len(self._closers)
 
+    @property
+    def backlog(self) -> int:
+        """Events the hub holds for clients that have yet to take them (for leak checks).
+
+        Dropped at the end of each batch of events once every client following the log
+        has taken them, so at most the last batch once the clients have caught up.
+        """
+        return len(self._log)
+
     async def add_client(
         self,
         client: LiveClient,
@@ -343,6 +469,7 @@ class Hub:
             self, client, None if topics is None else frozenset(topics), next(self._ids)
         )
         self._clients[handle.id] = handle
+        self._own_queues[handle.id] = handle
         handle._sender = asyncio.create_task(handle._send_loop(), name=f"hub-client-{handle.id}")
         first: str | None = None
         if hello is not None:
@@ -373,6 +500,7 @@ class Hub:
 
     def _detach(self, handle: ClientHandle) -> None:
         self._clients.pop(handle.id, None)
+        self._own_queues.pop(handle.id, None)
 
     def _disconnect(self, handle: ClientHandle, code: int, reason: str) -> None:
         """Drop a client from the fan-out now and close it in the background."""
@@ -425,6 +553,7 @@ class Hub:
                 self._bus_down = True
                 logger.warning("hub: bus unavailable (%s); delivering to local clients only", exc)
             self._deliver(text, event)
+            self._flush()
             return
         if self._bus_down:
             self._bus_down = False
@@ -436,39 +565,83 @@ class Hub:
             raise RuntimeError("hub is not started")
         return asyncio.run_coroutine_threadsafe(self.publish(event), self._loop)
 
-    async def _read(self, subscription: AsyncIterable[str]) -> None:
+    async def _read(self, subscription: Subscription) -> None:
         async for text in subscription:
-            try:
-                event = Event.from_json(text)
-            except InvalidEvent as exc:
-                self.stats.invalid += 1
-                logger.warning("hub: ignoring invalid bus message: %s", exc)
-                continue
-            try:
-                self._deliver(text, event)
-            except Exception:
-                logger.exception("hub: delivering %s failed", event.type)
+            self._receive(text)
+            # A batch ends when the bus has nothing more for now (or is long enough):
+            # only then can clients run, so only then is there anything to do per client.
+            if not subscription or self._unflushed >= self.max_pending:
+                self._flush()
+
+    def _receive(self, text: str) -> None:
+        try:
+            event = Event.from_json(text)
+        except InvalidEvent as exc:
+            self.stats.invalid += 1
+            logger.warning("hub: ignoring invalid bus message: %s", exc)
+            return
+        try:
+            self._deliver(text, event)
+        except Exception:
+            logger.exception("hub: delivering %s failed", event.type)
 
     def _deliver(self, text: str, event: Event) -> None:
+        """Append the event to the log and offer it to the clients with their own queue."""
         self.stats.events += 1
         event_type = event.type
         key = event.key
-        for handle in tuple(self._clients.values()):
+        self._log.append(text, event_type, key)
+        self._unflushed += 1
+        for handle in tuple(self._own_queues.values()):
             topics = handle._topics
             if topics is None or event_type in topics:
                 handle._offer(text, key)
 
+    def _flush(self) -> None:
+        """End of a batch: wake the clients following the log; a client that has fallen
+        more than `max_pending` entries behind takes its own queue; drop what all have."""
+        self._unflushed = 0
+        end = self._log.end
+        behind = end - self.max_pending
+        oldest = end
+        for handle in tuple(self._clients.values()):
+            if handle._own_queue:
+                continue
+            cursor = handle._cursor
+            if cursor < end:
+                if cursor < behind:
+                    handle._take_own_queue()
+                    continue
+                if cursor < oldest:
+                    oldest = cursor
+                handle._wakeup.set()
+        self._log.drop_before(oldest)
+
     async def _watch_sends(self) -> None:
-        """Disconnect clients whose current send has taken longer than send_timeout."""
-        loop = asyncio.get_running_loop()
+        """Disconnect clients whose current send has taken longer than send_timeout.
+
+        Senders read no clock: before each send a sender stores its cursor (in its own
+        queue, a count of its own below zero), which tells one send from the next, and
+        the watchdog notes when it first saw each. A send is seen within one look of its
+        start and disconnected at the first look `send_timeout` after that: between
+        send_timeout and send_timeout plus two looks after it started. Looking every
+        `send_timeout / 8` (at most every 0.5 s) keeps the bound that one look every
+        `send_timeout / 4` gave against a stamped start.
+        """
+        clock = time.monotonic
         timeout = self.send_timeout
-        interval = min(max(timeout / 4, 0.01), 1.0)
+        interval = min(max(timeout / 8, 0.005), 0.5)
         while True:
             await asyncio.sleep(interval)
-            limit = loop.time() - timeout
+            now = clock()
             for handle in tuple(self._clients.values()):
-                started = handle._send_started
-                if started and started < limit:
+                if not handle._sending:
+                    continue
+                sending = handle._cursor
+                if sending != handle._watched:
+                    handle._watched = sending
+                    handle._watched_since = now
+                elif now - handle._watched_since >= timeout:
                     self._disconnect(handle, TRY_AGAIN_LATER, f"send took longer than {timeout:g}s")
 
     def _on_bus_gap(self, reason: str) -> None:

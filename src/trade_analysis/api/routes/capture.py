@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
 
@@ -11,6 +11,7 @@ from trade_analysis.api.deps import ServicesDep, require_key_or_image_token
 from trade_analysis.api.schemas import Ok, WindowPreview, WorkerPublic
 from trade_analysis.application import capture as application
 from trade_analysis.capture import commands
+from trade_analysis.capture.errors import CaptureError, NoFrameYet, UnknownWorker, WindowGone
 from trade_analysis.capture.frame import WindowInfo
 from trade_analysis.capture.schemas import (
     MAX_HWND,
@@ -35,6 +36,15 @@ Hwnd = Annotated[int, Path(ge=0, le=MAX_HWND, description="the window's id, as /
 NONE = NoArguments()
 
 
+def fails_with(error: type[CaptureError], when: str) -> dict[int | str, dict[str, Any]]:
+    """A route's error in its OpenAPI `responses`: the status that capture error answers
+    with (declared once, in capture/errors.py) and when the route answers it."""
+    return {error.http_status: {"description": when}}
+
+
+NO_FRAME = fails_with(NoFrameYet, "no worker for the window, or no frame yet")
+
+
 @router.get("/windows", response_model=list[WindowInfo], summary="Windows that can be captured")
 async def windows(services: ServicesDep) -> list[WindowInfo]:
     return await services.capture.run(commands.list_windows, NONE)
@@ -44,7 +54,7 @@ async def windows(services: ServicesDep) -> list[WindowInfo]:
     "/windows/{hwnd}/preview",
     response_model=WindowPreview,
     summary="A small JPEG of a window, to choose it before watching it",
-    responses={400: {"description": "no such window (any more)"}},
+    responses=fails_with(WindowGone, "no such window (any more)"),
 )
 async def window_preview(hwnd: Hwnd, services: ServicesDep) -> WindowPreview:
     jpeg = await services.capture.run(commands.preview_window, StopRequest(hwnd=hwnd))
@@ -67,7 +77,7 @@ async def stop_multi(request: StopRequest, services: ServicesDep) -> WorkerStatu
     "/set_capture_interval",
     response_model=WorkerStatus,
     summary="A running window's seconds between captures, from its next wait on",
-    responses={404: {"description": "the window is not being captured"}},
+    responses=fails_with(UnknownWorker, "the window is not being captured"),
 )
 async def set_capture_interval(request: IntervalRequest, services: ServicesDep) -> WorkerStatus:
     return await application.set_interval(services, request)
@@ -152,7 +162,7 @@ async def worker_crop(hwnd: Hwnd, request: CropEdges, services: ServicesDep) -> 
     "/workers/{hwnd}/reading",
     response_model=ReadingPublic,
     summary="Re-read the window's last changed frame, with the traced series",
-    responses={404: {"description": "no worker for the window, or no frame yet"}},
+    responses=NO_FRAME,
 )
 async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
     return await services.capture.run(commands.reading, StopRequest(hwnd=hwnd))
@@ -162,10 +172,7 @@ async def worker_reading(hwnd: Hwnd, services: ServicesDep) -> ReadingPublic:
     "/workers/{hwnd}/frame",
     response_class=Response,
     summary="The window's last changed frame, as PNG (the image /reading's points are on)",
-    responses={
-        200: {"content": {"image/png": {}}},
-        404: {"description": "no worker for the window, or no frame yet"},
-    },
+    responses={200: {"content": {"image/png": {}}}, **NO_FRAME},
 )
 async def worker_frame(hwnd: Hwnd, services: ServicesDep) -> Response:
     encoded: str = await services.capture.run(commands.frame_png, StopRequest(hwnd=hwnd))
