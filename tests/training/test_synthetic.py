@@ -80,3 +80,14 @@ def test_some_charts_sit_in_pages_with_room_after_their_series() -> None:
     sizes = [draw_chart(seed).pixels.shape for seed in range(80)]
     wide = [width / height for height, width, _ in sizes]
     assert max(wide) > 2.2 and min(wide) < 0.9  # pages add width (a side column) or height
+
+
+def test_a_dead_market_is_none_and_a_steady_trend_is_up_or_down() -> None:
+    for seed in range(8):
+        assert draw_chart(seed, flat=True).trend is Trend.NONE
+        assert draw_chart(seed, steady=True).trend in (Trend.UP, Trend.DOWN)
+
+
+def test_an_even_trend_over_the_whole_window_is_a_trend() -> None:
+    steady = np.linspace(0, 10, 100)
+    assert label_of(steady) is Trend.UP and label_of(-steady) is Trend.DOWN

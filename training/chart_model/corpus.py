@@ -105,13 +105,15 @@ def draw_renderers(out: Path, names: list[str], seeds: range, evaluation: bool =
             chunks.flush()
 
 
-def draw_synthetic(out: Path, count: int, first_seed: int, prefix: str, empty: bool) -> None:
+def draw_synthetic(
+    out: Path, count: int, first_seed: int, prefix: str, empty: bool, flat: bool, steady: bool
+) -> None:
     from training.chart_model.synthetic import draw_chart
 
     chunks = Chunks(out, prefix)
     started = time.monotonic()
     for seed in range(first_seed, first_seed + count):
-        chart = draw_chart(seed, empty)
+        chart = draw_chart(seed, empty, flat, steady)
         chunks.add(chart.pixels, chart.trend, chart.kind, "synthetic")
         if (seed - first_seed) % 1000 == 999:
             print(f"synthetic {seed - first_seed + 1} ({time.monotonic() - started:.0f} s)")
@@ -128,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--prefix", default="synthetic")
     parser.add_argument("--empty", action="store_true", help="charts without a price series")
+    parser.add_argument("--flat", action="store_true", help="dead markets: series flat on the plot")
+    parser.add_argument("--steady", action="store_true", help="even trends over the window")
     parser.add_argument("--evaluation", action="store_true", help="evaluation seeds, any renderer")
     args = parser.parse_args(argv)
     if args.what == "renderers":
@@ -138,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         first, last = (int(part) for part in args.seeds.split(":"))
         draw_renderers(args.out, names, range(first, last), args.evaluation)
     else:
-        draw_synthetic(args.out, args.count, args.first_seed, args.prefix, args.empty)
+        draw_synthetic(
+            args.out, args.count, args.first_seed, args.prefix, args.empty, args.flat, args.steady
+        )
 
 
 if __name__ == "__main__":

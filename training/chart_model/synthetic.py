@@ -8,9 +8,9 @@ price pane or under it, RSI and MACD panes, range sliders, window chrome, sizes,
 scaling and JPEG), so that what the model learns is the price series itself.
 
 The label comes from the prices, by the rule the reader is held to
-(`label_of`): `up` / `down` when the last tenth of the series moves at least a
-tenth of the range that way; `none` when at least the last fifth stays inside a
-band of 2.5% of the range. A series that fits neither is drawn again.
+(`label_of`): `up` / `down` when the last tenth of the series moves at least 8%
+of the range that way; `none` when the last tenth stays inside a band of a
+twentieth of the range. A series that fits neither is drawn again.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def label_of(closes: Floats) -> Trend | None:
 
     `none` when the last tenth (or more) stays inside a band a twentieth of the
     range tall (the flat rule of trend.py); `up` / `down` when the last tenth
-    moves at least a tenth of the range that way, mostly in one direction.
+    moves at least 8% of the range that way, mostly in one direction. (A steady
+    trend across the whole window moves a tenth of its range in its last tenth:
+    the line is drawn below that, so that such a trend is a trend.)
     """
     count = closes.size
     span = float(np.ptp(closes))
@@ -65,12 +67,12 @@ def label_of(closes: Floats) -> Trend | None:
     if float(np.ptp(recent)) <= 0.05 * span:
         return Trend.NONE
     move = float(recent[-1] - recent[0])
-    if abs(move) >= 0.1 * span and float(np.ptp(recent)) <= 1.5 * abs(move):
+    if abs(move) >= 0.08 * span and float(np.ptp(recent)) <= 1.5 * abs(move):
         return Trend.UP if move > 0 else Trend.DOWN
     return None
 
 
-def closes_for(rng: np.random.Generator, label: Trend, count: int) -> Floats:
+def closes_for(rng: np.random.Generator, label: Trend, count: int, steady: bool = False) -> Floats:
     volatility = rng.uniform(0.3, 2.0)
     walk = np.cumsum(rng.normal(rng.normal(0, 0.2), volatility, count))
     span = max(float(np.ptp(walk)), 1.0)
@@ -99,6 +101,14 @@ def closes_for(rng: np.random.Generator, label: Trend, count: int) -> Floats:
             rest = level + np.linspace(0, rng.uniform(-0.03, 0.03) * extent, tail)
         return np.concatenate((body, rest))
     sign = 1.0 if label is Trend.UP else -1.0
+    if steady or rng.random() < 0.15:  # a steady trend over most or all of the window
+        leg = int(count * rng.uniform(0.6, 1.0))
+        start = walk[: count - leg]
+        level = start[-1] if start.size else 0.0
+        size = rng.uniform(1.0, 4.0) * span
+        shape = np.linspace(0, 1, leg + 1)[1:] ** rng.uniform(0.8, 1.6)
+        wobble = rng.normal(0, rng.uniform(0, 0.02) * size, leg)
+        return np.concatenate((start, level + sign * size * shape + wobble))
     if rng.random() < 0.25:  # a short fresh move out of a flat stretch or a long slide
         leg = max(2, int(count * rng.uniform(0.03, 0.1)))
         flat = int(count * rng.uniform(0, 0.4))
@@ -690,19 +700,22 @@ def layout(rng: np.random.Generator, width: int, height: int) -> tuple[Pane, lis
     return Pane(left, head + int(rng.integers(2, 16)), right, bottom), panes, head, side
 
 
-def draw_chart(seed: int, empty: bool = False) -> Chart:
+def draw_chart(seed: int, empty: bool = False, flat: bool = False, steady: bool = False) -> Chart:
     """One random chart; the same seed draws the same chart.
 
     An `empty` chart has everything but the price series (a window still loading,
-    a blank layout): its trend is `none`.
+    a blank layout): its trend is `none`. A `flat` one is a dead market: whatever its
+    prices do, they stay inside a band a few hundredths of the plot's height (its
+    axis spans far more), so its trend is `none` too.
+    A `steady` one moves up or down at an even pace over most or all of the window.
     """
     rng = np.random.default_rng([seed, 20])
     kind = str(rng.choice(["line", "area", "candles", "bars"], p=[0.25, 0.15, 0.35, 0.25]))
-    label = (Trend.UP, Trend.DOWN, Trend.NONE)[int(rng.integers(3))]
+    label = (Trend.UP, Trend.DOWN, Trend.NONE)[int(rng.integers(2 if steady else 3))]
     count = int(rng.integers(25, 170) if kind in ("candles", "bars") else rng.integers(40, 400))
-    closes = closes_for(rng, label, count)
+    closes = closes_for(rng, label, count, steady)
     while label_of(closes) is not label:  # drawn again until the prices carry the label
-        closes = closes_for(rng, label, count)
+        closes = closes_for(rng, label, count, steady)
     closes = (closes - closes.min() + rng.uniform(0.05, 1.0) * np.ptp(closes)) * 10 ** rng.uniform(
         -1, 3
     )
@@ -731,6 +744,9 @@ def draw_chart(seed: int, empty: bool = False) -> Chart:
     series_low = float(prices.lows.min() if kind in ("candles", "bars") else closes.min())
     series_high = float(prices.highs.max() if kind in ("candles", "bars") else closes.max())
     pad = (series_high - series_low) * rng.uniform(0.02, 0.2)
+    if flat:  # the series fills 0.5-4% of the plot's height, somewhere in it
+        pad = (series_high - series_low) / rng.uniform(0.01, 0.08)
+        series_low -= pad * rng.uniform(-0.45, 0.45)
     low = series_low - pad * (0.2 if kind == "area" and rng.random() < 0.3 else 1)
     high = series_high + pad
     if kind == "area" and rng.random() < 0.2:
@@ -776,4 +792,6 @@ def draw_chart(seed: int, empty: bool = False) -> Chart:
     img = finish(page(img, rng, back) if in_page else chrome(img, rng), rng)
     if empty:
         return Chart(img, Trend.NONE, "line")
+    if flat:
+        label = Trend.NONE
     return Chart(img, label, "line" if kind == "area" else kind)

@@ -85,6 +85,8 @@ def load(
         for path in sorted(folder.glob("*.npz")):
             chunk = np.load(path)
             keep = ~np.isin(chunk["source"], list(leave_out))
+            if not keep.any():
+                continue
             kept = at_input_size(chunk["images"][keep])
             images.append(kept)
             backgrounds.append(np.median(kept.reshape(kept.shape[0], -1, 3), axis=1))
@@ -145,6 +147,7 @@ def train(
     kinds: torch.Tensor,
     epochs: int,
     seed: int,
+    kind_weight: float = 0.5,
 ) -> Net:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -164,7 +167,7 @@ def train(
             index = order[start : start + batch]
             frame, trend = augment(images[index], backgrounds[index], trends[index], generator)
             logits = net(frame)
-            loss = loss_of(logits[:, : len(TRENDS)], trend) + 0.5 * loss_of(
+            loss = loss_of(logits[:, : len(TRENDS)], trend) + kind_weight * loss_of(
                 logits[:, len(TRENDS) :], kinds[index]
             )
             optimiser.zero_grad()
@@ -236,6 +239,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--evaluate", type=Path)
+    parser.add_argument(
+        "--kind-weight", type=float, default=0.5, help="the kind's share of the loss"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     leave_out = {name for name in args.leave_out.split(",") if name}
@@ -244,7 +250,7 @@ def main() -> None:
         f"{images.shape[0]} charts; trends {torch.bincount(trends).tolist()}, "
         f"kinds {torch.bincount(kinds).tolist()}; left out: {sorted(leave_out) or 'none'}"
     )
-    net = train(images, backgrounds, trends, kinds, args.epochs, args.seed)
+    net = train(images, backgrounds, trends, kinds, args.epochs, args.seed, args.kind_weight)
     export(net, args.out)
     model = ChartModel(args.out.read_bytes())
     check = images[:16].numpy()
