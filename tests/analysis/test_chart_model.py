@@ -104,15 +104,21 @@ def traced(trend: Trend, found: bool = True) -> TrendReading:
     return TrendReading(trend, confidence, reason, "line", points, (1.0, 2.0) if found else None)
 
 
-def learned(trend: Trend, kind: str = "candles") -> ModelReading:
+def learned(trend: Trend, kind: str = "line") -> ModelReading:
     return ModelReading(trend, 0.9, kind, 0.8)
 
 
-def test_a_traced_series_keeps_its_kind_and_the_model_names_the_rest() -> None:
-    candles = replace(traced(Trend.UP), kind="candles")
-    assert _decided(candles, learned(Trend.UP, kind="line")).kind == "candles"
-    nothing = _decided(traced(Trend.NONE, found=False), learned(Trend.UP, kind="bars"))
-    assert nothing.kind == "bars"
+def test_the_model_tells_a_line_from_candles_and_the_trace_candles_from_bars() -> None:
+    def kind(traced_kind: str, model_kind: str, found: bool = True) -> str:
+        trace = replace(traced(Trend.UP, found), kind=traced_kind)
+        return _decided(trace, learned(Trend.UP, kind=model_kind)).kind
+
+    assert kind("candles", "bars") == "candles"  # the tracer saw them at full resolution
+    assert kind("bars", "candles") == "bars"
+    assert kind("candles", "line") == "line"  # dense candles read as a line, or the reverse
+    assert kind("line", "bars") == "bars"
+    assert kind("line", "line") == "line"
+    assert kind("line", "candles", found=False) == "candles"  # nothing traced: the model's
 
 
 def test_when_model_and_trace_agree_the_trace_explains_it() -> None:
@@ -144,7 +150,7 @@ def test_read_trend_takes_another_model() -> None:
             return ModelReading(Trend.DOWN, 0.7, KINDS[2], 0.6)
 
     reading = read_trend(rising(), Always())
-    assert (reading.trend, reading.kind) == (Trend.DOWN, "line")  # the traced line keeps its kind
+    assert (reading.trend, reading.kind) == (Trend.DOWN, KINDS[2])
 
 
 def test_an_unsure_model_does_not_overrule_the_trace() -> None:
@@ -155,9 +161,9 @@ def test_an_unsure_model_does_not_overrule_the_trace() -> None:
     assert reading.turning_point == (1.0, 2.0)
 
 
-def test_a_none_of_the_model_does_not_overrule_a_traced_move() -> None:
+def test_a_sure_none_of_the_model_overrules_a_traced_move() -> None:
+    """A flat tail the tracer followed as a small move is the model's call when it is sure."""
     reading = _decided(traced(Trend.DOWN), learned(Trend.NONE))
-    assert reading.trend is Trend.DOWN
-    assert reading.reason.endswith(
-        "the chart model reads none (90%), which overrules no traced move"
-    )
+    assert (reading.trend, reading.confidence) == (Trend.NONE, 0.9)
+    assert reading.reason.startswith("none by the chart model (90%)")
+    assert reading.turning_point is None

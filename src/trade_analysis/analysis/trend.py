@@ -219,10 +219,11 @@ def read_trend(pixels: npt.NDArray[Any], model: ChartReader | None = None) -> Tr
     HxW grey and HxWx4 BGRA are accepted too; anything else raises ValueError.
     Two readers look at the pixels: the learned chart model (`chart_model.py`;
     the shipped one unless `model` is given) and the series traced by the rules
-    below. The model decides the kind, and the trend when it agrees with the
-    trace or is sure of itself (`_MODEL_SURE`); otherwise the trace decides and
-    `reason` says the model was unsure. The trace is the explanation: its
-    points, its turning point, its own reading in `reason`. Where the model
+    below. The model decides the trend when it agrees with the trace or is
+    sure of itself (`_MODEL_SURE`); otherwise the trace decides and `reason`
+    says the model was unsure. The kind is decided by both (`_kind_of`). The
+    trace is the explanation: its points, its turning point, its own reading
+    in `reason`. Where the model
     overrules it, `reason` says so and no turning point is marked. Where no
     series is found and the model sees no move either, the reading is the
     tracer's: `none`, with no confidence.
@@ -234,19 +235,12 @@ def read_trend(pixels: npt.NDArray[Any], model: ChartReader | None = None) -> Tr
 
 def _decided(traced: TrendReading, learned: ModelReading) -> TrendReading:
     probability = round(learned.trend_probability, 3)
+    kind = _kind_of(traced, learned)
     if not traced.points and learned.trend is Trend.NONE:
-        return traced
-    # A series the tracer followed has the kind it was followed as; the model's
-    # 384-pixel view only names the kind where nothing was traced.
-    kind = traced.kind if traced.points else learned.kind
+        return replace(traced, kind=kind)
     if probability < _MODEL_SURE and learned.trend is not traced.trend:
         unsure = f"the chart model is unsure ({learned.trend} at {probability:.0%})"
         return replace(traced, reason=f"{traced.reason}; {unsure}", kind=kind)
-    if learned.trend is Trend.NONE and traced.points and traced.trend is not Trend.NONE:
-        # The model has read a clear move in a browser tab as `none`: a `none` of its
-        # own does not overrule a move the tracer followed (flat tails are the tracer's).
-        held = f"the chart model reads none ({probability:.0%}), which overrules no traced move"
-        return replace(traced, reason=f"{traced.reason}; {held}", kind=kind)
     if learned.trend is traced.trend:
         reason = f"{traced.reason}; the chart model agrees ({probability:.0%})"
         return replace(traced, confidence=probability, reason=reason, kind=kind)
@@ -262,10 +256,23 @@ def _decided(traced: TrendReading, learned: ModelReading) -> TrendReading:
     )
 
 
+def _kind_of(traced: TrendReading, learned: ModelReading) -> str:
+    """Line or not is the model's call; candles or bars, the tracer's where it saw either.
+
+    The tracer can follow dense candles as a line (or a jagged line as candles),
+    where the whole frame shows the model what the chart is; but the model's
+    frame is scaled to 384 x 96, where bodies and ticks merge, while the tracer
+    tells candles from bars at full resolution.
+    """
+    if not traced.points or learned.kind == "line" or traced.kind == "line":
+        return learned.kind
+    return traced.kind
+
+
 # Below this probability the model's trend does not overrule the traced series'. Chosen
-# on the tuned renderers and this repository's own chart generators (never on the
-# held-out ones): from 0.5 to 0.9 it trades charts the tracer misreads against charts
-# where an unsure model is wrong; 0.6 and 0.7 did best on both (docs/reader-accuracy.md).
+# on the tuned renderers, this repository's own chart generators and real Chromium
+# windows (never on the held-out renderers), and checked with a model trained without
+# two of the tuned renderers, read on those two (docs/reader-accuracy.md).
 _MODEL_SURE = 0.7
 
 
