@@ -588,9 +588,12 @@ def browser_bars(rng: np.random.Generator, width: int) -> Pixels:
         if part == "tabs" and rng.random() > 0.8:
             continue
         row = np.empty((int(rng.integers(low, high)), width, 3), np.uint8)
-        row[:] = mix(strip, ink(rng, strip, (10, 50)), 1.0) if part == "tabs" else strip
-        if part == "info":
+        if part == "tabs":
+            row[:] = ink(rng, strip, (10, 50))
+        elif part == "info":
             row[:] = mix(strip, vivid(rng), rng.uniform(0.1, 0.4))
+        else:
+            row[:] = strip
         height = row.shape[0]
         colour = ink(rng, tuple(int(v) for v in row[0, 0]), (90, 200))  # type: ignore[arg-type]
         if part == "tabs":

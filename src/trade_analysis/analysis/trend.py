@@ -223,10 +223,9 @@ def read_trend(pixels: npt.NDArray[Any], model: ChartReader | None = None) -> Tr
     sure of itself (`_MODEL_SURE`); otherwise the trace decides and `reason`
     says the model was unsure. The kind is decided by both (`_kind_of`). The
     trace is the explanation: its points, its turning point, its own reading
-    in `reason`. Where the model
-    overrules it, `reason` says so and no turning point is marked. Where no
-    series is found and the model sees no move either, the reading is the
-    tracer's: `none`, with no confidence.
+    in `reason`. Where the model overrules it, `reason` says so and no turning
+    point is marked. Where no series is found and the model sees no move
+    either, the reading is the tracer's: `none`, with no confidence.
     """
     traced = trace_trend(pixels)
     learned = (model or shipped_model()).read(pixels)
